@@ -1,0 +1,96 @@
+"""nova_core.cli.common: options shared by commands: which device, and how to print.
+
+Device selection, in order of precedence: ``--replay FILE`` (a recorded trace), ``--device BDF`` (a real
+GPU through sysfs, read-only), otherwise the simulated GPU ``--sim CHIP`` (AD102 by default, with
+``--vbios FILE`` to serve a real ROM from its PROM window). ``--record FILE`` records every BAR access
+of the run to a trace that ``--replay`` can answer from.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ..errors import NovaError
+from ..hw.device import Device
+
+DEFAULT_SIM = "ad102"
+
+SimOpt = typer.Option(None, "--sim", metavar="CHIP",
+                      help="Simulated chip (tu102 ... gb207; default ad102 when no --device/--replay).")
+DeviceOpt = typer.Option(None, "--device", metavar="BDF",
+                         help="Real GPU at this PCI address, read-only through sysfs (needs root).")
+VbiosOpt = typer.Option(None, "--vbios", metavar="FILE",
+                        help="ROM file the simulated GPU serves through its PROM window.")
+ReplayOpt = typer.Option(None, "--replay", metavar="FILE", help="Answer from a recorded trace.")
+RecordOpt = typer.Option(None, "--record", metavar="FILE", help="Record every BAR access to a trace.")
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
+
+
+def open_device(sim: str | None = None, device: str | None = None, vbios: Path | None = None,
+                replay: Path | None = None, record: Path | None = None) -> Device:
+    """Open what the options name (see the module docstring)."""
+    chosen = [name for name, v in (("--sim", sim), ("--device", device), ("--replay", replay)) if v]
+    if len(chosen) > 1:
+        raise NovaError(f"choose one of {', '.join(chosen)}")
+    if vbios is not None and (device or replay):
+        raise NovaError("--vbios applies to the simulated GPU only")
+    if replay is not None:
+        from ..hw.trace import open_replay
+
+        dev = open_replay(replay)
+    elif device is not None:
+        from ..hw.sysfs import open_sysfs_device
+
+        dev = open_sysfs_device(device)
+    else:
+        from ..sim import SimGpu
+
+        if vbios is not None and not Path(vbios).is_file():
+            raise NovaError(f"--vbios {str(vbios)!r}: no such file")
+        dev = SimGpu(sim or DEFAULT_SIM, vbios=vbios).device()
+    if record is not None:
+        from ..hw.trace import record_device
+
+        dev = record_device(dev, record)
+    return dev
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON on stdout (stable key order as given)."""
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "as_json"):
+        return obj.as_json()
+    if isinstance(obj, (bytes, bytearray)):
+        return obj.hex()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def parse_int(text: str, what: str) -> int:
+    """Parse ``0x..``, ``0o..``, ``0b..`` or decimal; a clear error otherwise."""
+    try:
+        return int(text.replace("_", ""), 0)
+    except ValueError:
+        raise NovaError(f"{what} {text!r} is not a number (use 0x for hex, e.g. 0x{text})") from None
+
+
+def human_bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            v = n / size
+            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.2f} {unit}"
+    return f"{n} B"

@@ -1,0 +1,154 @@
+"""nova_core.errors: the one error tree of the driver core.
+
+Every failure the driver can report is a :class:`NovaError`. Each layer has its own branch, so a caller
+can catch exactly what it can handle, and the CLI turns any of them into one line on stderr.
+
+Messages carry the numbers: the offset, the expected and the found value, the valid choices, what was
+being waited for. Untrusted input (a ROM, a firmware file, a queue element written by the GPU) never
+reaches an ``assert``: parsers raise the matching subclass here instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class NovaError(Exception):
+    """Base of every error raised by nova_core."""
+
+
+# --- facts and definitions ------------------------------------------------------------------------
+
+
+class RegisterError(NovaError):
+    """A register or bitfield was declared or used wrongly (bad field, value out of range, ...)."""
+
+
+class ChipError(NovaError):
+    """A chip id, architecture or BOOT register value that nova_core does not support."""
+
+
+# --- device access ----------------------------------------------------------------------------------
+
+
+class DeviceError(NovaError):
+    """A device could not be opened or accessed."""
+
+
+class DeviceAccessError(DeviceError):
+    """A device path is missing, unreadable or not an NVIDIA GPU."""
+
+
+class ReadOnlyError(DeviceError):
+    """A write was attempted through a read-only backend."""
+
+
+class BarRangeError(DeviceError):
+    """An access fell outside the mapped BAR."""
+
+
+class DeviceLost(DeviceError):
+    """The device stopped answering (reads return 0xffffffff: fell off the bus, or in reset)."""
+
+
+class ReplayMismatch(DeviceError):
+    """A replayed trace and the code under replay disagree about the next access."""
+
+
+class DmaError(DeviceError):
+    """A DMA buffer could not be allocated, or an access fell outside it."""
+
+
+class PollTimeout(NovaError, TimeoutError):
+    """A bounded wait for a hardware condition expired.
+
+    Attributes:
+        what: the condition that was awaited, in words.
+        timeout_ns: the bound that expired.
+        last: the last value read (``None`` if nothing was read).
+    """
+
+    def __init__(self, what: str, timeout_ns: int, last: object | None = None) -> None:
+        self.what = what
+        self.timeout_ns = timeout_ns
+        self.last = last
+        last_txt = "" if last is None else f"; last value {_fmt(last)}"
+        super().__init__(f"timed out after {_fmt_duration(timeout_ns)} waiting for {what}{last_txt}")
+
+
+# --- parsers ----------------------------------------------------------------------------------------
+
+
+class RomError(NovaError):
+    """A vBIOS image is truncated, corrupt or inconsistent."""
+
+
+class FirmwareError(NovaError):
+    """A firmware file is missing, truncated, corrupt or does not fit the chip."""
+
+
+class PciError(NovaError):
+    """PCI config space or a PCI capability is malformed, or a PCI operation was refused."""
+
+
+# --- engines and firmware protocols ----------------------------------------------------------------
+
+
+class FalconError(NovaError):
+    """A falcon engine refused a load, failed to boot, or reported an error."""
+
+
+class GspError(NovaError):
+    """The GSP message queues or GSP-RM misbehaved (bad element, sequence gap, crash)."""
+
+
+class RpcError(GspError):
+    """An RPC to GSP-RM returned a failure result."""
+
+
+class MmError(NovaError):
+    """A memory-management request was invalid (overlap, double free, out of range, ...)."""
+
+
+class BootError(NovaError):
+    """A bring-up stage failed; the message names the stage and the cause."""
+
+
+# --- the simulated GPU ------------------------------------------------------------------------------
+
+
+class SimViolation(NovaError):
+    """The simulated GPU refused an access that real hardware would refuse or misbehave on."""
+
+
+# --- helpers for messages ----------------------------------------------------------------------------
+
+
+def did_you_mean(name: str, choices: Iterable[str], limit: int = 3) -> str:
+    """Return a ``"; did you mean ...?"`` suffix for an unknown ``name``, or a list of valid ones."""
+    pool = sorted(set(choices))
+    close = difflib.get_close_matches(name, pool, n=limit, cutoff=0.6)
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if len(pool) <= 12:
+        return "; valid: " + ", ".join(pool)
+    return f"; {len(pool)} valid names (e.g. {', '.join(pool[:6])}, ...)"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:#x}"
+    return repr(value)
+
+
+def _fmt_duration(ns: int) -> str:
+    if ns >= 1_000_000_000:
+        return f"{ns / 1e9:g} s"
+    if ns >= 1_000_000:
+        return f"{ns / 1e6:g} ms"
+    if ns >= 1_000:
+        return f"{ns / 1e3:g} us"
+    return f"{ns} ns"

@@ -1,0 +1,35 @@
+"""nova_core.hw: device access, the one seam every hardware touch goes through.
+
+- :mod:`.bar`     the ``Bar`` protocol (32-bit MMIO) and buffer/mmap backends (read-only for sysfs);
+- :mod:`.trace`   record/replay wrappers whose traces are plain JSON lines;
+- :mod:`.dma`     the ``DmaAllocator`` protocol and ``DmaBuffer`` (coherent memory with bus addresses);
+- :mod:`.clock`   ``Clock``: the real monotonic clock and a virtual clock for the simulated GPU;
+- :mod:`.poll`    ``poll_timeout``: every bounded wait of the driver;
+- :mod:`.device`  ``Device``: the bundle (BAR0, DMA, clock) that driver code receives as a parameter;
+- :mod:`.sysfs`   opening a real PCI device read-only through sysfs.
+"""
+
+from __future__ import annotations
+
+from .bar import Bar, BufferBar, MmapBar
+from .clock import MS, NS, SEC, US, Clock, MonotonicClock, VirtualClock
+from .device import Device
+from .dma import DmaAllocator, DmaBuffer
+from .poll import poll_timeout
+
+__all__ = [
+    "MS",
+    "NS",
+    "SEC",
+    "US",
+    "Bar",
+    "BufferBar",
+    "Clock",
+    "Device",
+    "DmaAllocator",
+    "DmaBuffer",
+    "MmapBar",
+    "MonotonicClock",
+    "VirtualClock",
+    "poll_timeout",
+]

@@ -1,0 +1,170 @@
+"""nova_core.hw.clock: time for the driver, real or virtual.
+
+Driver code never calls ``time.sleep`` or reads ``time.monotonic`` itself: it receives a :class:`Clock`.
+On hardware that is :class:`MonotonicClock`. On the simulated GPU it is :class:`VirtualClock`, whose
+time moves only when someone sleeps or a simulated access costs time, so that a 2 s hardware timeout
+costs nothing in a test and every run is repeatable.
+
+All times are integer nanoseconds; ``US``, ``MS`` and ``SEC`` make call sites readable
+(``clock.sleep(10 * US)``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+NS = 1
+US = 1_000
+MS = 1_000_000
+SEC = 1_000_000_000
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """A monotonic time source in nanoseconds that can also wait."""
+
+    def now(self) -> int:
+        """Current time in nanoseconds (arbitrary origin, never goes backwards)."""
+        ...
+
+    def sleep(self, ns: int) -> None:
+        """Wait ``ns`` nanoseconds (at least)."""
+        ...
+
+
+class MonotonicClock:
+    """The host's monotonic clock; ``sleep`` really sleeps."""
+
+    def now(self) -> int:
+        return time.monotonic_ns()
+
+    def sleep(self, ns: int) -> None:
+        if ns > 0:
+            time.sleep(ns / SEC)
+
+    def __repr__(self) -> str:
+        return "<MonotonicClock>"
+
+
+@dataclass(order=True)
+class _Timer:
+    when: int
+    seq: int
+    fn: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+
+class TimerHandle:
+    """Returned by :meth:`VirtualClock.call_at`; ``cancel()`` stops a pending timer."""
+
+    __slots__ = ("_timer",)
+
+    def __init__(self, timer: _Timer) -> None:
+        self._timer = timer
+
+    @property
+    def when(self) -> int:
+        return self._timer.when
+
+    def cancel(self) -> None:
+        self._timer.cancelled = True
+
+
+class VirtualClock:
+    """Simulated time for the simulated GPU.
+
+    - ``sleep(ns)`` first lets every registered *settler* bring its simulated actor to rest (the
+      simulated GSP-RM thread finishes what it was given), then advances time by ``ns``, firing the
+      timers that fall due in order. Nothing really sleeps.
+    - ``advance(ns)`` moves time without settling: the simulated device charges the cost of an MMIO
+      access this way, so even a poll loop that forgets to sleep sees time pass and its timeout fire.
+    - ``call_at``/``call_later`` schedule simulated events (a scrub that completes 20 us after reset).
+
+    Accounting: ``slept`` is the total time spent in ``sleep`` (the "simulated waits" of a boot),
+    ``charged`` the total of ``advance`` calls (simulated access costs).
+
+    Thread-safe: the simulated GSP-RM runs in its own thread.
+    """
+
+    def __init__(self, start: int = 0) -> None:
+        self._now = start
+        self._timers: list[_Timer] = []
+        self._seq = itertools.count()
+        self._lock = threading.RLock()
+        #: the simulated GPU's models share this lock (see nova_core.sim.regfile)
+        self.lock = self._lock
+        self._settlers: list[Callable[[], None]] = []
+        self._firing = False
+        self.slept = 0
+        self.charged = 0
+
+    def now(self) -> int:
+        return self._now
+
+    def sleep(self, ns: int) -> None:
+        for settle in list(self._settlers):
+            settle()
+        with self._lock:
+            self.slept += max(ns, 0)
+            self._advance_to(self._now + max(ns, 0))
+
+    def advance(self, ns: int) -> None:
+        """Move time forward by ``ns`` without settling actors (used for access costs)."""
+        if ns <= 0:
+            return
+        with self._lock:
+            self.charged += ns
+            self._advance_to(self._now + ns)
+
+    def call_at(self, when: int, fn: Callable[[], None]) -> TimerHandle:
+        """Run ``fn`` when virtual time reaches ``when`` (immediately if it already has)."""
+        with self._lock:
+            timer = _Timer(when, next(self._seq), fn)
+            heapq.heappush(self._timers, timer)
+            if when <= self._now and not self._firing:
+                self._advance_to(self._now)
+            return TimerHandle(timer)
+
+    def call_later(self, delay: int, fn: Callable[[], None]) -> TimerHandle:
+        return self.call_at(self._now + max(delay, 0), fn)
+
+    def add_settler(self, settle: Callable[[], None]) -> Callable[[], None]:
+        """Register a callable that blocks until a simulated actor is at rest; returns an unregister."""
+        self._settlers.append(settle)
+
+        def remove() -> None:
+            if settle in self._settlers:
+                self._settlers.remove(settle)
+
+        return remove
+
+    def pending(self) -> int:
+        """Number of timers not yet fired (cancelled ones excluded)."""
+        with self._lock:
+            return sum(1 for t in self._timers if not t.cancelled)
+
+    def _advance_to(self, target: int) -> None:
+        # Fire due timers in time order; a timer may schedule more timers (bounded by target).
+        if self._firing:
+            self._now = max(self._now, target)
+            return
+        self._firing = True
+        try:
+            while self._timers and self._timers[0].when <= target:
+                timer = heapq.heappop(self._timers)
+                if timer.cancelled:
+                    continue
+                self._now = max(self._now, timer.when)
+                timer.fn()
+            self._now = max(self._now, target)
+        finally:
+            self._firing = False
+
+    def __repr__(self) -> str:
+        return f"<VirtualClock t={self._now}ns slept={self.slept}ns timers={self.pending()}>"

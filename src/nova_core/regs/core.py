@@ -1,0 +1,603 @@
+"""nova_core.regs.core: registers and bitfields declared once, as data, validated at import.
+
+A register is declared as a class whose body lists its fields, ``hi:lo`` as in NVIDIA's headers::
+
+    class NV_PMC_BOOT_42(Register, offset=0x000A00):
+        \"\"\"Chip identification (the source of the chipset id since Turing).\"\"\"
+        minor_extended_revision = Field(11, 8, RO)
+        architecture = Field(29, 24, RO)
+
+The class *is* the register: ``NV_PMC_BOOT_42.read(bar)`` returns the raw 32-bit value,
+``NV_PMC_BOOT_42.architecture.get(value)`` one field (a typed attribute that IDEs and mypy see),
+``decode(value)`` all of them. The small, fixed verb set:
+
+==========================  ==============================================================
+``read(bar)``               raw value (``base=`` for engine-relative, ``i=`` for arrays)
+``write(bar, **fields)``    encode the fields (others 0) and write; ``write(bar, raw)`` too
+``update(bar, **fields)``   read-modify-write of the named fields (W1C bits are not echoed)
+``wait(bar, clock, ...)``   bounded poll until fields have the given values
+``encode(**fields)``        fields to a value; a value that does not fit is refused
+``decode(value)``           value to ``{field: int}`` (``symbolic=True`` gives enum members)
+==========================  ==============================================================
+
+Engine-relative registers name a :class:`Domain` (the falcon block is one definition, used at the GSP
+base 0x110000 and the SEC2 base 0x840000); arrays give ``count`` and ``stride``. Every declaration is
+entered in :data:`REGISTRY`, which answers the reverse question (offset + value to register and
+fields) for traces, ``nova regs decode`` and error messages. Overlapping fields, duplicate names,
+fields past the width, two registers on the same bytes: refused when the module is imported.
+
+The machinery is not tied to MMIO: :class:`Bitfield` (no offset) describes page-table entries and other
+packed values of 64 or 128 bits with the same fields, encode and decode.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import fnmatch
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import RegisterError, did_you_mean
+
+if TYPE_CHECKING:
+    from ..hw.bar import Bar
+    from ..hw.clock import Clock
+
+
+class Access(enum.Enum):
+    """How software may access a field."""
+
+    RO = "RO"    #: read-only: writes are ignored by hardware and refused by ``write``/``update``
+    RW = "RW"    #: read-write
+    W1C = "W1C"  #: write-1-to-clear: writing 1 clears the bit, 0 leaves it
+    WO = "WO"    #: write-only: reads return an undefined value
+
+    def __str__(self) -> str:
+        return self.value
+
+
+RO, RW, W1C, WO = Access.RO, Access.RW, Access.W1C, Access.WO
+
+
+class Field:
+    """A bit field ``hi:lo`` (inclusive) of a register or bitfield.
+
+    Args:
+        hi, lo: bit positions, as NVIDIA headers write them (``Field(29, 24)`` is ``29:24``).
+            ``Field(4)`` is the single bit 4.
+        access: :class:`Access` of the field.
+        enum: an ``IntEnum`` naming the values (``decode(symbolic=True)`` returns its members).
+        doc: one line of documentation.
+    """
+
+    __slots__ = ("access", "doc", "enum", "hi", "lo", "mask", "name", "owner", "shift", "width")
+
+    def __init__(self, hi: int, lo: int | None = None, access: Access = RW, *,
+                 enum: type[enum.IntEnum] | None = None, doc: str = "") -> None:
+        lo = hi if lo is None else lo
+        if not (isinstance(hi, int) and isinstance(lo, int)) or lo < 0 or hi < lo:
+            raise RegisterError(f"field bits {hi}:{lo} are not a valid hi:lo range (need hi >= lo >= 0)")
+        self.hi = hi
+        self.lo = lo
+        self.width = hi - lo + 1
+        self.shift = lo
+        self.mask = ((1 << self.width) - 1) << lo
+        self.access = access
+        self.enum = enum
+        self.doc = doc
+        self.name = "?"
+        self.owner = "?"
+        if enum is not None:
+            for member in enum:
+                if not 0 <= int(member) < (1 << self.width):
+                    raise RegisterError(
+                        f"enum {enum.__name__}.{member.name} = {int(member):#x} does not fit a "
+                        f"{self.width}-bit field ({hi}:{lo})"
+                    )
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.owner = owner.__name__
+
+    @property
+    def max(self) -> int:
+        """Largest value the field can hold."""
+        return (1 << self.width) - 1
+
+    def get(self, value: int) -> int:
+        """This field's value inside a register value."""
+        return (value & self.mask) >> self.shift
+
+    def is_set(self, value: int) -> bool:
+        """True when any bit of this field is set in ``value`` (for 1-bit flags)."""
+        return bool(value & self.mask)
+
+    def check(self, field_value: int | bool | enum.IntEnum) -> int:
+        """Validate a value for this field and return it as an int; refuse what does not fit."""
+        if isinstance(field_value, int):  # bool and IntEnum members are ints too
+            v = int(field_value)
+        else:
+            raise RegisterError(
+                f"{self.owner}.{self.name}: value {field_value!r} is not an int, bool or enum member"
+            )
+        if not 0 <= v <= self.max:
+            raise RegisterError(
+                f"{self.owner}.{self.name} ({self.hi}:{self.lo}) is {self.width} bits wide; "
+                f"value {v:#x} does not fit (max {self.max:#x})"
+            )
+        return v
+
+    def put(self, value: int, field_value: int | bool | enum.IntEnum) -> int:
+        """``value`` with this field replaced by ``field_value``."""
+        return (value & ~self.mask) | (self.check(field_value) << self.shift)
+
+    def symbolic(self, raw: int) -> int | enum.IntEnum:
+        """``raw`` as a member of the field's enum when it names one, else the int."""
+        if self.enum is not None:
+            try:
+                return self.enum(raw)
+            except ValueError:
+                return raw
+        return raw
+
+    def bits(self) -> str:
+        return f"{self.hi}:{self.lo}" if self.hi != self.lo else f"{self.hi}:{self.hi}"
+
+    def __repr__(self) -> str:
+        return f"<Field {self.owner}.{self.name} {self.bits()} {self.access}>"
+
+
+class _NoDuplicates(dict[str, Any]):
+    """Class-body namespace that refuses a field name assigned twice."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self and isinstance(self[key], Field) and isinstance(value, Field):
+            raise RegisterError(f"field {key!r} is declared twice in the same register")
+        super().__setitem__(key, value)
+
+
+class _BitfieldMeta(type):
+    @classmethod
+    def __prepare__(mcs, name: str, bases: tuple[type, ...], /, **kwargs: Any) -> MutableMapping[str, object]:
+        return _NoDuplicates()
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
+        return super().__new__(mcs, name, bases, dict(namespace), **kwargs)
+
+
+class Bitfield(metaclass=_BitfieldMeta):
+    """A packed value of ``WIDTH`` bits made of named fields (no address).
+
+    Subclass with ``width=`` (default 32) and :class:`Field` attributes. Used directly for page-table
+    entries and descriptors; :class:`Register` adds an offset and MMIO verbs.
+    """
+
+    WIDTH: ClassVar[int] = 32
+    FIELDS: ClassVar[tuple[Field, ...]] = ()
+    NAME: ClassVar[str] = "Bitfield"
+    DOC: ClassVar[str] = ""
+    _BY_NAME: ClassVar[dict[str, Field]] = {}
+    _RO_MASK: ClassVar[int] = 0
+    _W1C_MASK: ClassVar[int] = 0
+    _DECLARED_MASK: ClassVar[int] = 0
+
+    def __init_subclass__(cls, width: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if width is not None:
+            if width not in (8, 16, 32, 64, 128):
+                raise RegisterError(f"{cls.__name__}: width {width} is not 8, 16, 32, 64 or 128")
+            cls.WIDTH = width
+        cls.NAME = cls.__name__
+        cls.DOC = " ".join((cls.__doc__ or "").split())
+        inherited = list(cls.FIELDS)
+        own = [v for v in cls.__dict__.values() if isinstance(v, Field)]
+        for f in own:
+            if any(f.name in vars(base) for base in cls.__mro__[1:] if base is not object):
+                raise RegisterError(
+                    f"{cls.__name__}: field name {f.name!r} hides the {f.name!r} attribute of "
+                    f"{cls.__mro__[1].__name__}; name it {f.name + '_'!r}"
+                )
+        by_name: dict[str, Field] = {f.name: f for f in inherited}
+        for f in own:
+            by_name[f.name] = f
+        fields = sorted(by_name.values(), key=lambda f: f.lo)
+        seen = 0
+        for f in fields:
+            if f.hi >= cls.WIDTH:
+                raise RegisterError(
+                    f"{cls.__name__}.{f.name}: bits {f.bits()} do not fit a {cls.WIDTH}-bit register"
+                )
+            if seen & f.mask:
+                other = next(g for g in fields if g is not f and g.mask & f.mask)
+                raise RegisterError(
+                    f"{cls.__name__}: field {f.name!r} ({f.bits()}) overlaps field {other.name!r} "
+                    f"({other.bits()})"
+                )
+            seen |= f.mask
+        cls.FIELDS = tuple(fields)
+        cls._BY_NAME = {f.name: f for f in fields}
+        cls._DECLARED_MASK = seen
+        cls._RO_MASK = sum(f.mask for f in fields if f.access is RO)
+        cls._W1C_MASK = sum(f.mask for f in fields if f.access is W1C)
+
+    # -- fields ------------------------------------------------------------------------------------
+
+    @classmethod
+    def field(cls, name: str) -> Field:
+        """The field called ``name`` (typed lookup with a did-you-mean on typos)."""
+        try:
+            return cls._BY_NAME[name]
+        except KeyError:
+            raise RegisterError(
+                f"{cls.NAME} has no field {name!r}" + did_you_mean(name, cls._BY_NAME)
+            ) from None
+
+    @classmethod
+    def check_value(cls, value: int) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < (1 << cls.WIDTH):
+            raise RegisterError(f"{cls.NAME}: value {value!r} is not a {cls.WIDTH}-bit unsigned integer")
+        return value
+
+    @classmethod
+    def encode(cls, value: int = 0, /, **fields: int | bool | enum.IntEnum) -> int:
+        """Encode ``fields`` on top of ``value`` (default 0). Unknown names and misfits are refused."""
+        v = cls.check_value(value)
+        for name, fv in fields.items():
+            v = cls.field(name).put(v, fv)
+        return v
+
+    @classmethod
+    def decode(cls, value: int, *, symbolic: bool = False) -> dict[str, Any]:
+        """``{field: value}`` for every declared field (enum members when ``symbolic``)."""
+        v = cls.check_value(value)
+        if symbolic:
+            return {f.name: f.symbolic(f.get(v)) for f in cls.FIELDS}
+        return {f.name: f.get(v) for f in cls.FIELDS}
+
+    @classmethod
+    def undeclared_bits(cls, value: int) -> int:
+        """Bits set in ``value`` that no declared field covers."""
+        return value & ~cls._DECLARED_MASK & ((1 << cls.WIDTH) - 1)
+
+    @classmethod
+    def describe(cls, value: int) -> str:
+        """One line: ``field=value`` for each field (enum names where known), then stray bits."""
+        parts = []
+        for f in cls.FIELDS:
+            raw = f.get(value)
+            sym = f.symbolic(raw)
+            parts.append(f"{f.name}={sym.name}" if isinstance(sym, enum.IntEnum) else f"{f.name}={raw:#x}")
+        stray = cls.undeclared_bits(value)
+        if stray:
+            parts.append(f"(undeclared bits {stray:#x})")
+        return " ".join(parts)
+
+
+# -- engine-relative domains ------------------------------------------------------------------------
+
+
+class Domain:
+    """A block of registers that exists at several bases (one per engine instance).
+
+    ``Domain("falcon", GSP=0x110000, SEC2=0x840000)``: a register declared with ``domain=FALCON`` and
+    ``offset=0x100`` is read with ``REG.read(bar, base=FALCON.GSP)`` or ``base=engine.base``.
+    """
+
+    def __init__(self, name: str, /, **bases: int) -> None:
+        self.name = name
+        self.bases: dict[str, int] = dict(bases)
+
+    def __getattr__(self, instance: str) -> int:
+        bases = self.__dict__.get("bases", {})
+        if instance in bases:
+            return int(bases[instance])
+        raise AttributeError(f"domain {self.__dict__.get('name')!r} has no instance {instance!r}"
+                             + did_you_mean(instance, bases))
+
+    def base(self, instance: str) -> int:
+        try:
+            return self.bases[instance]
+        except KeyError:
+            raise RegisterError(
+                f"domain {self.name!r} has no instance {instance!r}" + did_you_mean(instance, self.bases)
+            ) from None
+
+    def instance_at(self, base: int) -> str | None:
+        for k, v in self.bases.items():
+            if v == base:
+                return k
+        return None
+
+    def __repr__(self) -> str:
+        inst = ", ".join(f"{k}={v:#x}" for k, v in self.bases.items())
+        return f"<Domain {self.name} {inst}>"
+
+
+# -- registers ---------------------------------------------------------------------------------------
+
+
+class Register(Bitfield):
+    """A 32-bit MMIO register: a :class:`Bitfield` with an offset (and optional domain and array).
+
+    Class keywords: ``offset`` (byte offset, absolute or relative to the domain base), ``domain``
+    (a :class:`Domain` for engine-relative registers), ``count``/``stride`` for arrays, ``reset``
+    (value after reset, used by the simulated GPU), ``access`` (default access for a register without
+    fields), ``chips`` (which chips have it, as documentation).
+    """
+
+    OFFSET: ClassVar[int] = 0
+    DOMAIN: ClassVar[Domain | None] = None
+    COUNT: ClassVar[int | None] = None
+    STRIDE: ClassVar[int] = 4
+    RESET: ClassVar[int] = 0
+    ACCESS: ClassVar[Access] = RW
+    CHIPS: ClassVar[str] = ""
+    _ABS: ClassVar[int | None] = None
+
+    def __init_subclass__(cls, offset: int | None = None, domain: Domain | None = None,
+                          count: int | None = None, stride: int = 4, reset: int = 0,
+                          access: Access | None = None, chips: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if offset is None:
+            raise RegisterError(f"register {cls.__name__} has no offset")
+        if cls.WIDTH != 32:
+            raise RegisterError(f"register {cls.__name__}: MMIO registers are 32 bits, not {cls.WIDTH}")
+        if offset < 0 or offset & 3:
+            raise RegisterError(f"register {cls.__name__}: offset {offset:#x} is not 4-byte aligned")
+        if count is not None and count < 1:
+            raise RegisterError(f"register {cls.__name__}: array count {count} must be >= 1")
+        if count is not None and (stride < 4 or stride & 3):
+            raise RegisterError(f"register {cls.__name__}: stride {stride:#x} must be a multiple of 4")
+        cls.OFFSET = offset
+        cls.DOMAIN = domain
+        cls.COUNT = count
+        cls.STRIDE = stride
+        cls.RESET = cls.check_value(reset)
+        cls.CHIPS = chips
+        if access is not None:
+            cls.ACCESS = access
+        elif cls.FIELDS and all(f.access is RO for f in cls.FIELDS):
+            cls.ACCESS = RO
+        else:
+            cls.ACCESS = RW
+        cls._ABS = offset if domain is None and count is None else None
+        REGISTRY.add(cls)
+
+    # -- addressing -----------------------------------------------------------------------------
+
+    @classmethod
+    def addr(cls, base: int | None = None, i: int | None = None) -> int:
+        """Absolute BAR offset of this register (``base`` for relative ones, ``i`` for arrays)."""
+        off = cls.OFFSET
+        if cls.DOMAIN is not None:
+            if base is None:
+                raise RegisterError(
+                    f"{cls.NAME} is relative to the {cls.DOMAIN.name} block; pass base= (one of "
+                    + ", ".join(f"{k} {v:#x}" for k, v in cls.DOMAIN.bases.items()) + ")"
+                )
+            off += base
+        elif base is not None:
+            raise RegisterError(f"{cls.NAME} is at a fixed offset {cls.OFFSET:#x}; base= does not apply")
+        if cls.COUNT is not None:
+            if i is None:
+                raise RegisterError(f"{cls.NAME} is an array of {cls.COUNT}; pass i=")
+            if not 0 <= i < cls.COUNT:
+                raise RegisterError(f"{cls.NAME}[{i}] is out of range (the array has {cls.COUNT} entries)")
+            off += i * cls.STRIDE
+        elif i is not None:
+            raise RegisterError(f"{cls.NAME} is not an array; i= does not apply")
+        return off
+
+    # -- MMIO verbs -----------------------------------------------------------------------------
+
+    @classmethod
+    def read(cls, bar: Bar, *, base: int | None = None, i: int | None = None) -> int:
+        """Read the raw 32-bit value."""
+        a = cls._ABS
+        if a is not None and base is None and i is None:
+            return bar.read32(a)
+        return bar.read32(cls.addr(base, i))
+
+    @classmethod
+    def write(cls, bar: Bar, value: int | None = None, /, *, base: int | None = None,
+              i: int | None = None, **fields: int | bool | enum.IntEnum) -> int:
+        """Write ``value`` (default 0) with ``fields`` encoded on top; returns what was written.
+
+        Read-only registers and read-only fields are refused (hardware would drop the write).
+        """
+        if cls.ACCESS is RO:
+            raise RegisterError(f"{cls.NAME} is read-only; it cannot be written")
+        for name in fields:
+            f = cls.field(name)
+            if f.access is RO:
+                raise RegisterError(f"{cls.NAME}.{name} is read-only; it cannot be written")
+        v = cls.encode(0 if value is None else value, **fields)
+        bar.write32(cls.addr(base, i), v)
+        return v
+
+    @classmethod
+    def update(cls, bar: Bar, *, base: int | None = None, i: int | None = None,
+               **fields: int | bool | enum.IntEnum) -> int:
+        """Read-modify-write the named fields; returns the value written.
+
+        Write-1-to-clear bits read as 1 are *not* written back (that would clear them by accident),
+        unless they are among the named fields.
+        """
+        if cls.ACCESS is RO:
+            raise RegisterError(f"{cls.NAME} is read-only; it cannot be updated")
+        for name in fields:
+            if cls.field(name).access is RO:
+                raise RegisterError(f"{cls.NAME}.{name} is read-only; it cannot be written")
+        off = cls.addr(base, i)
+        old = bar.read32(off)
+        v = cls.encode(old & ~cls._W1C_MASK, **fields)
+        bar.write32(off, v)
+        return v
+
+    @classmethod
+    def wait(cls, bar: Bar, clock: Clock, *, timeout: int, interval: int = 10_000,
+             base: int | None = None, i: int | None = None, what: str | None = None,
+             **fields: int | bool | enum.IntEnum) -> int:
+        """Poll until every named field equals its given value; returns the register value.
+
+        Raises:
+            PollTimeout: naming the register, the fields awaited and the last value read.
+        """
+        from ..hw.poll import poll_timeout
+
+        want = [(cls.field(n), cls.field(n).check(v)) for n, v in fields.items()]
+        off = cls.addr(base, i)
+        where = cls.NAME if base is None else f"{cls.NAME}@{base:#x}"
+        desc = what or f"{where} " + ", ".join(f"{f.name}={v:#x}" for f, v in want)
+        return poll_timeout(lambda: bar.read32(off), lambda v: all(f.get(v) == x for f, x in want),
+                            clock=clock, timeout=timeout, interval=interval, what=desc)
+
+    @classmethod
+    def locations(cls) -> Iterator[tuple[int, str | None, int | None]]:
+        """Every absolute offset of this register: ``(offset, instance name, array index)``."""
+        bases: list[tuple[str | None, int]] = (
+            [(None, 0)] if cls.DOMAIN is None else list(cls.DOMAIN.bases.items())
+        )
+        indices: list[int | None] = [None] if cls.COUNT is None else list(range(cls.COUNT))
+        for inst, b in bases:
+            for idx in indices:
+                yield b + cls.OFFSET + (0 if idx is None else idx * cls.STRIDE), inst, idx
+
+    @classmethod
+    def summary(cls) -> str:
+        where = f"{cls.OFFSET:#08x}"
+        if cls.DOMAIN is not None:
+            where = f"{cls.DOMAIN.name}+{cls.OFFSET:#05x}"
+        if cls.COUNT is not None:
+            where += f"+{cls.STRIDE:#x}*i (i<{cls.COUNT})"
+        return f"{cls.NAME} @ {where}"
+
+
+class Window:
+    """A range of BAR space that is memory rather than registers (the PROM window, PRAMIN)."""
+
+    def __init__(self, name: str, start: int, size: int, doc: str = "") -> None:
+        self.name = name
+        self.start = start
+        self.size = size
+        self.doc = doc
+        REGISTRY.add_window(self)
+
+    def __contains__(self, offset: int) -> bool:
+        return self.start <= offset < self.start + self.size
+
+    def __repr__(self) -> str:
+        return f"<Window {self.name} [{self.start:#x}, {self.start + self.size:#x})>"
+
+
+# -- the registry ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Location:
+    """Answer of a reverse lookup: which register (instance, index) lives at an offset."""
+
+    register: type[Register]
+    offset: int
+    instance: str | None = None
+    index: int | None = None
+
+    @property
+    def label(self) -> str:
+        name = self.register.NAME
+        if self.index is not None:
+            name += f"({self.index})"
+        if self.instance is not None:
+            name = f"{self.instance}.{name}"
+        return name
+
+    @property
+    def base(self) -> int | None:
+        dom = self.register.DOMAIN
+        return None if dom is None or self.instance is None else dom.bases[self.instance]
+
+
+class Registry:
+    """Every declared register and window, by name and by absolute offset."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, type[Register]] = {}
+        self.by_offset: dict[int, Location] = {}
+        self.windows: list[Window] = []
+        self._window_starts: list[int] = []
+
+    def add(self, reg: type[Register]) -> None:
+        if reg.NAME in self.by_name:
+            prev = self.by_name[reg.NAME]
+            raise RegisterError(
+                f"register {reg.NAME} declared twice ({prev.__module__} and {reg.__module__})"
+            )
+        new: dict[int, Location] = {}
+        for off, inst, idx in reg.locations():
+            clash = self.by_offset.get(off) or new.get(off)
+            if clash is not None:
+                raise RegisterError(
+                    f"register {reg.NAME} at {off:#x} overlaps {clash.label} declared in "
+                    f"{clash.register.__module__}"
+                )
+            win = self.window_at(off)
+            if win is not None:
+                raise RegisterError(f"register {reg.NAME} at {off:#x} lies inside window {win.name}")
+            new[off] = Location(reg, off, inst, idx)
+        self.by_offset.update(new)
+        self.by_name[reg.NAME] = reg
+
+    def add_window(self, win: Window) -> None:
+        for other in self.windows:
+            if win.start < other.start + other.size and other.start < win.start + win.size:
+                raise RegisterError(f"window {win.name} overlaps window {other.name}")
+        inside = [loc for off, loc in self.by_offset.items() if win.start <= off < win.start + win.size]
+        if inside:
+            raise RegisterError(f"window {win.name} covers register {inside[0].label}")
+        i = bisect.bisect(self._window_starts, win.start)
+        self._window_starts.insert(i, win.start)
+        self.windows.insert(i, win)
+
+    def window_at(self, offset: int) -> Window | None:
+        i = bisect.bisect(self._window_starts, offset) - 1
+        if i >= 0 and offset in self.windows[i]:
+            return self.windows[i]
+        return None
+
+    def lookup(self, offset: int) -> Location | None:
+        """The register at absolute BAR offset ``offset`` (None if none is declared there)."""
+        return self.by_offset.get(offset)
+
+    def get(self, name: str) -> type[Register]:
+        """A register by exact name (case-insensitive), with a did-you-mean on failure."""
+        reg = self.by_name.get(name) or self.by_name.get(name.upper())
+        if reg is not None:
+            return reg
+        up = name.upper()
+        suffix = [r for n, r in sorted(self.by_name.items()) if n.endswith("_" + up)]
+        if len(suffix) == 1:
+            return suffix[0]
+        matches = suffix or self.find(name)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise RegisterError(f"{name!r} is ambiguous: it matches " + ", ".join(r.NAME for r in matches))
+        raise RegisterError(f"no register named {name!r}" + did_you_mean(up, self.by_name))
+
+    def find(self, pattern: str) -> list[type[Register]]:
+        """Registers whose name matches ``pattern``: a glob, or a case-insensitive substring."""
+        pat = pattern.upper()
+        if not any(c in pat for c in "*?["):
+            pat = f"*{pat}*"
+        return [r for n, r in sorted(self.by_name.items()) if fnmatch.fnmatchcase(n, pat)]
+
+    def __len__(self) -> int:
+        return len(self.by_name)
+
+    def __iter__(self) -> Iterator[type[Register]]:
+        return iter(self.by_name.values())
+
+
+REGISTRY = Registry()

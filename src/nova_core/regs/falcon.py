@@ -1,0 +1,331 @@
+"""nova_core.regs.falcon: the falcon microcontroller block, its FBIF, and the falcon2/RISC-V block.
+
+One definition per register, used at every engine base: the GSP falcon at 0x110000, SEC2 at 0x840000,
+FSP at 0x8F2000 (Hopper and later); the falcon2/RISC-V registers sit 0x1000 above each.
+
+Sources: open-gpu-kernel-modules 570.144 ``published/turing/tu102/{dev_falcon_v4,dev_fbif_v4,dev_gsp,
+dev_sec_pri,dev_riscv_pri}.h`` and ``published/ampere/ga102/{dev_falcon_v4,dev_falcon_v4_addendum,
+dev_falcon_second_pri,dev_riscv_pri}.h``; Linux nova-core ``regs.rs`` and ``falcon.rs``; nouveau
+``nvkm/falcon/*.c`` (HWCFG sizes, RISC-V CPUCTL start bit).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .core import RO, WO, Domain, Field, Register
+
+GSP_FALCON_BASE = 0x110000
+SEC2_FALCON_BASE = 0x840000
+FSP_FALCON_BASE = 0x8F2000
+FALCON2_OFFSET = 0x1000
+
+FALCON = Domain("falcon", GSP=GSP_FALCON_BASE, SEC2=SEC2_FALCON_BASE, FSP=FSP_FALCON_BASE)
+FALCON2 = Domain("falcon2", GSP=GSP_FALCON_BASE + FALCON2_OFFSET, SEC2=SEC2_FALCON_BASE + FALCON2_OFFSET,
+                 FSP=FSP_FALCON_BASE + FALCON2_OFFSET)
+
+#: falcon IMEM/DMEM are loaded in 256-byte blocks; DMA moves 256 bytes per DMATRFCMD
+FALCON_BLOCK = 256
+#: falcon DMA addresses are limited to 49 bits (DMATRFBASE holds bits 39:8, DMATRFBASE1 bits 48:40)
+FALCON_DMA_ADDR_BITS = 49
+
+# -- interrupts (IRQSSET/IRQSCLR/IRQSTAT share one bit layout) --------------------------------------
+
+IRQ_HALT = 1 << 4
+IRQ_SWGEN0 = 1 << 6
+IRQ_SWGEN1 = 1 << 7
+
+
+class NV_PFALCON_FALCON_IRQSSET(Register, domain=FALCON, offset=0x000):
+    """Write 1 to raise an interrupt bit in IRQSTAT (software interrupts)."""
+
+    halt = Field(4, 4, WO)
+    swgen0 = Field(6, 6, WO)
+    swgen1 = Field(7, 7, WO)
+
+
+class NV_PFALCON_FALCON_IRQSCLR(Register, domain=FALCON, offset=0x004):
+    """Write 1 to clear an interrupt bit in IRQSTAT (bit 6 SWGEN0: the GSP's message doorbell)."""
+
+    halt = Field(4, 4, WO)
+    swgen0 = Field(6, 6, WO)
+    swgen1 = Field(7, 7, WO)
+
+
+class NV_PFALCON_FALCON_IRQSTAT(Register, domain=FALCON, offset=0x008):
+    """Pending falcon interrupts."""
+
+    halt = Field(4, 4, RO)
+    swgen0 = Field(6, 6, RO)
+    swgen1 = Field(7, 7, RO)
+
+
+class NV_PFALCON_FALCON_MAILBOX0(Register, domain=FALCON, offset=0x040):
+    """Mailbox 0: arguments in, status out (0 = success for HS ucodes)."""
+
+    data = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_MAILBOX1(Register, domain=FALCON, offset=0x044):
+    """Mailbox 1: arguments in, status out."""
+
+    data = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_OS(Register, domain=FALCON, offset=0x080):
+    """OS register: the driver writes the bootloader's appVersion here before GSP-RM starts."""
+
+    version = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_RM(Register, domain=FALCON, offset=0x084):
+    """RM register: nova-core writes the BOOT_0 value here after each falcon reset."""
+
+    value = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_HWCFG2(Register, domain=FALCON, offset=0x0F4):
+    """Hardware configuration 2: RISC-V presence, memory scrubbing, reset readiness (GA102+)."""
+
+    riscv = Field(10, 10, RO, doc="1 = the engine has a RISC-V core")
+    mem_scrubbing = Field(12, 12, RO, doc="1 = IMEM/DMEM scrubbing still in progress")
+    reset_ready = Field(31, 31, RO, doc="GA102+: engine may be reset (hardware sometimes never sets it)")
+
+
+class NV_PFALCON_FALCON_CPUCTL(Register, domain=FALCON, offset=0x100):
+    """CPU control: start the falcon, see whether it halted."""
+
+    startcpu = Field(1, 1, doc="write 1 to start at BOOTVEC")
+    halted = Field(4, 4, RO)
+    alias_en = Field(6, 6, RO, doc="1 = start through CPUCTL_ALIAS instead")
+
+
+class NV_PFALCON_FALCON_BOOTVEC(Register, domain=FALCON, offset=0x104):
+    """Boot vector: IMEM address the falcon starts executing at."""
+
+    value = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_HWCFG(Register, domain=FALCON, offset=0x108):
+    """Hardware configuration: IMEM and DMEM sizes in 256-byte blocks (nouveau)."""
+
+    imem_size = Field(8, 0, RO)
+    dmem_size = Field(17, 9, RO)
+
+
+class NV_PFALCON_FALCON_DMACTL(Register, domain=FALCON, offset=0x10C):
+    """DMA control and memory scrubbing status (Turing: scrub done when bits 2:1 are clear)."""
+
+    require_ctx = Field(0, 0)
+    dmem_scrubbing = Field(1, 1, RO)
+    imem_scrubbing = Field(2, 2, RO)
+    dmaq_num = Field(6, 3)
+    secure_stat = Field(7, 7, RO)
+
+
+class NV_PFALCON_FALCON_DMATRFBASE(Register, domain=FALCON, offset=0x110):
+    """DMA transfer base: external address bits 39:8."""
+
+    base = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_DMATRFMOFFS(Register, domain=FALCON, offset=0x114):
+    """DMA transfer offset inside IMEM/DMEM (15:0 on TU102, 23:0 on GA100 and later)."""
+
+    offs = Field(23, 0)
+
+
+class DmaTrfSize(enum.IntEnum):
+    """DMATRFCMD.SIZE: bytes moved per command."""
+
+    B4 = 0
+    B8 = 1
+    B16 = 2
+    B32 = 3
+    B64 = 4
+    B128 = 5
+    B256 = 6
+
+
+class NV_PFALCON_FALCON_DMATRFCMD(Register, domain=FALCON, offset=0x118):
+    """DMA transfer command: writing it starts a transfer; IDLE goes to 1 when it is done."""
+
+    full = Field(0, 0, RO)
+    idle = Field(1, 1, RO)
+    sec = Field(3, 2, doc="secure transfer (IMEM)")
+    imem = Field(4, 4, doc="1 = to IMEM, 0 = to DMEM")
+    write_ = Field(5, 5, doc="1 = falcon memory to external memory (NV name WRITE)")
+    size = Field(10, 8, enum=DmaTrfSize)
+    ctxdma = Field(14, 12, doc="FBIF TRANSCFG index used for the transfer")
+    set_dmtag = Field(16, 16)
+
+
+class NV_PFALCON_FALCON_DMATRFFBOFFS(Register, domain=FALCON, offset=0x11C):
+    """DMA transfer offset from DMATRFBASE in external memory."""
+
+    offs = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_DMATRFBASE1(Register, domain=FALCON, offset=0x128):
+    """DMA transfer base: external address bits 48:40."""
+
+    base = Field(8, 0)
+
+
+class FalconSecurityModel(enum.IntEnum):
+    NONE = 0
+    LIGHT = 2
+    HEAVY = 3
+
+
+class NV_PFALCON_FALCON_HWCFG1(Register, domain=FALCON, offset=0x12C):
+    """Hardware configuration 1: core revision and security model."""
+
+    core_rev = Field(3, 0, RO)
+    security_model = Field(5, 4, RO, enum=FalconSecurityModel)
+    core_rev_subversion = Field(7, 6, RO)
+
+
+class NV_PFALCON_FALCON_CPUCTL_ALIAS(Register, domain=FALCON, offset=0x130):
+    """Alias of CPUCTL.STARTCPU, used when CPUCTL.ALIAS_EN is set."""
+
+    startcpu = Field(1, 1)
+
+
+class NV_PFALCON_FALCON_IMEMC(Register, domain=FALCON, offset=0x180, count=4, stride=16):
+    """IMEM access control for port i: address, auto-increment on write, secure flag."""
+
+    offs = Field(7, 2, doc="word offset inside the block")
+    blk = Field(15, 8, doc="256-byte block")
+    aincw = Field(24, 24, doc="auto-increment after each IMEMD write")
+    aincr = Field(25, 25, doc="auto-increment after each IMEMD read")
+    secure = Field(28, 28, doc="load as secure code")
+
+
+class NV_PFALCON_FALCON_IMEMD(Register, domain=FALCON, offset=0x184, count=4, stride=16):
+    """IMEM data port i."""
+
+    data = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_IMEMT(Register, domain=FALCON, offset=0x188, count=4, stride=16):
+    """IMEM tag for the block being written through port i (its virtual block number)."""
+
+    tag = Field(15, 0)
+
+
+class NV_PFALCON_FALCON_DMEMC(Register, domain=FALCON, offset=0x1C0, count=8, stride=8):
+    """DMEM access control for port i."""
+
+    offs = Field(7, 2)
+    blk = Field(15, 8)
+    aincw = Field(24, 24)
+    aincr = Field(25, 25)
+
+
+class NV_PFALCON_FALCON_DMEMD(Register, domain=FALCON, offset=0x1C4, count=8, stride=8):
+    """DMEM data port i."""
+
+    data = Field(31, 0)
+
+
+class NV_PFALCON_FALCON_ENGINE(Register, domain=FALCON, offset=0x3C0):
+    """Engine reset: pulse RESET 1 -> (about 10 us) -> 0, then wait for scrubbing."""
+
+    reset = Field(0, 0)
+
+
+class FbifTarget(enum.IntEnum):
+    LOCAL_FB = 0
+    COHERENT_SYSMEM = 1
+    NONCOHERENT_SYSMEM = 2
+
+
+class FbifMemType(enum.IntEnum):
+    VIRTUAL = 0
+    PHYSICAL = 1
+
+
+class NV_PFALCON_FBIF_TRANSCFG(Register, domain=FALCON, offset=0x600, count=8, stride=4):
+    """FBIF transfer configuration for DMA context i (aperture and addressing)."""
+
+    target = Field(1, 0, enum=FbifTarget)
+    mem_type = Field(2, 2, enum=FbifMemType)
+
+
+class NV_PFALCON_FBIF_CTL(Register, domain=FALCON, offset=0x624):
+    """FBIF control."""
+
+    allow_phys_no_ctx = Field(7, 7, doc="allow physical DMA without a context")
+
+
+# -- falcon2 / RISC-V (falcon base + 0x1000) ---------------------------------------------------------
+
+
+class ModSelAlgo(enum.IntEnum):
+    AES = 0
+    RSA3K = 1
+
+
+class NV_PFALCON2_FALCON_MOD_SEL(Register, domain=FALCON2, offset=0x180):
+    """Boot ROM signature algorithm select (GA102+ HS boot)."""
+
+    algo = Field(7, 0, enum=ModSelAlgo)
+
+
+class NV_PFALCON2_FALCON_BROM_CURR_UCODE_ID(Register, domain=FALCON2, offset=0x198):
+    """Ucode id the boot ROM verifies (from the ucode descriptor / HS signature params)."""
+
+    ucode_id = Field(7, 0)
+
+
+class NV_PFALCON2_FALCON_BROM_ENGIDMASK(Register, domain=FALCON2, offset=0x19C):
+    """Engine-id mask the boot ROM checks the ucode against (0x1 SEC2, 0x400 GSP)."""
+
+    value = Field(31, 0)
+
+
+class NV_PFALCON2_FALCON_BROM_PARAADDR(Register, domain=FALCON2, offset=0x210, count=4, stride=4):
+    """Boot ROM parameters; entry 0 = DMEM offset of the PKC signature."""
+
+    value = Field(31, 0)
+
+
+class NV_PRISCV_RISCV_CORE_SWITCH_RISCV_STATUS(Register, domain=FALCON2, offset=0x240,
+                                               chips="TU102-GA100"):
+    """RISC-V core status on Turing and GA100."""
+
+    active_stat = Field(0, 0, RO)
+
+
+class NV_PRISCV_RISCV_IRQMASK_TU102(Register, domain=FALCON2, offset=0x2B4, chips="TU102-GA100"):
+    """RISC-V interrupt mask (Turing, GA100 location; nouveau ``.riscv_irqmask``)."""
+
+    value = Field(31, 0, RO)
+
+
+class NV_PRISCV_RISCV_CPUCTL(Register, domain=FALCON2, offset=0x388, chips="GA102+"):
+    """RISC-V CPU control (GA102+): start, halted, active."""
+
+    startcpu = Field(0, 0, doc="write 1 to start the RISC-V core (nouveau)")
+    halted = Field(4, 4, RO)
+    active_stat = Field(7, 7, RO)
+
+
+class NV_PRISCV_RISCV_IRQMASK_GA102(Register, domain=FALCON2, offset=0x528, chips="GA102+"):
+    """RISC-V interrupt mask (GA102 and later location)."""
+
+    value = Field(31, 0, RO)
+
+
+class CoreSelect(enum.IntEnum):
+    FALCON = 0
+    RISCV = 1
+
+
+class NV_PRISCV_RISCV_BCR_CTRL(Register, domain=FALCON2, offset=0x668):
+    """Boot configuration: which core (falcon or RISC-V) runs after reset."""
+
+    valid = Field(0, 0, doc="1 = configuration accepted")
+    core_select = Field(4, 4, enum=CoreSelect)
+    brfetch = Field(8, 8, doc="fetch the boot ROM")

@@ -1,0 +1,217 @@
+"""nova_core.sim.regfile: the simulated BAR0, a strict register file with hooks.
+
+What it models, and what it refuses:
+
+- Every register declared in :mod:`nova_core.regs` has storage, initialised to its ``RESET`` value, and
+  the access rules of its fields: read-only bits keep their value, write-1-to-clear bits clear,
+  write-only bits read back as zero. A write to a register that is read-only as a whole is a
+  :class:`~nova_core.errors.SimViolation` (hardware would drop it silently; the sim says so).
+- Models (falcons, timers, the PROM window) attach *read hooks* (compute the value on read) and
+  *write hooks* (react to a write) per offset, and *windows* for ranges of memory.
+- An offset nothing declares or models reads as :data:`PRI_ERROR` (0xBADF1100), the kind of value a
+  real GPU returns for an unbacked priv address (OpenRM flags 0xBADxxxxx reads as PRI errors), and
+  the read is logged. A write there is a ``SimViolation`` in strict mode (logged otherwise).
+- Unaligned or out-of-BAR accesses are ``SimViolation``.
+- After :meth:`SimBar.fall_off_bus` every read returns 0xffffffff and writes are dropped.
+- Each access charges virtual time (``read_cost``/``write_cost``), as a PCIe round trip would, so a
+  poll loop that forgets to sleep still sees its timeout expire.
+
+Simulated hardware changes values behind the driver's back with :meth:`poke` and looks at them with
+:meth:`peek`; neither costs time or runs hooks.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import SimViolation
+from ..hw.bar import check_block
+from ..hw.clock import VirtualClock
+from ..regs import REGISTRY, Register, Window
+from ..regs.core import RO, WO
+from .log import SimLog
+
+BAR0_SIZE = 16 << 20  #: BAR0 is 16 MiB on every supported chip (nova-core maps 16 MiB)
+PRI_ERROR = 0xBADF1100  #: what an unbacked priv address reads as
+ALL_ONES = 0xFFFFFFFF
+
+ReadHook = Callable[[int], int]
+WriteHook = Callable[[int, int], None]
+
+
+@dataclass
+class _SimWindow:
+    name: str
+    start: int
+    end: int
+    read: Callable[[int], int]  # offset inside the window -> 32-bit word
+    write: Callable[[int, int], None] | None
+
+
+class SimBar:
+    """The simulated GPU's BAR0 (implements :class:`~nova_core.hw.bar.Bar`)."""
+
+    def __init__(self, clock: VirtualClock, log: SimLog, *, strict: bool = True,
+                 read_cost: int = 500, write_cost: int = 50, size: int = BAR0_SIZE) -> None:
+        self._clock = clock
+        self._log = log
+        self.strict = strict
+        self.read_cost = read_cost
+        self.write_cost = write_cost
+        self._size = size
+        # One lock for the whole simulated GPU (the clock's): models run from timers, hooks and the
+        # simulated GSP-RM thread, and a second lock would invite lock-order deadlocks.
+        self._lock = clock.lock
+        self._values: dict[int, int] = {}
+        self._masks: dict[int, tuple[int, int, int]] = {}  # offset -> (keep RO, w1c, write-only)
+        self._ro_whole: set[int] = set()
+        self._read_hooks: dict[int, ReadHook] = {}
+        self._write_hooks: dict[int, WriteHook] = {}
+        self._windows: list[_SimWindow] = []
+        self._window_starts: list[int] = []
+        self.lost = False
+        self.reads = 0
+        self.writes = 0
+        for off, loc in REGISTRY.by_offset.items():
+            reg = loc.register
+            self._values[off] = reg.RESET
+            wo = sum(f.mask for f in reg.FIELDS if f.access is WO)
+            self._masks[off] = (reg._RO_MASK, reg._W1C_MASK, wo)
+            if reg.ACCESS is RO:
+                self._ro_whole.add(off)
+
+    # -- Bar protocol -------------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def _check(self, offset: int, what: str) -> None:
+        if offset & 3 or offset < 0 or offset + 4 > self._size:
+            msg = (f"{what} at {offset:#x}: " +
+                   ("unaligned 32-bit access" if offset & 3 else f"outside BAR0 (size {self._size:#x})"))
+            self._log.error("bar0", msg)
+            raise SimViolation(f"BAR0 {msg}")
+
+    def read32(self, offset: int) -> int:
+        self._check(offset, "read32")
+        self._clock.advance(self.read_cost)
+        with self._lock:
+            self.reads += 1
+            if self.lost:
+                return ALL_ONES
+            hook = self._read_hooks.get(offset)
+            if hook is not None:
+                return hook(offset) & ALL_ONES
+            value = self._values.get(offset)
+            if value is not None:
+                return value
+            win = self._window(offset)
+            if win is not None:
+                return win.read(offset - win.start) & ALL_ONES
+        self._log.warning("bar0", f"read of unmodelled offset {offset:#08x} returns {PRI_ERROR:#x}")
+        return PRI_ERROR
+
+    def write32(self, offset: int, value: int) -> None:
+        self._check(offset, "write32")
+        if not 0 <= value <= ALL_ONES:
+            raise SimViolation(f"BAR0 write32({offset:#x}, {value:#x}): value is not 32-bit")
+        self._clock.advance(self.write_cost)
+        with self._lock:
+            self.writes += 1
+            if self.lost:
+                return
+            if offset in self._ro_whole:
+                self._refuse(f"write of {value:#x} to read-only {self.label(offset)}")
+                return
+            hook = self._write_hooks.get(offset)
+            if hook is not None:
+                hook(offset, value)
+                return
+            if offset in self._values:
+                self._values[offset] = self.apply_access(offset, self._values[offset], value)
+                return
+            win = self._window(offset)
+            if win is not None:
+                if win.write is None:
+                    self._refuse(f"write of {value:#x} to read-only window {win.name} at {offset:#x}")
+                    return
+                win.write(offset - win.start, value)
+                return
+        self._refuse(f"write of {value:#x} to unmodelled offset {offset:#08x}")
+
+    def read_block(self, offset: int, length: int) -> bytes:
+        check_block(self._size, offset, length, "sim BAR0")
+        out = bytearray(length)
+        words = memoryview(out).cast("I")
+        for i in range(length >> 2):
+            words[i] = self.read32(offset + 4 * i)
+        return bytes(out)
+
+    def write_block(self, offset: int, data: bytes) -> None:
+        check_block(self._size, offset, len(data), "sim BAR0")
+        words = memoryview(bytes(data)).cast("I")
+        for i in range(len(words)):
+            self.write32(offset + 4 * i, words[i])
+
+    # -- semantics ------------------------------------------------------------------------------
+
+    def apply_access(self, offset: int, old: int, written: int) -> int:
+        """The stored value after ``written`` hits a register whose current value is ``old``."""
+        keep, w1c, wo = self._masks.get(offset, (0, 0, 0))
+        return (old & keep) | (written & ~keep & ~w1c & ~wo) | (old & w1c & ~written)
+
+    def _refuse(self, message: str) -> None:
+        self._log.error("bar0", message)
+        if self.strict:
+            raise SimViolation(f"simulated GPU refused {message}")
+
+    def label(self, offset: int) -> str:
+        loc = REGISTRY.lookup(offset)
+        return f"{loc.label} ({offset:#x})" if loc else f"{offset:#x}"
+
+    # -- for models -----------------------------------------------------------------------------
+
+    def peek(self, offset: int) -> int:
+        """Current stored value (no hooks, no cost); 0 for offsets without storage."""
+        return self._values.get(offset, 0)
+
+    def poke(self, offset: int, value: int) -> None:
+        """Set a value as the hardware would (no access rules, no hooks, no cost)."""
+        with self._lock:
+            self._values[offset] = value & ALL_ONES
+
+    def on_read(self, offset: int, hook: ReadHook) -> None:
+        """Compute reads of ``offset`` with ``hook(offset) -> value``."""
+        self._read_hooks[offset] = hook
+
+    def on_write(self, offset: int, hook: WriteHook) -> None:
+        """Handle writes of ``offset`` with ``hook(offset, value)`` (replaces the default storage)."""
+        self._write_hooks[offset] = hook
+
+    def map_window(self, name: str, start: int, size: int, read: Callable[[int], int],
+                   write: Callable[[int, int], None] | None = None) -> None:
+        """Serve ``[start, start+size)`` from ``read(rel_offset)`` / ``write(rel_offset, value)``."""
+        i = bisect.bisect(self._window_starts, start)
+        self._window_starts.insert(i, start)
+        self._windows.insert(i, _SimWindow(name, start, start + size, read, write))
+
+    def map_register_window(self, window: Window, read: Callable[[int], int],
+                            write: Callable[[int, int], None] | None = None) -> None:
+        self.map_window(window.name, window.start, window.size, read, write)
+
+    def _window(self, offset: int) -> _SimWindow | None:
+        i = bisect.bisect(self._window_starts, offset) - 1
+        if i >= 0 and offset < self._windows[i].end:
+            return self._windows[i]
+        return None
+
+    def fall_off_bus(self) -> None:
+        """Fault injection: from now on every read returns 0xffffffff, as for a lost device."""
+        self._log.error("bar0", "device fell off the bus: reads return 0xffffffff")
+        self.lost = True
+
+    def reg_offset(self, reg: type[Register], *, base: int | None = None, i: int | None = None) -> int:
+        return reg.addr(base, i)

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Fetch the real firmware the tests are held to, into a cache, without touching the system's apt.
+
+Debian ships NVIDIA's GSP firmware in two non-free-firmware packages:
+
+- ``firmware-nvidia-graphics`` (linux-firmware): ``nvidia/<chip>/gsp/{booter_load,booter_unload,
+  bootloader,gsp}-535.113.01.bin``;
+- ``firmware-nvidia-gsp`` (NVIDIA driver): ``nvidia/550.163.01/gsp_{tu10x,ga10x}.bin``.
+
+This script writes a *private* sources list (the system's own Debian mirror, component
+``non-free-firmware``), runs ``apt-get update``/``apt-get download`` with that list and private state
+and cache directories (``-o Dir::...``: no change to /etc/apt, no root needed for the download),
+checks each ``.deb`` against the sha256 pinned below, and unpacks it with ``dpkg-deb -x`` into
+``$NOVA_CACHE/firmware/root``. It prints that root's ``usr/lib/firmware`` path on the last line of
+stdout (``NOVA_FIRMWARE_PATH`` for the tests). Nothing is fetched again once the stamp exists.
+
+Exit status: 0 on success; 0 with a warning when the fetch fails, unless ``--require`` is given (CI)
+or ``NOVA_REQUIRE_ARTIFACTS=1`` is set, then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+#: (package, acceptable versions in order of preference, {version: sha256 of the .deb})
+PACKAGES = [
+    ("firmware-nvidia-graphics", {
+        "20250410-2": "1ec5cf5a9532e1b93bd927c8085c4026abb61cd40ef899785de0fa7d37f49643",
+    }),
+    ("firmware-nvidia-gsp", {
+        "550.163.01-2": "e07e243f33cf7066737e3f556f3325a5e57199a9549a93f2158eec3921ea0beb",
+    }),
+]
+#: suites of the system's mirror that carry those versions (trixie is the release that ships them)
+SUITES = ["trixie", "bookworm-backports"]
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+STAMP_VERSION = "1"
+
+
+def log(msg: str) -> None:
+    print(f"fetch-artifacts: {msg}", file=sys.stderr)
+
+
+def system_mirror() -> str:
+    """The Debian mirror the system's own apt sources use (deb822 or one-line format)."""
+    candidates: list[str] = []
+    src_dir = Path("/etc/apt/sources.list.d")
+    files = sorted(src_dir.glob("*.sources")) + sorted(src_dir.glob("*.list")) if src_dir.is_dir() else []
+    files.insert(0, Path("/etc/apt/sources.list"))
+    for f in files:
+        try:
+            text = f.read_text()
+        except OSError:
+            continue
+        candidates += re.findall(r"^URIs:\s*(\S+)", text, flags=re.M)
+        candidates += re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+", text, flags=re.M)
+    for uri in candidates:
+        if "security" not in uri and "debian" in uri:
+            return uri.rstrip("/")
+    return DEFAULT_MIRROR
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+def fetch(cache: Path) -> Path:
+    root = cache / "firmware" / "root"
+    stamp = cache / "firmware" / "stamp"
+    fw = root / "usr" / "lib" / "firmware"
+    want = STAMP_VERSION + "\n" + "\n".join(f"{p} {sorted(v)}" for p, v in PACKAGES)
+    if stamp.exists() and stamp.read_text() == want and fw.is_dir():
+        return fw
+    for tool in ("apt-get", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} not found (a Debian-based system is needed to fetch firmware)")
+    apt = cache / "apt"
+    for d in (apt / "lists" / "partial", apt / "archives" / "partial", cache / "firmware" / "debs"):
+        d.mkdir(parents=True, exist_ok=True)
+    mirror = system_mirror()
+    sources = apt / "sources.list"
+    sources.write_text("".join(f"deb {mirror} {suite} non-free-firmware\n" for suite in SUITES))
+    opts = [
+        "-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
+        "-o", f"Dir::State::Lists={apt / 'lists'}", "-o", f"Dir::Cache={apt}",
+        "-o", f"Dir::Cache::Archives={apt / 'archives'}", "-o", "Debug::NoLocking=1",
+        "-o", "Acquire::Retries=3",
+    ]
+    if os.geteuid() == 0:  # the private cache is not readable by the _apt sandbox user
+        opts += ["-o", "APT::Sandbox::User=root"]
+    log(f"apt-get update with a private sources list ({mirror}: {', '.join(SUITES)} non-free-firmware)")
+    res = run(["apt-get", *opts, "update"])
+    if res.returncode != 0:
+        raise RuntimeError(f"apt-get update failed: {res.stderr.strip()[-400:]}")
+    debs = cache / "firmware" / "debs"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    for package, versions in PACKAGES:
+        deb = None
+        for version, digest in versions.items():
+            existing = sorted(debs.glob(f"{package}_{version.replace(':', '%3a')}_*.deb"))
+            if existing and sha256(existing[0]) == digest:
+                deb = existing[0]
+                break
+            log(f"apt-get download {package}={version}")
+            res = subprocess.run(["apt-get", *opts, "download", f"{package}={version}"], cwd=debs,
+                                 capture_output=True, text=True, check=False)
+            if res.returncode != 0:
+                log(f"  not available: {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else '?'}")
+                continue
+            got = sorted(debs.glob(f"{package}_*.deb"))
+            got = [g for g in got if sha256(g) == digest]
+            if not got:
+                raise RuntimeError(f"{package}={version}: downloaded .deb does not match the pinned sha256")
+            deb = got[0]
+            break
+        if deb is None:
+            raise RuntimeError(f"{package}: none of the pinned versions {sorted(versions)} could be downloaded")
+        res = run(["dpkg-deb", "-x", str(deb), str(root)])
+        if res.returncode != 0:
+            raise RuntimeError(f"dpkg-deb -x {deb.name} failed: {res.stderr.strip()}")
+        log(f"unpacked {deb.name}")
+    stamp.write_text(want)
+    return fw
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cache", default=os.environ.get("NOVA_CACHE", str(Path.home() / ".cache" / "nova-core")))
+    ap.add_argument("--require", action="store_true", default=os.environ.get("NOVA_REQUIRE_ARTIFACTS") == "1",
+                    help="fail (exit 1) when the firmware cannot be fetched")
+    args = ap.parse_args(argv)
+    try:
+        fw = fetch(Path(args.cache))
+    except (RuntimeError, OSError) as exc:
+        log(f"cannot fetch firmware: {exc}")
+        if args.require:
+            return 1
+        log("tests that need real firmware will be skipped")
+        return 0
+    print(fw)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
