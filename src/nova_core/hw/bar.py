@@ -81,6 +81,11 @@ class BufferBar:
         return self._name
 
     @property
+    def words32(self) -> memoryview:
+        """The BAR as 32-bit words, for register objects that read a fixed word directly."""
+        return self._words
+
+    @property
     def writable(self) -> bool:
         return self._writable
 

@@ -35,7 +35,8 @@ from __future__ import annotations
 import bisect
 import enum
 import fnmatch
-from collections.abc import Iterator, MutableMapping
+import functools
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -407,15 +408,7 @@ class Register(Bitfield):
 
         Read-only registers and read-only fields are refused (hardware would drop the write).
         """
-        if cls.ACCESS is RO:
-            raise RegisterError(f"{cls.NAME} is read-only; it cannot be written")
-        for name in fields:
-            f = cls.field(name)
-            if f.access is RO:
-                raise RegisterError(f"{cls.NAME}.{name} is read-only; it cannot be written")
-        v = cls.encode(0 if value is None else value, **fields)
-        bar.write32(cls.addr(base, i), v)
-        return v
+        return cls._write_at(bar, cls.addr(base, i), value, fields)
 
     @classmethod
     def update(cls, bar: Bar, *, base: int | None = None, i: int | None = None,
@@ -425,16 +418,7 @@ class Register(Bitfield):
         Write-1-to-clear bits read as 1 are *not* written back (that would clear them by accident),
         unless they are among the named fields.
         """
-        if cls.ACCESS is RO:
-            raise RegisterError(f"{cls.NAME} is read-only; it cannot be updated")
-        for name in fields:
-            if cls.field(name).access is RO:
-                raise RegisterError(f"{cls.NAME}.{name} is read-only; it cannot be written")
-        off = cls.addr(base, i)
-        old = bar.read32(off)
-        v = cls.encode(old & ~cls._W1C_MASK, **fields)
-        bar.write32(off, v)
-        return v
+        return cls._update_at(bar, cls.addr(base, i), fields)
 
     @classmethod
     def wait(cls, bar: Bar, clock: Clock, *, timeout: int, interval: int = 10_000,
@@ -445,11 +429,49 @@ class Register(Bitfield):
         Raises:
             PollTimeout: naming the register, the fields awaited and the last value read.
         """
+        return cls._wait_at(bar, cls.addr(base, i), clock, timeout, interval, what, fields)
+
+    @classmethod
+    def bind(cls, bar: Bar, *, base: int | None = None, i: int | None = None) -> BoundRegister:
+        """This register at one location of one BAR, for hot paths: ``cpuctl = CPUCTL.bind(bar, base=b)``.
+
+        ``bound.read()`` costs about a raw ``memoryview`` read on buffer-backed BARs.
+        """
+        return BoundRegister(cls, bar, cls.addr(base, i))
+
+    # -- shared by the class verbs and BoundRegister --------------------------------------------
+
+    @classmethod
+    def _check_writable(cls, fields: Mapping[str, object]) -> None:
+        if cls.ACCESS is RO:
+            raise RegisterError(f"{cls.NAME} is read-only; it cannot be written")
+        for name in fields:
+            if cls.field(name).access is RO:
+                raise RegisterError(f"{cls.NAME}.{name} is read-only; it cannot be written")
+
+    @classmethod
+    def _write_at(cls, bar: Bar, off: int, value: int | None,
+                  fields: Mapping[str, int | bool | enum.IntEnum]) -> int:
+        cls._check_writable(fields)
+        v = cls.encode(0 if value is None else value, **fields)
+        bar.write32(off, v)
+        return v
+
+    @classmethod
+    def _update_at(cls, bar: Bar, off: int, fields: Mapping[str, int | bool | enum.IntEnum]) -> int:
+        cls._check_writable(fields)
+        v = cls.encode(bar.read32(off) & ~cls._W1C_MASK, **fields)
+        bar.write32(off, v)
+        return v
+
+    @classmethod
+    def _wait_at(cls, bar: Bar, off: int, clock: Clock, timeout: int, interval: int, what: str | None,
+                 fields: Mapping[str, int | bool | enum.IntEnum]) -> int:
         from ..hw.poll import poll_timeout
 
         want = [(cls.field(n), cls.field(n).check(v)) for n, v in fields.items()]
-        off = cls.addr(base, i)
-        where = cls.NAME if base is None else f"{cls.NAME}@{base:#x}"
+        loc = REGISTRY.lookup(off)
+        where = loc.label if loc is not None and loc.register is cls else f"{cls.NAME}@{off:#x}"
         desc = what or f"{where} " + ", ".join(f"{f.name}={v:#x}" for f, v in want)
         return poll_timeout(lambda: bar.read32(off), lambda v: all(f.get(v) == x for f, x in want),
                             clock=clock, timeout=timeout, interval=interval, what=desc)
@@ -473,6 +495,44 @@ class Register(Bitfield):
         if cls.COUNT is not None:
             where += f"+{cls.STRIDE:#x}*i (i<{cls.COUNT})"
         return f"{cls.NAME} @ {where}"
+
+
+class BoundRegister:
+    """A register at one offset of one BAR (see :meth:`Register.bind`).
+
+    ``read`` is a prebuilt callable: a direct word load on buffer-backed BARs (those exposing
+    ``words32``), ``bar.read32(offset)`` otherwise. The other verbs match the class verbs.
+    """
+
+    __slots__ = ("bar", "offset", "read", "reg")
+
+    read: Callable[[], int]
+
+    def __init__(self, reg: type[Register], bar: Bar, offset: int) -> None:
+        self.reg = reg
+        self.bar = bar
+        self.offset = offset
+        words = getattr(bar, "words32", None)
+        if words is not None and 0 <= offset and offset + 4 <= bar.size and not offset & 3:
+            self.read = functools.partial(words.__getitem__, offset >> 2)
+        else:
+            self.read = functools.partial(bar.read32, offset)
+
+    def write(self, value: int | None = None, /, **fields: int | bool | enum.IntEnum) -> int:
+        return self.reg._write_at(self.bar, self.offset, value, fields)
+
+    def update(self, **fields: int | bool | enum.IntEnum) -> int:
+        return self.reg._update_at(self.bar, self.offset, fields)
+
+    def wait(self, clock: Clock, *, timeout: int, interval: int = 10_000, what: str | None = None,
+             **fields: int | bool | enum.IntEnum) -> int:
+        return self.reg._wait_at(self.bar, self.offset, clock, timeout, interval, what, fields)
+
+    def decode(self) -> dict[str, Any]:
+        return self.reg.decode(self.read())
+
+    def __repr__(self) -> str:
+        return f"<BoundRegister {self.reg.NAME} @ {self.offset:#x}>"
 
 
 class Window:
