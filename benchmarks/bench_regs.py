@@ -6,7 +6,6 @@ import mmap
 import tempfile
 
 from _harness import Harness
-
 from nova_core.hw.bar import MmapBar
 from nova_core.regs.falcon import FALCON, NV_PFALCON_FALCON_CPUCTL
 from nova_core.regs.pmc import NV_PMC_BOOT_42

@@ -513,7 +513,7 @@ class BoundRegister:
         self.bar = bar
         self.offset = offset
         words = getattr(bar, "words32", None)
-        if words is not None and 0 <= offset and offset + 4 <= bar.size and not offset & 3:
+        if words is not None and offset >= 0 and offset + 4 <= bar.size and not offset & 3:
             self.read = functools.partial(words.__getitem__, offset >> 2)
         else:
             self.read = functools.partial(bar.read32, offset)
