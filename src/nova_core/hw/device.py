@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import DmaError
 from .bar import Bar
 from .clock import Clock
-from .dma import PAGE_SIZE, DmaAllocator, DmaBuffer
+from .dma import PAGE_SIZE, DmaAllocator, DmaBuffer, MemoryLike
+from .sg import SgTable
+
+if TYPE_CHECKING:
+    from ..pci.source import ConfigSource
 
 
 class NoDma:
@@ -27,6 +32,15 @@ class NoDma:
     def free(self, buf: DmaBuffer) -> None:
         raise DmaError(f"cannot free DMA memory {buf.name!r}: {self.why}")
 
+    def alloc_sg(self, size: int, *, name: str = "", zero: bool = True) -> SgTable:
+        raise DmaError(f"cannot allocate DMA memory {name!r} ({size:#x} bytes): {self.why}")
+
+    def map_sg(self, memory: MemoryLike, *, name: str = "", device_writable: bool = True) -> SgTable:
+        raise DmaError(f"cannot map memory {name!r} for DMA: {self.why}")
+
+    def free_sg(self, table: SgTable) -> None:
+        raise DmaError(f"cannot free DMA mapping {table.name!r}: {self.why}")
+
 
 @dataclass
 class Device:
@@ -40,6 +54,8 @@ class Device:
         kind: ``"sim"``, ``"sysfs"`` (read-only real device), ``"replay"`` or ``"vfio"``.
         pci_vendor / pci_device: PCI ids when known.
         sim: the simulated GPU object behind this device, when there is one (for tests and the CLI).
+        config: the function's PCI config space (:class:`~nova_core.pci.source.ConfigSource`) when
+            the backend offers it: sysfs (read-only), VFIO, the simulated GPU.
     """
 
     bar0: Bar
@@ -50,6 +66,7 @@ class Device:
     pci_vendor: int | None = None
     pci_device: int | None = None
     sim: object | None = None
+    config: ConfigSource | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, fn: Callable[[], None]) -> None:

@@ -6,14 +6,29 @@ a VFIO type-1 IOMMU backend implements the same protocol for an owned device.
 
 Bus addresses are what the GPU puts on the bus (an IOVA behind an IOMMU); the driver writes them into
 page tables, the radix3 tree, mailboxes and queue descriptors.
+
+Besides coherent buffers an allocator maps memory as scatter-gather tables (:mod:`.sg`):
+
+- ``alloc_sg(size)``: driver-owned, zeroed memory that is contiguous for the CPU but may be scattered
+  on the bus (Linux ``vmalloc`` + ``dma_map_sgtable``, nova-core's ``VVec`` + ``SGTable``);
+- ``map_sg(memory)``: memory the driver does not own - a caller's buffer, an mmap of a file
+  (:class:`ForeignMemory`) - mapped for the device *without copying* (the "foreign pages" of the
+  Linux Rust abstractions). Read-only memory is mapped device-read-only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+import os
 import struct
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..errors import DmaError
+
+if TYPE_CHECKING:
+    from .sg import SgTable
 
 PAGE_SIZE = 4096
 
@@ -24,15 +39,17 @@ class DmaBuffer:
     Accessors check bounds and raise :class:`DmaError` naming the buffer, the offset and its size.
     """
 
-    __slots__ = ("_freed", "bus_addr", "name", "size", "view")
+    __slots__ = ("_freed", "bus_addr", "name", "readonly", "size", "view")
 
-    def __init__(self, view: memoryview, bus_addr: int, name: str = "") -> None:
-        if view.readonly:
+    def __init__(self, view: memoryview, bus_addr: int, name: str = "", *, readonly: bool = False) -> None:
+        if view.readonly and not readonly:
             raise DmaError(f"DMA buffer {name!r}: the backing memory is read-only")
         self.view = view.cast("B") if view.format != "B" else view
         self.bus_addr = bus_addr
         self.size = self.view.nbytes
         self.name = name
+        #: the CPU may only read it (foreign read-only memory, e.g. an mmap of a file)
+        self.readonly = view.readonly
         self._freed = False
 
     @property
@@ -52,9 +69,14 @@ class DmaBuffer:
                 f"{self.size:#x} bytes"
             )
 
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise DmaError(f"DMA buffer {self.name!r} at bus {self.bus_addr:#x} is read-only memory")
+
     def write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
         n = memoryview(data).nbytes
         self._check(offset, n)
+        self._check_writable()
         self.view[offset:offset + n] = memoryview(data).cast("B")
 
     def read(self, offset: int, length: int) -> bytes:
@@ -64,10 +86,12 @@ class DmaBuffer:
     def fill(self, value: int = 0, offset: int = 0, length: int | None = None) -> None:
         length = self.size - offset if length is None else length
         self._check(offset, length)
+        self._check_writable()
         self.view[offset:offset + length] = bytes([value]) * length
 
     def write_u32(self, offset: int, value: int) -> None:
         self._check(offset, 4)
+        self._check_writable()
         struct.pack_into("<I", self.view, offset, value)
 
     def read_u32(self, offset: int) -> int:
@@ -76,6 +100,7 @@ class DmaBuffer:
 
     def write_u64(self, offset: int, value: int) -> None:
         self._check(offset, 8)
+        self._check_writable()
         struct.pack_into("<Q", self.view, offset, value)
 
     def read_u64(self, offset: int) -> int:
@@ -92,15 +117,28 @@ class DmaBuffer:
 
 @runtime_checkable
 class DmaAllocator(Protocol):
-    """Hands out coherent, bus-contiguous DMA buffers.
+    """Hands out DMA memory: coherent bus-contiguous buffers, and scatter-gather mappings.
 
     ``alloc`` returns zeroed memory whose bus address is aligned to ``align`` (a power of two, at
     least 4 KiB); ``free`` returns it (a second free is a :class:`DmaError`).
+
+    ``alloc_sg`` returns zeroed, driver-owned memory as an :class:`~nova_core.hw.sg.SgTable` whose
+    segments are page aligned but may be scattered on the bus (``zero=False``: for a caller that
+    overwrites all ``size`` bytes at once, only the tail of the last page is zeroed - like ``vmalloc``
+    memory filled by a copy); ``map_sg`` maps memory the driver does
+    not own without copying it (device-read-only when the memory is read-only or
+    ``device_writable=False``); ``free_sg`` frees/unmaps either (a second call is a :class:`DmaError`).
     """
 
     def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "") -> DmaBuffer: ...
 
     def free(self, buf: DmaBuffer) -> None: ...
+
+    def alloc_sg(self, size: int, *, name: str = "", zero: bool = True) -> SgTable: ...
+
+    def map_sg(self, memory: MemoryLike, *, name: str = "", device_writable: bool = True) -> SgTable: ...
+
+    def free_sg(self, table: SgTable) -> None: ...
 
 
 def check_alloc_args(size: int, align: int, who: str) -> None:
@@ -109,3 +147,108 @@ def check_alloc_args(size: int, align: int, who: str) -> None:
         raise DmaError(f"{who}: DMA allocation of {size} bytes (must be positive)")
     if align < PAGE_SIZE or align & (align - 1):
         raise DmaError(f"{who}: DMA alignment {align:#x} must be a power of two >= {PAGE_SIZE:#x}")
+
+
+# -- memory the driver does not own ---------------------------------------------------------------
+
+
+class ForeignMemory:
+    """Memory the driver does not own, pinned for as long as this object (or a view of it) lives.
+
+    Either a caller's buffer (:meth:`from_buffer`: a ``bytearray``, ``memoryview``, numpy array ...)
+    or a file mapped with ``mmap`` (:meth:`from_file`: read-only unless asked otherwise), so that a
+    firmware file or a user's data reaches the device with no copy. :meth:`close` releases the mapping
+    once nothing else holds a view of it (an mmap cannot be unmapped under a live view; until then the
+    pages stay valid, as pinned pages do).
+    """
+
+    __slots__ = ("_mmap", "name", "view")
+
+    def __init__(self, view: memoryview, name: str, mapping: mmap.mmap | None = None) -> None:
+        self.view = view.cast("B") if view.format != "B" or view.ndim != 1 else view
+        self.name = name
+        self._mmap = mapping
+
+    @classmethod
+    def from_buffer(cls, buffer: bytes | bytearray | memoryview | mmap.mmap, *, name: str = "") -> ForeignMemory:
+        """Wrap a caller's buffer (no copy; ``bytes`` or a read-only view give read-only memory)."""
+        view = memoryview(buffer)
+        if not view.contiguous:
+            raise DmaError(f"foreign memory {name!r}: the buffer is not contiguous")
+        return cls(view, name or f"<{type(buffer).__name__}>")
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], *, offset: int = 0, length: int | None = None,
+                  writable: bool = False) -> ForeignMemory:
+        """Map ``length`` bytes of the file at ``offset`` (a multiple of the page size), read-only by default.
+
+        A writable mapping is ``MAP_SHARED``: what the device writes lands in the file.
+        """
+        p = Path(path)
+        if offset < 0 or offset % mmap.ALLOCATIONGRANULARITY:
+            raise DmaError(f"mapping {str(p)!r}: offset {offset:#x} is not a multiple of the page size "
+                           f"{mmap.ALLOCATIONGRANULARITY:#x}")
+        try:
+            with open(p, "r+b" if writable else "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if length is None:
+                    length = size - offset
+                if length <= 0 or offset + length > size:
+                    raise DmaError(f"mapping {str(p)!r}: range [{offset:#x}, {offset + max(length, 0):#x}) is "
+                                   f"empty or outside the file ({size:#x} bytes)")
+                m = mmap.mmap(f.fileno(), length, offset=offset,
+                              access=mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ)
+        except OSError as e:
+            raise DmaError(f"mapping {str(p)!r}: {e.strerror or e}") from None
+        view = memoryview(m)
+        return cls(view if writable else view.toreadonly(), str(p), m)
+
+    @property
+    def size(self) -> int:
+        return self.view.nbytes
+
+    @property
+    def readonly(self) -> bool:
+        return self.view.readonly
+
+    @property
+    def npages(self) -> int:
+        return (self.size + PAGE_SIZE - 1) // PAGE_SIZE
+
+    def page(self, index: int) -> memoryview:
+        """The ``index``-th 4 KiB page (the last one may be short)."""
+        if not 0 <= index < self.npages:
+            raise DmaError(f"foreign memory {self.name!r}: page {index} outside its {self.npages} pages")
+        return self.view[index * PAGE_SIZE:(index + 1) * PAGE_SIZE]
+
+    def close(self) -> None:
+        """Release the mapping (a file mapping is unmapped once no other view of it is alive)."""
+        self.view.release()
+        if self._mmap is not None:
+            # another view may still pin the pages: the mmap then goes when the last one does
+            with contextlib.suppress(BufferError):
+                self._mmap.close()
+            self._mmap = None
+
+    def __enter__(self) -> ForeignMemory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ForeignMemory {self.name!r} size={self.size:#x}{' ro' if self.readonly else ''}>"
+
+
+#: what ``map_sg`` accepts: foreign memory, or any contiguous buffer
+MemoryLike = ForeignMemory | memoryview | bytearray | bytes | mmap.mmap
+
+
+def memory_view(memory: MemoryLike) -> memoryview:
+    """The flat byte view of ``memory`` (shared, never a copy)."""
+    if isinstance(memory, ForeignMemory):
+        return memory.view
+    view = memoryview(memory)
+    if not view.contiguous:
+        raise DmaError("cannot map a non-contiguous buffer for DMA")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view

@@ -1,0 +1,151 @@
+"""nova_core.firmware.facts: layouts, names and constants of NVIDIA's GSP firmware files (facts only).
+
+Sources (see ``shared/reference/nvidia-facts.md`` §3-§4):
+
+- ``nvfw_bin_hdr``, ``nvfw_hs_header_v2``, ``nvfw_hs_load_header_v2``: Linux nouveau
+  ``include/nvfw/{fw,hs}.h``; nova-core ``firmware.rs``/``firmware/booter.rs``; OpenRM
+  ``kernel_gsp_booter.c`` (``s_allocateUcodeFromBinArchive``: one app, ``patch_sig`` 0, signature
+  total size a multiple of the count).
+- ``RM_RISCV_UCODE_DESC``: OpenRM 535 ``arch/nvalloc/common/inc/rmRiscvUcode.h`` (84 bytes); the
+  version-4 files for TU102/GA100 carry only the first 76 bytes.
+- ELF64: the System V gABI (``Elf64_Ehdr``/``Elf64_Shdr``/``Elf64_Phdr``); ``EM_RISCV`` = 243.
+- Radix3: nouveau ``nvkm_gsp_radix3_sg``, nova-core ``firmware/gsp.rs``, OpenRM ``kgspCreateRadix3``.
+- Names: linux-firmware ``nvidia/<chip>/gsp/<kind>-<version>.bin`` (Debian
+  ``firmware-nvidia-graphics``); NVIDIA driver ``nvidia/<version>/gsp_<family>.bin`` (Debian
+  ``firmware-nvidia-gsp``).
+
+Struct formats are little-endian ``struct`` strings with the field names beside them, so a parser and
+a builder (the synthetic firmware) read the same fact.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+
+# -- nvfw_bin_hdr ------------------------------------------------------------------------------------
+
+NVFW_BIN_MAGIC = 0x10DE
+NVFW_BIN_VERSION = 1
+BIN_HDR = struct.Struct("<6I")
+BIN_HDR_FIELDS = ("bin_magic", "bin_ver", "bin_size", "header_offset", "data_offset", "data_size")
+#: observed in every linux-firmware file: ``bin_size`` = file size rounded up to 256 bytes (not checked)
+BIN_SIZE_ALIGN = 256
+
+# -- HS (heavy-secure) booter headers ----------------------------------------------------------------
+
+HS_HEADER_V2 = struct.Struct("<9I")
+HS_HEADER_V2_FIELDS = (
+    "sig_prod_offset",   # file offset of the production signatures
+    "sig_prod_size",     # their total size (num_sig x signature size)
+    "patch_loc",         # file offset of a u32: payload offset to patch the signature at
+    "patch_sig",         # file offset of a u32: offset added to sig_prod_offset (OpenRM requires 0)
+    "meta_data_offset",  # file offset of the signature parameters
+    "meta_data_size",
+    "num_sig",           # file offset of a u32: the number of signatures
+    "header_offset",     # file offset of the load header
+    "header_size",
+)
+HS_LOAD_HEADER_V2 = struct.Struct("<5I")
+HS_LOAD_HEADER_V2_FIELDS = ("os_code_offset", "os_code_size", "os_data_offset", "os_data_size", "num_apps")
+HS_LOAD_APP = struct.Struct("<2I")  #: {u32 offset, u32 size} per app, after the load header
+HS_SIGNATURE_PARAMS = struct.Struct("<3I")
+HS_SIGNATURE_PARAMS_FIELDS = ("fuse_ver", "engine_id_mask", "ucode_id")
+
+HS_SIG_LEGACY_SIZE = 16  #: Turing booters: legacy 128-bit HS signatures
+RSA3K_SIG_SIZE = 384  #: GA100+ booters: RSA-3072 (``BCRT30_RSA3K_SIG_SIZE``), checked by the BROM on GA102+
+#: fuse version registers hold 16 significant bits (``NV_FUSE_OPT_FPF_*_UCODE*_VERSION`` 15:0)
+FUSE_VERSION_BITS = 16
+
+# -- RM_RISCV_UCODE_DESC (bootloader-*.bin) ---------------------------------------------------------
+
+RISCV_DESC_FIELDS = (
+    "version", "bootloader_offset", "bootloader_size", "bootloader_param_offset", "bootloader_param_size",
+    "riscv_elf_offset", "riscv_elf_size", "app_version", "manifest_offset", "manifest_size",
+    "monitor_data_offset", "monitor_data_size", "monitor_code_offset", "monitor_code_size",
+    "is_monitor_enabled", "swbrom_code_offset", "swbrom_code_size", "swbrom_data_offset", "swbrom_data_size",
+    "fb_reserved_size", "signed_as_code",
+)
+#: descriptor size by version: v4 (TU102/TU116/GA100 files) stops before fbReservedSize
+RISCV_DESC_SIZE = {4: 19 * 4, 5: 21 * 4}
+#: (offset, size) field pairs that must lie inside the payload
+RISCV_DESC_RANGES = (
+    ("bootloader_offset", "bootloader_size"), ("bootloader_param_offset", "bootloader_param_size"),
+    ("riscv_elf_offset", "riscv_elf_size"), ("manifest_offset", "manifest_size"),
+    ("monitor_data_offset", "monitor_data_size"), ("monitor_code_offset", "monitor_code_size"),
+    ("swbrom_code_offset", "swbrom_code_size"), ("swbrom_data_offset", "swbrom_data_size"),
+)
+
+# -- ELF64 -------------------------------------------------------------------------------------------
+
+ELF_MAGIC = b"\x7fELF"
+ELFCLASS64 = 2
+ELFDATA2LSB = 1
+EV_CURRENT = 1
+ET_REL = 1
+ET_EXEC = 2
+EM_RISCV = 243
+SHN_UNDEF = 0
+SHN_LORESERVE = 0xFF00
+SHN_XINDEX = 0xFFFF
+SHT_NULL = 0
+SHT_PROGBITS = 1
+SHT_SYMTAB = 2
+SHT_STRTAB = 3
+SHT_NOBITS = 8
+SHT_RISCV_ATTRIBUTES = 0x70000003
+SHF_WRITE = 0x1
+SHF_ALLOC = 0x2
+SHF_EXECINSTR = 0x4
+PT_LOAD = 1
+ELF64_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")  #: 64 bytes
+ELF64_EHDR_FIELDS = ("e_ident", "e_type", "e_machine", "e_version", "e_entry", "e_phoff", "e_shoff", "e_flags",
+                     "e_ehsize", "e_phentsize", "e_phnum", "e_shentsize", "e_shnum", "e_shstrndx")
+ELF64_SHDR = struct.Struct("<IIQQQQIIQQ")  #: 64 bytes
+ELF64_SHDR_FIELDS = ("sh_name", "sh_type", "sh_flags", "sh_addr", "sh_offset", "sh_size", "sh_link", "sh_info",
+                     "sh_addralign", "sh_entsize")
+ELF64_PHDR = struct.Struct("<IIQQQQQQ")  #: 56 bytes
+ELF64_PHDR_FIELDS = ("p_type", "p_flags", "p_offset", "p_vaddr", "p_paddr", "p_filesz", "p_memsz", "p_align")
+ELF64_SYM = struct.Struct("<IBBHQQ")  #: 24 bytes
+SECTION_TYPE_NAMES = {SHT_NULL: "NULL", SHT_PROGBITS: "PROGBITS", SHT_SYMTAB: "SYMTAB", SHT_STRTAB: "STRTAB",
+                      SHT_NOBITS: "NOBITS", SHT_RISCV_ATTRIBUTES: "RISCV_ATTRIBUTES", 4: "RELA", 9: "REL"}
+
+# -- GSP image (gsp-<version>.bin, gsp_<family>.bin) -------------------------------------------------
+
+SECTION_FWIMAGE = ".fwimage"  #: the image GSP runs, mapped through radix3
+SECTION_FWVERSION = ".fwversion"  #: ASCII version, NUL-terminated ("535.113.01\0")
+SIGNATURE_SECTION_PREFIX = ".fwsignature_"
+GSP_SIGNATURE_DMA_ALIGN = 256  #: nouveau copies the signature into ALIGN(size, 256) bytes of DMA memory
+
+# -- radix3 ------------------------------------------------------------------------------------------
+
+GSP_PAGE_SHIFT = 12
+GSP_PAGE_SIZE = 1 << GSP_PAGE_SHIFT
+RADIX3_ENTRY_SIZE = 8  #: little-endian u64 bus addresses
+RADIX3_ENTRIES_PER_PAGE = GSP_PAGE_SIZE // RADIX3_ENTRY_SIZE
+#: level 0 points at one level-1 page: at most 512 level-2 pages of 512 image pages = 1 GiB
+RADIX3_MAX_IMAGE = RADIX3_ENTRIES_PER_PAGE * RADIX3_ENTRIES_PER_PAGE * GSP_PAGE_SIZE
+
+# -- files, names, packages --------------------------------------------------------------------------
+
+
+class FirmwareKind(enum.Enum):
+    """The files of one GSP-RM release for one chip (linux-firmware names)."""
+
+    GSP = "gsp"
+    BOOTER_LOAD = "booter_load"
+    BOOTER_UNLOAD = "booter_unload"
+    BOOTLOADER = "bootloader"
+
+
+DEFAULT_VERSION = "535.113.01"
+#: GSP-RM releases whose linux-firmware files nova_core knows (preference order when none is asked)
+KNOWN_VERSIONS = ("535.113.01", "570.144")
+FIRMWARE_PATH_ENV = "NOVA_FIRMWARE_PATH"
+DEFAULT_FIRMWARE_ROOT = "/lib/firmware"
+LINUX_FIRMWARE_NAME = "nvidia/{chip}/gsp/{kind}-{version}.bin"
+NVIDIA_DRIVER_GSP_NAME = "nvidia/{version}/gsp_{family}.bin"
+DEBIAN_PACKAGE_LINUX_FIRMWARE = "firmware-nvidia-graphics"  #: linux-firmware nvidia/<chip>/gsp/*
+DEBIAN_PACKAGE_NVIDIA_GSP = "firmware-nvidia-gsp"  #: NVIDIA driver nvidia/<version>/gsp_*.bin
+#: written by :mod:`nova_core.sim.synth.firmware` at the root of a synthetic tree (marks it synthetic)
+SYNTHETIC_MANIFEST_NAME = "nova-synthetic-firmware.json"
