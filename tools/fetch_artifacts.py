@@ -146,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--require", action="store_true", default=os.environ.get("NOVA_REQUIRE_ARTIFACTS") == "1",
                     help="fail (exit 1) when the firmware cannot be fetched")
     args = ap.parse_args(argv)
+    try:  # lspci for the PCI tests (tools/fetch_pciutils.py); its absence only skips that test
+        import fetch_pciutils
+
+        fetch_pciutils.fetch(Path(args.cache))
+    except (RuntimeError, OSError) as exc:
+        log(f"cannot fetch pciutils: {exc} (the lspci comparison test will be skipped)")
     try:
         fw = fetch(Path(args.cache))
     except (RuntimeError, OSError) as exc:

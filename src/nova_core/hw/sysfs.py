@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import DeviceAccessError
+from ..errors import DeviceAccessError, NovaError
 from .bar import MmapBar
 from .clock import MonotonicClock
 from .device import Device, NoDma
+
+if TYPE_CHECKING:
+    from ..pci.source import SysfsConfig
 
 SYSFS_PCI = Path("/sys/bus/pci/devices")
 NVIDIA_VENDOR_ID = 0x10DE
@@ -64,6 +68,17 @@ def open_sysfs_device(bdf: str, *, root: Path = SYSFS_PCI) -> Device:
         kind="sysfs",
         pci_vendor=vendor,
         pci_device=device,
+        config=_config(path, name),
     )
     dev.on_close(bar.close)
     return dev
+
+
+def _config(path: Path, name: str) -> SysfsConfig | None:
+    """The function's config space, read-only (None when it cannot be opened)."""
+    from ..pci.source import SysfsConfig
+
+    try:
+        return SysfsConfig(path / "config", name=name)
+    except NovaError:
+        return None

@@ -162,7 +162,8 @@ class SimGpu:
     def device(self) -> Device:
         """This GPU as the driver sees it: BAR0, DMA through the simulated IOMMU, virtual clock."""
         return Device(bar0=self.bar0, dma=self.sysmem, clock=self.clock, name=f"sim:{self.chipset.lower}",
-                      kind="sim", pci_vendor=self.pci_vendor, pci_device=self.pci_device, sim=self)
+                      kind="sim", pci_vendor=self.pci_vendor, pci_device=self.pci_device, sim=self,
+                      config=self.models.get("pci"))  # type: ignore[arg-type]  # the PCI model is a ConfigSource
 
     # -- fault injection ------------------------------------------------------------------------
 
