@@ -1,0 +1,261 @@
+"""nova_core.sim.models.bar2: BAR2 of the simulated GPU: a ``Bar`` that reaches VRAM through the BAR2 page tables.
+
+BAR2 (PCI BAR 3, 32 MiB on GeForce boards) shows the GPU virtual address space of the instance block bound in
+``NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK`` (Turing to Ada; nouveau ``tu102_bar_bar2_init``) or
+``NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR``/``_HIGH_ADDR`` (Hopper and later). A bind reads the
+instance block's page-directory words (``NV_RAMIN_PAGE_DIR_BASE`` at byte 0x200) and sets the bind status
+busy for :data:`BIND_LATENCY_NS`. Every access to :attr:`Bar2Model.bar` is translated by the simulated
+MMU's own walker (:mod:`.mmu`) and cached in a TLB that only MMU invalidates flush.
+
+Refused (logged, :class:`~nova_core.errors.SimViolation`): an access while BAR2 is not bound; a bind to an
+instance block outside memory, one without the new page-table format, with 128 KiB big pages, or whose page
+directory is outside memory; the other chip family's bind register; an access beyond the address limit or
+through a missing/invalid/read-only mapping (an MMU fault); and a translation that changed under the TLB
+without an invalidate (real hardware would use the stale one; the sim names the missing invalidate).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from ...errors import SimViolation
+from ...gpu.chips import Architecture
+from ...hw.bar import check_block
+from ...regs.mmu import (
+    NV_RAMIN_PAGE_DIR_BASE,
+    NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK,
+    NV_VIRTUAL_FUNCTION_PRIV_BIND_STATUS,
+    NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_HIGH_ADDR,
+    NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR,
+    RAMIN_PAGE_DIR_OFFSET,
+    RAMIN_SIZE,
+    BarBlockMode,
+    BigPageSize,
+    InstTarget,
+)
+from .mmu import SYS, VID, SimMmu, SimTlb, Walked
+
+if TYPE_CHECKING:
+    from ..gpu import SimGpu
+
+NAME = "bar2"
+ORDER = 51
+
+BAR2_SIZE = 32 << 20  #: PCI BAR 3 of the boards nova-core supports (lspci: "Region 3 ... [size=32M]")
+BIND_LATENCY_NS = 1_000  #: how long the bind status reads busy after a bind (virtual time)
+PAGE = 4096
+
+
+class SimBar2:
+    """The BAR2 aperture as a :class:`~nova_core.hw.bar.Bar` (32-bit accesses and page-wise block copies)."""
+
+    def __init__(self, model: Bar2Model) -> None:
+        self._m = model
+
+    @property
+    def size(self) -> int:
+        return BAR2_SIZE
+
+    def read32(self, offset: int) -> int:
+        self._m.check(offset, 4, "read32")
+        return int.from_bytes(self._m.access(offset, 4, None), "little")
+
+    def write32(self, offset: int, value: int) -> None:
+        self._m.check(offset, 4, "write32")
+        if not 0 <= value <= 0xFFFFFFFF:
+            raise SimViolation(f"BAR2 write32({offset:#x}, {value:#x}): value is not 32-bit")
+        self._m.access(offset, 4, value.to_bytes(4, "little"))
+
+    def read_block(self, offset: int, length: int) -> bytes:
+        check_block(BAR2_SIZE, offset, length, "sim BAR2")
+        return self._m.access(offset, length, None)
+
+    def write_block(self, offset: int, data: bytes) -> None:
+        check_block(BAR2_SIZE, offset, len(data), "sim BAR2")
+        self._m.access(offset, len(data), bytes(data))
+
+    def __repr__(self) -> str:
+        return f"<SimBar2 size={BAR2_SIZE:#x} bound={self._m.bound is not None}>"
+
+
+class Bar2Model:
+    """BAR2 binding registers, the BAR2 aperture (:attr:`bar`) and its TLB."""
+
+    def __init__(self, gpu: SimGpu) -> None:
+        self.gpu = gpu
+        mmu = gpu.models["mmu"]
+        assert isinstance(mmu, SimMmu)
+        self.mmu = mmu
+        arch = gpu.chipset.architecture
+        self.hopper_regs = arch in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
+        self.tlb = SimTlb("bar2")
+        mmu.tlbs.append(self.tlb)
+        self.bound: tuple[int, int, bool, int] | None = None  # (instance block, PDB, PDB in sysmem, VA limit)
+        self.binds = 0
+        self.accesses = 0
+        self._busy_until = -1
+        self._lock = threading.RLock()
+        self.bar = SimBar2(self)
+        bar0 = gpu.bar0
+        old = (NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK, NV_VIRTUAL_FUNCTION_PRIV_BIND_STATUS)
+        new = (NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR, NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_HIGH_ADDR)
+        for reg in old if self.hopper_regs else new:
+            bar0.on_write(reg.addr(), self._absent)
+            bar0.on_read(reg.addr(), self._absent_read)
+        if self.hopper_regs:
+            bar0.on_write(NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR.addr(), self._on_low_addr)
+            bar0.on_read(NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR.addr(), self._read_low_addr)
+        else:
+            bar0.on_write(NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK.addr(), self._on_block)
+            bar0.on_read(NV_VIRTUAL_FUNCTION_PRIV_BIND_STATUS.addr(), self._read_bind_status)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _refuse(self, msg: str) -> SimViolation:
+        self.gpu.log.error("bar2", msg)
+        return SimViolation(f"simulated BAR2 refused: {msg}")
+
+    def _raise_or_log(self, msg: str) -> None:
+        err = self._refuse(msg)
+        if self.gpu.bar0.strict:
+            raise err
+
+    def _absent(self, offset: int, value: int) -> None:
+        family = "Turing-Ada" if not self.hopper_regs else "Hopper and later"
+        self._raise_or_log(f"write of {value:#x} to {self.gpu.bar0.label(offset)}: that register does not exist on "
+                           f"{self.gpu.chipset.name} (its BAR2 bind register is the {family} one)")
+
+    def _absent_read(self, offset: int) -> int:
+        self.gpu.log.warning("bar2", f"read of {self.gpu.bar0.label(offset)}, absent on {self.gpu.chipset.name}")
+        return 0xBADF1100
+
+    def _busy(self) -> bool:
+        return self.gpu.clock.now() < self._busy_until
+
+    # -- binding --------------------------------------------------------------------------------
+
+    def _on_block(self, offset: int, value: int) -> None:
+        reg = NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK
+        self.gpu.bar0.poke(offset, value)
+        self._bind(reg.mode.get(value), reg.target.get(value), reg.ptr.get(value) << 12, value)
+
+    def _on_low_addr(self, offset: int, value: int) -> None:
+        reg = NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR
+        value = reg.bar2_pending.put(reg.bar2_outstanding.put(value, 0), 0)
+        self.gpu.bar0.poke(offset, value)
+        hi = NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_HIGH_ADDR.ptr.get(
+            self.gpu.bar0.peek(NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_HIGH_ADDR.addr()))
+        self._bind(reg.mode.get(value), reg.target.get(value), (reg.ptr.get(value) << 12) | (hi << 32), value)
+
+    def _read_low_addr(self, offset: int) -> int:
+        reg = NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR
+        busy = int(self._busy())
+        return reg.bar2_outstanding.put(reg.bar2_pending.put(self.gpu.bar0.peek(offset), busy), busy)
+
+    def _read_bind_status(self, offset: int) -> int:
+        busy = int(self._busy())
+        return NV_VIRTUAL_FUNCTION_PRIV_BIND_STATUS.encode(bar2_pending=busy, bar2_outstanding=busy)
+
+    def _bind(self, mode: int, target: int, inst: int, raw: int) -> None:
+        with self._lock:
+            self.tlb.flush()
+            if mode == BarBlockMode.PHYSICAL:
+                self.bound = None
+                self.tlb.pdb = None
+                self.gpu.log.info("bar2", f"BAR2 unbound (block {raw:#010x}, mode PHYSICAL)")
+                return
+            if target not in (InstTarget.VID_MEM, InstTarget.SYS_MEM_COHERENT, InstTarget.SYS_MEM_NONCOHERENT):
+                self._raise_or_log(f"BAR2 block {raw:#010x}: target {target} is not VID_MEM or SYS_MEM")
+                return
+            space = VID if target == InstTarget.VID_MEM else SYS
+            problem = self.mmu._memory_problem(space, inst, RAMIN_SIZE)
+            if problem or inst & (RAMIN_SIZE - 1):
+                self._raise_or_log(f"BAR2 block {raw:#010x}: instance block {inst:#x}: "
+                                   f"{problem or 'not 4 KiB aligned'}")
+                return
+            words = int.from_bytes(self.mmu.read(space, inst + RAMIN_PAGE_DIR_OFFSET, 16), "little")
+            pd = NV_RAMIN_PAGE_DIR_BASE
+            why = None
+            if not pd.use_ver2_pt_format.get(words):
+                why = "USE_VER2_PT_FORMAT is 0 (the legacy page-table format is not modelled)"
+            elif pd.big_page_size.get(words) != BigPageSize.SIZE_64KB:
+                why = "BIG_PAGE_SIZE is 128 KiB (only 64 KiB big pages are modelled)"
+            elif pd.target.get(words) not in (InstTarget.VID_MEM, InstTarget.SYS_MEM_COHERENT,
+                                               InstTarget.SYS_MEM_NONCOHERENT):
+                why = f"PAGE_DIR_BASE_TARGET {pd.target.get(words)} is not a memory target"
+            pdb = (pd.lo.get(words) << 12) | (pd.hi.get(words) << 32)
+            pdb_sys = pd.target.get(words) != InstTarget.VID_MEM
+            limit = (pd.adr_limit_lo.get(words) << 12) | (pd.adr_limit_hi.get(words) << 32) | 0xFFF
+            if why is None:
+                why = self.mmu._memory_problem(SYS if pdb_sys else VID, pdb, 4096)
+                if why is not None:
+                    why = f"page directory {pdb:#x}: {why}"
+            if why is not None:
+                self._raise_or_log(f"BAR2 bind to instance block {inst:#x} (words {words:#034x}): {why}")
+                return
+            self.bound = (inst, pdb, pdb_sys, limit)
+            self.tlb.pdb = pdb
+            self.binds += 1
+            self._busy_until = self.gpu.clock.now() + BIND_LATENCY_NS
+            self.gpu.log.info("bar2", f"BAR2 bound to instance block {inst:#x}: PDB {pdb:#x}, VA limit {limit:#x}")
+
+    # -- accesses -------------------------------------------------------------------------------
+
+    def check(self, offset: int, length: int, what: str) -> None:
+        if offset < 0 or offset & 3 or offset + length > BAR2_SIZE:
+            msg = f"{what} at {offset:#x}: " + ("unaligned" if offset & 3 else f"outside BAR2 (size {BAR2_SIZE:#x})")
+            self.gpu.log.error("bar2", msg)
+            raise SimViolation(f"BAR2 {msg}")
+
+    def _translate(self, va: int, write: bool) -> Walked:
+        assert self.bound is not None
+        _, pdb, pdb_sys, limit = self.bound
+        if va > limit:
+            raise self.mmu.fault(f"BAR2 offset {va:#x} is beyond the instance block's VA limit {limit:#x}")
+        page = va & ~(PAGE - 1)
+        cached = self.tlb.entries.get(page)
+        try:
+            fresh = self.mmu.walk(pdb, va, pdb_sysmem=pdb_sys, write=write)
+        except SimViolation as fault:
+            if cached is None or "read-only" in str(fault):
+                raise
+            raise self._refuse(
+                f"BAR2 offset {va:#x}: the page tables no longer map it ({fault}), but the TLB still holds "
+                f"{cached.space} {cached.page:#x}: the page tables changed without an MMU TLB invalidate"
+            ) from None
+        here = Walked(fresh.space, fresh.addr(page), PAGE, fresh.read_only)
+        if cached is not None and cached != here:
+            raise self._refuse(
+                f"BAR2 offset {va:#x}: the page tables now map it to {here.space} {here.page:#x}"
+                f"{' (read-only)' if here.read_only else ''}, but the TLB still holds {cached.space} "
+                f"{cached.page:#x}: the page tables changed without an MMU TLB invalidate"
+            )
+        self.tlb.entries[page] = here
+        return here
+
+    def access(self, offset: int, length: int, data: bytes | None) -> bytes:
+        """Read (``data`` None) or write ``length`` bytes at BAR2 ``offset``, page by page."""
+        self.gpu.clock.advance(self.gpu.bar0.read_cost if data is None else self.gpu.bar0.write_cost)
+        with self._lock:
+            if self.bound is None:
+                raise self._refuse(f"{'write' if data else 'read'} at BAR2 offset {offset:#x} while BAR2 is not bound "
+                                   f"to an instance block")
+            self.accesses += 1
+            out = bytearray()
+            pos = 0
+            while pos < length:
+                va = offset + pos
+                n = min(length - pos, PAGE - (va & (PAGE - 1)))
+                tr = self._translate(va, data is not None)
+                addr = tr.page + (va & (PAGE - 1))
+                if data is None:
+                    out += self.mmu.read(tr.space, addr, n)
+                else:
+                    self.mmu.write(tr.space, addr, data[pos:pos + n])
+                pos += n
+            return bytes(out)
+
+
+def attach(gpu: SimGpu) -> Bar2Model:
+    return Bar2Model(gpu)

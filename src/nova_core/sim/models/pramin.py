@@ -1,0 +1,67 @@
+"""nova_core.sim.models.pramin: the PRAMIN window: 1 MiB of VRAM (or system memory) at BAR0 + 0x700000.
+
+``NV_PBUS_BAR0_WINDOW`` selects which 64 KiB-aligned part of memory the window shows (BASE = address >> 16,
+TARGET = VID_MEM / SYS_MEM_COHERENT / SYS_MEM_NONCOHERENT; ``published/turing/tu102/dev_bus.h``, nouveau
+``nv50_instmem``). Reads and writes are 32-bit accesses to that memory. Refused (logged,
+:class:`~nova_core.errors.SimViolation`): a window position past the end of VRAM, a system-memory target the
+IOMMU does not map, the reserved target value 1.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...errors import SimViolation
+from ...regs.pbus import NV_PBUS_BAR0_WINDOW, Bar0WindowTarget
+from ...regs.prom import PRAMIN
+
+if TYPE_CHECKING:
+    from ..gpu import SimGpu
+
+NAME = "pramin"
+ORDER = 52
+
+
+class PraminModel:
+    def __init__(self, gpu: SimGpu) -> None:
+        self.gpu = gpu
+        self.accesses = 0
+        gpu.bar0.map_register_window(PRAMIN, self._read, self._write)
+
+    def _where(self, rel: int, what: str) -> tuple[str, int]:
+        win = self.gpu.bar0.peek(NV_PBUS_BAR0_WINDOW.addr())
+        base = NV_PBUS_BAR0_WINDOW.base.get(win) << 16
+        target = NV_PBUS_BAR0_WINDOW.target.get(win)
+        addr = base + rel
+        self.accesses += 1
+        if target == Bar0WindowTarget.VID_MEM:
+            if addr + 4 > self.gpu.vram.size:
+                raise self._refuse(f"PRAMIN {what} at window offset {rel:#x}: VRAM address {addr:#x} is beyond the "
+                                   f"{self.gpu.vram.size:#x} bytes of VRAM (NV_PBUS_BAR0_WINDOW {win:#x})")
+            return "vid", addr
+        if target in (Bar0WindowTarget.SYS_MEM_COHERENT, Bar0WindowTarget.SYS_MEM_NONCOHERENT):
+            if self.gpu.sysmem.find(addr) is None:
+                raise self._refuse(f"PRAMIN {what}: system memory at bus {addr:#x} is not mapped by the IOMMU")
+            return "sys", addr
+        raise self._refuse(f"PRAMIN {what}: NV_PBUS_BAR0_WINDOW {win:#x} has the reserved target {target}")
+
+    def _refuse(self, msg: str) -> SimViolation:
+        self.gpu.log.error("pramin", msg)
+        return SimViolation(f"simulated PRAMIN refused: {msg}")
+
+    def _read(self, rel: int) -> int:
+        space, addr = self._where(rel, "read")
+        if space == "vid":
+            return self.gpu.vram.read32(addr)
+        return int.from_bytes(self.gpu.sysmem.read(addr, 4, who="pramin"), "little")
+
+    def _write(self, rel: int, value: int) -> None:
+        space, addr = self._where(rel, "write")
+        if space == "vid":
+            self.gpu.vram.write32(addr, value)
+        else:
+            self.gpu.sysmem.write(addr, value.to_bytes(4, "little"), who="pramin")
+
+
+def attach(gpu: SimGpu) -> PraminModel:
+    return PraminModel(gpu)

@@ -1,0 +1,50 @@
+"""The typical GSP framebuffer layout (nvidia-facts.md §5) and the VRAM allocator built on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from nova_core.errors import MmError
+from nova_core.gpu.chips import Chipset
+from nova_core.mm.allocator import VramAllocator
+from nova_core.mm.layout import reservations, typical_regions, wpr2_heap_size
+
+MiB, GiB = 1 << 20, 1 << 30
+
+
+@pytest.mark.parametrize("chip", list(Chipset))
+def test_layout_invariants(chip: Chipset) -> None:
+    vram = chip.facts.sim_vram_mib * MiB
+    regions = {r.name: r for r in typical_regions(chip, vram)}
+    vga, wpr2, heap = regions["VGA workspace"], regions["WPR2"], regions["GSP heap"]
+    assert vga.end == vram and vga.size == MiB
+    frts = regions.get("FRTS")
+    assert (frts is None) == (chip is Chipset.GA100)
+    if frts is not None:
+        assert frts.end == vga.start & ~(128 * 1024 - 1) and frts.size == MiB
+        assert wpr2.end == frts.end
+    assert wpr2.start % MiB == 0 and heap.start % MiB == 0 and heap.size % MiB == 0
+    assert regions["GSP firmware (ELF)"].start % 0x10000 == 0
+    assert regions["GSP bootloader"].start % 0x1000 == 0
+    assert regions["non-WPR heap"].end == wpr2.start and regions["non-WPR heap"].size == MiB
+    for r in regions.values():
+        if r.inside == "WPR2":
+            assert wpr2.start <= r.start and r.end <= wpr2.end
+    alloc = VramAllocator(vram, reservations(list(regions.values())))
+    assert alloc.stats().reserved == sum(r.size for r in regions.values() if r.inside is None)
+
+
+def test_heap_formula() -> None:
+    # LIBOS2 (TU102, 11 GiB): 0 + 8 MiB + ALIGN(96 KiB x 11, 1 MiB) + 96 MiB = 106 MiB, inside [64, 256)
+    assert wpr2_heap_size(Chipset.TU102, 11 * GiB) == 106 * MiB
+    # LIBOS3 (AD102, 24 GiB): 20 + 8 + ALIGN(96 KiB x 24 = 2.25 MiB, 1 MiB) = 3 + 96 = 127 MiB
+    assert wpr2_heap_size(Chipset.AD102, 24 * GiB) == 127 * MiB
+    # Hopper: base RM 14 MiB; 80 GiB -> 7.5 -> 8 MiB: 20 + 14 + 8 + 96 = 138 MiB
+    assert wpr2_heap_size(Chipset.GH100, 80 * GiB) == 138 * MiB
+    # clamped to the LIBOS3 maximum of 276 MiB with a huge VRAM
+    assert wpr2_heap_size(Chipset.GB100, 4096 * GiB) == 276 * MiB
+
+
+def test_too_small_vram_is_refused() -> None:
+    with pytest.raises(MmError, match="cannot hold the GSP layout"):
+        typical_regions(Chipset.AD102, 64 * MiB)
