@@ -1,0 +1,49 @@
+"""nova_core.falcon.engines: the GSP and SEC2 falcons of a device, and which chips may use the SEC2 path.
+
+Turing, Ampere and Ada boot GSP-RM through FWSEC-FRTS on the GSP falcon and the HS booter on SEC2
+(``BootPath.SEC2_BOOTER``). Hopper and Blackwell boot through the FSP (a chain of trust the driver
+only talks to through a message queue, ``BootPath.FSP``); that path is a later issue, so asking for
+the SEC2 booter path there is refused with a clear error rather than attempted.
+"""
+
+from __future__ import annotations
+
+from ..errors import FalconError
+from ..gpu.chips import BootPath, Chipset
+from ..hw.device import Device
+from .engine import Falcon
+from .facts import FalconEngine
+
+
+def require_sec2_boot_path(chipset: Chipset) -> None:
+    """Refuse chips that do not boot GSP-RM through FWSEC and the SEC2 booter.
+
+    Raises:
+        FalconError: Hopper/Blackwell (FSP chain of trust; not implemented yet).
+    """
+    facts = chipset.facts
+    if facts.boot_path is not BootPath.SEC2_BOOTER:
+        raise FalconError(
+            f"{chipset.name} ({facts.architecture.family}) boots GSP-RM through the FSP chain of trust, not through "
+            f"FWSEC on the GSP falcon and the booter on SEC2; the FSP boot path is not implemented yet"
+        )
+
+
+def falcon(dev: Device, chipset: Chipset, engine: FalconEngine) -> Falcon:
+    """The falcon ``engine`` of ``dev`` with the chip's HAL and the device's DMA allocator."""
+    return Falcon(dev.bar0, dev.clock, base=engine.base, hal=chipset, name=engine.label, dma=dev.dma)
+
+
+def gsp_falcon(dev: Device, chipset: Chipset) -> Falcon:
+    """The GSP falcon (0x110000): FWSEC runs here; later GSP-RM on its RISC-V core."""
+    return falcon(dev, chipset, FalconEngine.GSP)
+
+
+def sec2_falcon(dev: Device, chipset: Chipset) -> Falcon:
+    """The SEC2 falcon (0x840000), which runs the HS booters.
+
+    Raises:
+        FalconError: the chip boots through the FSP (Hopper, Blackwell).
+    """
+    require_sec2_boot_path(chipset)
+    return falcon(dev, chipset, FalconEngine.SEC2)

@@ -1,0 +1,40 @@
+"""nova_core.fb: the framebuffer layout GSP-RM boots into (VGA workspace, FRTS, WPR2, heaps).
+
+- :mod:`.facts`   sizes, alignments and the WPR2 heap parameters per GSP-RM branch (r535, r570);
+- :mod:`.layout`  :func:`compute_fb_layout` (pure) and :func:`read_fb_layout` (from a device).
+
+    >>> from nova_core.fb import compute_fb_layout
+    >>> from nova_core.gpu import Chipset
+    >>> lay = compute_fb_layout(Chipset.GA102, fb_size=24 << 30, bootloader_size=20588,
+    ...                         gsp_image_size=0x2448000, version="535.113.01")
+    >>> hex(lay.wpr2.start), hex(lay.frts.start)
+    ('0x5f5900000', '0x5ffe00000')
+"""
+
+from __future__ import annotations
+
+from .layout import (
+    FbLayout,
+    FbLayoutError,
+    FbRegion,
+    HeapParams,
+    compute_fb_layout,
+    gsp_branch,
+    heap_params,
+    read_fb_layout,
+    vga_workspace_start,
+    wpr2_heap_size,
+)
+
+__all__ = [
+    "FbLayout",
+    "FbLayoutError",
+    "FbRegion",
+    "HeapParams",
+    "compute_fb_layout",
+    "gsp_branch",
+    "heap_params",
+    "read_fb_layout",
+    "vga_workspace_start",
+    "wpr2_heap_size",
+]

@@ -1,0 +1,267 @@
+"""nova_core.fb.layout: the framebuffer layout GSP-RM boots into, computed top-down from VRAM's end.
+
+A pure function of its inputs (:func:`compute_fb_layout`), as nouveau ``r535_gsp_oneinit`` and nova-core
+``FbLayout::new`` compute it (nvidia-facts §5; sizes and alignments in :mod:`nova_core.fb.facts`)::
+
+    fb size ............................................................ VRAM end
+    VGA workspace   [vga, fb)      vga = fb - 1 MiB; with a display whose VGA_WORKSPACE_BASE is valid:
+                                   its ADDR << 16, or fb - 128 KiB when that lies below fb - 1 MiB
+    FRTS            [frts, +size)  ends at align_down(vga, 128 KiB) (= gspFwWprEnd); 1 MiB, none on GA100
+    boot            [boot, +bl)    align_down(frts - bootloader size, 4 KiB)
+    GSP-RM ELF      [elf, +img)    align_down(boot - image size, 64 KiB)
+    WPR2 heap       [heap, elf')   heap = align_down(elf - heap size, 1 MiB); elf' = align_down(elf, 1 MiB)
+    WPR2            [wpr2, FRTS end)  wpr2 = align_down(heap - sizeof(GspFwWprMeta), 1 MiB); GspFwWprMeta at wpr2
+    non-WPR heap    [wpr2 - 1 MiB, wpr2)
+
+The heap size comes from :func:`wpr2_heap_size` (LibOS generation from the chip facts, parameters from
+the GSP-RM branch of the firmware: r535 vs r570). :func:`read_fb_layout` reads the two hardware inputs
+(VRAM size, VGA workspace register) from a device. Filling ``GspFwWprMeta`` from the layout is the GSP
+bindings' job; :meth:`FbLayout.wpr_meta_fields` gives the layout half of it under the struct's names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import MmError
+from ..gpu.chips import Architecture, Chipset
+from ..gpu.identify import Spec
+from ..gpu.vram import vram_size
+from ..hw.bar import Bar
+from ..regs.pdisp import NV_PDISP_VGA_WORKSPACE_BASE, VGA_WORKSPACE_ADDR_SHIFT
+from . import facts as F
+
+
+class FbLayoutError(MmError):
+    """The framebuffer cannot hold the GSP layout, or an input is out of range."""
+
+
+def _down(x: int, a: int) -> int:
+    return x - x % a
+
+
+def _up(x: int, a: int) -> int:
+    return -(-x // a) * a
+
+
+@dataclass(frozen=True)
+class FbRegion:
+    """``[start, end)`` of VRAM."""
+
+    name: str
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    def __contains__(self, addr: int) -> bool:
+        return self.start <= addr < self.end
+
+    def __str__(self) -> str:
+        size = self.size
+        human = f"{size >> 20} MiB" if size >= F.MiB and size % F.MiB == 0 else f"{size / 1024:g} KiB"
+        return f"{self.name:<14} [{self.start:#012x}, {self.end:#012x}) {human}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "start": self.start, "end": self.end, "size": self.size}
+
+
+@dataclass(frozen=True)
+class HeapParams:
+    """Everything the WPR2 heap formula takes for one chip and GSP-RM branch."""
+
+    branch: str
+    libos: int
+    os_carveout: int
+    base_rm: int
+    min_size: int
+    max_size: int
+
+
+def gsp_branch(version: str) -> str:
+    """The heap-parameter branch (``"r535"``/``"r570"``) of a GSP-RM version string (``"535.113.01"``).
+
+    Raises:
+        FbLayoutError: not a version, or older than r535 (no GSP-RM nova_core knows).
+    """
+    head = version.strip().lstrip("rR").split(".")[0]
+    if not head.isdigit():
+        raise FbLayoutError(f"GSP-RM version {version!r} does not start with a driver branch number (e.g. 535.113.01)")
+    major = int(head)
+    chosen = None
+    for first, name in F.HEAP_BRANCHES:
+        if major >= first:
+            chosen = name
+    if chosen is None:
+        raise FbLayoutError(f"GSP-RM version {version!r}: branch {major} predates r{F.HEAP_BRANCHES[0][0]}, the oldest "
+                            f"whose heap parameters are known")
+    return chosen
+
+
+def heap_params(chipset: Chipset, version: str) -> HeapParams:
+    """The WPR2 heap parameters of ``chipset`` running GSP-RM ``version``."""
+    branch = gsp_branch(version)
+    libos = chipset.facts.libos
+    h = F.LIBOS_HEAP[(branch, libos)]
+    arch = chipset.architecture
+    base_rm = F.BASE_RM_SIZE_TU10X if arch in (Architecture.TURING, Architecture.AMPERE, Architecture.ADA) \
+        else F.BASE_RM_SIZE_GH100
+    return HeapParams(branch, libos, h.os_carveout, base_rm, h.min_size, h.max_size)
+
+
+def wpr2_heap_size(params: HeapParams, fb_size: int) -> int:
+    """carveout + base RM + align_up(96 KiB x ceil(fb / 1 GiB), 1 MiB) + align_up(96 MiB, 1 MiB), clamped to [min, max].
+
+    OpenRM clamps to the LibOS generation's bounds; nouveau (r535) applies only the minimum and nova-core
+    (r570) clamps below the maximum - the three agree for every VRAM size a board has.
+    """
+    gib = -(-fb_size // F.GiB)
+    size = (params.os_carveout + params.base_rm + _up(F.HEAP_SIZE_PER_GB_FB * gib, F.HEAP_ALIGN)
+            + _up(F.HEAP_CLIENT_ALLOC_SIZE, F.HEAP_ALIGN))
+    return min(max(size, params.min_size), params.max_size)
+
+
+def vga_workspace_start(fb_size: int, vga_workspace_base: int | None) -> int:
+    """Where the VGA workspace starts: ``vga_workspace_base`` is the NV_PDISP_VGA_WORKSPACE_BASE value on
+    chips with a display (``None`` otherwise).
+
+    Raises:
+        FbLayoutError: the register points at or past the end of VRAM.
+    """
+    default = fb_size - F.VGA_WORKSPACE_DEFAULT_SIZE
+    reg = NV_PDISP_VGA_WORKSPACE_BASE
+    if vga_workspace_base is None or not reg.status_valid.get(vga_workspace_base):
+        return default
+    addr = reg.address.get(vga_workspace_base) << VGA_WORKSPACE_ADDR_SHIFT
+    if addr < default:
+        return fb_size - F.VGA_WORKSPACE_FALLBACK_SIZE
+    if addr >= fb_size:
+        raise FbLayoutError(f"NV_PDISP_VGA_WORKSPACE_BASE {vga_workspace_base:#010x} places the VGA workspace at "
+                            f"{addr:#x}, at or past the end of the {fb_size:#x}-byte framebuffer")
+    return addr
+
+
+@dataclass(frozen=True)
+class FbLayout:
+    """The GSP framebuffer layout (see the module docstring); every region is a :class:`FbRegion`."""
+
+    chipset: Chipset
+    version: str
+    heap_params: HeapParams
+    fb: FbRegion
+    vga_workspace: FbRegion
+    frts: FbRegion
+    boot: FbRegion
+    elf: FbRegion
+    wpr2_heap: FbRegion
+    wpr2: FbRegion
+    non_wpr_heap: FbRegion
+
+    @property
+    def wpr2_end(self) -> int:
+        """gspFwWprEnd: the VGA workspace aligned down to 128 KiB (the end of FRTS and of WPR2)."""
+        return _down(self.vga_workspace.start, F.FRTS_ALIGN)
+
+    def regions(self) -> list[FbRegion]:
+        """Every region, from the top of VRAM down (FRTS omitted when empty)."""
+        regs = [self.vga_workspace, self.frts, self.boot, self.elf, self.wpr2_heap, self.wpr2, self.non_wpr_heap]
+        return [r for r in regs if r.size]
+
+    def wpr_meta_fields(self) -> dict[str, int]:
+        """The layout part of ``GspFwWprMeta``, under its field names (nouveau ``r535_gsp_wpr_meta_init``)."""
+        return {
+            "gspFwRsvdStart": self.non_wpr_heap.start,
+            "nonWprHeapOffset": self.non_wpr_heap.start,
+            "nonWprHeapSize": self.non_wpr_heap.size,
+            "gspFwWprStart": self.wpr2.start,
+            "gspFwHeapOffset": self.wpr2_heap.start,
+            "gspFwHeapSize": self.wpr2_heap.size,
+            "gspFwOffset": self.elf.start,
+            "bootBinOffset": self.boot.start,
+            "frtsOffset": self.frts.start,
+            "frtsSize": self.frts.size,
+            "gspFwWprEnd": self.wpr2_end,
+            "fbSize": self.fb.size,
+            "vgaWorkspaceOffset": self.vga_workspace.start,
+            "vgaWorkspaceSize": self.vga_workspace.size,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "chipset": self.chipset.name,
+            "version": self.version,
+            "heap_params": dict(self.heap_params.__dict__),
+            "regions": {r.name: r.as_json() for r in (self.fb, *self.regions())},
+            "wpr_meta": self.wpr_meta_fields(),
+        }
+
+    def __str__(self) -> str:
+        head = (f"{self.chipset.name} framebuffer layout for GSP-RM {self.version} "
+                f"({self.heap_params.branch}, LibOS {self.heap_params.libos})")
+        return "\n".join([head, *(f"  {r}" for r in (self.fb, *self.regions()))])
+
+
+def compute_fb_layout(chipset: Chipset, *, fb_size: int, bootloader_size: int, gsp_image_size: int,
+                      version: str, vga_workspace_base: int | None = None,
+                      frts_size: int | None = None) -> FbLayout:
+    """The layout for ``chipset`` with ``fb_size`` bytes of VRAM.
+
+    Args:
+        fb_size: usable VRAM bytes (:func:`~nova_core.gpu.vram.vram_size`).
+        bootloader_size: bytes of the GSP RISC-V bootloader image (its ucode payload).
+        gsp_image_size: bytes of the GSP-RM image (``.fwimage``).
+        version: GSP-RM version (``"535.113.01"``), which picks the heap parameters.
+        vga_workspace_base: NV_PDISP_VGA_WORKSPACE_BASE on chips with a display, else ``None``.
+        frts_size: default from the chip facts (1 MiB; 0 on GA100).
+
+    Raises:
+        FbLayoutError: a negative or zero size, or VRAM too small for the layout.
+    """
+    for name, value in (("fb_size", fb_size), ("bootloader_size", bootloader_size),
+                        ("gsp_image_size", gsp_image_size)):
+        if not isinstance(value, int) or value <= 0:
+            raise FbLayoutError(f"FB layout: {name} {value!r} must be a positive byte count")
+    frts_size = chipset.facts.frts_size if frts_size is None else frts_size
+    if frts_size < 0 or frts_size % F.BOOT_ALIGN:
+        raise FbLayoutError(f"FB layout: FRTS size {frts_size:#x} must be a non-negative multiple of 4 KiB")
+    if fb_size < 2 * F.VGA_WORKSPACE_DEFAULT_SIZE:
+        raise FbLayoutError(f"FB layout: {fb_size:#x} bytes of VRAM cannot hold a GSP layout")
+    params = heap_params(chipset, version)
+    vga = vga_workspace_start(fb_size, vga_workspace_base)
+    frts_end = _down(vga, F.FRTS_ALIGN)
+    frts = frts_end - frts_size
+    boot = _down(frts - bootloader_size, F.BOOT_ALIGN)
+    elf = _down(boot - gsp_image_size, F.ELF_ALIGN)
+    heap_size = wpr2_heap_size(params, fb_size)
+    heap = _down(elf - heap_size, F.HEAP_ALIGN)
+    heap_end = heap + _down(elf - heap, F.HEAP_ALIGN)
+    wpr2 = _down(heap - F.GSP_FW_WPR_META_SIZE, F.HEAP_ALIGN)
+    non_wpr = wpr2 - F.NON_WPR_HEAP_SIZE
+    if non_wpr < 0:
+        raise FbLayoutError(
+            f"FB layout: {chipset.name} with {fb_size:#x} bytes of VRAM cannot hold the GSP layout: the FRTS "
+            f"({frts_size:#x}), bootloader ({bootloader_size:#x}), GSP-RM image ({gsp_image_size:#x}), "
+            f"{heap_size >> 20} MiB WPR2 heap and 1 MiB non-WPR heap need {fb_size - non_wpr:#x} bytes")
+    return FbLayout(
+        chipset=chipset,
+        version=version,
+        heap_params=params,
+        fb=FbRegion("fb", 0, fb_size),
+        vga_workspace=FbRegion("vga_workspace", vga, fb_size),
+        frts=FbRegion("frts", frts, frts_end),
+        boot=FbRegion("boot", boot, boot + bootloader_size),
+        elf=FbRegion("elf", elf, elf + gsp_image_size),
+        wpr2_heap=FbRegion("wpr2_heap", heap, heap_end),
+        wpr2=FbRegion("wpr2", wpr2, frts_end),
+        non_wpr_heap=FbRegion("non_wpr_heap", non_wpr, wpr2),
+    )
+
+
+def read_fb_layout(bar: Bar, spec: Spec, *, bootloader_size: int, gsp_image_size: int, version: str) -> FbLayout:
+    """:func:`compute_fb_layout` with the VRAM size and VGA workspace register read from the device."""
+    vga = NV_PDISP_VGA_WORKSPACE_BASE.read(bar) if spec.facts.has_display else None
+    return compute_fb_layout(spec.chipset, fb_size=vram_size(bar, spec), bootloader_size=bootloader_size,
+                             gsp_image_size=gsp_image_size, version=version, vga_workspace_base=vga)
