@@ -190,20 +190,6 @@ def test_read_from_the_simulated_gpu_matches_the_pure_function(chip: Chipset) ->
     assert lay.as_json()["regions"]["wpr2"]["end"] == lay.wpr2_end
 
 
-@pytest.mark.parametrize("chip", [c for c in Chipset if c.facts.libos in (2, 3)])
-def test_agrees_with_the_mm_layers_typical_regions(chip: Chipset) -> None:
-    """The VRAM allocator's own copy of the layout (independently written) reserves the same regions."""
-    mm_layout = pytest.importorskip("nova_core.mm.layout")
-    fb = chip.facts.sim_vram_mib * MiB
-    lib = chip.facts.libos
-    mine = compute_fb_layout(chip, fb_size=fb, bootloader_size=mm_layout.TYPICAL_BOOTLOADER[lib],
-                             gsp_image_size=mm_layout.TYPICAL_FW_IMAGE[lib], version="535.113.01")
-    theirs = {r.name: (r.start, r.end) for r in mm_layout.typical_regions(chip, fb)}
-    assert theirs["WPR2"] == (mine.wpr2.start, mine.wpr2.end)
-    assert theirs["non-WPR heap"] == (mine.non_wpr_heap.start, mine.non_wpr_heap.end)
-    assert theirs["GSP heap"] == (mine.wpr2_heap.start, mine.wpr2_heap.end)
-
-
 @settings(max_examples=200, deadline=None)
 @given(chip=st.sampled_from(list(Chipset)), fb_mib=st.integers(512, 200 * 1024), bl=st.integers(1, 1 << 20),
        img=st.integers(1, 96 << 20), version=st.sampled_from(["535.113.01", "570.144"]),

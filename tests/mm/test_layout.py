@@ -7,7 +7,7 @@ import pytest
 from nova_core.errors import MmError
 from nova_core.gpu.chips import Chipset
 from nova_core.mm.allocator import VramAllocator
-from nova_core.mm.layout import reservations, typical_regions, wpr2_heap_size
+from nova_core.mm.layout import reservations, typical_regions
 
 MiB, GiB = 1 << 20, 1 << 30
 
@@ -32,17 +32,6 @@ def test_layout_invariants(chip: Chipset) -> None:
             assert wpr2.start <= r.start and r.end <= wpr2.end
     alloc = VramAllocator(vram, reservations(list(regions.values())))
     assert alloc.stats().reserved == sum(r.size for r in regions.values() if r.inside is None)
-
-
-def test_heap_formula() -> None:
-    # LIBOS2 (TU102, 11 GiB): 0 + 8 MiB + ALIGN(96 KiB x 11, 1 MiB) + 96 MiB = 106 MiB, inside [64, 256)
-    assert wpr2_heap_size(Chipset.TU102, 11 * GiB) == 106 * MiB
-    # LIBOS3 (AD102, 24 GiB): 20 + 8 + ALIGN(96 KiB x 24 = 2.25 MiB, 1 MiB) = 3 + 96 = 127 MiB
-    assert wpr2_heap_size(Chipset.AD102, 24 * GiB) == 127 * MiB
-    # Hopper: base RM 14 MiB; 80 GiB -> 7.5 -> 8 MiB: 20 + 14 + 8 + 96 = 138 MiB
-    assert wpr2_heap_size(Chipset.GH100, 80 * GiB) == 138 * MiB
-    # clamped to the LIBOS3 maximum of 276 MiB with a huge VRAM
-    assert wpr2_heap_size(Chipset.GB100, 4096 * GiB) == 276 * MiB
 
 
 def test_too_small_vram_is_refused() -> None:

@@ -287,7 +287,7 @@ def test_bind_status_is_busy_for_a_moment() -> None:
 
 def test_pramin_window_reads_and_writes_vram() -> None:
     gpu = SimGpu("ad102")
-    gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(base=0x123))
+    gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(base_=0x123))
     gpu.bar0.write32(PRAMIN.start + 0x10, 0x55AA55AA)
     assert gpu.vram.read32(0x1230000 + 0x10) == 0x55AA55AA
     gpu.vram.write32(0x1230000 + 0xFFFFC, 7)
@@ -296,17 +296,17 @@ def test_pramin_window_reads_and_writes_vram() -> None:
 
 def test_pramin_refusals() -> None:
     gpu = SimGpu("tu117")
-    gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(base=gpu.vram.size >> 16))
+    gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(base_=gpu.vram.size >> 16))
     with pytest.raises(SimViolation, match="beyond the"):
         gpu.bar0.read32(PRAMIN.start)
     gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(target=1))
     with pytest.raises(SimViolation, match="reserved target"):
         gpu.bar0.write32(PRAMIN.start, 1)
-    gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(target=2, base=0x10))
+    gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(target=2, base_=0x10))
     with pytest.raises(SimViolation, match="not mapped by the IOMMU"):
         gpu.bar0.read32(PRAMIN.start)
     buf = gpu.sysmem.alloc(0x10000, align=0x10000, name="pramin sys")
-    gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(target=2, base=buf.bus_addr >> 16))
+    gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(target=2, base_=buf.bus_addr >> 16))
     gpu.bar0.write32(PRAMIN.start + 8, 0xABCD)
     assert buf.read_u32(8) == 0xABCD
     assert [e.component for e in gpu.log.errors()] == ["pramin"] * 3

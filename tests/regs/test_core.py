@@ -224,6 +224,12 @@ def test_register_field_hiding_a_verb_refused(registry: Registry) -> None:
             write = Field(1, 0)
 
 
+def test_register_field_colliding_with_a_verb_keyword_refused(registry: Registry) -> None:
+    with pytest.raises(RegisterError, match="collides with the base= keyword.*name it 'base_'"):
+        class Bad(Register, offset=0x0):
+            base = Field(23, 0)
+
+
 def test_write_only_fields_are_accepted_by_write(registry: Registry) -> None:
     class CLR(Register, offset=0x8):
         halt = Field(4, 4, WO)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .allocator import Allocation, AllocatorStats, EvictionScan, Placement, RangeAllocator, VramAllocator
 from .instmem import Bar2Space, InstMemory, InstObject
-from .layout import Region, reservations, typical_regions
+from .layout import Region, regions_from_layout, reservations, typical_regions
 from .pte import DEFAULT_FLAGS, MmuFormat, PteFlags, format_for, format_version
 from .tlb import TlbInvalidator
 from .vmm import Mapping, Segment, Translation, Vmm, sys_segments, vram_segments
@@ -43,6 +43,7 @@ __all__ = [
     "VramAllocator",
     "format_for",
     "format_version",
+    "regions_from_layout",
     "reservations",
     "sys_segments",
     "typical_regions",

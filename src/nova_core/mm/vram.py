@@ -67,7 +67,7 @@ class PraminVram:
     def _move(self, base: int) -> None:
         if self._base != base:
             # (the field is called BASE, which write()'s base= keyword would take: encode first)
-            NV_PBUS_BAR0_WINDOW.write(self.bar0, NV_PBUS_BAR0_WINDOW.encode(base=base, target=Bar0WindowTarget.VID_MEM))
+            NV_PBUS_BAR0_WINDOW.write(self.bar0, base_=base, target=Bar0WindowTarget.VID_MEM)
             self._base = base
 
     def read(self, addr: int, length: int) -> bytes:

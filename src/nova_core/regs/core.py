@@ -319,6 +319,10 @@ class Domain:
 # -- registers ---------------------------------------------------------------------------------------
 
 
+#: keyword arguments of the register verbs (read/write/update/wait): no field may use these names
+_VERB_KEYWORDS = frozenset({"base", "i", "clock", "timeout", "interval", "what"})
+
+
 class Register(Bitfield):
     """A 32-bit MMIO register: a :class:`Bitfield` with an offset (and optional domain and array).
 
@@ -341,6 +345,12 @@ class Register(Bitfield):
                           count: int | None = None, stride: int = 4, reset: int = 0,
                           access: Access | None = None, chips: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        for f in cls.FIELDS:
+            if f.name in _VERB_KEYWORDS:
+                raise RegisterError(
+                    f"{cls.__name__}: field name {f.name!r} collides with the {f.name}= keyword of the "
+                    f"register verbs; name it {f.name + '_'!r}"
+                )
         if offset is None:
             raise RegisterError(f"register {cls.__name__} has no offset")
         if cls.WIDTH != 32:

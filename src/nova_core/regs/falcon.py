@@ -126,7 +126,7 @@ class NV_PFALCON_FALCON_DMACTL(Register, domain=FALCON, offset=0x10C):
 class NV_PFALCON_FALCON_DMATRFBASE(Register, domain=FALCON, offset=0x110):
     """DMA transfer base: external address bits 39:8."""
 
-    base = Field(31, 0)
+    base_ = Field(31, 0, doc="address bits 39:8 (NV name BASE)")
 
 
 class NV_PFALCON_FALCON_DMATRFMOFFS(Register, domain=FALCON, offset=0x114):
@@ -169,7 +169,7 @@ class NV_PFALCON_FALCON_DMATRFFBOFFS(Register, domain=FALCON, offset=0x11C):
 class NV_PFALCON_FALCON_DMATRFBASE1(Register, domain=FALCON, offset=0x128):
     """DMA transfer base: external address bits 48:40."""
 
-    base = Field(8, 0)
+    base_ = Field(8, 0, doc="address bits 48:40 (NV name BASE)")
 
 
 class FalconSecurityModel(enum.IntEnum):

@@ -34,5 +34,5 @@ class Bar0WindowTarget(enum.IntEnum):
 class NV_PBUS_BAR0_WINDOW(Register, offset=0x001700):
     """Base of the PRAMIN window (BAR0 0x700000-0x7FFFFF) in VRAM, in 64 KiB units."""
 
-    base = Field(23, 0, doc="VRAM address >> 16")
+    base_ = Field(23, 0, doc="VRAM address >> 16 (NV name BASE)")
     target = Field(25, 24, enum=Bar0WindowTarget)

@@ -30,7 +30,7 @@ class PraminModel:
 
     def _where(self, rel: int, what: str) -> tuple[str, int]:
         win = self.gpu.bar0.peek(NV_PBUS_BAR0_WINDOW.addr())
-        base = NV_PBUS_BAR0_WINDOW.base.get(win) << 16
+        base = NV_PBUS_BAR0_WINDOW.base_.get(win) << 16
         target = NV_PBUS_BAR0_WINDOW.target.get(win)
         addr = base + rel
         self.accesses += 1
