@@ -56,6 +56,7 @@ class Device:
         sim: the simulated GPU object behind this device, when there is one (for tests and the CLI).
         config: the function's PCI config space (:class:`~nova_core.pci.source.ConfigSource`) when
             the backend offers it: sysfs (read-only), VFIO, the simulated GPU.
+        bar2: the BAR2 aperture (instance memory through the BAR2 page tables), when mapped.
     """
 
     bar0: Bar
@@ -67,6 +68,7 @@ class Device:
     pci_device: int | None = None
     sim: object | None = None
     config: ConfigSource | None = None
+    bar2: Bar | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, fn: Callable[[], None]) -> None:
