@@ -2,11 +2,14 @@
 
 - :mod:`.bar`     the ``Bar`` protocol (32-bit MMIO) and buffer/mmap backends (read-only for sysfs);
 - :mod:`.trace`   record/replay wrappers whose traces are plain JSON lines;
-- :mod:`.dma`     the ``DmaAllocator`` protocol and ``DmaBuffer`` (coherent memory with bus addresses);
+- :mod:`.dma`     the ``DmaAllocator`` protocol, ``DmaBuffer`` (coherent memory with bus addresses) and
+                  ``ForeignMemory`` (memory the driver does not own, mapped without copying);
+- :mod:`.sg`      ``SgTable``: scatter-gather lists with coalescing and page iteration;
 - :mod:`.clock`   ``Clock``: the real monotonic clock and a virtual clock for the simulated GPU;
 - :mod:`.poll`    ``poll_timeout``: every bounded wait of the driver;
 - :mod:`.device`  ``Device``: the bundle (BAR0, DMA, clock) that driver code receives as a parameter;
-- :mod:`.sysfs`   opening a real PCI device read-only through sysfs.
+- :mod:`.sysfs`   opening a real PCI device read-only through sysfs;
+- :mod:`.vfio`    the owned-device backend (VFIO container/group/device, IOMMU DMA, MSI-X eventfds).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 from .bar import Bar, BufferBar, MmapBar
 from .clock import MS, NS, SEC, US, Clock, MonotonicClock, VirtualClock
 from .device import Device
-from .dma import DmaAllocator, DmaBuffer
+from .dma import DmaAllocator, DmaBuffer, ForeignMemory
 from .poll import poll_timeout
+from .sg import SgSegment, SgTable
 
 __all__ = [
     "MS",
@@ -28,8 +32,11 @@ __all__ = [
     "Device",
     "DmaAllocator",
     "DmaBuffer",
+    "ForeignMemory",
     "MmapBar",
     "MonotonicClock",
+    "SgSegment",
+    "SgTable",
     "VirtualClock",
     "poll_timeout",
 ]

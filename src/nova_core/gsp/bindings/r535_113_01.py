@@ -14,7 +14,7 @@ VERSION = "535.113.01"
 SOURCE = "NVIDIA/open-gpu-kernel-modules"
 SOURCE_TAG = "535.113.01"
 SOURCE_COMMIT = "f59818b7517a913d93adf714f1f45ae69906e207"
-GENERATOR_SHA256 = "0d88bd17abbf5bcd7ce5cb3cb9a1b3ca3447500647dc86adefbf08f4cdbf8e66"
+GENERATOR_SHA256 = "3d5b90e022565d7ab4b37645b6bd3d559dbfba635bd2692dc6cebe139e4b6b24"
 INPUTS_SHA256 = "a53c13dfb1af75cd9fea48cd795253d6322f317007032aa9d922922bc033a956"  # the 260 header files gcc read
 
 # -- constants (macros) -----------------------------------------------------------------------------
@@ -1068,7 +1068,8 @@ class NV2080_CTRL_PERF_GPUMON_PERFMON_UTIL_SAMPLE_v17_00(ctypes.LittleEndianStru
     ]
 
 
-class NV2080_CTRL_PERF_GET_GPUMON_PERFMON_UTIL_SAMPLES_V2_PARAMS_v17_00(ctypes.LittleEndianStructure):  # sizeof 0xfd0
+class NV2080_CTRL_PERF_GET_GPUMON_PERFMON_UTIL_SAMPLES_V2_PARAMS_v17_00(ctypes.LittleEndianStructure):
+    # sizeof 0xfd0
     _pack_ = 1
     _fields_ = [
         ("type", ctypes.c_uint8),  # +0x0
@@ -1169,7 +1170,8 @@ class rpc_timed_semaphore_release_v01_00(ctypes.LittleEndianStructure):  # sizeo
     ]
 
 
-class NV2080_CTRL_INTERNAL_PERF_GPU_BOOST_SYNC_SET_LIMITS_PARAMS_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x10
+class NV2080_CTRL_INTERNAL_PERF_GPU_BOOST_SYNC_SET_LIMITS_PARAMS_v17_00(ctypes.LittleEndianStructure):
+    # sizeof 0x10
     _pack_ = 1
     _fields_ = [
         ("flags", ctypes.c_uint32),  # +0x0
@@ -1317,7 +1319,8 @@ class rpc_extdev_intr_service_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x
     ]
 
 
-class NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_DATA_SMBPBI_v21_04(ctypes.LittleEndianStructure):  # sizeof 0x8
+class NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_DATA_SMBPBI_v21_04(ctypes.LittleEndianStructure):
+    # sizeof 0x8
     _pack_ = 1
     _fields_ = [
         ("sensorId", ctypes.c_uint32),  # +0x0
