@@ -14,8 +14,8 @@ VERSION = "535.113.01"
 SOURCE = "NVIDIA/open-gpu-kernel-modules"
 SOURCE_TAG = "535.113.01"
 SOURCE_COMMIT = "f59818b7517a913d93adf714f1f45ae69906e207"
-GENERATOR_SHA256 = "3d5b90e022565d7ab4b37645b6bd3d559dbfba635bd2692dc6cebe139e4b6b24"
-INPUTS_SHA256 = "a53c13dfb1af75cd9fea48cd795253d6322f317007032aa9d922922bc033a956"  # the 260 header files gcc read
+GENERATOR_SHA256 = "28cc8748039a1019813cbef878847ee11145ef09e8e29b44cd3d2e4923282ede"
+INPUTS_SHA256 = "ff06dedea5c9c2ab3787247646950d9023e67415b9f39fd710d511db680bed8f"  # the 262 header files gcc read
 
 # -- constants (macros) -----------------------------------------------------------------------------
 
@@ -63,12 +63,14 @@ REGISTRY_TABLE_ENTRY_TYPE_STRING = 0x3
 NV01_ROOT = 0x0
 NV01_DEVICE_0 = 0x80
 NV20_SUBDEVICE_0 = 0x2080
+NV0000_CTRL_CMD_NULL = 0x0
 NV2080_GPU_MAX_NAME_STRING_LENGTH = 0x40
 NV_MAX_DEVICES = 0x20
 NV_MAX_SUBDEVICES = 0x8
 
 # -- enumerations -----------------------------------------------------------------------------------
 
+# GSP_SEQ_BUF_OPCODE
 GSP_SEQ_BUF_OPCODE_REG_WRITE = 0x0
 GSP_SEQ_BUF_OPCODE_REG_MODIFY = 0x1
 GSP_SEQ_BUF_OPCODE_REG_POLL = 0x2
@@ -79,19 +81,23 @@ GSP_SEQ_BUF_OPCODE_CORE_START = 0x6
 GSP_SEQ_BUF_OPCODE_CORE_WAIT_FOR_HALT = 0x7
 GSP_SEQ_BUF_OPCODE_CORE_RESUME = 0x8
 
+# GSP_SEQUENCER_BUFFER_ERR
 GSP_SEQUENCER_BUFFER_ERR_OK = 0x0
 GSP_SEQUENCER_BUFFER_ERR_TIMEOUT1 = 0x1
 GSP_SEQUENCER_BUFFER_ERR_TIMEOUT2 = 0x2
 GSP_SEQUENCER_BUFFER_ERR_TIMEOUT3 = 0x3
 
+# LibosMemoryRegionKind
 LIBOS_MEMORY_REGION_NONE = 0x0
 LIBOS_MEMORY_REGION_CONTIGUOUS = 0x1
 LIBOS_MEMORY_REGION_RADIX3 = 0x2
 
+# LibosMemoryRegionLoc
 LIBOS_MEMORY_REGION_LOC_NONE = 0x0
 LIBOS_MEMORY_REGION_LOC_SYSMEM = 0x1
 LIBOS_MEMORY_REGION_LOC_FB = 0x2
 
+# NV_RPC_UPDATE_PDE_BAR_TYPE
 NV_RPC_UPDATE_PDE_BAR_1 = 0x0
 NV_RPC_UPDATE_PDE_BAR_2 = 0x1
 NV_RPC_UPDATE_PDE_BAR_INVALID = 0x2
@@ -509,992 +515,6 @@ class rpc_message_rpc_union_field_v03_00(ctypes.LittleEndianUnion):  # sizeof 0x
     ]
 
 
-class rpc_set_guest_system_info_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x318
-    _pack_ = 1
-    _fields_ = [
-        ("vgxVersionMajorNum", ctypes.c_uint32),  # +0x0
-        ("vgxVersionMinorNum", ctypes.c_uint32),  # +0x4
-        ("guestDriverVersionBufferLength", ctypes.c_uint32),  # +0x8
-        ("guestVersionBufferLength", ctypes.c_uint32),  # +0xc
-        ("guestTitleBufferLength", ctypes.c_uint32),  # +0x10
-        ("guestClNum", ctypes.c_uint32),  # +0x14
-        ("guestDriverVersion", (ctypes.c_char * 256)),  # +0x18
-        ("guestVersion", (ctypes.c_char * 256)),  # +0x118
-        ("guestTitle", (ctypes.c_char * 256)),  # +0x218
-    ]
-
-
-class pte_desc_pte_pde(ctypes.LittleEndianUnion):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("pte", ctypes.c_uint64),  # +0x0
-        ("pde", ctypes.c_uint64),  # +0x0
-    ]
-
-
-class pte_desc(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("idr", ctypes.c_uint32, 2),  # +0x0 bits 1:0
-        ("reserved1", ctypes.c_uint32, 14),  # +0x0 bits 15:2
-        ("length", ctypes.c_uint32, 16),  # +0x0 bits 31:16
-        ("_pad0", ctypes.c_uint8 * 4),  # +0x4
-        ("pte_pde", (pte_desc_pte_pde * 0)),  # +0x8
-    ]
-
-
-class rpc_alloc_memory_v13_01(ctypes.LittleEndianStructure):  # sizeof 0x38
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hDevice", ctypes.c_uint32),  # +0x4
-        ("hMemory", ctypes.c_uint32),  # +0x8
-        ("hClass", ctypes.c_uint32),  # +0xc
-        ("flags", ctypes.c_uint32),  # +0x10
-        ("pteAdjust", ctypes.c_uint32),  # +0x14
-        ("format", ctypes.c_uint32),  # +0x18
-        ("_pad0", ctypes.c_uint8 * 4),  # +0x1c
-        ("length", ctypes.c_uint64),  # +0x20
-        ("pageCount", ctypes.c_uint32),  # +0x28
-        ("_pad1", ctypes.c_uint8 * 4),  # +0x2c
-        ("pteDesc", pte_desc),  # +0x30
-    ]
-
-
-class NVOS00_PARAMETERS_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("hRoot", ctypes.c_uint32),  # +0x0
-        ("hObjectParent", ctypes.c_uint32),  # +0x4
-        ("hObjectOld", ctypes.c_uint32),  # +0x8
-        ("status", ctypes.c_uint32),  # +0xc
-    ]
-
-
-class rpc_free_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("params", NVOS00_PARAMETERS_v03_00),  # +0x0
-    ]
-
-
-class NVOS46_PARAMETERS_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x38
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hDevice", ctypes.c_uint32),  # +0x4
-        ("hDma", ctypes.c_uint32),  # +0x8
-        ("hMemory", ctypes.c_uint32),  # +0xc
-        ("offset", ctypes.c_uint64),  # +0x10
-        ("length", ctypes.c_uint64),  # +0x18
-        ("flags", ctypes.c_uint32),  # +0x20
-        ("_pad0", ctypes.c_uint8 * 4),  # +0x24
-        ("dmaOffset", ctypes.c_uint64),  # +0x28
-        ("status", ctypes.c_uint32),  # +0x30
-        ("_pad1", ctypes.c_uint8 * 4),  # +0x34
-    ]
-
-
-class rpc_map_memory_dma_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x38
-    _pack_ = 1
-    _fields_ = [
-        ("params", NVOS46_PARAMETERS_v03_00),  # +0x0
-    ]
-
-
-class NVOS47_PARAMETERS_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x28
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hDevice", ctypes.c_uint32),  # +0x4
-        ("hDma", ctypes.c_uint32),  # +0x8
-        ("hMemory", ctypes.c_uint32),  # +0xc
-        ("flags", ctypes.c_uint32),  # +0x10
-        ("_pad0", ctypes.c_uint8 * 4),  # +0x14
-        ("dmaOffset", ctypes.c_uint64),  # +0x18
-        ("status", ctypes.c_uint32),  # +0x20
-        ("_pad1", ctypes.c_uint8 * 4),  # +0x24
-    ]
-
-
-class rpc_unmap_memory_dma_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x28
-    _pack_ = 1
-    _fields_ = [
-        ("params", NVOS47_PARAMETERS_v03_00),  # +0x0
-    ]
-
-
-class NVOS55_PARAMETERS_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x1c
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hParent", ctypes.c_uint32),  # +0x4
-        ("hObject", ctypes.c_uint32),  # +0x8
-        ("hClientSrc", ctypes.c_uint32),  # +0xc
-        ("hObjectSrc", ctypes.c_uint32),  # +0x10
-        ("flags", ctypes.c_uint32),  # +0x14
-        ("status", ctypes.c_uint32),  # +0x18
-    ]
-
-
-class rpc_dup_object_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x1c
-    _pack_ = 1
-    _fields_ = [
-        ("params", NVOS55_PARAMETERS_v03_00),  # +0x0
-    ]
-
-
-class idle_channel_list_v03_00(ctypes.LittleEndianStructure):  # sizeof 0xc
-    _pack_ = 1
-    _fields_ = [
-        ("phClient", ctypes.c_uint32),  # +0x0
-        ("phDevice", ctypes.c_uint32),  # +0x4
-        ("phChannel", ctypes.c_uint32),  # +0x8
-    ]
-
-
-class rpc_idle_channels_v03_00(ctypes.LittleEndianStructure):  # sizeof 0xc
-    _pack_ = 1
-    _fields_ = [
-        ("flags", ctypes.c_uint32),  # +0x0
-        ("timeout", ctypes.c_uint32),  # +0x4
-        ("nchannels", ctypes.c_uint32),  # +0x8
-        ("channel_list", (idle_channel_list_v03_00 * 0)),  # +0xc
-    ]
-
-
-class rpc_unloading_guest_driver_v1F_07(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("bInPMTransition", ctypes.c_uint8),  # +0x0
-        ("bGc6Entering", ctypes.c_uint8),  # +0x1
-        ("_pad0", ctypes.c_uint8 * 2),  # +0x2
-        ("newLevel", ctypes.c_uint32),  # +0x4
-    ]
-
-
-class NV2080_CTRL_GR_ROUTE_INFO_v12_01(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("flags", ctypes.c_uint32),  # +0x0
-        ("_pad0", ctypes.c_uint8 * 4),  # +0x4
-        ("route", ctypes.c_uint64),  # +0x8
-    ]
-
-
-class NV2080_CTRL_GPU_EXEC_REG_OPS_PARAMS_v12_01(ctypes.LittleEndianStructure):  # sizeof 0x30
-    _pack_ = 1
-    _fields_ = [
-        ("hClientTarget", ctypes.c_uint32),  # +0x0
-        ("hChannelTarget", ctypes.c_uint32),  # +0x4
-        ("reserved00", (ctypes.c_uint32 * 3)),  # +0x8
-        ("regOpCount", ctypes.c_uint32),  # +0x14
-        ("grRouteInfo", NV2080_CTRL_GR_ROUTE_INFO_v12_01),  # +0x18
-        ("regOps", ctypes.c_uint64),  # +0x28
-    ]
-
-
-class NV2080_CTRL_GPU_REG_OP_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x20
-    _pack_ = 1
-    _fields_ = [
-        ("regOp", ctypes.c_uint8),  # +0x0
-        ("regType", ctypes.c_uint8),  # +0x1
-        ("regStatus", ctypes.c_uint8),  # +0x2
-        ("regQuad", ctypes.c_uint8),  # +0x3
-        ("regGroupMask", ctypes.c_uint32),  # +0x4
-        ("regSubGroupMask", ctypes.c_uint32),  # +0x8
-        ("regOffset", ctypes.c_uint32),  # +0xc
-        ("regValueHi", ctypes.c_uint32),  # +0x10
-        ("regValueLo", ctypes.c_uint32),  # +0x14
-        ("regAndNMaskHi", ctypes.c_uint32),  # +0x18
-        ("regAndNMaskLo", ctypes.c_uint32),  # +0x1c
-    ]
-
-
-class gpu_exec_reg_ops_v12_01(ctypes.LittleEndianStructure):  # sizeof 0x30
-    _pack_ = 1
-    _fields_ = [
-        ("reg_op_params", NV2080_CTRL_GPU_EXEC_REG_OPS_PARAMS_v12_01),  # +0x0
-        ("operations", (NV2080_CTRL_GPU_REG_OP_v03_00 * 0)),  # +0x30
-    ]
-
-
-class rpc_gpu_exec_reg_ops_v12_01(ctypes.LittleEndianStructure):  # sizeof 0x38
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hObject", ctypes.c_uint32),  # +0x4
-        ("params", gpu_exec_reg_ops_v12_01),  # +0x8
-    ]
-
-
-class NV0080_CTRL_DMA_SET_PAGE_DIRECTORY_PARAMS_v1E_05(ctypes.LittleEndianStructure):  # sizeof 0x20
-    _pack_ = 1
-    _fields_ = [
-        ("physAddress", ctypes.c_uint64),  # +0x0
-        ("numEntries", ctypes.c_uint32),  # +0x8
-        ("flags", ctypes.c_uint32),  # +0xc
-        ("hVASpace", ctypes.c_uint32),  # +0x10
-        ("chId", ctypes.c_uint32),  # +0x14
-        ("subDeviceId", ctypes.c_uint32),  # +0x18
-        ("pasid", ctypes.c_uint32),  # +0x1c
-    ]
-
-
-class rpc_set_page_directory_v1E_05(ctypes.LittleEndianStructure):  # sizeof 0x30
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hDevice", ctypes.c_uint32),  # +0x4
-        ("pasid", ctypes.c_uint32),  # +0x8
-        ("_pad0", ctypes.c_uint8 * 4),  # +0xc
-        ("params", NV0080_CTRL_DMA_SET_PAGE_DIRECTORY_PARAMS_v1E_05),  # +0x10
-    ]
-
-
-class NV0080_CTRL_DMA_SET_PAGE_DIRECTORY_PARAMS_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x20
-    _pack_ = 1
-    _fields_ = [
-        ("physAddress", ctypes.c_uint64),  # +0x0
-        ("numEntries", ctypes.c_uint32),  # +0x8
-        ("flags", ctypes.c_uint32),  # +0xc
-        ("hVASpace", ctypes.c_uint32),  # +0x10
-        ("chId", ctypes.c_uint32),  # +0x14
-        ("subDeviceId", ctypes.c_uint32),  # +0x18
-        ("_pad0", ctypes.c_uint8 * 4),  # +0x1c
-    ]
-
-
-class rpc_set_page_directory_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x28
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hDevice", ctypes.c_uint32),  # +0x4
-        ("params", NV0080_CTRL_DMA_SET_PAGE_DIRECTORY_PARAMS_v03_00),  # +0x8
-    ]
-
-
-class NV0080_CTRL_DMA_UNSET_PAGE_DIRECTORY_PARAMS_v1E_05(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("hVASpace", ctypes.c_uint32),  # +0x0
-        ("subDeviceId", ctypes.c_uint32),  # +0x4
-    ]
-
-
-class rpc_unset_page_directory_v1E_05(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hDevice", ctypes.c_uint32),  # +0x4
-        ("params", NV0080_CTRL_DMA_UNSET_PAGE_DIRECTORY_PARAMS_v1E_05),  # +0x8
-    ]
-
-
-class NV0080_CTRL_DMA_UNSET_PAGE_DIRECTORY_PARAMS_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("hVASpace", ctypes.c_uint32),  # +0x0
-        ("subDeviceId", ctypes.c_uint32),  # +0x4
-    ]
-
-
-class rpc_unset_page_directory_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hDevice", ctypes.c_uint32),  # +0x4
-        ("params", NV0080_CTRL_DMA_UNSET_PAGE_DIRECTORY_PARAMS_v03_00),  # +0x8
-    ]
-
-
-class rpc_get_gsp_static_info_v14_00(ctypes.LittleEndianStructure):  # sizeof 0x4
-    _pack_ = 1
-    _fields_ = [
-        ("data", ctypes.c_uint32),  # +0x0
-    ]
-
-
-class UpdateBarPde_v15_00(ctypes.LittleEndianStructure):  # sizeof 0x18
-    _pack_ = 1
-    _fields_ = [
-        ("barType", ctypes.c_uint32),  # +0x0
-        ("_pad0", ctypes.c_uint8 * 4),  # +0x4
-        ("entryValue", ctypes.c_uint64),  # +0x8
-        ("entryLevelShift", ctypes.c_uint64),  # +0x10
-    ]
-
-
-class rpc_update_bar_pde_v15_00(ctypes.LittleEndianStructure):  # sizeof 0x18
-    _pack_ = 1
-    _fields_ = [
-        ("info", UpdateBarPde_v15_00),  # +0x0
-    ]
-
-
-class rpc_vgpu_pf_reg_read32_v15_00(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("address", ctypes.c_uint64),  # +0x0
-        ("value", ctypes.c_uint32),  # +0x8
-        ("grEngId", ctypes.c_uint32),  # +0xc
-    ]
-
-
-class NV2080_CTRL_GPU_P2P_PEER_CAPS_PEER_INFO_v21_02(ctypes.LittleEndianStructure):  # sizeof 0x30
-    _pack_ = 1
-    _fields_ = [
-        ("gpuId", ctypes.c_uint32),  # +0x0
-        ("gpuUuid", (ctypes.c_uint8 * 16)),  # +0x4
-        ("p2pCaps", ctypes.c_uint32),  # +0x14
-        ("p2pOptimalReadCEs", ctypes.c_uint32),  # +0x18
-        ("p2pOptimalWriteCEs", ctypes.c_uint32),  # +0x1c
-        ("p2pCapsStatus", (ctypes.c_uint8 * 9)),  # +0x20
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x29
-        ("busPeerId", ctypes.c_uint32),  # +0x2c
-    ]
-
-
-class NV2080_CTRL_GET_P2P_CAPS_PARAMS_v21_02(ctypes.LittleEndianStructure):  # sizeof 0x608
-    _pack_ = 1
-    _fields_ = [
-        ("bAllCaps", ctypes.c_uint8),  # +0x0
-        ("bUseUuid", ctypes.c_uint8),  # +0x1
-        ("_pad0", ctypes.c_uint8 * 2),  # +0x2
-        ("peerGpuCount", ctypes.c_uint32),  # +0x4
-        ("peerGpuCaps", (NV2080_CTRL_GPU_P2P_PEER_CAPS_PEER_INFO_v21_02 * 32)),  # +0x8
-    ]
-
-
-class rpc_ctrl_subdevice_get_p2p_caps_v21_02(ctypes.LittleEndianStructure):  # sizeof 0x608
-    _pack_ = 1
-    _fields_ = [
-        ("ctrlParams", NV2080_CTRL_GET_P2P_CAPS_PARAMS_v21_02),  # +0x0
-    ]
-
-
-class NV2080_CTRL_BUS_SET_P2P_MAPPING_PARAMS_v21_03(ctypes.LittleEndianStructure):  # sizeof 0x24
-    _pack_ = 1
-    _fields_ = [
-        ("connectionType", ctypes.c_uint32),  # +0x0
-        ("peerId", ctypes.c_uint32),  # +0x4
-        ("bSpaAccessOnly", ctypes.c_uint32),  # +0x8
-        ("bUseUuid", ctypes.c_uint8),  # +0xc
-        ("_pad0", ctypes.c_uint8 * 3),  # +0xd
-        ("remoteGpuId", ctypes.c_uint32),  # +0x10
-        ("remoteGpuUuid", (ctypes.c_uint8 * 16)),  # +0x14
-    ]
-
-
-class rpc_ctrl_bus_set_p2p_mapping_v21_03(ctypes.LittleEndianStructure):  # sizeof 0x2c
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hObject", ctypes.c_uint32),  # +0x4
-        ("params", NV2080_CTRL_BUS_SET_P2P_MAPPING_PARAMS_v21_03),  # +0x8
-    ]
-
-
-class NV2080_CTRL_BUS_UNSET_P2P_MAPPING_PARAMS_v21_03(ctypes.LittleEndianStructure):  # sizeof 0x20
-    _pack_ = 1
-    _fields_ = [
-        ("connectionType", ctypes.c_uint32),  # +0x0
-        ("peerId", ctypes.c_uint32),  # +0x4
-        ("bUseUuid", ctypes.c_uint8),  # +0x8
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x9
-        ("remoteGpuId", ctypes.c_uint32),  # +0xc
-        ("remoteGpuUuid", (ctypes.c_uint8 * 16)),  # +0x10
-    ]
-
-
-class rpc_ctrl_bus_unset_p2p_mapping_v21_03(ctypes.LittleEndianStructure):  # sizeof 0x28
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hObject", ctypes.c_uint32),  # +0x4
-        ("params", NV2080_CTRL_BUS_UNSET_P2P_MAPPING_PARAMS_v21_03),  # +0x8
-    ]
-
-
-class rpc_rmfs_init_v15_00(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("statusQueuePhysAddr", ctypes.c_uint64),  # +0x0
-    ]
-
-
-class rpc_rmfs_test_v15_00(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("numReps", ctypes.c_uint32),  # +0x0
-        ("flags", ctypes.c_uint32),  # +0x4
-        ("testData1", ctypes.c_uint32),  # +0x8
-        ("testData2", ctypes.c_uint32),  # +0xc
-    ]
-
-
-class rpc_gsp_set_system_info_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x4
-    _pack_ = 1
-    _fields_ = [
-        ("data", ctypes.c_uint32),  # +0x0
-    ]
-
-
-class rpc_gsp_rm_alloc_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x20
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hParent", ctypes.c_uint32),  # +0x4
-        ("hObject", ctypes.c_uint32),  # +0x8
-        ("hClass", ctypes.c_uint32),  # +0xc
-        ("status", ctypes.c_uint32),  # +0x10
-        ("paramsSize", ctypes.c_uint32),  # +0x14
-        ("flags", ctypes.c_uint32),  # +0x18
-        ("reserved", (ctypes.c_uint8 * 4)),  # +0x1c
-        ("params", (ctypes.c_uint8 * 0)),  # +0x20
-    ]
-
-
-class rpc_gsp_rm_control_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x18
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hObject", ctypes.c_uint32),  # +0x4
-        ("cmd", ctypes.c_uint32),  # +0x8
-        ("status", ctypes.c_uint32),  # +0xc
-        ("paramsSize", ctypes.c_uint32),  # +0x10
-        ("flags", ctypes.c_uint32),  # +0x14
-        ("params", (ctypes.c_uint8 * 0)),  # +0x18
-    ]
-
-
-class rpc_dump_protobuf_component_v18_12(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("component", ctypes.c_uint16),  # +0x0
-        ("nvDumpType", ctypes.c_uint8),  # +0x2
-        ("countOnly", ctypes.c_uint8),  # +0x3
-        ("bugCheckCode", ctypes.c_uint32),  # +0x4
-        ("internalCode", ctypes.c_uint32),  # +0x8
-        ("bufferSize", ctypes.c_uint32),  # +0xc
-        ("blob", (ctypes.c_uint8 * 0)),  # +0x10
-    ]
-
-
-class rpc_run_cpu_sequencer_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x28
-    _pack_ = 1
-    _fields_ = [
-        ("bufferSizeDWord", ctypes.c_uint32),  # +0x0
-        ("cmdIndex", ctypes.c_uint32),  # +0x4
-        ("regSaveArea", (ctypes.c_uint32 * 8)),  # +0x8
-        ("commandBuffer", (ctypes.c_uint32 * 0)),  # +0x28
-    ]
-
-
-class rpc_post_event_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x20
-    _pack_ = 1
-    _fields_ = [
-        ("hClient", ctypes.c_uint32),  # +0x0
-        ("hEvent", ctypes.c_uint32),  # +0x4
-        ("notifyIndex", ctypes.c_uint32),  # +0x8
-        ("data", ctypes.c_uint32),  # +0xc
-        ("info16", ctypes.c_uint16),  # +0x10
-        ("_pad0", ctypes.c_uint8 * 2),  # +0x12
-        ("status", ctypes.c_uint32),  # +0x14
-        ("eventDataSize", ctypes.c_uint32),  # +0x18
-        ("bNotifyList", ctypes.c_uint8),  # +0x1c
-        ("eventData", (ctypes.c_uint8 * 0)),  # +0x1d
-        ("_pad1", ctypes.c_uint8 * 3),  # +0x1d
-    ]
-
-
-class rpc_rc_triggered_v17_02(ctypes.LittleEndianStructure):  # sizeof 0x14
-    _pack_ = 1
-    _fields_ = [
-        ("nv2080EngineType", ctypes.c_uint32),  # +0x0
-        ("chid", ctypes.c_uint32),  # +0x4
-        ("exceptType", ctypes.c_uint32),  # +0x8
-        ("scope", ctypes.c_uint32),  # +0xc
-        ("partitionAttributionId", ctypes.c_uint16),  # +0x10
-        ("_pad0", ctypes.c_uint8 * 2),  # +0x12
-    ]
-
-
-class rpc_os_error_log_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x10c
-    _pack_ = 1
-    _fields_ = [
-        ("exceptType", ctypes.c_uint32),  # +0x0
-        ("runlistId", ctypes.c_uint32),  # +0x4
-        ("chid", ctypes.c_uint32),  # +0x8
-        ("errString", (ctypes.c_char * 256)),  # +0xc
-    ]
-
-
-class rpc_rg_line_intr_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("head", ctypes.c_uint32),  # +0x0
-        ("rgIntr", ctypes.c_uint32),  # +0x4
-    ]
-
-
-class rpc_display_modeset_v01_00(ctypes.LittleEndianStructure):  # sizeof 0xc
-    _pack_ = 1
-    _fields_ = [
-        ("bModesetStart", ctypes.c_uint8),  # +0x0
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x1
-        ("minRequiredIsoBandwidthKBPS", ctypes.c_uint32),  # +0x4
-        ("minRequiredFloorBandwidthKBPS", ctypes.c_uint32),  # +0x8
-    ]
-
-
-class NV2080_CTRL_PERF_GPUMON_ENGINE_UTIL_SAMPLE_v17_00(ctypes.LittleEndianStructure):  # sizeof 0xc
-    _pack_ = 1
-    _fields_ = [
-        ("util", ctypes.c_uint32),  # +0x0
-        ("procId", ctypes.c_uint32),  # +0x4
-        ("subProcessID", ctypes.c_uint32),  # +0x8
-    ]
-
-
-class NV2080_CTRL_PERF_GPUMON_PERFMON_UTIL_SAMPLE_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x38
-    _pack_ = 1
-    _fields_ = [
-        ("timeStamp", ctypes.c_uint64),  # +0x0
-        ("fb", NV2080_CTRL_PERF_GPUMON_ENGINE_UTIL_SAMPLE_v17_00),  # +0x8
-        ("gr", NV2080_CTRL_PERF_GPUMON_ENGINE_UTIL_SAMPLE_v17_00),  # +0x14
-        ("nvenc", NV2080_CTRL_PERF_GPUMON_ENGINE_UTIL_SAMPLE_v17_00),  # +0x20
-        ("nvdec", NV2080_CTRL_PERF_GPUMON_ENGINE_UTIL_SAMPLE_v17_00),  # +0x2c
-    ]
-
-
-class NV2080_CTRL_PERF_GET_GPUMON_PERFMON_UTIL_SAMPLES_V2_PARAMS_v17_00(ctypes.LittleEndianStructure):
-    # sizeof 0xfd0
-    _pack_ = 1
-    _fields_ = [
-        ("type", ctypes.c_uint8),  # +0x0
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x1
-        ("bufSize", ctypes.c_uint32),  # +0x4
-        ("count", ctypes.c_uint32),  # +0x8
-        ("tracker", ctypes.c_uint32),  # +0xc
-        ("samples", (NV2080_CTRL_PERF_GPUMON_PERFMON_UTIL_SAMPLE_v17_00 * 72)),  # +0x10
-    ]
-
-
-class rpc_gpuacct_perfmon_util_samples_v17_00(ctypes.LittleEndianStructure):  # sizeof 0xfd0
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_PERF_GET_GPUMON_PERFMON_UTIL_SAMPLES_V2_PARAMS_v17_00),  # +0x0
-    ]
-
-
-class rpc_vgpu_gsp_plugin_triggered_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("gfid", ctypes.c_uint32),  # +0x0
-        ("notifyIndex", ctypes.c_uint32),  # +0x4
-    ]
-
-
-class rpc_vgpu_config_event_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x4
-    _pack_ = 1
-    _fields_ = [
-        ("notifyIndex", ctypes.c_uint32),  # +0x0
-    ]
-
-
-class rpc_dce_rm_init_v01_00(ctypes.LittleEndianStructure):  # sizeof 0x1
-    _pack_ = 1
-    _fields_ = [
-        ("bInit", ctypes.c_uint8),  # +0x0
-    ]
-
-
-class rpc_sim_read_v1E_01(ctypes.LittleEndianStructure):  # sizeof 0x108
-    _pack_ = 1
-    _fields_ = [
-        ("path", (ctypes.c_char * 256)),  # +0x0
-        ("index", ctypes.c_uint32),  # +0x100
-        ("count", ctypes.c_uint32),  # +0x104
-    ]
-
-
-class rpc_sim_write_v1E_01(ctypes.LittleEndianStructure):  # sizeof 0x10c
-    _pack_ = 1
-    _fields_ = [
-        ("path", (ctypes.c_char * 256)),  # +0x0
-        ("index", ctypes.c_uint32),  # +0x100
-        ("count", ctypes.c_uint32),  # +0x104
-        ("data", ctypes.c_uint32),  # +0x108
-    ]
-
-
-class rpc_ucode_libos_print_v1E_08(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("ucodeEngDesc", ctypes.c_uint32),  # +0x0
-        ("libosPrintBufSize", ctypes.c_uint32),  # +0x4
-        ("libosPrintBuf", (ctypes.c_uint8 * 0)),  # +0x8
-    ]
-
-
-class rpc_init_done_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x4
-    _pack_ = 1
-    _fields_ = [
-        ("not_used", ctypes.c_uint32),  # +0x0
-    ]
-
-
-class rpc_semaphore_schedule_callback_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x20
-    _pack_ = 1
-    _fields_ = [
-        ("GPUVA", ctypes.c_uint64),  # +0x0
-        ("hVASpace", ctypes.c_uint32),  # +0x8
-        ("ReleaseValue", ctypes.c_uint32),  # +0xc
-        ("Flags", ctypes.c_uint32),  # +0x10
-        ("completionStatus", ctypes.c_uint32),  # +0x14
-        ("hClient", ctypes.c_uint32),  # +0x18
-        ("hEvent", ctypes.c_uint32),  # +0x1c
-    ]
-
-
-class rpc_timed_semaphore_release_v01_00(ctypes.LittleEndianStructure):  # sizeof 0x20
-    _pack_ = 1
-    _fields_ = [
-        ("semaphoreVA", ctypes.c_uint64),  # +0x0
-        ("notifierVA", ctypes.c_uint64),  # +0x8
-        ("hVASpace", ctypes.c_uint32),  # +0x10
-        ("releaseValue", ctypes.c_uint32),  # +0x14
-        ("completionStatus", ctypes.c_uint32),  # +0x18
-        ("hClient", ctypes.c_uint32),  # +0x1c
-    ]
-
-
-class NV2080_CTRL_INTERNAL_PERF_GPU_BOOST_SYNC_SET_LIMITS_PARAMS_v17_00(ctypes.LittleEndianStructure):
-    # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("flags", ctypes.c_uint32),  # +0x0
-        ("bBridgeless", ctypes.c_uint8),  # +0x4
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x5
-        ("currLimits", (ctypes.c_uint32 * 2)),  # +0x8
-    ]
-
-
-class rpc_perf_gpu_boost_sync_limits_callback_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_INTERNAL_PERF_GPU_BOOST_SYNC_SET_LIMITS_PARAMS_v17_00),  # +0x0
-    ]
-
-
-class rpc_perf_bridgeless_info_update_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("bBridgeless", ctypes.c_uint64),  # +0x0
-    ]
-
-
-class rpc_nvlink_fault_up_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x4
-    _pack_ = 1
-    _fields_ = [
-        ("linkId", ctypes.c_uint32),  # +0x0
-    ]
-
-
-class NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_256_PARAMS_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x104
-    _pack_ = 1
-    _fields_ = [
-        ("dataSize", ctypes.c_uint32),  # +0x0
-        ("data", (ctypes.c_uint8 * 256)),  # +0x4
-    ]
-
-
-class rpc_nvlink_inband_received_data_256_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x104
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_256_PARAMS_v17_00),  # +0x0
-    ]
-
-
-class NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_512_PARAMS_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x204
-    _pack_ = 1
-    _fields_ = [
-        ("dataSize", ctypes.c_uint32),  # +0x0
-        ("data", (ctypes.c_uint8 * 512)),  # +0x4
-    ]
-
-
-class rpc_nvlink_inband_received_data_512_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x204
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_512_PARAMS_v17_00),  # +0x0
-    ]
-
-
-class NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_1024_PARAMS_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x404
-    _pack_ = 1
-    _fields_ = [
-        ("dataSize", ctypes.c_uint32),  # +0x0
-        ("data", (ctypes.c_uint8 * 1024)),  # +0x4
-    ]
-
-
-class rpc_nvlink_inband_received_data_1024_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x404
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_1024_PARAMS_v17_00),  # +0x0
-    ]
-
-
-class NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_2048_PARAMS_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x804
-    _pack_ = 1
-    _fields_ = [
-        ("dataSize", ctypes.c_uint32),  # +0x0
-        ("data", (ctypes.c_uint8 * 2048)),  # +0x4
-    ]
-
-
-class rpc_nvlink_inband_received_data_2048_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x804
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_2048_PARAMS_v17_00),  # +0x0
-    ]
-
-
-class NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_4096_PARAMS_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x1004
-    _pack_ = 1
-    _fields_ = [
-        ("dataSize", ctypes.c_uint32),  # +0x0
-        ("data", (ctypes.c_uint8 * 4096)),  # +0x4
-    ]
-
-
-class rpc_nvlink_inband_received_data_4096_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x1004
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_NVLINK_INBAND_RECEIVED_DATA_4096_PARAMS_v17_00),  # +0x0
-    ]
-
-
-class NV2080_CTRL_NVLINK_IS_GPU_DEGRADED_PARAMS_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("linkId", ctypes.c_uint32),  # +0x0
-        ("bIsGpuDegraded", ctypes.c_uint8),  # +0x4
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x5
-    ]
-
-
-class rpc_nvlink_is_gpu_degraded_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_NVLINK_IS_GPU_DEGRADED_PARAMS_v17_00),  # +0x0
-    ]
-
-
-class rpc_gsp_send_user_shared_data_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x4
-    _pack_ = 1
-    _fields_ = [
-        ("data", ctypes.c_uint32),  # +0x0
-    ]
-
-
-class rpc_set_sysmem_dirty_page_tracking_buffer_v20_00(ctypes.LittleEndianStructure):  # sizeof 0xc
-    _pack_ = 1
-    _fields_ = [
-        ("sysmemPfnBitmapRing", ctypes.c_uint32),  # +0x0
-        ("sysmemPfnBitmapRingHi", ctypes.c_uint32),  # +0x4
-        ("sysmemPfnBitmap", ctypes.c_uint32),  # +0x8
-    ]
-
-
-class rpc_extdev_intr_service_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x4
-    _pack_ = 1
-    _fields_ = [
-        ("lossRegStatus", ctypes.c_uint8),  # +0x0
-        ("gainRegStatus", ctypes.c_uint8),  # +0x1
-        ("miscRegStatus", ctypes.c_uint8),  # +0x2
-        ("rmStatus", ctypes.c_uint8),  # +0x3
-    ]
-
-
-class NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_DATA_SMBPBI_v21_04(ctypes.LittleEndianStructure):
-    # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("sensorId", ctypes.c_uint32),  # +0x0
-        ("limit", ctypes.c_uint32),  # +0x4
-    ]
-
-
-class NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_DATA_type_v21_04(ctypes.LittleEndianUnion):  # sizeof 0x8
-    _pack_ = 1
-    _fields_ = [
-        ("smbpbi", NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_DATA_SMBPBI_v21_04),  # +0x0
-    ]
-
-
-class NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_data_v21_04(ctypes.LittleEndianStructure):  # sizeof 0xc
-    _pack_ = 1
-    _fields_ = [
-        ("type", ctypes.c_uint8),  # +0x0
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x1
-        ("data", NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_DATA_type_v21_04),  # +0x4
-    ]
-
-
-class NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_PARAMS_v21_04(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("flags", ctypes.c_uint8),  # +0x0
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x1
-        ("syncData", NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_data_v21_04),  # +0x4
-    ]
-
-
-class rpc_pfm_req_hndlr_state_sync_callback_v21_04(ctypes.LittleEndianStructure):  # sizeof 0x10
-    _pack_ = 1
-    _fields_ = [
-        ("params", NV2080_CTRL_INTERNAL_PFM_REQ_HNDLR_STATE_SYNC_PARAMS_v21_04),  # +0x0
-    ]
-
-
-class rpc_vgpu_gsp_mig_ci_config_v21_03(ctypes.LittleEndianStructure):  # sizeof 0x2c
-    _pack_ = 1
-    _fields_ = [
-        ("execPartCount", ctypes.c_uint32),  # +0x0
-        ("execPartId", (ctypes.c_uint32 * 8)),  # +0x4
-        ("gfid", ctypes.c_uint32),  # +0x24
-        ("bDelete", ctypes.c_uint8),  # +0x28
-        ("_pad0", ctypes.c_uint8 * 3),  # +0x29
-    ]
-
-
-class rpc_gsp_lockdown_notice_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x1
-    _pack_ = 1
-    _fields_ = [
-        ("bLockdownEngaging", ctypes.c_uint8),  # +0x0
-    ]
-
-
-class rpc_generic_union(ctypes.LittleEndianUnion):  # sizeof 0x1008
-    _pack_ = 1
-    _fields_ = [
-        ("set_guest_system_info_v03_00", rpc_set_guest_system_info_v03_00),  # +0x0
-        ("set_guest_system_info_v", rpc_set_guest_system_info_v03_00),  # +0x0
-        ("alloc_memory_v13_01", rpc_alloc_memory_v13_01),  # +0x0
-        ("alloc_memory_v", rpc_alloc_memory_v13_01),  # +0x0
-        ("free_v03_00", rpc_free_v03_00),  # +0x0
-        ("free_v", rpc_free_v03_00),  # +0x0
-        ("map_memory_dma_v03_00", rpc_map_memory_dma_v03_00),  # +0x0
-        ("map_memory_dma_v", rpc_map_memory_dma_v03_00),  # +0x0
-        ("unmap_memory_dma_v03_00", rpc_unmap_memory_dma_v03_00),  # +0x0
-        ("unmap_memory_dma_v", rpc_unmap_memory_dma_v03_00),  # +0x0
-        ("dup_object_v03_00", rpc_dup_object_v03_00),  # +0x0
-        ("dup_object_v", rpc_dup_object_v03_00),  # +0x0
-        ("idle_channels_v03_00", rpc_idle_channels_v03_00),  # +0x0
-        ("idle_channels_v", rpc_idle_channels_v03_00),  # +0x0
-        ("unloading_guest_driver_v1F_07", rpc_unloading_guest_driver_v1F_07),  # +0x0
-        ("unloading_guest_driver_v", rpc_unloading_guest_driver_v1F_07),  # +0x0
-        ("gpu_exec_reg_ops_v12_01", rpc_gpu_exec_reg_ops_v12_01),  # +0x0
-        ("gpu_exec_reg_ops_v", rpc_gpu_exec_reg_ops_v12_01),  # +0x0
-        ("set_page_directory_v1E_05", rpc_set_page_directory_v1E_05),  # +0x0
-        ("set_page_directory_v03_00", rpc_set_page_directory_v03_00),  # +0x0
-        ("set_page_directory_v", rpc_set_page_directory_v1E_05),  # +0x0
-        ("unset_page_directory_v1E_05", rpc_unset_page_directory_v1E_05),  # +0x0
-        ("unset_page_directory_v03_00", rpc_unset_page_directory_v03_00),  # +0x0
-        ("unset_page_directory_v", rpc_unset_page_directory_v1E_05),  # +0x0
-        ("get_gsp_static_info_v14_00", rpc_get_gsp_static_info_v14_00),  # +0x0
-        ("get_gsp_static_info_v", rpc_get_gsp_static_info_v14_00),  # +0x0
-        ("update_bar_pde_v15_00", rpc_update_bar_pde_v15_00),  # +0x0
-        ("update_bar_pde_v", rpc_update_bar_pde_v15_00),  # +0x0
-        ("vgpu_pf_reg_read32_v15_00", rpc_vgpu_pf_reg_read32_v15_00),  # +0x0
-        ("vgpu_pf_reg_read32_v", rpc_vgpu_pf_reg_read32_v15_00),  # +0x0
-        ("ctrl_subdevice_get_p2p_caps_v21_02", rpc_ctrl_subdevice_get_p2p_caps_v21_02),  # +0x0
-        ("ctrl_subdevice_get_p2p_caps_v", rpc_ctrl_subdevice_get_p2p_caps_v21_02),  # +0x0
-        ("ctrl_bus_set_p2p_mapping_v21_03", rpc_ctrl_bus_set_p2p_mapping_v21_03),  # +0x0
-        ("ctrl_bus_set_p2p_mapping_v", rpc_ctrl_bus_set_p2p_mapping_v21_03),  # +0x0
-        ("ctrl_bus_unset_p2p_mapping_v21_03", rpc_ctrl_bus_unset_p2p_mapping_v21_03),  # +0x0
-        ("ctrl_bus_unset_p2p_mapping_v", rpc_ctrl_bus_unset_p2p_mapping_v21_03),  # +0x0
-        ("rmfs_init_v15_00", rpc_rmfs_init_v15_00),  # +0x0
-        ("rmfs_init_v", rpc_rmfs_init_v15_00),  # +0x0
-        ("rmfs_test_v15_00", rpc_rmfs_test_v15_00),  # +0x0
-        ("rmfs_test_v", rpc_rmfs_test_v15_00),  # +0x0
-        ("gsp_set_system_info_v17_00", rpc_gsp_set_system_info_v17_00),  # +0x0
-        ("gsp_set_system_info_v", rpc_gsp_set_system_info_v17_00),  # +0x0
-        ("gsp_rm_alloc_v03_00", rpc_gsp_rm_alloc_v03_00),  # +0x0
-        ("gsp_rm_alloc_v", rpc_gsp_rm_alloc_v03_00),  # +0x0
-        ("gsp_rm_control_v03_00", rpc_gsp_rm_control_v03_00),  # +0x0
-        ("gsp_rm_control_v", rpc_gsp_rm_control_v03_00),  # +0x0
-        ("dump_protobuf_component_v18_12", rpc_dump_protobuf_component_v18_12),  # +0x0
-        ("dump_protobuf_component_v", rpc_dump_protobuf_component_v18_12),  # +0x0
-        ("run_cpu_sequencer_v17_00", rpc_run_cpu_sequencer_v17_00),  # +0x0
-        ("run_cpu_sequencer_v", rpc_run_cpu_sequencer_v17_00),  # +0x0
-        ("post_event_v17_00", rpc_post_event_v17_00),  # +0x0
-        ("post_event_v", rpc_post_event_v17_00),  # +0x0
-        ("rc_triggered_v17_02", rpc_rc_triggered_v17_02),  # +0x0
-        ("rc_triggered_v", rpc_rc_triggered_v17_02),  # +0x0
-        ("os_error_log_v17_00", rpc_os_error_log_v17_00),  # +0x0
-        ("os_error_log_v", rpc_os_error_log_v17_00),  # +0x0
-        ("rg_line_intr_v17_00", rpc_rg_line_intr_v17_00),  # +0x0
-        ("rg_line_intr_v", rpc_rg_line_intr_v17_00),  # +0x0
-        ("display_modeset_v01_00", rpc_display_modeset_v01_00),  # +0x0
-        ("display_modeset_v", rpc_display_modeset_v01_00),  # +0x0
-        ("gpuacct_perfmon_util_samples_v17_00", rpc_gpuacct_perfmon_util_samples_v17_00),  # +0x0
-        ("gpuacct_perfmon_util_samples_v", rpc_gpuacct_perfmon_util_samples_v17_00),  # +0x0
-        ("vgpu_gsp_plugin_triggered_v17_00", rpc_vgpu_gsp_plugin_triggered_v17_00),  # +0x0
-        ("vgpu_gsp_plugin_triggered_v", rpc_vgpu_gsp_plugin_triggered_v17_00),  # +0x0
-        ("vgpu_config_event_v17_00", rpc_vgpu_config_event_v17_00),  # +0x0
-        ("vgpu_config_event_v", rpc_vgpu_config_event_v17_00),  # +0x0
-        ("dce_rm_init_v01_00", rpc_dce_rm_init_v01_00),  # +0x0
-        ("dce_rm_init_v", rpc_dce_rm_init_v01_00),  # +0x0
-        ("sim_read_v1E_01", rpc_sim_read_v1E_01),  # +0x0
-        ("sim_read_v", rpc_sim_read_v1E_01),  # +0x0
-        ("sim_write_v1E_01", rpc_sim_write_v1E_01),  # +0x0
-        ("sim_write_v", rpc_sim_write_v1E_01),  # +0x0
-        ("ucode_libos_print_v1E_08", rpc_ucode_libos_print_v1E_08),  # +0x0
-        ("ucode_libos_print_v", rpc_ucode_libos_print_v1E_08),  # +0x0
-        ("init_done_v17_00", rpc_init_done_v17_00),  # +0x0
-        ("init_done_v", rpc_init_done_v17_00),  # +0x0
-        ("semaphore_schedule_callback_v17_00", rpc_semaphore_schedule_callback_v17_00),  # +0x0
-        ("semaphore_schedule_callback_v", rpc_semaphore_schedule_callback_v17_00),  # +0x0
-        ("timed_semaphore_release_v01_00", rpc_timed_semaphore_release_v01_00),  # +0x0
-        ("timed_semaphore_release_v", rpc_timed_semaphore_release_v01_00),  # +0x0
-        ("perf_gpu_boost_sync_limits_callback_v17_00", rpc_perf_gpu_boost_sync_limits_callback_v17_00),  # +0x0
-        ("perf_gpu_boost_sync_limits_callback_v", rpc_perf_gpu_boost_sync_limits_callback_v17_00),  # +0x0
-        ("perf_bridgeless_info_update_v17_00", rpc_perf_bridgeless_info_update_v17_00),  # +0x0
-        ("perf_bridgeless_info_update_v", rpc_perf_bridgeless_info_update_v17_00),  # +0x0
-        ("nvlink_fault_up_v17_00", rpc_nvlink_fault_up_v17_00),  # +0x0
-        ("nvlink_fault_up_v", rpc_nvlink_fault_up_v17_00),  # +0x0
-        ("nvlink_inband_received_data_256_v17_00", rpc_nvlink_inband_received_data_256_v17_00),  # +0x0
-        ("nvlink_inband_received_data_256_v", rpc_nvlink_inband_received_data_256_v17_00),  # +0x0
-        ("nvlink_inband_received_data_512_v17_00", rpc_nvlink_inband_received_data_512_v17_00),  # +0x0
-        ("nvlink_inband_received_data_512_v", rpc_nvlink_inband_received_data_512_v17_00),  # +0x0
-        ("nvlink_inband_received_data_1024_v17_00", rpc_nvlink_inband_received_data_1024_v17_00),  # +0x0
-        ("nvlink_inband_received_data_1024_v", rpc_nvlink_inband_received_data_1024_v17_00),  # +0x0
-        ("nvlink_inband_received_data_2048_v17_00", rpc_nvlink_inband_received_data_2048_v17_00),  # +0x0
-        ("nvlink_inband_received_data_2048_v", rpc_nvlink_inband_received_data_2048_v17_00),  # +0x0
-        ("nvlink_inband_received_data_4096_v17_00", rpc_nvlink_inband_received_data_4096_v17_00),  # +0x0
-        ("nvlink_inband_received_data_4096_v", rpc_nvlink_inband_received_data_4096_v17_00),  # +0x0
-        ("nvlink_is_gpu_degraded_v17_00", rpc_nvlink_is_gpu_degraded_v17_00),  # +0x0
-        ("nvlink_is_gpu_degraded_v", rpc_nvlink_is_gpu_degraded_v17_00),  # +0x0
-        ("gsp_send_user_shared_data_v17_00", rpc_gsp_send_user_shared_data_v17_00),  # +0x0
-        ("gsp_send_user_shared_data_v", rpc_gsp_send_user_shared_data_v17_00),  # +0x0
-        ("set_sysmem_dirty_page_tracking_buffer_v20_00", rpc_set_sysmem_dirty_page_tracking_buffer_v20_00),  # +0x0
-        ("set_sysmem_dirty_page_tracking_buffer_v", rpc_set_sysmem_dirty_page_tracking_buffer_v20_00),  # +0x0
-        ("extdev_intr_service_v17_00", rpc_extdev_intr_service_v17_00),  # +0x0
-        ("extdev_intr_service_v", rpc_extdev_intr_service_v17_00),  # +0x0
-        ("pfm_req_hndlr_state_sync_callback_v21_04", rpc_pfm_req_hndlr_state_sync_callback_v21_04),  # +0x0
-        ("pfm_req_hndlr_state_sync_callback_v", rpc_pfm_req_hndlr_state_sync_callback_v21_04),  # +0x0
-        ("vgpu_gsp_mig_ci_config_v21_03", rpc_vgpu_gsp_mig_ci_config_v21_03),  # +0x0
-        ("vgpu_gsp_mig_ci_config_v", rpc_vgpu_gsp_mig_ci_config_v21_03),  # +0x0
-        ("gsp_lockdown_notice_v17_00", rpc_gsp_lockdown_notice_v17_00),  # +0x0
-        ("gsp_lockdown_notice_v", rpc_gsp_lockdown_notice_v17_00),  # +0x0
-        ("_size", ctypes.c_uint8 * 4104),
-    ]
-
-
 class rpc_message_header_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x20
     _pack_ = 1
     _fields_ = [
@@ -1506,7 +526,7 @@ class rpc_message_header_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x20
         ("rpc_result_private", ctypes.c_uint32),  # +0x14
         ("sequence", ctypes.c_uint32),  # +0x18
         ("u", rpc_message_rpc_union_field_v03_00),  # +0x1c
-        ("rpc_message_data", (rpc_generic_union * 0)),  # +0x20
+        ("rpc_message_data", ((ctypes.c_uint8 * 4104) * 0)),  # +0x20
     ]
 
 
@@ -1683,6 +703,27 @@ class LibosMemoryRegionInitArgument(ctypes.LittleEndianStructure):  # sizeof 0x2
         ("kind", ctypes.c_uint8),  # +0x18
         ("loc", ctypes.c_uint8),  # +0x19
         ("_pad0", ctypes.c_uint8 * 6),  # +0x1a
+    ]
+
+
+class libosLogMetadata(ctypes.LittleEndianStructure):  # sizeof 0x18
+    _pack_ = 1
+    _fields_ = [
+        ("filename", ctypes.c_uint64),  # +0x0
+        ("format", ctypes.c_uint64),  # +0x8
+        ("lineNumber", ctypes.c_uint32),  # +0x10
+        ("argumentCount", ctypes.c_uint8),  # +0x14
+        ("printLevel", ctypes.c_uint8),  # +0x15
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x16
+    ]
+
+
+class libosLogMetadata_extended(ctypes.LittleEndianStructure):  # sizeof 0x28
+    _pack_ = 1
+    _fields_ = [
+        ("versionExtended", ctypes.c_uint64),  # +0x0
+        ("elfSectionName", ctypes.c_uint64),  # +0x8
+        ("meta", libosLogMetadata),  # +0x10
     ]
 
 
@@ -2019,6 +1060,163 @@ class GspStaticConfigInfo_t(ctypes.LittleEndianStructure):  # sizeof 0x878
     ]
 
 
+class rpc_set_guest_system_info_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x318
+    _pack_ = 1
+    _fields_ = [
+        ("vgxVersionMajorNum", ctypes.c_uint32),  # +0x0
+        ("vgxVersionMinorNum", ctypes.c_uint32),  # +0x4
+        ("guestDriverVersionBufferLength", ctypes.c_uint32),  # +0x8
+        ("guestVersionBufferLength", ctypes.c_uint32),  # +0xc
+        ("guestTitleBufferLength", ctypes.c_uint32),  # +0x10
+        ("guestClNum", ctypes.c_uint32),  # +0x14
+        ("guestDriverVersion", (ctypes.c_char * 256)),  # +0x18
+        ("guestVersion", (ctypes.c_char * 256)),  # +0x118
+        ("guestTitle", (ctypes.c_char * 256)),  # +0x218
+    ]
+
+
+class rpc_gsp_set_system_info_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("data", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class rpc_get_gsp_static_info_v14_00(ctypes.LittleEndianStructure):  # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("data", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class rpc_gsp_rm_alloc_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x20
+    _pack_ = 1
+    _fields_ = [
+        ("hClient", ctypes.c_uint32),  # +0x0
+        ("hParent", ctypes.c_uint32),  # +0x4
+        ("hObject", ctypes.c_uint32),  # +0x8
+        ("hClass", ctypes.c_uint32),  # +0xc
+        ("status", ctypes.c_uint32),  # +0x10
+        ("paramsSize", ctypes.c_uint32),  # +0x14
+        ("flags", ctypes.c_uint32),  # +0x18
+        ("reserved", (ctypes.c_uint8 * 4)),  # +0x1c
+        ("params", (ctypes.c_uint8 * 0)),  # +0x20
+    ]
+
+
+class rpc_gsp_rm_control_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x18
+    _pack_ = 1
+    _fields_ = [
+        ("hClient", ctypes.c_uint32),  # +0x0
+        ("hObject", ctypes.c_uint32),  # +0x4
+        ("cmd", ctypes.c_uint32),  # +0x8
+        ("status", ctypes.c_uint32),  # +0xc
+        ("paramsSize", ctypes.c_uint32),  # +0x10
+        ("flags", ctypes.c_uint32),  # +0x14
+        ("params", (ctypes.c_uint8 * 0)),  # +0x18
+    ]
+
+
+class NVOS00_PARAMETERS_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x10
+    _pack_ = 1
+    _fields_ = [
+        ("hRoot", ctypes.c_uint32),  # +0x0
+        ("hObjectParent", ctypes.c_uint32),  # +0x4
+        ("hObjectOld", ctypes.c_uint32),  # +0x8
+        ("status", ctypes.c_uint32),  # +0xc
+    ]
+
+
+class rpc_free_v03_00(ctypes.LittleEndianStructure):  # sizeof 0x10
+    _pack_ = 1
+    _fields_ = [
+        ("params", NVOS00_PARAMETERS_v03_00),  # +0x0
+    ]
+
+
+class UpdateBarPde_v15_00(ctypes.LittleEndianStructure):  # sizeof 0x18
+    _pack_ = 1
+    _fields_ = [
+        ("barType", ctypes.c_uint32),  # +0x0
+        ("_pad0", ctypes.c_uint8 * 4),  # +0x4
+        ("entryValue", ctypes.c_uint64),  # +0x8
+        ("entryLevelShift", ctypes.c_uint64),  # +0x10
+    ]
+
+
+class rpc_update_bar_pde_v15_00(ctypes.LittleEndianStructure):  # sizeof 0x18
+    _pack_ = 1
+    _fields_ = [
+        ("info", UpdateBarPde_v15_00),  # +0x0
+    ]
+
+
+class rpc_unloading_guest_driver_v1F_07(ctypes.LittleEndianStructure):  # sizeof 0x8
+    _pack_ = 1
+    _fields_ = [
+        ("bInPMTransition", ctypes.c_uint8),  # +0x0
+        ("bGc6Entering", ctypes.c_uint8),  # +0x1
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x2
+        ("newLevel", ctypes.c_uint32),  # +0x4
+    ]
+
+
+class rpc_run_cpu_sequencer_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x28
+    _pack_ = 1
+    _fields_ = [
+        ("bufferSizeDWord", ctypes.c_uint32),  # +0x0
+        ("cmdIndex", ctypes.c_uint32),  # +0x4
+        ("regSaveArea", (ctypes.c_uint32 * 8)),  # +0x8
+        ("commandBuffer", (ctypes.c_uint32 * 0)),  # +0x28
+    ]
+
+
+class rpc_post_event_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x20
+    _pack_ = 1
+    _fields_ = [
+        ("hClient", ctypes.c_uint32),  # +0x0
+        ("hEvent", ctypes.c_uint32),  # +0x4
+        ("notifyIndex", ctypes.c_uint32),  # +0x8
+        ("data", ctypes.c_uint32),  # +0xc
+        ("info16", ctypes.c_uint16),  # +0x10
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x12
+        ("status", ctypes.c_uint32),  # +0x14
+        ("eventDataSize", ctypes.c_uint32),  # +0x18
+        ("bNotifyList", ctypes.c_uint8),  # +0x1c
+        ("eventData", (ctypes.c_uint8 * 0)),  # +0x1d
+        ("_pad1", ctypes.c_uint8 * 3),  # +0x1d
+    ]
+
+
+class rpc_os_error_log_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x10c
+    _pack_ = 1
+    _fields_ = [
+        ("exceptType", ctypes.c_uint32),  # +0x0
+        ("runlistId", ctypes.c_uint32),  # +0x4
+        ("chid", ctypes.c_uint32),  # +0x8
+        ("errString", (ctypes.c_char * 256)),  # +0xc
+    ]
+
+
+class rpc_rc_triggered_v17_02(ctypes.LittleEndianStructure):  # sizeof 0x14
+    _pack_ = 1
+    _fields_ = [
+        ("nv2080EngineType", ctypes.c_uint32),  # +0x0
+        ("chid", ctypes.c_uint32),  # +0x4
+        ("exceptType", ctypes.c_uint32),  # +0x8
+        ("scope", ctypes.c_uint32),  # +0xc
+        ("partitionAttributionId", ctypes.c_uint16),  # +0x10
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x12
+    ]
+
+
+class rpc_gsp_lockdown_notice_v17_00(ctypes.LittleEndianStructure):  # sizeof 0x1
+    _pack_ = 1
+    _fields_ = [
+        ("bLockdownEngaging", ctypes.c_uint8),  # +0x0
+    ]
+
+
 class GSP_SEQ_BUF_PAYLOAD_REG_WRITE(ctypes.LittleEndianStructure):  # sizeof 0x8
     _pack_ = 1
     _fields_ = [
@@ -2144,6 +1342,8 @@ ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {
     "GspFwWprMeta": GspFwWprMeta,
     "GspFwSRMeta": GspFwSRMeta,
     "LibosMemoryRegionInitArgument": LibosMemoryRegionInitArgument,
+    "libosLogMetadata": libosLogMetadata,
+    "libosLogMetadata_extended": libosLogMetadata_extended,
     "GspSystemInfo": GspSystemInfo,
     "PACKED_REGISTRY_ENTRY": PACKED_REGISTRY_ENTRY,
     "PACKED_REGISTRY_TABLE": PACKED_REGISTRY_TABLE,

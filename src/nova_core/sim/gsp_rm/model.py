@@ -1,0 +1,958 @@
+"""nova_core.sim.gsp_rm.model: the simulated GSP-RM - a peer on the message queues, in its own thread.
+
+**Starting.** Real GSP-RM starts when the booter hands the GSP RISC-V core over; it finds its world from
+the libos argument page whose bus address the driver left in the GSP falcon's MAILBOX0/1.
+:meth:`SimGspRm.boot` does the same: it reads the mailboxes (or takes the address), walks the
+``LibosMemoryRegionInitArgument`` array (bounded: one page), finds RMARGS -> ``GSP_ARGUMENTS_CACHED`` ->
+the shared region's PTE array -> the command and status queues, and the LOGINIT/LOGINTR/LOGRM rings.
+It speaks the exact layout of the version it is started with. Attaching the model to a ``SimGpu`` only
+installs the doorbell hook; no thread runs until :meth:`SimGspRm.boot`.
+
+**Boot protocol** (as nouveau/nova-core/OpenRM expect it): GSP-RM writes the status-queue header,
+processes the commands queued before it ran (SET_SYSTEM_INFO must come first; SET_REGISTRY may follow),
+sends RUN_CPU_SEQUENCER, waits (virtual time, 2 s) until the CPU has executed it - it checks the
+registers the sequence changes - and then sends GSP_INIT_DONE. Other RPCs before INIT_DONE get
+``NV_ERR_INVALID_STATE``. The sequence is a sim choice (:data:`BOOT_SEQUENCE`, replaceable per
+instance): REG_STORE of the GSP mailboxes, a REG_POLL on a flag GSP-RM raises, a REG_WRITE and a
+REG_MODIFY of an NV_PGSP_MAILBOX scratch, a DELAY_US; ``core_resume=True`` appends CORE_RESUME.
+
+**Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the PCI config mirror 0x88000/0x1000),
+SET_REGISTRY (its own PACKED_REGISTRY_TABLE parser; every offset checked), GET_GSP_STATIC_INFO
+(:mod:`.static`), GSP_RM_ALLOC / GSP_RM_CONTROL / FREE (:mod:`.objects`), UPDATE_BAR_PDE (bar type,
+the root level shift of the chip's MMU format, a valid aperture), UNLOADING_GUEST_DRIVER (then GSP
+MAILBOX0 reads 0x80000000), NOP (echo). Unknown functions get ``NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION``,
+known but unmodelled ones ``NV_ERR_NOT_SUPPORTED``.
+
+**Refusals** (logged as errors in ``gpu.log``; the element is skipped and, when its RPC header is
+readable, answered with ``NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT``): an elemCount outside 1..16
+or past the written slots, a checksum that does not XOR to 0, a sequence gap, a bad RPC signature or
+version, a length that does not match elemCount, a stray CONTINUATION_RECORD, a write pointer outside
+the ring. A bad libos page, RMARGS or queue header at boot: GSP-RM halts (logged, no INIT_DONE).
+
+**Time and threads.** Commands are handled in GSP-RM's own thread; everything the CPU can observe
+(status-queue elements, GSP's read pointer of the command queue, the SWGEN0 interrupt) is published
+by a :class:`~nova_core.hw.clock.VirtualClock` timer at the doorbell's time plus a processing latency,
+and the model is a clock *settler*: before virtual time moves, the thread finishes what it was given.
+So tests are repeatable, and a 5 s timeout costs nothing.
+
+**Faults** (:meth:`SimGspRm.inject`): ``corrupt_checksum``, ``drop`` (a status element is lost: the
+CPU sees a sequence gap), ``delay``, ``error_result``, ``bad_elem_count``, ``bad_length``,
+``bad_signature`` (one field of a status element wrong, checksum recomputed), ``stop_consuming``
+(GSP-RM stops reading commands until :meth:`SimGspRm.clear_faults`), ``hang`` (stops answering) and
+``crash`` (halts: an error in ``gpu.log`` and a LOGRM record, then silence).
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ...errors import NovaError, SimViolation
+from ...gpu.chips import Architecture
+from ...gsp import bindings
+from ...hw.clock import MS, SEC, US, VirtualClock
+from ...regs import falcon as F
+from ...regs.gsp import NV_PGSP_MAILBOX, NV_PGSP_QUEUE_HEAD
+from .logs import LibosLog, LogFormats
+from .objects import ARCH_CLASSES, ObjectTable
+from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, static_info
+from .wire import MAX_ELEMENT_PAGES, PAGE, GspQueues, PagedRegion, xor32
+
+if TYPE_CHECKING:
+    from ..gpu import SimGpu
+
+BOOT_NS = 1 * MS  #: from boot() to the status-queue header and the first answers
+LATENCY_NS = 10 * US  #: per command element handled
+EVENT_LATENCY_NS = 5 * US
+SEQ_CHECK_INTERVAL = 10 * US
+# TIMEOUT (sim): GSP-RM gives the CPU 2 s of virtual time to run its boot sequence before giving up.
+SEQ_TIMEOUT = 2 * SEC
+PUMP_RETRY_NS = 10 * US
+UNLOADED_MAILBOX0 = 0x80000000  #: nouveau waits for bit 31 of GSP MAILBOX0 after UNLOADING_GUEST_DRIVER
+LIBOS_MAX_REGIONS = PAGE // 0x20
+SEQ_FLAG = 1  #: the bit of NV_PGSP_MAILBOX(3) GSP-RM raises for the sequence's REG_POLL
+SEQ_TOKEN = 0x4E56A500  #: what the sequence writes to NV_PGSP_MAILBOX(2) (then REG_MODIFY of bits 7:0)
+SEQ_MODIFY = 0x5A
+
+FAULTS = ("corrupt_checksum", "drop", "delay", "error_result", "bad_elem_count", "bad_length", "bad_signature",
+          "stop_consuming", "hang", "crash")
+
+
+@dataclass
+class Fault:
+    kind: str
+    function: str | None  #: the status message (reply or event) name it applies to; None = any
+    count: int
+    status: int = 0
+    delay_ns: int = 0
+
+
+@dataclass
+class _Out:
+    """Something GSP-RM publishes at ``when``: a status record, its read pointer, or an action."""
+
+    when: int
+    kind: str  # "msg" | "rptr" | "call"
+    function: int = 0
+    result: int = 0
+    rpc_seq: int = 0
+    payload: bytes = b""
+    value: int = 0
+    fn: Callable[[], None] | None = None
+    faults: list[Fault] = field(default_factory=list)
+    stalled: bool = False
+
+
+@dataclass
+class _Assembly:
+    """A large command being collected from its continuation records."""
+
+    function: int
+    rpc_seq: int
+    expected: int
+    chunks: list[bytes]
+    slot: int
+
+
+class SimGspRm:
+    """The simulated GSP-RM of one :class:`~nova_core.sim.gpu.SimGpu` (``gpu.models["gsp_rm"]``)."""
+
+    def __init__(self, gpu: SimGpu) -> None:
+        self.gpu = gpu
+        self.bar = gpu.bar0
+        self.clock: VirtualClock = gpu.clock
+        self.log = gpu.log
+        self.sysmem = gpu.sysmem
+        self.state = "off"  # off, booting, sequencing, running, unloaded, halted
+        self.version: str | None = None
+        self.m: ModuleType | None = None
+        self._doorbell_at = NV_PGSP_QUEUE_HEAD.addr(i=0)
+        self.bar.on_write(self._doorbell_at, self._doorbell)
+        self._gsp = F.FALCON.GSP
+        self.doorbells = 0
+        # filled at boot
+        self.q: GspQueues | None = None
+        self.logs: dict[str, LibosLog] = {}
+        self.formats: LogFormats | None = None
+        self.objects: ObjectTable | None = None
+        self.registry: dict[str, int | str | bytes] = {}
+        self.system_info: Any = None
+        self.bar_pde: dict[str, tuple[int, int]] = {}
+        self.handled: collections.Counter[str] = collections.Counter()
+        self.refusals: list[str] = []
+        self.sequence_program: list[tuple[str, tuple[int, ...]]] | None = None
+        self.sequence_expect: list[tuple[int, int, int]] | None = None
+        self.core_resume = False
+        self._faults: list[Fault] = []
+        # thread
+        self._work: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._unsettle: Callable[[], None] | None = None
+        # GSP-side queue state
+        self._cmd_rptr = 0
+        self._cmd_seq = 0
+        self._cmd_seq_unknown = False  #: after a skipped element: take the next seqNum as it comes
+        self._assembly: _Assembly | None = None
+        self._sysinfo_seen = False
+        self._sequence_sent = False
+        self._seq_deadline = 0
+        # publication (timer context)
+        self._out: collections.deque[_Out] = collections.deque()
+        self._out_lock = threading.Lock()
+        self._last_when = 0
+        self._msg_seq = 0
+        self.published = 0
+
+    def __repr__(self) -> str:
+        return f"<SimGspRm {self.version or '-'} {self.state}>"
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def boot(self, version: str, libos_args: int | None = None) -> None:
+        """GSP-RM starts: from ``libos_args`` or, as on hardware, the address in GSP MAILBOX0/1."""
+        if self._thread is not None:
+            raise SimViolation(f"GSP-RM is already running ({self.state}); stop() it first")
+        self.version = bindings.normalize(version)
+        self.m = bindings.load(self.version)
+        if libos_args is None:
+            lo = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp))
+            hi = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX1.addr(self._gsp))
+            libos_args = hi << 32 | lo
+        self.state = "booting"
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name=f"sim GSP-RM {self.gpu.chipset.name}", daemon=True)
+        self._unsettle = self.clock.add_settler(self.settle)
+        self._thread.start()
+        self._submit(("boot", self.clock.now(), libos_args))
+
+    def stop(self) -> None:
+        """Stop the thread (pending publications are dropped); the model can boot again."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        self._thread = None
+        if self._unsettle is not None:
+            self._unsettle()
+            self._unsettle = None
+        with self._out_lock:
+            self._out.clear()
+        if self.state not in ("off", "unloaded", "halted"):
+            self.state = "off"
+
+    def settle(self) -> None:
+        """Block until the thread has handled everything it was given (a VirtualClock settler)."""
+        with self._cond:
+            while (self._work or self._busy) and not self._stop:
+                self._cond.wait(timeout=5)
+
+    def _submit(self, item: tuple[Any, ...]) -> None:
+        with self._cond:
+            self._work.append(item)
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._work and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    self._work.clear()
+                    self._cond.notify_all()
+                    return
+                item = self._work.popleft()
+                self._busy = True
+            try:
+                self._handle_item(item)
+            except Exception as e:  # a bug or a fault in what the driver gave us: GSP-RM halts
+                self._halt(f"internal error handling {item[0]}: {type(e).__name__}: {e}")
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _handle_item(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        if self.state in ("halted", "unloaded", "off"):
+            return
+        if kind == "boot":
+            self._boot(item[1], item[2])
+        elif kind == "doorbell":
+            self._process(item[1])
+        elif kind == "emit":
+            self._publish_msg(item[1], 0, 0, item[2], item[3])
+
+    def _doorbell(self, off: int, value: int) -> None:
+        """NV_PGSP_QUEUE_HEAD(0) write (under the sim lock): note it, wake the thread."""
+        self.bar.poke(off, value)
+        self.doorbells += 1
+        if self._thread is not None and self.state not in ("halted", "unloaded"):
+            self._submit(("doorbell", self.clock.now()))
+
+    # -- faults -----------------------------------------------------------------------------------
+
+    def inject(self, kind: str, *, function: str | None = None, count: int = 1, status: int | None = None,
+               delay_ns: int = 100 * MS) -> None:
+        """Arm a fault for the next ``count`` status messages named ``function`` (any if None).
+
+        ``stop_consuming``, ``hang`` and ``crash`` act on GSP-RM itself (``function``/``count`` unused).
+        """
+        if kind not in FAULTS:
+            raise NovaError(f"unknown GSP-RM fault {kind!r}; valid: {', '.join(FAULTS)}")
+        if kind == "crash":
+            self._halt("crash injected")
+            return
+        if kind == "hang":
+            self.log.warning("gsp-rm", "hang injected: GSP-RM stops answering")
+            self.state = "halted"
+            return
+        st = status if status is not None else (self._status("NV_ERR_GENERIC") if self.m else 0xFFFF)
+        self._faults.append(Fault(kind, function, count, st, delay_ns))
+
+    def clear_faults(self) -> None:
+        """Disarm every fault; GSP-RM resumes consuming commands."""
+        was_stopped = any(f.kind == "stop_consuming" for f in self._faults)
+        self._faults.clear()
+        if was_stopped and self._thread is not None:
+            self._submit(("doorbell", self.clock.now()))
+
+    def _take_faults(self, name: str) -> list[Fault]:
+        hit = []
+        for f in list(self._faults):
+            if f.kind in ("stop_consuming",):
+                continue
+            if f.function is None or f.function == name:
+                hit.append(f)
+                f.count -= 1
+                if f.count <= 0:
+                    self._faults.remove(f)
+        return hit
+
+    def _consuming(self) -> bool:
+        return not any(f.kind == "stop_consuming" for f in self._faults)
+
+    def _halt(self, why: str) -> None:
+        self.log.error("gsp-rm", f"GSP-RM halted: {why}")
+        self._logrec("LOGRM", "crash", 0xDEAD)
+        self.state = "halted"
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _status(self, name: str) -> int:
+        assert self.m is not None
+        for code, (n, _t) in self.m.NV_STATUS.items():
+            if n == name:
+                return int(code)
+        raise SimViolation(f"no NV_STATUS {name}")
+
+    def _fn(self, name: str) -> int:
+        assert self.m is not None
+        return int(self.m.FUNCTIONS[name])
+
+    def _ev(self, name: str) -> int:
+        assert self.m is not None
+        return int(self.m.EVENTS[name])
+
+    def _name(self, number: int) -> str:
+        assert self.m is not None
+        for table in (self.m.FUNCTIONS, self.m.EVENTS):
+            for k, v in table.items():
+                if v == number:
+                    return str(k)
+        return f"function {number:#x}"
+
+    def _logrec(self, buf: str, key: str, *args: int) -> None:
+        log = self.logs.get(buf)
+        if log is None or self.formats is None:
+            return
+        log.write(self.formats.by_key[key], tuple(args), self.clock.now())
+
+    def _refuse(self, msg: str) -> None:
+        self.refusals.append(msg)
+        self.log.error("gsp-rm", msg)
+
+    # -- boot -------------------------------------------------------------------------------------
+
+    def _boot(self, t: int, libos_addr: int) -> None:
+        m = self.m
+        assert m is not None and self.version is not None
+        self._last_when = t
+        try:
+            regions = self._read_libos(libos_addr)
+            rmargs = regions.get("RMARGS")
+            if rmargs is None:
+                raise SimViolation(f"libos argument page at {libos_addr:#x} has no RMARGS region "
+                                   f"(regions: {', '.join(regions) or 'none'})")
+            size = ctypes_sizeof(m.GSP_ARGUMENTS_CACHED)
+            if rmargs[1] < size:
+                raise SimViolation(f"RMARGS region of {rmargs[1]:#x} bytes, smaller than {self.version} "
+                                   f"GSP_ARGUMENTS_CACHED ({size:#x})")
+            args = m.GSP_ARGUMENTS_CACHED.from_buffer_copy(self.sysmem.read(rmargs[0], size, who="GSP-RM RMARGS"))
+            mq = args.messageQueueInitArguments
+            self.formats = LogFormats(m)
+            for name in ("LOGINIT", "LOGINTR", "LOGRM"):
+                if name in regions:
+                    self.logs[name] = LibosLog(name, self.sysmem, *regions[name])
+                else:
+                    self.log.warning("gsp-rm", f"libos argument page has no {name} region: its log is lost")
+            self._setup_queues(mq.sharedMemPhysAddr, mq.pageTableEntryCount, mq.cmdQueueOffset, mq.statQueueOffset)
+        except SimViolation as e:
+            self._halt(f"boot: {e}")
+            return
+        major, minor, patch = (int(x) for x in [*self.version.split("."), "0", "0"][:3])
+        self._logrec("LOGINIT", "boot", major, minor, patch, int(self.gpu.chipset), self.gpu.vram_mib)
+        self._logrec("LOGINIT", "libos", len(regions), rmargs[0])
+        self._logrec("LOGINIT", "queues", mq.sharedMemPhysAddr, mq.pageTableEntryCount, mq.cmdQueueOffset,
+                     mq.statQueueOffset)
+        arch = self.gpu.chipset.architecture
+        key = "AMPERE_GA100" if self.gpu.chipset.name == "GA100" else arch.name
+        self.objects = ObjectTable(m, ARCH_CLASSES.get(key, set()))
+        self.objects.internal(INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE)
+        q = self.q
+        assert q is not None
+        self._cmd_rptr = 0
+        self._cmd_seq = 0
+        self._cmd_seq_unknown = False
+        self._msg_seq = 0
+        self._sysinfo_seen = False
+        self._sequence_sent = False
+        self._assembly = None
+        self._last_when = t + BOOT_NS
+        self._queue(_Out(self._last_when, "call", fn=q.init_msgq_header))
+        self.log.info("gsp-rm", f"GSP-RM {self.version} booted: queues at {mq.sharedMemPhysAddr:#x} "
+                                f"({mq.pageTableEntryCount} PTEs), {len(regions)} libos regions")
+        self._process(t + BOOT_NS)
+
+    def _read_libos(self, addr: int) -> dict[str, tuple[int, int]]:
+        m = self.m
+        assert m is not None
+        esize = ctypes_sizeof(m.LibosMemoryRegionInitArgument)
+        page = self.sysmem.read(addr, PAGE, who="GSP-RM libos args")
+        regions: dict[str, tuple[int, int]] = {}
+        for i in range(PAGE // esize):
+            e = m.LibosMemoryRegionInitArgument.from_buffer_copy(page[i * esize:(i + 1) * esize])
+            if e.id8 == 0:
+                break
+            raw = e.id8.to_bytes(8, "big").lstrip(b"\0")
+            if not raw.isascii() or not raw.decode().isprintable():
+                raise SimViolation(f"libos region {i}: id8 {e.id8:#x} is not a name")
+            name = raw.decode()
+            if name in regions:
+                raise SimViolation(f"libos region {i}: {name} listed twice")
+            if e.kind != int(m.LIBOS_MEMORY_REGION_CONTIGUOUS) or e.loc != int(m.LIBOS_MEMORY_REGION_LOC_SYSMEM):
+                raise SimViolation(f"libos region {name}: kind {e.kind} loc {e.loc}; the sim models CONTIGUOUS "
+                                   f"SYSMEM regions ({int(m.LIBOS_MEMORY_REGION_CONTIGUOUS)}, "
+                                   f"{int(m.LIBOS_MEMORY_REGION_LOC_SYSMEM)})")
+            if e.size == 0 or e.pa % PAGE:
+                raise SimViolation(f"libos region {name}: pa {e.pa:#x} size {e.size:#x} (page-aligned, non-empty "
+                                   f"needed)")
+            regions[name] = (int(e.pa), int(e.size))
+        return regions
+
+    def _setup_queues(self, shared: int, ptes: int, cmdq: int, statq: int) -> None:
+        if shared % PAGE:
+            raise SimViolation(f"sharedMemPhysAddr {shared:#x} is not page aligned")
+        if not 3 <= ptes <= 0x10000:
+            raise SimViolation(f"pageTableEntryCount {ptes} is implausible")
+        if cmdq % PAGE or statq % PAGE or not 0 < cmdq < statq < ptes * PAGE:
+            raise SimViolation(f"queue offsets cmdq {cmdq:#x} / statq {statq:#x} not page aligned, ordered and "
+                               f"inside {ptes} pages")
+        table = bytearray()
+        addr = shared
+        per_page = PAGE // 8
+        pages_needed = -(-ptes // per_page)
+        for k in range(pages_needed):
+            table += self.sysmem.read(addr, PAGE, who="GSP-RM PTE array")
+            if k + 1 < pages_needed:
+                addr = int.from_bytes(table[8 * (k + 1):8 * (k + 2)], "little")
+        pages = list(struct.unpack_from(f"<{ptes}Q", table))
+        if pages[0] != shared:
+            raise SimViolation(f"PTE[0] = {pages[0]:#x}, expected the PTE page itself ({shared:#x})")
+        for i, p in enumerate(pages):
+            if p % PAGE:
+                raise SimViolation(f"PTE[{i}] = {p:#x} is not page aligned")
+        region = PagedRegion(self.sysmem, pages, "GSP-RM shared memory")
+        assert self.m is not None
+        q = GspQueues(region, cmdq, statq, self.m)
+        problems = q.check_cmdq_header()
+        if problems:
+            raise SimViolation("command queue header: " + "; ".join(problems))
+        self.q = q
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def _process(self, t: int) -> None:
+        q = self.q
+        if q is None or self.state in ("halted", "unloaded") or not self._consuming():
+            return
+        handled = 0
+        when = max(t, self._last_when)
+        for _ in range(q.count + 1):  # bounded: at most one ring's worth per doorbell
+            w = q.cpu_write_ptr()
+            if w >= q.count:
+                self._refuse(f"command queue writePtr {w:#x} outside the ring of {q.count:#x}")
+                return
+            if self._cmd_rptr == w:
+                break
+            avail = (w - self._cmd_rptr) % q.count
+            slot = self._cmd_rptr
+            n, seq = q.head(slot)
+            if not 1 <= n <= MAX_ELEMENT_PAGES or n > avail:
+                self._refuse(f"command element at slot {slot:#x}: elemCount {n:#x} outside 1..{min(avail, 16)} "
+                             f"(the written slots); resynchronised to the write pointer")
+                self._logrec("LOGRM", "refused", slot, 0, 1)
+                self._cmd_rptr = w
+                self._cmd_seq_unknown = True
+                when += LATENCY_NS
+                self._queue(_Out(when, "rptr", value=w))
+                continue
+            data = q.read_pages(q.cmdq, slot, n)
+            el = q.parse(slot, data)
+            self._cmd_rptr = (slot + n) % q.count
+            when += LATENCY_NS
+            problem = self._check_element(el, data, seq)
+            if problem is None:
+                self._command(el, when)
+            else:
+                self._refuse(f"command element at slot {slot:#x} ({self._name(el.function)}): {problem}")
+                self._logrec("LOGRM", "refused", slot, el.function, 2)
+                assert self.m is not None
+                if el.signature == int(self.m.NV_VGPU_MSG_SIGNATURE_VALID):
+                    self._publish_msg(el.function, int(self.m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT),
+                                      el.rpc_seq, el.payload, when)
+            self._queue(_Out(when, "rptr", value=self._cmd_rptr))
+            handled += 1
+            if self.state in ("halted", "unloaded"):
+                break
+        self._last_when = max(self._last_when, when)
+        if handled:
+            self._logrec("LOGINTR", "intr", handled)
+        if self.state == "booting" and self._sysinfo_seen and not self._sequence_sent:
+            self._send_sequence(self._last_when)  # after the batch: the registry is read before init
+
+    def _check_element(self, el: Any, data: bytes, seq: int) -> str | None:
+        m = self.m
+        assert m is not None and self.q is not None
+        x = xor32(data)
+        if x:  # nothing in it can be trusted, the sequence number included
+            self._cmd_seq_unknown = True
+            return f"checksum mismatch: the element XORs to {x:#010x}, not 0"
+        if self._cmd_seq_unknown:
+            self._cmd_seq_unknown = False
+            self._cmd_seq = seq
+        expected = self._cmd_seq
+        self._cmd_seq = (seq + 1) & 0xFFFFFFFF  # resynchronise on a gap (reported once)
+        if seq != expected:
+            return f"sequence gap: expected seqNum {expected:#x}, found {seq:#x}"
+        hv = int(m.NV_VGPU_MSG_HEADER_VERSION_MAJOR_TOT) << 24 | int(m.NV_VGPU_MSG_HEADER_VERSION_MINOR_TOT) << 16
+        if el.signature != int(m.NV_VGPU_MSG_SIGNATURE_VALID):
+            return f"rpc signature {el.signature:#010x}, expected {int(m.NV_VGPU_MSG_SIGNATURE_VALID):#010x}"
+        if el.header_version != hv:
+            return f"rpc header_version {el.header_version:#010x}, expected {hv:#010x}"
+        hdr = self.q.el_hdr
+        if el.length < self.q.rpc_size or hdr + el.length > el.count * PAGE:
+            return f"rpc length {el.length:#x} does not fit the element of {el.count} page(s)"
+        if -(-(hdr + el.length) // PAGE) != el.count:
+            return f"elemCount {el.count} but rpc length {el.length:#x} needs {-(-(hdr + el.length) // PAGE)}"
+        return None
+
+    def _command(self, el: Any, when: int) -> None:
+        m = self.m
+        assert m is not None
+        cont = self._fn("CONTINUATION_RECORD")
+        if self._assembly is not None:
+            a = self._assembly
+            if el.function != cont or el.rpc_seq not in (a.rpc_seq, 0):
+                self._refuse(f"{self._name(a.function)} needs {a.expected - sum(map(len, a.chunks)):#x} more "
+                             f"bytes, but the next command is {self._name(el.function)}")
+                self._assembly = None
+            else:
+                a.chunks.append(el.payload)
+                if sum(map(len, a.chunks)) >= a.expected:
+                    self._assembly = None
+                    self._dispatch(a.function, a.rpc_seq, b"".join(a.chunks), when)
+                return
+        if el.function == cont:
+            self._refuse(f"CONTINUATION_RECORD at slot {el.slot:#x} with no large command in progress")
+            self._publish_msg(el.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), el.rpc_seq, b"",
+                              when)
+            return
+        payload_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size if self.q else 0
+        if len(el.payload) == payload_max:
+            expected = self._expected_size(el.function, el.payload)
+            if expected > len(el.payload):
+                self._assembly = _Assembly(el.function, el.rpc_seq, expected, [el.payload], el.slot)
+                return
+        self._dispatch(el.function, el.rpc_seq, el.payload, when)
+
+    def _expected_size(self, function: int, first: bytes) -> int:
+        """Total payload of a large command, from its own header (RM_CONTROL/RM_ALLOC/SET_REGISTRY)."""
+        m = self.m
+        assert m is not None
+        name = self._name(function)
+        if name == "GSP_RM_CONTROL":
+            h = m.rpc_gsp_rm_control_v.from_buffer_copy(first[:ctypes_sizeof(m.rpc_gsp_rm_control_v)])
+            return ctypes_sizeof(m.rpc_gsp_rm_control_v) + int(h.paramsSize)
+        if name == "GSP_RM_ALLOC":
+            h = m.rpc_gsp_rm_alloc_v.from_buffer_copy(first[:ctypes_sizeof(m.rpc_gsp_rm_alloc_v)])
+            return ctypes_sizeof(m.rpc_gsp_rm_alloc_v) + int(h.paramsSize)
+        if name == "SET_REGISTRY":
+            return int.from_bytes(first[:4], "little")
+        return len(first)
+
+    # -- the RPCs ---------------------------------------------------------------------------------
+
+    def _dispatch(self, function: int, rpc_seq: int, payload: bytes, when: int) -> None:
+        m = self.m
+        assert m is not None
+        name = self._name(function)
+        self.handled[name] += 1
+        early_ok = ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY")
+        if self.state == "booting" and name not in early_ok:
+            self.log.error("gsp-rm", f"{name} before GSP_INIT_DONE: NV_ERR_INVALID_STATE")
+            self._publish_msg(function, self._status("NV_ERR_INVALID_STATE"), rpc_seq, payload, when)
+            return
+        handler = getattr(self, f"_rpc_{name.lower()}", None)
+        if name not in m.FUNCTIONS:
+            self.log.error("gsp-rm", f"unknown RPC function {function:#x}")
+            self._publish_msg(function, int(m.NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION), rpc_seq, payload, when)
+            return
+        if handler is None:
+            self.log.warning("gsp-rm", f"{name} is not modelled: NV_ERR_NOT_SUPPORTED")
+            self._publish_msg(function, self._status("NV_ERR_NOT_SUPPORTED"), rpc_seq, payload, when)
+            return
+        result, reply = handler(payload)
+        if result:
+            self._logrec("LOGRM", "rpc_error", function, result)
+        self._publish_msg(function, result, rpc_seq, reply, when)
+        if name == "UNLOADING_GUEST_DRIVER":
+            self._queue(_Out(when, "call", fn=self._unloaded))
+
+    def _rpc_nop(self, payload: bytes) -> tuple[int, bytes]:
+        return 0, payload
+
+    def _rpc_gsp_set_system_info(self, payload: bytes) -> tuple[int, bytes]:
+        m = self.m
+        assert m is not None
+        size = ctypes_sizeof(m.GspSystemInfo)
+        if len(payload) < size:
+            self._refuse(f"GSP_SET_SYSTEM_INFO: {len(payload):#x} bytes, {self.version} GspSystemInfo is {size:#x}")
+            return self._status("NV_ERR_INVALID_PARAM_STRUCT"), payload
+        info = m.GspSystemInfo.from_buffer_copy(payload[:size])
+        problems = []
+        if info.gpuPhysAddr == 0:
+            problems.append("gpuPhysAddr (BAR0) is 0")
+        if (info.pciConfigMirrorBase, info.pciConfigMirrorSize) != (0x88000, 0x1000):
+            problems.append(f"PCI config mirror {info.pciConfigMirrorBase:#x}/{info.pciConfigMirrorSize:#x}, "
+                            f"expected 0x88000/0x1000")
+        if info.maxUserVa == 0:
+            problems.append("maxUserVa is 0")
+        if problems:
+            self._refuse("GSP_SET_SYSTEM_INFO: " + "; ".join(problems))
+            return self._status("NV_ERR_INVALID_ARGUMENT"), payload
+        self.system_info = info
+        self._sysinfo_seen = True
+        self._logrec("LOGINIT", "sysinfo", info.gpuPhysAddr, info.nvDomainBusDeviceFunc)
+        return 0, payload
+
+    def _rpc_set_registry(self, payload: bytes) -> tuple[int, bytes]:
+        try:
+            entries = parse_registry(self.m, payload)
+        except SimViolation as e:
+            self._refuse(f"SET_REGISTRY: {e}")
+            return self._status("NV_ERR_INVALID_ARGUMENT"), payload
+        self.registry.update(entries)
+        self._logrec("LOGINIT", "registry", len(entries))
+        return 0, payload
+
+    def _rpc_get_gsp_static_info(self, payload: bytes) -> tuple[int, bytes]:
+        assert self.m is not None
+        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device)
+
+    def _rpc_gsp_rm_alloc(self, payload: bytes) -> tuple[int, bytes]:
+        m = self.m
+        assert m is not None and self.objects is not None
+        hs = ctypes_sizeof(m.rpc_gsp_rm_alloc_v)
+        if len(payload) < hs:
+            return self._status("NV_ERR_INVALID_PARAM_STRUCT"), payload
+        h = m.rpc_gsp_rm_alloc_v.from_buffer_copy(payload[:hs])
+        params = payload[hs:]
+        if h.paramsSize > len(params):
+            status = self._status("NV_ERR_INVALID_PARAM_STRUCT")
+        else:
+            status = self.objects.alloc(h.hClient, h.hParent, h.hObject, h.hClass, params[:h.paramsSize])
+        self._logrec("LOGRM", "alloc", h.hClient, h.hParent, h.hObject, h.hClass, status)
+        if status:
+            self.log.warning("gsp-rm", f"GSP_RM_ALLOC hClient {h.hClient:#x} hParent {h.hParent:#x} hObject "
+                                       f"{h.hObject:#x} class {h.hClass:#x}: {m.NV_STATUS[status][0]}")
+        h.status = status
+        return status, bytes(h) + params
+
+    def _rpc_gsp_rm_control(self, payload: bytes) -> tuple[int, bytes]:
+        m = self.m
+        assert m is not None and self.objects is not None
+        hs = ctypes_sizeof(m.rpc_gsp_rm_control_v)
+        if len(payload) < hs:
+            return self._status("NV_ERR_INVALID_PARAM_STRUCT"), payload
+        h = m.rpc_gsp_rm_control_v.from_buffer_copy(payload[:hs])
+        params = payload[hs:]
+        if h.paramsSize > len(params):
+            status = self._status("NV_ERR_INVALID_PARAM_STRUCT")
+        else:
+            status = self.objects.control(h.hClient, h.hObject, h.cmd)
+        h.status = status
+        return status, bytes(h) + params
+
+    def _rpc_free(self, payload: bytes) -> tuple[int, bytes]:
+        m = self.m
+        assert m is not None and self.objects is not None
+        size = ctypes_sizeof(m.rpc_free_v)
+        if len(payload) < size:
+            return self._status("NV_ERR_INVALID_PARAM_STRUCT"), payload
+        f = m.rpc_free_v.from_buffer_copy(payload[:size])
+        p = f.params
+        status = self.objects.free(p.hRoot, p.hObjectParent, p.hObjectOld)
+        self._logrec("LOGRM", "free", p.hRoot, p.hObjectOld, status)
+        p.status = status
+        return status, bytes(f) + payload[size:]
+
+    def _rpc_update_bar_pde(self, payload: bytes) -> tuple[int, bytes]:
+        m = self.m
+        assert m is not None
+        size = ctypes_sizeof(m.rpc_update_bar_pde_v)
+        if len(payload) < size:
+            return self._status("NV_ERR_INVALID_PARAM_STRUCT"), payload
+        info = m.rpc_update_bar_pde_v.from_buffer_copy(payload[:size]).info
+        bars = {int(m.NV_RPC_UPDATE_PDE_BAR_1): "BAR1", int(m.NV_RPC_UPDATE_PDE_BAR_2): "BAR2"}
+        hopper_plus = self.gpu.chipset.architecture in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X,
+                                                        Architecture.BLACKWELL_GB20X)
+        root_shift = 56 if hopper_plus else 47  # MMU v3 PD4 covers VA 56, v2 PD3 covers VA 48:47 (reference §10)
+        problem = None
+        if info.barType not in bars:
+            problem = f"barType {info.barType} (BAR_1 {int(m.NV_RPC_UPDATE_PDE_BAR_1)} or BAR_2 expected)"
+        elif info.entryLevelShift != root_shift:
+            problem = f"entryLevelShift {info.entryLevelShift}, expected {root_shift} (the root level of this MMU)"
+        elif info.entryValue and not (info.entryValue >> 1) & 3:
+            problem = f"entryValue {info.entryValue:#x} has aperture 0 (invalid PDE)"
+        if problem:
+            self._refuse(f"UPDATE_BAR_PDE: {problem}")
+            return self._status("NV_ERR_INVALID_ARGUMENT"), payload
+        self.bar_pde[bars[info.barType]] = (int(info.entryValue), int(info.entryLevelShift))
+        return 0, payload
+
+    def _rpc_unloading_guest_driver(self, payload: bytes) -> tuple[int, bytes]:
+        self._logrec("LOGRM", "unload")
+        return 0, payload
+
+    def _unloaded(self) -> None:
+        self.state = "unloaded"
+        self.bar.poke(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), UNLOADED_MAILBOX0)
+        self.log.info("gsp-rm", "GSP-RM unloaded (GSP MAILBOX0 = 0x80000000)")
+
+    # -- boot sequence and events ----------------------------------------------------------------
+
+    def boot_sequence(self) -> list[tuple[str, tuple[int, ...]]]:
+        """The commands of the boot-time RUN_CPU_SEQUENCER (a sim choice; see the module docstring)."""
+        if self.sequence_program is not None:
+            return list(self.sequence_program)
+        mb = NV_PGSP_MAILBOX
+        prog: list[tuple[str, tuple[int, ...]]] = [
+            ("REG_STORE", (F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), 0)),
+            ("REG_STORE", (F.NV_PFALCON_FALCON_MAILBOX1.addr(self._gsp), 1)),
+            ("REG_POLL", (mb.addr(i=3), SEQ_FLAG, SEQ_FLAG, 1000, 0x5EC1)),
+            ("REG_WRITE", (mb.addr(i=2), SEQ_TOKEN)),
+            ("REG_MODIFY", (mb.addr(i=2), 0xFF, SEQ_MODIFY)),
+            ("DELAY_US", (20,)),
+        ]
+        if self.core_resume:
+            prog.append(("CORE_RESUME", ()))
+        return prog
+
+    def _expect(self) -> list[tuple[int, int, int]]:
+        if self.sequence_expect is not None:
+            return list(self.sequence_expect)
+        return [(NV_PGSP_MAILBOX.addr(i=2), 0xFFFFFFFF, (SEQ_TOKEN & ~0xFF) | SEQ_MODIFY)]
+
+    def _send_sequence(self, when: int) -> None:
+        m = self.m
+        assert m is not None
+        words: list[int] = []
+        prog = self.boot_sequence()
+        for op, args in prog:
+            words.append(int(getattr(m, f"GSP_SEQ_BUF_OPCODE_{op}")))
+            want = int(getattr(m, f"GSP_SEQ_PAYLOAD_DWORDS_{op}"))
+            if len(args) != want:
+                raise SimViolation(f"sequence {op}: {len(args)} payload dword(s), {want} expected")
+            words.extend(args)
+        head = m.rpc_run_cpu_sequencer_v()
+        head.bufferSizeDWord = max(0x400, len(words) + 1)
+        head.cmdIndex = len(words)
+        payload = bytes(head) + struct.pack(f"<{len(words)}I", *words)
+        flag_at = NV_PGSP_MAILBOX.addr(i=3)
+        self._sequence_sent = True
+        self.state = "sequencing"
+        self._seq_deadline = when + SEQ_TIMEOUT
+        self._logrec("LOGINIT", "sequencer", len(prog))
+        self._queue(_Out(when, "call", fn=lambda: self.bar.poke(flag_at, self.bar.peek(flag_at) | SEQ_FLAG)))
+        self._publish_msg(self._ev("GSP_RUN_CPU_SEQUENCER"), 0, 0, payload, when + EVENT_LATENCY_NS)
+        self._queue(_Out(when + EVENT_LATENCY_NS, "call", fn=self._check_sequence))
+
+    def _check_sequence(self) -> None:
+        """Timer: has the CPU run the sequence? Then GSP_INIT_DONE; else look again, up to SEQ_TIMEOUT."""
+        if self.state != "sequencing":
+            return
+        now = self.clock.now()
+        missing = [(a, mask, v, self.bar.peek(a)) for a, mask, v in self._expect()
+                   if self.bar.peek(a) & mask != v]
+        if not missing:
+            self.state = "running"
+            self._logrec("LOGINIT", "init_done")
+            self.log.info("gsp-rm", "CPU sequencer done: GSP_INIT_DONE")
+            self._publish_now(self._ev("GSP_INIT_DONE"), b"")
+            return
+        if now >= self._seq_deadline:
+            a, mask, v, got = missing[0]
+            self._refuse(f"the CPU did not run the boot sequence within {SEQ_TIMEOUT // MS} ms: "
+                         f"{self.bar.label(a)} & {mask:#x} = {got & mask:#x}, expected {v:#x}; no GSP_INIT_DONE")
+            self.state = "halted"
+            return
+        self.clock.call_later(SEQ_CHECK_INTERVAL, self._check_sequence)
+
+    def emit(self, event: str, payload: bytes = b"", *, delay_ns: int = EVENT_LATENCY_NS) -> None:
+        """Send an event (by its bindings name, e.g. ``"OS_ERROR_LOG"``) from GSP-RM's thread."""
+        if self.m is None or event not in self.m.EVENTS:
+            valid = ", ".join(self.m.EVENTS) if self.m else "none (GSP-RM not booted)"
+            raise NovaError(f"GSP-RM {self.version} has no event {event!r}; valid: {valid}")
+        self._submit(("emit", self._ev(event), payload, self.clock.now() + delay_ns))
+
+    def event_payload(self, struct_name: str, **fields: Any) -> bytes:
+        """An event payload from the bindings' structure (e.g. ``rpc_os_error_log_v``), fields by name."""
+        assert self.m is not None
+        obj = getattr(self.m, struct_name)()
+        for k, v in fields.items():
+            if isinstance(v, (bytes, str)):
+                raw = v.encode() if isinstance(v, str) else v
+                off = getattr(type(obj), k).offset
+                ctypes.memmove(ctypes.addressof(obj) + off, raw, len(raw))
+            else:
+                setattr(obj, k, v)
+        return bytes(obj)
+
+    # -- publication -------------------------------------------------------------------------------
+
+    def _queue(self, item: _Out) -> None:
+        with self._out_lock:
+            self._out.append(item)
+        self.clock.call_at(item.when, self._pump)
+
+    def _publish_msg(self, function: int, result: int, rpc_seq: int, payload: bytes, when: int) -> None:
+        """Queue a status message (split into continuation records when large) for publication."""
+        m = self.m
+        assert m is not None and self.q is not None
+        name = self._name(function)
+        faults = self._take_faults(name)
+        for f in faults:
+            if f.kind == "error_result":
+                result = f.status
+            elif f.kind == "delay":
+                when += f.delay_ns
+        maxp = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size
+        chunks = [payload[i:i + maxp] for i in range(0, max(len(payload), 1), maxp)] or [b""]
+        cont = self._fn("CONTINUATION_RECORD")
+        when = max(when, self._last_when)
+        self._last_when = when
+        for i, chunk in enumerate(chunks):
+            self._queue(_Out(when, "msg", function if i == 0 else cont, result, rpc_seq, chunk,
+                             faults=[f for f in faults if f.kind not in ("error_result", "delay")]))
+
+    def _publish_now(self, function: int, payload: bytes) -> None:
+        """From a timer: publish an event at the current time (after what is already queued)."""
+        now = self.clock.now()
+        with self._out_lock:
+            self._out.append(_Out(now, "msg", function, 0, 0, payload))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Timer: publish what is due, in order, as far as the status queue has room.
+
+        Runs under the sim lock (every caller is a clock timer), so pumps never overlap; the outbox lock
+        only guards against the GSP-RM thread appending meanwhile.
+        """
+        q = self.q
+        if q is None or self.state == "halted":
+            return
+        now = self.clock.now()
+        published = False
+        while True:
+            with self._out_lock:
+                if not self._out or self._out[0].when > now:
+                    break
+                item = self._out[0]
+                if item.kind == "msg":
+                    n = -(-(q.el_hdr + q.rpc_size + len(item.payload)) // PAGE)
+                    if q.msgq_free() < n:
+                        if not item.stalled:
+                            item.stalled = True
+                            self.log.warning("gsp-rm", f"status queue full: {self._name(item.function)} waits "
+                                                       f"for the CPU to read")
+                        self.clock.call_at(now + PUMP_RETRY_NS, self._pump)
+                        break
+                self._out.popleft()
+            if item.kind == "rptr":
+                q.set_gsp_read_ptr(item.value)
+            elif item.kind == "call":
+                assert item.fn is not None
+                item.fn()
+            else:
+                self._write_msg(item)
+                published = True
+        if published:
+            stat = F.NV_PFALCON_FALCON_IRQSTAT.addr(self._gsp)
+            self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_SWGEN0)
+
+    def _write_msg(self, item: _Out) -> None:
+        m = self.m
+        q = self.q
+        assert m is not None and q is not None
+        seq = self._msg_seq
+        self._msg_seq = (self._msg_seq + 1) & 0xFFFFFFFF
+        kinds = {f.kind for f in item.faults}
+        if "drop" in kinds:
+            self.log.warning("gsp-rm", f"fault: dropped {self._name(item.function)} (status seqNum {seq})")
+            return
+        hv = int(m.NV_VGPU_MSG_HEADER_VERSION_MAJOR_TOT) << 24 | int(m.NV_VGPU_MSG_HEADER_VERSION_MINOR_TOT) << 16
+        sig = int(m.NV_VGPU_MSG_SIGNATURE_VALID)
+        if "bad_signature" in kinds:
+            sig ^= 0xFF
+        buf, n = q.build(seq=seq, function=item.function, result=item.result, rpc_seq=item.rpc_seq,
+                         payload=item.payload, header_version=hv, signature=sig)
+        if "bad_length" in kinds:
+            length_at = q.rpc_fields["length"]
+            struct.pack_into("<I", buf, length_at, n * PAGE)  # longer than the element
+        if "bad_elem_count" in kinds:
+            struct.pack_into("<I", buf, q.el_count, q.count + 5)
+        if kinds & {"bad_length", "bad_elem_count"}:
+            struct.pack_into("<I", buf, q.el_checksum, 0)
+            struct.pack_into("<I", buf, q.el_checksum, xor32(buf))
+        if "corrupt_checksum" in kinds:
+            struct.pack_into("<I", buf, q.el_checksum, int.from_bytes(buf[q.el_checksum:q.el_checksum + 4],
+                                                                      "little") ^ 0x1)
+        q.write_status(buf, n)
+        self.published += 1
+
+
+def ctypes_sizeof(cls: Any) -> int:
+    return ctypes.sizeof(cls)
+
+
+def parse_registry(m: ModuleType | None, data: bytes) -> dict[str, int | str | bytes]:
+    """The sim's own PACKED_REGISTRY_TABLE reader; every offset and length is checked."""
+    assert m is not None
+    hs = ctypes_sizeof(m.PACKED_REGISTRY_TABLE)
+    es = ctypes_sizeof(m.PACKED_REGISTRY_ENTRY)
+    if len(data) < hs:
+        raise SimViolation(f"{len(data)} bytes, shorter than the table header ({hs})")
+    size, count = struct.unpack_from("<II", data, 0)
+    if size > len(data):
+        raise SimViolation(f"table size {size:#x} larger than the {len(data):#x}-byte payload")
+    if hs + count * es > size:
+        raise SimViolation(f"{count} entries do not fit the table of {size:#x} bytes")
+    table = data[:size]
+    out: dict[str, int | str | bytes] = {}
+
+    def cstr(off: int) -> str:
+        end = table.find(b"\0", off)
+        if off < hs + count * es or end < 0:
+            raise SimViolation(f"string at {off:#x} outside the string area or not NUL-terminated")
+        return table[off:end].decode("ascii", errors="replace")
+
+    for i in range(count):
+        e = m.PACKED_REGISTRY_ENTRY.from_buffer_copy(table[hs + i * es:hs + (i + 1) * es])
+        key = cstr(e.nameOffset)
+        if e.type == int(m.REGISTRY_TABLE_ENTRY_TYPE_DWORD):
+            if e.length != 4:
+                raise SimViolation(f"entry {key!r}: DWORD with length {e.length}")
+            out[key] = int(e.data)
+        elif e.type in (int(m.REGISTRY_TABLE_ENTRY_TYPE_STRING), int(m.REGISTRY_TABLE_ENTRY_TYPE_BINARY)):
+            if e.data + e.length > size or e.data < hs + count * es:
+                raise SimViolation(f"entry {key!r}: data [{e.data:#x}, +{e.length:#x}) outside the table")
+            blob = table[e.data:e.data + e.length]
+            if e.type == int(m.REGISTRY_TABLE_ENTRY_TYPE_STRING):
+                if not blob.endswith(b"\0"):
+                    raise SimViolation(f"entry {key!r}: string not NUL-terminated")
+                out[key] = blob[:-1].decode("ascii", errors="replace")
+            else:
+                out[key] = blob
+        else:
+            raise SimViolation(f"entry {key!r}: type {e.type} (1 DWORD, 2 BINARY, 3 STRING expected)")
+    return out

@@ -1,0 +1,263 @@
+"""nova_core.sim.gsp_rm.wire: GSP-RM's side of the message queues, written for the sim alone.
+
+The simulated GSP-RM reads what the driver wrote with its own code (never ``nova_core.gsp.cmdq``), so
+that a mistake shared by both sides cannot pass unnoticed. It takes only facts from the bindings: the
+structure layouts (field offsets) and constants of the firmware version it runs.
+
+- :class:`PagedRegion`: memory GSP-RM reaches through a page list (the shared region's PTE array, a log
+  buffer's page list), page by page in simulated system memory, as the GSP's MMU would.
+- :func:`xor32`: the queue checksum as GSP-RM checks it - the XOR of all little-endian u32 words of an
+  element (the same value as OpenRM's hi32 ^ lo32 of the u64 XOR, computed another way).
+- :class:`GspQueues`: the command queue as a reader (with SWAP_RX: GSP's read pointer lives in the
+  status queue's rx header) and the status queue as a writer.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from ...errors import SimViolation
+from ..memory import SimSystemMemory
+
+PAGE = 0x1000
+MAX_ELEMENT_PAGES = 16
+
+
+def xor32(data: bytes | bytearray | memoryview) -> int:
+    """XOR of all u32 words (``data`` is a whole number of words)."""
+    words = np.frombuffer(data, dtype="<u4")
+    return int(np.bitwise_xor.reduce(words)) if words.size else 0
+
+
+class PagedRegion:
+    """``len(pages)`` pages of simulated system memory, addressed by offset as one region."""
+
+    def __init__(self, sysmem: SimSystemMemory, pages: list[int], who: str) -> None:
+        self.pages = pages
+        self.size = len(pages) * PAGE
+        self.who = who
+        self._views = [sysmem.view(p, PAGE, who=who, write=True) for p in pages]
+
+    def _check(self, off: int, n: int) -> None:
+        if off < 0 or n < 0 or off + n > self.size:
+            raise SimViolation(f"{self.who}: access [{off:#x}, {off + n:#x}) outside its {self.size:#x} bytes")
+
+    def read(self, off: int, n: int) -> bytes:
+        self._check(off, n)
+        out = bytearray()
+        while n:
+            p, o = divmod(off, PAGE)
+            k = min(n, PAGE - o)
+            out += self._views[p][o:o + k]
+            off += k
+            n -= k
+        return bytes(out)
+
+    def write(self, off: int, data: bytes | bytearray | memoryview) -> None:
+        data = memoryview(data).cast("B")
+        self._check(off, len(data))
+        i = 0
+        while i < len(data):
+            p, o = divmod(off + i, PAGE)
+            k = min(len(data) - i, PAGE - o)
+            self._views[p][o:o + k] = data[i:i + k]
+            i += k
+
+    def u32(self, off: int) -> int:
+        p, o = divmod(off, PAGE)
+        if o > PAGE - 4:
+            return int.from_bytes(self.read(off, 4), "little")
+        return int(struct.unpack_from("<I", self._views[p], o)[0])
+
+    def set_u32(self, off: int, value: int) -> None:
+        p, o = divmod(off, PAGE)
+        if o > PAGE - 4:
+            self.write(off, value.to_bytes(4, "little"))
+            return
+        struct.pack_into("<I", self._views[p], o, value)
+
+    def u64(self, off: int) -> int:
+        return int.from_bytes(self.read(off, 8), "little")
+
+    def set_u64(self, off: int, value: int) -> None:
+        self.write(off, value.to_bytes(8, "little"))
+
+
+@dataclass
+class Element:
+    """A command element as GSP-RM reads it."""
+
+    slot: int
+    count: int  #: elemCount
+    seq: int
+    function: int
+    length: int  #: rpc length (header + payload)
+    result: int
+    result_private: int
+    rpc_seq: int
+    header_version: int
+    signature: int
+    payload: bytes
+
+
+class GspQueues:
+    """The two queues of a shared region, from GSP-RM's side.
+
+    ``cmdq_off``/``statq_off`` are offsets in ``region`` (GSP_ARGUMENTS_CACHED's cmdQueueOffset and
+    statQueueOffset); the layouts come from the version's bindings module ``m``.
+    """
+
+    def __init__(self, region: PagedRegion, cmdq_off: int, statq_off: int, m: ModuleType) -> None:
+        self.r = region
+        self.cmdq = cmdq_off
+        self.statq = statq_off
+        tx, rx = m.msgqTxHeader, m.msgqRxHeader
+        self.tx_size = ctypes.sizeof(tx)
+        self.f_version = tx.version.offset
+        self.f_size = tx.size.offset
+        self.f_msg_size = tx.msgSize.offset
+        self.f_msg_count = tx.msgCount.offset
+        self.f_write_ptr = tx.writePtr.offset
+        self.f_flags = tx.flags.offset
+        self.f_rx_hdr_off = tx.rxHdrOff.offset
+        self.f_entry_off = tx.entryOff.offset
+        self.f_read_ptr = rx.readPtr.offset
+        el = m.GSP_MSG_QUEUE_ELEMENT
+        self.el_checksum = el.checkSum.offset
+        self.el_seq = el.seqNum.offset
+        self.el_count = el.elemCount.offset
+        self.el_rpc = el.rpc.offset
+        self.el_hdr = int(m.GSP_MSG_QUEUE_ELEMENT_HDR_SIZE)
+        rpc = m.rpc_message_header_v
+        self.rpc_size = ctypes.sizeof(rpc)
+        self.rpc_fields = {name: self.el_rpc + getattr(rpc, name).offset for name in (
+            "header_version", "signature", "length", "function", "rpc_result", "rpc_result_private", "sequence")}
+        self.swap_rx = int(m.MSGQ_FLAGS_SWAP_RX)
+        self.msgq_version = int(m.MSGQ_VERSION)
+        # filled by check_cmdq_header()
+        self.size = 0
+        self.msg_size = PAGE
+        self.count = 0
+        self.entry_off = PAGE
+        self.rx_hdr_off = self.tx_size
+
+    # -- the command queue header (written by the CPU) ----------------------------------------------
+
+    def check_cmdq_header(self) -> list[str]:
+        """Problems with the CPU's command-queue header (empty: fine); sets the geometry."""
+        r, q = self.r, self.cmdq
+        h = {name: r.u32(q + off) for name, off in (
+            ("version", self.f_version), ("size", self.f_size), ("msgSize", self.f_msg_size),
+            ("msgCount", self.f_msg_count), ("writePtr", self.f_write_ptr), ("flags", self.f_flags),
+            ("rxHdrOff", self.f_rx_hdr_off), ("entryOff", self.f_entry_off))}
+        problems = []
+        if h["version"] != self.msgq_version:
+            problems.append(f"version {h['version']:#x}, expected {self.msgq_version:#x}")
+        if h["msgSize"] != PAGE:
+            problems.append(f"msgSize {h['msgSize']:#x}, expected {PAGE:#x}")
+        if h["size"] != self.statq - self.cmdq:
+            problems.append(f"size {h['size']:#x}, expected {self.statq - self.cmdq:#x} (the status queue follows)")
+        if h["entryOff"] % PAGE or not PAGE <= h["entryOff"] < h["size"]:
+            problems.append(f"entryOff {h['entryOff']:#x} is not a page inside the queue")
+        elif h["msgSize"] == PAGE and h["msgCount"] != (h["size"] - h["entryOff"]) // PAGE:
+            problems.append(f"msgCount {h['msgCount']:#x}, expected {(h['size'] - h['entryOff']) // PAGE:#x}")
+        if not h["flags"] & self.swap_rx:
+            problems.append(f"flags {h['flags']:#x} without MSGQ_FLAGS_SWAP_RX")
+        if h["rxHdrOff"] < self.tx_size or h["rxHdrOff"] + 4 > h["entryOff"]:
+            problems.append(f"rxHdrOff {h['rxHdrOff']:#x} outside [{self.tx_size:#x}, entryOff)")
+        if h["msgCount"] and h["writePtr"] >= h["msgCount"]:
+            problems.append(f"writePtr {h['writePtr']:#x} outside the ring of {h['msgCount']:#x}")
+        if self.statq + h["size"] > self.r.size:
+            problems.append(f"status queue [{self.statq:#x}, +{h['size']:#x}) past the shared region "
+                            f"({self.r.size:#x} bytes)")
+        if not problems:
+            self.size, self.count = h["size"], h["msgCount"]
+            self.entry_off, self.rx_hdr_off = h["entryOff"], h["rxHdrOff"]
+        return problems
+
+    def init_msgq_header(self) -> None:
+        """GSP-RM writes the status-queue header (same geometry as the command queue) and zeroes its rx."""
+        s = self.statq
+        r = self.r
+        for off, value in ((self.f_version, self.msgq_version), (self.f_size, self.size),
+                           (self.f_msg_size, PAGE), (self.f_msg_count, self.count), (self.f_write_ptr, 0),
+                           (self.f_flags, self.swap_rx), (self.f_rx_hdr_off, self.rx_hdr_off),
+                           (self.f_entry_off, self.entry_off)):
+            r.set_u32(s + off, value)
+        r.set_u32(s + self.rx_hdr_off + self.f_read_ptr, 0)  # GSP's read pointer of the command queue
+
+    # -- pointers (SWAP_RX) ---------------------------------------------------------------------------
+
+    def cpu_write_ptr(self) -> int:
+        return self.r.u32(self.cmdq + self.f_write_ptr)
+
+    def set_gsp_read_ptr(self, value: int) -> None:
+        self.r.set_u32(self.statq + self.rx_hdr_off + self.f_read_ptr, value)
+
+    def cpu_read_ptr(self) -> int:
+        return self.r.u32(self.cmdq + self.rx_hdr_off + self.f_read_ptr)
+
+    def gsp_write_ptr(self) -> int:
+        return self.r.u32(self.statq + self.f_write_ptr)
+
+    def msgq_free(self) -> int:
+        return (self.cpu_read_ptr() + self.count - self.gsp_write_ptr() - 1) % self.count
+
+    # -- elements -----------------------------------------------------------------------------------
+
+    def _slot(self, queue: int, slot: int) -> int:
+        return queue + self.entry_off + slot * PAGE
+
+    def read_pages(self, queue: int, slot: int, n: int) -> bytes:
+        first = min(n, self.count - slot)
+        data = self.r.read(self._slot(queue, slot), first * PAGE)
+        if first < n:
+            data += self.r.read(self._slot(queue, 0), (n - first) * PAGE)
+        return data
+
+    def head(self, slot: int) -> tuple[int, int]:
+        """(elemCount, seqNum) of the command element at ``slot``."""
+        base = self._slot(self.cmdq, slot)
+        return self.r.u32(base + self.el_count), self.r.u32(base + self.el_seq)
+
+    def parse(self, slot: int, data: bytes) -> Element:
+        def u32(off: int) -> int:
+            return int.from_bytes(data[off:off + 4], "little")
+
+        f = self.rpc_fields
+        length = u32(f["length"])
+        count = u32(self.el_count)
+        end = min(self.el_hdr + length, len(data))
+        return Element(slot, count, u32(self.el_seq), u32(f["function"]), length, u32(f["rpc_result"]),
+                       u32(f["rpc_result_private"]), u32(f["sequence"]), u32(f["header_version"]),
+                       u32(f["signature"]), data[self.el_hdr + self.rpc_size:end])
+
+    def build(self, *, seq: int, function: int, result: int, rpc_seq: int, payload: bytes,
+              header_version: int, signature: int, result_private: int = 0) -> tuple[bytearray, int]:
+        """A status element (zero-padded to whole pages) with its checksum; returns (bytes, elemCount)."""
+        length = self.rpc_size + len(payload)
+        n = -(-(self.el_hdr + length) // PAGE)
+        buf = bytearray(n * PAGE)
+        f = self.rpc_fields
+        for off, value in ((self.el_seq, seq), (self.el_count, n), (f["header_version"], header_version),
+                           (f["signature"], signature), (f["length"], length), (f["function"], function),
+                           (f["rpc_result"], result), (f["rpc_result_private"], result_private),
+                           (f["sequence"], rpc_seq)):
+            struct.pack_into("<I", buf, off, value)
+        buf[self.el_hdr + self.rpc_size:self.el_hdr + length] = payload
+        struct.pack_into("<I", buf, self.el_checksum, xor32(buf))  # makes the element XOR to 0
+        return buf, n
+
+    def write_status(self, data: bytes | bytearray, n: int) -> None:
+        """Put an element at the status queue's write pointer (wrapping) and advance it by ``n``."""
+        w = self.gsp_write_ptr()
+        first = min(n, self.count - w)
+        self.r.write(self._slot(self.statq, w), memoryview(data)[:first * PAGE])
+        if first < n:
+            self.r.write(self._slot(self.statq, 0), memoryview(data)[first * PAGE:n * PAGE])
+        self.r.set_u32(self.statq + self.f_write_ptr, (w + n) % self.count)
