@@ -5,7 +5,11 @@
   parameters; built from a vBIOS ``FwsecImage`` or a firmware ``HsLoadLayout`` with ``from_layout``;
 - :mod:`.hal`      the TU102 (Turing, GA100) and GA102+ behaviours, chosen from ``CHIPS[chip].falcon_hal``;
 - :mod:`.engine`   :class:`Falcon`: one engine at any base;
-- :mod:`.engines`  the GSP and SEC2 falcons of a device, and the refusal of the SEC2 path on FSP chips.
+- :mod:`.engines`  the GSP and SEC2 falcons of a device, and the refusal of the SEC2 path on FSP chips;
+- :mod:`.genbl`    the generic falcon bootloader (FWSEC v2 on Turing/GA100);
+- :mod:`.fwsec`    FWSEC on the GSP falcon: FRTS (WPR2 carve-out) and SB, with their checks;
+- :mod:`.booter`   the SEC2 booters: booter_load (GSP-RM starts), booter_unload (WPR2 torn down);
+- :mod:`.chain`    :func:`run_secure_chain` / :func:`unload_secure_chain`, stage by stage.
 
 From a REPL, against the simulated GPU::
 
@@ -19,9 +23,22 @@ From a REPL, against the simulated GPU::
 
 from __future__ import annotations
 
+from .booter import BooterRun, booter_load, booter_unload, prepare_gsp_riscv, start_gsp_rm
+from .chain import (
+    LOAD_STAGES,
+    UNLOAD_STAGES,
+    ChainError,
+    ChainResult,
+    Stage,
+    UnloadResult,
+    run_secure_chain,
+    unload_secure_chain,
+)
 from .engine import HALT_TIMEOUT, Falcon
 from .engines import falcon, gsp_falcon, require_sec2_boot_path, sec2_falcon
 from .facts import ENGINE_ID_MASK_GSP, ENGINE_ID_MASK_NVDEC, ENGINE_ID_MASK_SEC2, FalconEngine
+from .fwsec import FwsecRun, Wpr2, Wpr2Error, fwsec_frts, fwsec_sb, read_wpr2, run_fwsec
+from .genbl import BlDmemDesc, GenericBootloader, find_generic_bootloader
 from .hal import FalconHalOps, LoadMethod, falcon_hal
 from .ucode import BromParams, FalconUcode, LoadLayout, UcodeSegment
 
@@ -30,17 +47,40 @@ __all__ = [
     "ENGINE_ID_MASK_NVDEC",
     "ENGINE_ID_MASK_SEC2",
     "HALT_TIMEOUT",
+    "LOAD_STAGES",
+    "UNLOAD_STAGES",
+    "BlDmemDesc",
+    "BooterRun",
     "BromParams",
+    "ChainError",
+    "ChainResult",
     "Falcon",
     "FalconEngine",
     "FalconHalOps",
     "FalconUcode",
+    "FwsecRun",
+    "GenericBootloader",
     "LoadLayout",
     "LoadMethod",
+    "Stage",
     "UcodeSegment",
+    "UnloadResult",
+    "Wpr2",
+    "Wpr2Error",
+    "booter_load",
+    "booter_unload",
     "falcon",
     "falcon_hal",
+    "find_generic_bootloader",
+    "fwsec_frts",
+    "fwsec_sb",
     "gsp_falcon",
+    "prepare_gsp_riscv",
+    "read_wpr2",
     "require_sec2_boot_path",
+    "run_fwsec",
+    "run_secure_chain",
     "sec2_falcon",
+    "start_gsp_rm",
+    "unload_secure_chain",
 ]

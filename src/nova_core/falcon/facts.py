@@ -9,6 +9,7 @@ the boot ROM's ``BROM_ENGIDMASK`` use); nova-core ``falcon.rs`` (one PIO port, 2
 from __future__ import annotations
 
 import enum
+import struct
 
 from ..regs.falcon import FALCON_BLOCK, FALCON_DMA_ADDR_BITS, FSP_FALCON_BASE, GSP_FALCON_BASE, SEC2_FALCON_BASE
 
@@ -42,3 +43,34 @@ class FalconEngine(enum.Enum):
         self.label = label
         self.base = base
         self.engine_id_mask = engine_id_mask
+
+# -- the generic falcon bootloader (FWSEC v2 on Turing/GA100) ----------------------------------------
+#
+# nouveau ``nvkm_gsp_fwsec_v2``/``tu102_gsp_fwsec_load_bld`` and ``include/nvfw/{fw,flcn}.h``; nova-core
+# ``firmware/fwsec/bootloader.rs``; OpenRM ``RM_FLCN_BL_DMEM_DESC``. The file is an ``nvfw_bin_hdr``
+# container whose header is ``nvfw_bl_desc``; the code is PIO-loaded (non-secure) into the last blocks of
+# IMEM under tags from ``start_tag``, the falcon boots at ``start_tag << 8``, and the bootloader DMAs the
+# real ucode in, as a ``flcn_bl_dmem_desc_v2`` at DMEM 0 describes it.
+
+#: ``nvfw_bl_desc``: six u32 right at the container's ``header_offset``
+BL_DESC = struct.Struct("<6I")
+BL_DESC_FIELDS = ("start_tag", "dmem_load_off", "code_off", "code_size", "data_off", "data_size")
+#: ``flcn_bl_dmem_desc_v2`` (``__packed``, 84 bytes): reserved[4], signature[4], ctx_dma, u64 code_dma_base,
+#: non_sec_code_off/size, sec_code_off/size, code_entry_point, u64 data_dma_base, data_size, argc, argv
+BL_DMEM_DESC_V2 = struct.Struct("<4I4IIQIIIIIQIII")
+BL_DMEM_DESC_V2_FIELDS = (
+    "reserved0", "reserved1", "reserved2", "reserved3", "signature0", "signature1", "signature2", "signature3",
+    "ctx_dma", "code_dma_base", "non_sec_code_off", "non_sec_code_size", "sec_code_off", "sec_code_size",
+    "code_entry_point", "data_dma_base", "data_size", "argc", "argv",
+)
+#: FBIF context the bootloader DMAs through: FALCON_DMAIDX_PHYS_SYS_NCOH (nouveau, nova-core)
+GENERIC_BL_CTX_DMA = 4
+#: where linux-firmware keeps it: nouveau's ``acr/bl`` (Debian firmware-nvidia-graphics ships it for every
+#: Turing chip), and nova-core's ``gen_bootloader`` of the 570.144 release
+GENERIC_BL_NAMES = ("nvidia/{chip}/gsp/gen_bootloader-{version}.bin", "nvidia/{chip}/acr/bl.bin")
+
+# -- HS booters ----------------------------------------------------------------------------------------
+
+#: mailbox values booter_unload runs with on a cold unload (nouveau ``tu102_gsp_fini``: 0xff/0xff; a
+#: suspend passes the suspend/resume meta address instead)
+BOOTER_UNLOAD_MAILBOX = 0xFF

@@ -1,7 +1,8 @@
 """nova_core.fb: the framebuffer layout GSP-RM boots into (VGA workspace, FRTS, WPR2, heaps).
 
 - :mod:`.facts`   sizes, alignments and the WPR2 heap parameters per GSP-RM branch (r535, r570);
-- :mod:`.layout`  :func:`compute_fb_layout` (pure) and :func:`read_fb_layout` (from a device).
+- :mod:`.layout`  :func:`compute_fb_layout` (pure) and :func:`read_fb_layout` (from a device);
+- :mod:`.wpr_meta` ``GspFwWprMeta`` filled from the layout and the prepared firmware (:func:`write_wpr_meta`).
 
     >>> from nova_core.fb import compute_fb_layout
     >>> from nova_core.gpu import Chipset
@@ -25,16 +26,21 @@ from .layout import (
     vga_workspace_start,
     wpr2_heap_size,
 )
+from .wpr_meta import WprMeta, pack_wpr_meta, wpr_meta_fields, write_wpr_meta
 
 __all__ = [
     "FbLayout",
     "FbLayoutError",
     "FbRegion",
     "HeapParams",
+    "WprMeta",
     "compute_fb_layout",
     "gsp_branch",
     "heap_params",
+    "pack_wpr_meta",
     "read_fb_layout",
     "vga_workspace_start",
     "wpr2_heap_size",
+    "wpr_meta_fields",
+    "write_wpr_meta",
 ]

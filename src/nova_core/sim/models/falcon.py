@@ -17,7 +17,8 @@ What each :class:`SimFalcon` models (facts: ``regs.falcon``; nova-core ``falcon.
   does not execute anything: it calls :attr:`SimFalcon.on_start` (``callback(falcon) -> StartResult``),
   which *checks* what was loaded and answers: halt with mailbox values (after some virtual time, with an
   optional effect), start a RISC-V core, or never halt. :mod:`nova_core.sim.falcon_check` provides the
-  generic expected-ucode checker; FWSEC and booter checkers plug in the same way.
+  generic expected-ucode checker; :mod:`.secure_chain` installs the FWSEC (GSP) and booter (SEC2)
+  checks on every simulated GPU.
 - **Mailboxes, IRQs, RISC-V.** MAILBOX0/1 are plain registers; a halt raises IRQSTAT.HALT (IRQSSET sets,
   IRQSCLR clears bits); RISC-V active status is RISCV_CPUCTL.ACTIVE_STAT on GA102+ and
   RISCV_CORE_SWITCH_RISCV_STATUS.ACTIVE_STAT on Turing/GA100 - and the other one reads as a PRI error.
