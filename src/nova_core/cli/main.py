@@ -29,6 +29,10 @@ Every command works on the simulated GPU by default: --sim CHIP picks the chip (
 
 [bold]Examples[/bold]
 
+  [cyan]nova boot[/cyan]  bring GSP-RM up on the default simulated GPU (AD102) and shut it down again
+
+  [cyan]nova boot --sim tu117 --until booter-load --trace boot.json[/cyan]  part of a boot, as a Perfetto trace
+
   [cyan]nova probe[/cyan]  identify the default simulated GPU (AD102)
 
   [cyan]nova probe --sim tu117 --json[/cyan]  the same for a simulated TU117, as JSON

@@ -35,7 +35,7 @@ from .chain import (
     unload_secure_chain,
 )
 from .engine import HALT_TIMEOUT, Falcon
-from .engines import falcon, gsp_falcon, require_sec2_boot_path, sec2_falcon
+from .engines import SequencerCores, falcon, gsp_falcon, require_sec2_boot_path, sec2_falcon
 from .facts import ENGINE_ID_MASK_GSP, ENGINE_ID_MASK_NVDEC, ENGINE_ID_MASK_SEC2, FalconEngine
 from .fwsec import FwsecRun, Wpr2, Wpr2Error, fwsec_frts, fwsec_sb, read_wpr2, run_fwsec
 from .genbl import BlDmemDesc, GenericBootloader, find_generic_bootloader
@@ -62,6 +62,7 @@ __all__ = [
     "GenericBootloader",
     "LoadLayout",
     "LoadMethod",
+    "SequencerCores",
     "Stage",
     "UcodeSegment",
     "UnloadResult",

@@ -41,6 +41,7 @@ from ..gpu.chips import Chipset
 from ..gpu.identify import Spec
 from ..hw.device import Device
 from ..hw.dma import DmaAllocator, DmaBuffer
+from ..hw.events import Timeline
 from ..vbios import Vbios
 from .booter import BooterRun, booter_load, booter_unload, prepare_gsp_riscv, start_gsp_rm
 from .engines import gsp_falcon, require_sec2_boot_path
@@ -166,17 +167,26 @@ def _chipset(spec: Spec | Chipset) -> Chipset:
 
 
 class _Runner:
-    def __init__(self, dev: Device, result: ChainResult | UnloadResult) -> None:
+    def __init__(self, dev: Device, result: ChainResult | UnloadResult, timeline: Timeline | None,
+                 prefix: str = "") -> None:
+        self.prefix = prefix  #: timeline span names: "unload:gsp-reset" is not the load's "gsp-reset"
         self.dev = dev
         self.result = result
+        self.timeline = timeline
 
     def stage(self, name: str, fn: Callable[[], tuple[str, str]]) -> None:
         """Run ``fn`` (-> (status, detail)) as stage ``name``; wrap its failure in a ChainError."""
         t0 = self.dev.clock.now()
+        span = None if self.timeline is None else self.timeline.begin("stage", self.prefix + name)
         try:
             status, detail = fn()
         except NovaError as e:
+            if span is not None and self.timeline is not None:
+                self.timeline.end(span, ok=False, error=str(e))
             raise ChainError(name, e, self.result) from e
+        if span is not None and self.timeline is not None:
+            span.args.update(status=status, detail=detail)
+            self.timeline.end(span)
         self.result.stages.append(Stage(name, status, detail, t0, self.dev.clock.now()))
 
 
@@ -198,7 +208,8 @@ def _check_until(until: str | None, stages: Iterable[str]) -> None:
 
 
 def unload_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: FirmwareSet, *,
-                        fwsec_bootloader: GenericBootloader | _Auto | None = AUTO) -> UnloadResult:
+                        fwsec_bootloader: GenericBootloader | _Auto | None = AUTO,
+                        timeline: Timeline | None = None) -> UnloadResult:
     """Stop GSP-RM's core and tear WPR2 down: reset GSP, FWSEC-SB, booter_unload, WPR2_ADDR_HI must be 0.
 
     Call it after GSP-RM acknowledged the unload RPC (the GSP layer's job); on a GPU left behind by a
@@ -209,7 +220,7 @@ def unload_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: 
     """
     chipset = _chipset(spec)
     result = UnloadResult(chipset)
-    run = _Runner(dev, result)
+    run = _Runner(dev, result, timeline, "unload:")
     bootloader = _resolve_bootloader(chipset, vbios, fwset, fwsec_bootloader)
 
     def reset_gsp() -> tuple[str, str]:
@@ -243,7 +254,8 @@ def unload_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: 
 
 def run_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: FirmwareSet, layout: FbLayout,
                      libos_args_bus: int, *, until: str | None = None, recover: bool = False,
-                     fwsec_bootloader: GenericBootloader | _Auto | None = AUTO) -> ChainResult:
+                     fwsec_bootloader: GenericBootloader | _Auto | None = AUTO,
+                     timeline: Timeline | None = None) -> ChainResult:
     """Bring GSP-RM's RISC-V core up through FWSEC-FRTS and booter_load (see the module docstring).
 
     Args:
@@ -256,6 +268,7 @@ def run_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: Fir
         until: stop after this stage (one of :data:`LOAD_STAGES`).
         recover: if WPR2 is already set, run :func:`unload_secure_chain` first instead of failing.
         fwsec_bootloader: the generic bootloader for a v2 FWSEC (default: found in ``fwset``'s roots).
+        timeline: where each stage is reported as it begins and ends (progress displays, traces).
 
     Raises:
         ChainError: naming the stage that failed; ``.result`` holds what was done (free its memory).
@@ -264,7 +277,7 @@ def run_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: Fir
     chipset = _chipset(spec)
     _check_until(until, LOAD_STAGES)
     result = ChainResult(chipset)
-    run = _Runner(dev, result)
+    run = _Runner(dev, result, timeline)
     if dev.dma is None:
         raise ChainError(LOAD_STAGES[0], BootError("the device has no DMA allocator"), result)
     dma = dev.dma

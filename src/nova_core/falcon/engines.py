@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..errors import FalconError
 from ..gpu.chips import BootPath, Chipset
 from ..hw.device import Device
+from ..regs.falcon import CoreSelect
 from .engine import Falcon
 from .facts import FalconEngine
 
@@ -47,3 +48,27 @@ def sec2_falcon(dev: Device, chipset: Chipset) -> Falcon:
     """
     require_sec2_boot_path(chipset)
     return falcon(dev, chipset, FalconEngine.SEC2)
+
+
+class SequencerCores:
+    """The GSP and SEC2 cores of a device as the CPU sequencer's CORE_* commands drive them.
+
+    Implements :class:`nova_core.gsp.sequencer.FalconCore` (OpenRM ``kgspExecuteSequencerCommand``:
+    CORE_RESET resets the GSP falcon, CORE_RESUME resets it into RISC-V mode, CORE_START starts SEC2).
+    """
+
+    def __init__(self, dev: Device, chipset: Chipset) -> None:
+        self.gsp = gsp_falcon(dev, chipset)
+        self.sec2 = sec2_falcon(dev, chipset)
+
+    def reset_gsp(self) -> None:
+        self.gsp.reset()
+
+    def reset_gsp_into_riscv(self) -> None:
+        self.gsp.reset(core=CoreSelect.RISCV)
+
+    def start_sec2(self) -> None:
+        self.sec2.start()
+
+    def gsp_riscv_active(self) -> bool:
+        return self.gsp.is_riscv_active()

@@ -31,9 +31,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import GspError
+from ..errors import GspError, NovaError, PollTimeout
 from ..hw.bar import Bar
 from ..hw.clock import SEC, US, Clock
+from ..hw.events import Timeline
 from ..hw.poll import poll_timeout
 from ..regs.falcon import FALCON, IRQ_SWGEN0, NV_PFALCON_FALCON_IRQSCLR, NV_PFALCON_FALCON_IRQSTAT
 from ..regs.gsp import NV_PGSP_QUEUE_HEAD
@@ -102,11 +103,14 @@ class GspRpc:
         bar: BAR0 (doorbell, interrupt status).
         clock: the device's clock (every wait is bounded on it).
         gsp_base: the GSP falcon's base (IRQSTAT/IRQSCLR).
+        timeline: where each RPC round trip (span "rpc") and each event received (instant "event") is
+            reported, for progress displays and traces; ``None``: nothing is recorded.
     """
 
     def __init__(self, abi: GspAbi, shm: SharedMemory, bar: Bar, clock: Clock, *,
-                 gsp_base: int = FALCON.GSP) -> None:
+                 gsp_base: int = FALCON.GSP, timeline: Timeline | None = None) -> None:
         self.abi = abi
+        self.timeline = timeline
         self.shm = shm
         self.bar = bar
         self.clock = clock
@@ -129,6 +133,8 @@ class GspRpc:
         self.posted_failures: list[RpcFailure] = []
         self.sent = 0
         self.received = 0
+        #: a reply never came: GSP-RM has stopped answering (a shutdown then skips its RPCs)
+        self.unresponsive = False
 
     # -- sending -----------------------------------------------------------------------------------
 
@@ -181,28 +187,47 @@ class GspRpc:
                 pending.awaited = True
                 self.posted_failures = [f for f in self.posted_failures if f.sequence != pending.sequence]
         if pending.reply is None:
-            poll_timeout(lambda: self._drain_until(pending), bool, clock=self.clock, timeout=timeout,
-                         interval=POLL_INTERVAL,
-                         what=f"GSP-RM's reply to {pending.name} (rpc sequence {pending.sequence})")
+            try:
+                poll_timeout(lambda: self._drain_until(pending), bool, clock=self.clock, timeout=timeout,
+                             interval=POLL_INTERVAL,
+                             what=f"GSP-RM's reply to {pending.name} (rpc sequence {pending.sequence})")
+            except PollTimeout:
+                self.unresponsive = True
+                raise
         reply = pending.reply
         if reply is None:  # pragma: no cover - the poll returns only once it is set
             raise GspError(f"reply to {pending.name} (rpc sequence {pending.sequence}) vanished")
         return reply
 
     def rpc(self, function: str | int, payload: bytes | bytearray | memoryview = b"", *,
-            timeout: int = REPLY_TIMEOUT) -> Message:
-        """Send and wait; a failure result is an :class:`RpcFailure` naming the function and status."""
-        pending = self.post(function, payload, awaited=True)
-        reply = self.wait(pending, timeout=timeout)
+            timeout: int = REPLY_TIMEOUT, detail: str = "") -> Message:
+        """Send and wait; a failure result is an :class:`RpcFailure` naming the function, ``detail`` (what was
+        asked, e.g. the handles and class of an ALLOC) and the status."""
+        span = None
+        if self.timeline is not None:
+            name = self.abi.name_of(self.abi.function(function) if isinstance(function, str) else function)
+            span = self.timeline.begin("rpc", name, bytes=len(payload))
+        try:
+            pending = self.post(function, payload, awaited=True)
+            reply = self.wait(pending, timeout=timeout)
+        except NovaError as e:
+            if span is not None and self.timeline is not None:
+                self.timeline.end(span, ok=False, error=str(e))
+            raise
+        if span is not None and self.timeline is not None:
+            span.args.update(sequence=pending.sequence, result=reply.result)
+            self.timeline.end(span, ok=reply.result == 0,
+                              error="" if reply.result == 0 else self.abi.status_text(reply.result))
         if reply.result != 0:
-            raise RpcFailure(f"{pending.name} (function {pending.function}, rpc sequence {pending.sequence}) "
+            what = f" {detail}" if detail else ""
+            raise RpcFailure(f"{pending.name}{what} (function {pending.function}, rpc sequence {pending.sequence}) "
                              f"failed: {self.abi.status_text(reply.result)}",
                              function=pending.name, result=reply.result)
         return reply
 
     def call(self, command: Command[R], *, timeout: int = REPLY_TIMEOUT) -> R:
         """Run a typed command (:mod:`nova_core.gsp.fw`) and return its typed reply."""
-        reply = self.rpc(command.FUNCTION, command.encode(self.abi), timeout=timeout)
+        reply = self.rpc(command.FUNCTION, command.encode(self.abi), timeout=timeout, detail=command.describe())
         return command.decode(self.abi, reply.payload)
 
     def send(self, command: Command[R]) -> PendingRpc:
@@ -341,6 +366,8 @@ class GspRpc:
             del self.posted_failures[:-64]
 
     def _dispatch(self, ev: EventMessage) -> None:
+        if self.timeline is not None:
+            self.timeline.instant("event", ev.name, sequence=ev.sequence)
         handlers = list(self._handlers.get(ev.number, ()))
         if not handlers:
             self._backlog.append(ev)

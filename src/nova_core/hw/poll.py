@@ -7,6 +7,7 @@ last value seen, so "timed out" is never the whole story.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -42,12 +43,25 @@ def poll_timeout(
     if timeout < 0:
         raise ValueError(f"poll_timeout: negative timeout {timeout} for {what}")
     interval = max(interval, 1)
-    deadline = clock.now() + timeout
+    start = clock.now()
+    deadline = start + timeout
+    value = read()
+    if condition(value):
+        return value
+    # It has to wait: a clock that observes waits (nova_core.hw.events.ObservedClock) hears about it.
+    observe = getattr(clock, "observe_wait", None)
+    host_start = time.perf_counter_ns()
+    polls = 1
     while True:
-        value = read()
-        if condition(value):
-            return value
         now = clock.now()
         if now >= deadline:
+            if observe is not None:
+                observe(what, start, host_start, polls, False)
             raise PollTimeout(what, timeout, value)
         clock.sleep(min(interval, deadline - now))
+        value = read()
+        polls += 1
+        if condition(value):
+            if observe is not None:
+                observe(what, start, host_start, polls, True)
+            return value

@@ -135,6 +135,9 @@ class SimGspRm:
         self._doorbell_at = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self.bar.on_write(self._doorbell_at, self._doorbell)
         self._gsp = F.FALCON.GSP
+        gsp_falcon = getattr(gpu.models.get("falcon"), "gsp", None)
+        if gsp_falcon is not None:  # GSP-RM runs on the GSP falcon's RISC-V core: a reset of it stops GSP-RM
+            gsp_falcon.on_riscv_reset.append(self._core_reset)
         self.doorbells = 0
         # filled at boot
         self.q: GspQueues | None = None
@@ -180,7 +183,9 @@ class SimGspRm:
     def boot(self, version: str, libos_args: int | None = None) -> None:
         """GSP-RM starts: from ``libos_args`` or, as on hardware, the address in GSP MAILBOX0/1."""
         if self._thread is not None:
-            raise SimViolation(f"GSP-RM is already running ({self.state}); stop() it first")
+            if self.state in ("booting", "sequencing", "running"):
+                raise SimViolation(f"GSP-RM is already running ({self.state}); stop() it first")
+            self.stop()  # the thread of a GSP-RM that unloaded, halted or lost its core
         self.version = bindings.normalize(version)
         self.m = bindings.load(self.version)
         if libos_args is None:
@@ -202,6 +207,8 @@ class SimGspRm:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
         self._thread = None
+        with self._cond:
+            self._work.clear()  # what a stopped GSP-RM was given dies with it
         if self._unsettle is not None:
             self._unsettle()
             self._unsettle = None
@@ -209,6 +216,21 @@ class SimGspRm:
             self._out.clear()
         if self.state not in ("off", "unloaded", "halted"):
             self.state = "off"
+
+    def _core_reset(self) -> None:
+        """The GSP falcon was reset under GSP-RM (falcon hook, sim lock held): it stops at once, silently.
+
+        The thread is told to end but not joined here (it may be waiting for the sim lock); :meth:`boot`
+        and :meth:`stop` join it."""
+        if self.state in ("off", "halted"):
+            return
+        self.log.info("gsp-rm", f"GSP falcon reset: GSP-RM ({self.state}) stops with its RISC-V core")
+        self.state = "off"
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        with self._out_lock:
+            self._out.clear()
 
     def settle(self) -> None:
         """Block until the thread has handled everything it was given (a VirtualClock settler)."""
@@ -256,7 +278,8 @@ class SimGspRm:
         """NV_PGSP_QUEUE_HEAD(0) write (under the sim lock): note it, wake the thread."""
         self.bar.poke(off, value)
         self.doorbells += 1
-        if self._thread is not None and self.state not in ("halted", "unloaded"):
+        # a doorbell with no GSP-RM running is only a register write (a booting GSP-RM reads what was queued)
+        if self._thread is not None and self.state in ("booting", "sequencing", "running"):
             self._submit(("doorbell", self.clock.now()))
 
     # -- faults -----------------------------------------------------------------------------------
@@ -838,8 +861,11 @@ class SimGspRm:
     def _publish_now(self, function: int, payload: bytes) -> None:
         """From a timer: publish an event at the current time (after what is already queued)."""
         now = self.clock.now()
+        faults = self._take_faults(self._name(function))  # a drop/corruption armed for this event applies too
+        result = next((f.status for f in faults if f.kind == "error_result"), 0)
         with self._out_lock:
-            self._out.append(_Out(now, "msg", function, 0, 0, payload))
+            self._out.append(_Out(now, "msg", function, result, 0, payload,
+                                  faults=[f for f in faults if f.kind not in ("error_result", "delay")]))
         self._pump()
 
     def _pump(self) -> None:
@@ -849,7 +875,7 @@ class SimGspRm:
         only guards against the GSP-RM thread appending meanwhile.
         """
         q = self.q
-        if q is None or self.state == "halted":
+        if q is None or self.state in ("halted", "off"):
             return
         now = self.clock.now()
         published = False

@@ -185,6 +185,8 @@ class SimFalcon:
         self.dma_transfers = 0
         #: every failure diagnostic, oldest first
         self.diagnostics: list[str] = []
+        #: called (under the sim lock) when an engine reset stops a running RISC-V core - what ran on it is gone
+        self.on_riscv_reset: list[Callable[[], None]] = []
         self.last_result: StartResult | None = None
         self._alias_en = False
         self._reset_at = 0
@@ -368,6 +370,9 @@ class SimFalcon:
             self._pending = self.gpu.clock.call_later(self.scrub_ns, self._scrub_done)
 
     def _enter_reset(self, now: int) -> None:
+        if self.state is State.RISCV:
+            for fn in list(self.on_riscv_reset):
+                fn()
         for timer in (self._pending, self._dma_busy):
             if timer is not None:
                 timer.cancel()

@@ -1,0 +1,647 @@
+"""nova_core.gsp.boot: bring GSP-RM up on a Turing, Ampere or Ada GPU, use it, and shut it down again.
+
+:func:`boot` is the whole bring-up, one stage after the other, as nouveau (``r535_gsp_oneinit``/``_init``,
+``tu102_gsp_init``), nova-core (``gsp/boot.rs``) and OpenRM (``kgspBootstrap_TU102``) do it (reference §9):
+
+================  =====================================================================================
+stage             what happens
+================  =====================================================================================
+``identify``      PMC_BOOT_0/BOOT_42: the chip and its revision (pre-Turing and unknown chips refused)
+``gfw-boot``      wait for the GPU's own firmware (GFW/devinit) to finish; the VRAM size
+``vbios``         the vBIOS through the PROM window: BIT, falcon ucode table, FWSEC
+``firmware``      the GSP-RM image, RISC-V bootloader and booters for this chip, found and parsed
+``fb-layout``     the framebuffer layout top-down: VGA workspace, FRTS, bootloader, image, heap, WPR2
+``libos``         message queues, the LOGINIT/LOGINTR/LOGRM rings and RMARGS in DMA memory, the libos page
+``boot-rpcs``     SET_SYSTEM_INFO and SET_REGISTRY queued: GSP-RM reads them first when it starts
+``fwsec-frts``    FWSEC-FRTS on the GSP falcon carves WPR2 out (:mod:`nova_core.falcon.chain`, to
+``wpr-meta``      ``gsp-active``): the image, its radix3 tree, signature and bootloader in DMA memory,
+``gsp-reset``     GspFwWprMeta; the GSP falcon reset into RISC-V mode with the libos page in MAILBOX0/1;
+``booter-load``   booter_load on SEC2 with the WPR meta address; the GSP RISC-V core must come up
+``gsp-active``
+``sequencer``     GSP-RM's RUN_CPU_SEQUENCER, executed by the CPU (:mod:`.sequencer`)
+``init-done``     GSP_INIT_DONE: GSP-RM is ready for RPCs
+``static-info``   GET_GSP_STATIC_INFO: board name, FB regions, RM's own handles, BAR page-directory bases
+``client``        a root client (NV01_ROOT), the device (NV01_DEVICE_0) and subdevice (NV20_SUBDEVICE_0)
+``bar-pde``       BAR2 (instance memory) page tables built and bound; BAR1 and BAR2 root PDEs handed to
+                  GSP-RM with UPDATE_BAR_PDE
+================  =====================================================================================
+
+The result is a :class:`GspDevice` (a context manager). :meth:`GspDevice.close` shuts down in the order
+nouveau's ``r535_gsp_fini`` uses: the client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0
+bit 31, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
+must read 0) and the DMA memory freed - so the next :func:`boot` of the same GPU works.
+
+A failing stage raises :class:`BootFailed`: one line naming the stage and the cause (chained), with the log
+rings copied out (``.logs``) before the device was torn down (``.teardown`` says how that went).
+``until=STAGE`` stops after that stage; what was brought up is torn down by :meth:`GspDevice.close`.
+
+Every stage, RPC and bounded wait goes to a :class:`~nova_core.hw.events.Timeline` (live progress, Chrome
+traces, the device-time / host-time split). :func:`nova_core.sim_boot.boot_sim` does it all on the simulated
+GPU (the driver here never imports the simulator).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import BootError, NovaError, did_you_mean
+from ..falcon.chain import LOAD_STAGES, ChainError, ChainResult, unload_secure_chain
+from ..falcon.chain import run_secure_chain as _run_secure_chain
+from ..falcon.engines import SequencerCores, require_sec2_boot_path
+from ..fb.layout import FbLayout, read_fb_layout
+from ..firmware.discovery import FirmwareSet, open_firmware_set
+from ..gpu.chips import Chipset
+from ..gpu.devinit import wait_gfw_boot
+from ..gpu.identify import Spec, identify
+from ..gpu.vram import vram_size as read_vram_size
+from ..hw.clock import SEC, US
+from ..hw.device import Device
+from ..hw.events import ObservedClock, Timeline
+from ..hw.poll import poll_timeout
+from ..mm.allocator import VramAllocator
+from ..mm.instmem import Bar2Space, InstMemory
+from ..mm.layout import regions_from_layout, reservations
+from ..mm.tlb import TlbInvalidator
+from ..mm.vmm import Vmm
+from ..mm.vram import PraminVram
+from ..regs.falcon import FALCON, NV_PFALCON_FALCON_MAILBOX0
+from ..vbios import Vbios
+from .client import RmClient, RmObject
+from .cmdq import SharedMemory
+from .fw import (
+    DEFAULT_REGISTRY,
+    BarType,
+    Event,
+    GetGspStaticInfo,
+    GspAbi,
+    GspStaticInfo,
+    SetRegistry,
+    SetSystemInfo,
+    SystemInfo,
+    UnloadingGuestDriver,
+    UpdateBarPde,
+)
+from .libos import LOG_NAMES, LibosArgs
+from .rpc import GspRpc
+from .sequencer import CpuSequencer
+
+#: every stage of :func:`boot`, in order (``until=`` takes one of them)
+STAGES: tuple[str, ...] = ("identify", "gfw-boot", "vbios", "firmware", "fb-layout", "libos", "boot-rpcs",
+                           *LOAD_STAGES, "sequencer", "init-done", "static-info", "client", "bar-pde")
+
+#: one line per stage (``nova boot --help`` lists them)
+STAGE_HELP: dict[str, str] = {
+    "identify": "read PMC_BOOT_0/BOOT_42: chip and revision",
+    "gfw-boot": "wait for the GPU firmware's devinit; VRAM size",
+    "vbios": "parse the vBIOS through the PROM window (BIT, FWSEC)",
+    "firmware": "find and parse GSP-RM, its bootloader and the booters",
+    "fb-layout": "compute the FB/WPR2 layout for this firmware",
+    "libos": "queues, log rings, RMARGS and the libos page in DMA memory",
+    "boot-rpcs": "queue SET_SYSTEM_INFO and SET_REGISTRY",
+    "fwsec-frts": "FWSEC-FRTS on the GSP falcon: WPR2 carved out",
+    "wpr-meta": "image + radix3, signature, bootloader, GspFwWprMeta",
+    "gsp-reset": "GSP falcon reset into RISC-V mode, libos address in MAILBOX0/1",
+    "booter-load": "booter_load on SEC2 with the WPR meta address",
+    "gsp-active": "GSP RISC-V core active (GSP-RM starts)",
+    "sequencer": "run GSP-RM's RUN_CPU_SEQUENCER on the CPU",
+    "init-done": "GSP_INIT_DONE received",
+    "static-info": "GET_GSP_STATIC_INFO",
+    "client": "root client, device and subdevice allocated",
+    "bar-pde": "BAR2 page tables bound; BAR1/BAR2 PDEs sent with UPDATE_BAR_PDE",
+}
+
+# TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 bit 31 after UNLOADING_GUEST_DRIVER.
+UNLOAD_TIMEOUT = 2 * SEC
+UNLOAD_INTERVAL = 100 * US
+UNLOADED_BIT = 0x80000000
+# TIMEOUT: GSP-RM sends RUN_CPU_SEQUENCER and INIT_DONE within its boot; nova-core waits 10 s for the
+# sequencer message, OpenRM's kgspWaitForRmInitDone about as long. 10 s of device time.
+INIT_TIMEOUT = 10 * SEC
+BAR1_DEFAULT = 256 << 20  #: BAR1 VA space when the BAR's size is not known
+
+
+class BootFailed(BootError):
+    """A boot stage failed.
+
+    Attributes:
+        stage: the stage's name (one of :data:`STAGES`).
+        cause: the underlying error (also ``__cause__``).
+        device: the (closed) :class:`GspDevice`: its stages, timeline and log copies.
+        logs: the log rings (name -> raw bytes), copied before the device was torn down.
+        teardown: what the teardown did (``"clean"`` or the error that stopped it).
+    """
+
+    def __init__(self, stage: str, cause: NovaError, device: GspDevice) -> None:
+        self.stage = stage
+        self.cause = cause
+        self.device = device
+        self.logs: dict[str, bytes] = dict(device.saved_logs)
+        self.teardown = device.teardown_status
+        super().__init__(f"{device.name}: boot failed at stage {stage!r}: {cause}")
+
+
+@dataclass
+class StageResult:
+    """One stage as it ran: device (virtual on the sim) and host time, and host time spent waiting."""
+
+    name: str
+    ok: bool
+    detail: str
+    device_ns: int
+    host_ns: int
+    wait_host_ns: int  #: host time inside the clock's sleep (on the sim: the models catching up)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "seconds": self.host_ns / 1e9, "detail": self.detail,
+                "device_seconds": self.device_ns / 1e9, "host_seconds": self.host_ns / 1e9,
+                "host_wait_seconds": self.wait_host_ns / 1e9}
+
+
+@dataclass
+class BarSpaces:
+    """The BAR1 and BAR2 address spaces handed to GSP-RM."""
+
+    allocator: VramAllocator
+    bar2: Bar2Space | None
+    instmem: InstMemory | None
+    bar1: Vmm
+    root_shift: int
+
+
+@dataclass
+class GspDevice:
+    """A GPU brought up by :func:`boot` (close it, or use it as a context manager).
+
+    The useful attributes: ``spec``, ``vram_size``, ``vbios``, ``firmware``, ``layout``, ``abi``, ``rpc``
+    (raw RPCs), ``static`` (:class:`~nova_core.gsp.fw.GspStaticInfo`), ``client`` / ``device`` / ``subdevice``
+    (:class:`~nova_core.gsp.client.RmObject`), ``instmem`` (BAR2 instance memory), ``stages``, ``timeline``.
+    """
+
+    dev: Device
+    timeline: Timeline
+    name: str
+    spec: Spec | None = None
+    vram_size: int | None = None
+    vbios: Vbios | None = None
+    firmware: FirmwareSet | None = None
+    layout: FbLayout | None = None
+    abi: GspAbi | None = None
+    shm: SharedMemory | None = None
+    libos: LibosArgs | None = None
+    rpc: GspRpc | None = None
+    sequencer: CpuSequencer | None = None
+    chain: ChainResult | None = None
+    static: GspStaticInfo | None = None
+    client: RmClient | None = None
+    device: RmObject | None = None
+    subdevice: RmObject | None = None
+    bars: BarSpaces | None = None
+    stopped_after: str | None = None
+    init_done: bool = False
+    closed: bool = False
+    saved_logs: dict[str, bytes] = field(default_factory=dict)
+    teardown_status: str = ""
+    shutdown_stages: list[StageResult] = field(default_factory=list)
+    _own_firmware: bool = True
+    _gsp_alive: bool = False
+    _chain_started: bool = False
+
+    # -- what it is ------------------------------------------------------------------------------------
+
+    @property
+    def gsp_ready(self) -> bool:
+        """GSP-RM signalled INIT_DONE and has not been shut down."""
+        return self.init_done and not self.closed
+
+    @property
+    def instmem(self) -> InstMemory | None:
+        return None if self.bars is None else self.bars.instmem
+
+    @property
+    def stages(self) -> list[StageResult]:
+        return _stage_results(self.timeline, STAGES)
+
+    def objects(self) -> list[RmObject]:
+        """The live RM objects of the boot's client (client, device, subdevice, and what was added)."""
+        return [] if self.client is None or self.client.freed else self.client.objects()
+
+    def log_buffers(self) -> dict[str, bytes]:
+        """The libos log rings (LOGINIT, LOGINTR, LOGRM) as raw bytes: live while the device is up, the copy
+        taken at shutdown or failure afterwards."""
+        if self.libos is not None and self.libos.logs:
+            return {n: lb.buf.read(0, lb.buf.size) for n, lb in self.libos.logs.items()}
+        return dict(self.saved_logs)
+
+    def vbios_rom(self) -> bytes | None:
+        """The ROM bytes the vBIOS was parsed from, ``[0, end of the image chain)``."""
+        if self.vbios is None:
+            return None
+        return self.vbios.source.read(0, self.vbios.end)
+
+    def info(self) -> dict[str, Any]:
+        """The boot summary (what ``nova boot --json`` prints)."""
+        fw = self.firmware
+        st = self.static
+        return {
+            "device": self.name,
+            "chipset": None if self.spec is None else self.spec.chipset.name,
+            "architecture": None if self.spec is None else self.spec.architecture.family,
+            "revision": None if self.spec is None else str(self.spec.revision),
+            "vram_bytes": self.vram_size,
+            "vbios_version": None if self.vbios is None else self.vbios.version,
+            "firmware_version": None if fw is None else fw.version,
+            "firmware_synthetic": None if fw is None else fw.synthetic,
+            "firmware_files": None if fw is None else {k.value: str(f.path) for k, f in fw.files.items()},
+            "gsp_ready": self.gsp_ready,
+            "stopped_after": self.stopped_after,
+            "static_info": None if st is None else {
+                "gpu_name": st.gpu_name, "gpu_short_name": st.gpu_short_name, "fb_length": st.fb_length,
+                "l2_cache_size": st.l2_cache_size, "bar1_pde_base": st.bar1_pde_base,
+                "bar2_pde_base": st.bar2_pde_base, "uuid": "GPU-" + _uuid(st.gid) if st.gid else None,
+                "fb_regions": [{"base": r.base, "limit": r.limit, "reserved": r.reserved, "protected": r.protected}
+                               for r in st.fb_regions]},
+            "objects": [{"handle": o.handle, "class": o.cls, "class_name": o.class_name,
+                         "parent": None if o.parent is None else o.parent.handle} for o in self.objects()],
+            "layout": None if self.layout is None else self.layout.as_json(),
+            "stages": [s.as_json() for s in self.stages],
+            "rpcs": len(self.timeline.of_kind("rpc")),
+            "closed": self.closed,
+        }
+
+    def __repr__(self) -> str:
+        chip = self.spec.chipset.name if self.spec else "?"
+        state = "closed" if self.closed else ("GSP-RM ready" if self.gsp_ready else
+                                              f"stopped after {self.stopped_after}")
+        return f"<GspDevice {self.name} {chip}: {state}>"
+
+    # -- shutting down ---------------------------------------------------------------------------------
+
+    def __enter__(self) -> GspDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut GSP-RM down and tear the secure boot state down (idempotent).
+
+        Raises:
+            BootError: a step failed; the GPU may need a reset before the next boot (the message says which).
+        """
+        if self.closed:
+            return
+        self.closed = True
+        error = _teardown(self)
+        self.teardown_status = "clean" if error is None else str(error)
+        if error is not None:
+            raise error
+
+
+def _uuid(gid: bytes) -> str:
+    h = gid.hex()
+    return "-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:32])) if len(h) >= 32 else h
+
+
+def _stage_results(timeline: Timeline, names: Sequence[str]) -> list[StageResult]:
+    wanted = set(names)
+    return [StageResult(s.name, s.ok, s.error if not s.ok else str(s.args.get("detail", "")), s.dev_ns, s.host_ns,
+                        int(s.args.get("wait_host_ns", 0)))
+            for s in timeline.of_kind("stage") if s.name in wanted]
+
+
+# -- the stage runner ----------------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """``until`` reached."""
+
+
+class _Stages:
+    def __init__(self, gpu: GspDevice, until: str | None) -> None:
+        self.gpu = gpu
+        self.until = until
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[dict[str, Any]]:
+        """Run the ``with`` body as stage ``name``; the body may set ``detail`` in the yielded dict."""
+        tl = self.gpu.timeline
+        sleep0 = tl.host_sleep_ns
+        span = tl.begin("stage", name)
+        out: dict[str, Any] = {"detail": ""}
+        try:
+            yield out
+        except NovaError as e:
+            span.args["wait_host_ns"] = tl.host_sleep_ns - sleep0
+            tl.end(span, ok=False, error=str(e))
+            raise _Failed(name, e) from e
+        span.args.update(detail=out["detail"], wait_host_ns=tl.host_sleep_ns - sleep0)
+        tl.end(span)
+        self.check_until(name)
+
+    def check_until(self, name: str) -> None:
+        if name == self.until and name != STAGES[-1]:
+            self.gpu.stopped_after = name
+            raise _Stop
+
+
+class _Failed(Exception):
+    def __init__(self, stage: str, cause: NovaError) -> None:
+        self.stage = stage
+        self.cause = cause
+
+
+def _bdf_number(name: str) -> int:
+    """``(bus << 8) | devfn`` of a PCI address; 0x0100 (01:00.0) for a device without one (the sim)."""
+    try:
+        _, bus, devfn = name.rsplit(":", 2)
+        dev_s, fn_s = devfn.split(".")
+        return int(bus, 16) << 8 | int(dev_s, 16) << 3 | int(fn_s, 16)
+    except ValueError:
+        return 0x0100
+
+
+def system_info(dev: Device) -> SystemInfo:
+    """What SET_SYSTEM_INFO says about the host: BAR addresses from the config space, the PCI ids."""
+    bar_addr: dict[int, int] = {}
+    sizes: dict[int, int | None] = {}
+    ids = (dev.pci_device or 0, 0, 0)
+    if dev.config is not None:
+        from ..pci.config import ConfigSpace
+
+        cs = ConfigSpace(dev.config)
+        for b in cs.bars():
+            bar_addr[b.index] = b.address
+            sizes[b.index] = b.size
+        h = cs.header()
+        ids = (h.device, (h.subsystem_device or 0) << 16 | (h.subsystem_vendor or 0), h.revision)
+    if not bar_addr.get(0):
+        raise BootError(f"{dev.name}: BAR0's bus address is unknown (no PCI config space or BAR0 unassigned); "
+                        f"GSP-RM needs it in SET_SYSTEM_INFO")
+    return SystemInfo(bar0_phys=bar_addr[0], bar1_phys=bar_addr.get(1, 0), bar3_phys=bar_addr.get(3, 0),
+                      pci_bdf=_bdf_number(dev.name), pci_device_id=ids[0], pci_subsystem_id=ids[1],
+                      pci_revision_id=ids[2])
+
+
+def _bar1_size(dev: Device) -> int:
+    if dev.config is not None:
+        from ..pci.config import ConfigSpace
+
+        for b in ConfigSpace(dev.config).bars():
+            if b.index == 1 and b.size:
+                return int(b.size)
+    return BAR1_DEFAULT
+
+
+# -- the bring-up ----------------------------------------------------------------------------------------
+
+
+def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: str | None = None,
+         firmware_roots: Sequence[str | os.PathLike[str]] | None = None, vbios: Vbios | None = None,
+         until: str | None = None, timeline: Timeline | None = None,
+         registry: Mapping[str, int | str | bytes] | None = None, recover: bool = True) -> GspDevice:
+    """Bring GSP-RM up on ``dev`` (see the module docstring for the stages).
+
+    Args:
+        dev: the GPU (the simulated one, or a VFIO-owned device).
+        firmware: an opened firmware set (default: found for the chip on ``firmware_roots`` or the
+            search path, ``firmware_version`` or the first complete known version). Not closed by the device
+            when given.
+        vbios: a parsed vBIOS (default: read through the PROM window).
+        until: stop after this stage (one of :data:`STAGES`).
+        timeline: where stages, RPCs and waits are reported (default: a new one, ``GspDevice.timeline``).
+        registry: SET_REGISTRY entries (default: nouveau's).
+        recover: a WPR2 left set by an earlier driver is torn down first (FWSEC-SB + booter_unload).
+
+    Raises:
+        BootFailed: naming the stage and the cause; the device is torn down, the logs copied.
+        BootError: ``until`` names no stage.
+    """
+    if until is not None and until not in STAGES:
+        raise BootError(f"no boot stage {until!r}{did_you_mean(until, STAGES)}; stages: {', '.join(STAGES)}")
+    tl = timeline if timeline is not None else Timeline(dev.clock)
+    tl.use_clock(dev.clock)
+    # every wait of every layer reports to the timeline through the device's clock
+    obs = Device(bar0=dev.bar0, dma=dev.dma, clock=ObservedClock(dev.clock, tl), name=dev.name, kind=dev.kind,
+                 pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim, config=dev.config, bar2=dev.bar2)
+    gpu = GspDevice(obs, tl, dev.name, firmware=firmware, _own_firmware=firmware is None)
+    stage = _Stages(gpu, until)
+    try:
+        _bring_up(gpu, stage, vbios=vbios, firmware_version=firmware_version, firmware_roots=firmware_roots,
+                  registry=registry, recover=recover)
+    except _Stop:
+        pass
+    except _Failed as f:
+        gpu.saved_logs = _copy_logs(gpu)
+        with contextlib.suppress(NovaError):
+            gpu.close()
+        raise BootFailed(f.stage, f.cause, gpu) from f.cause
+    return gpu
+
+
+def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_version: str | None,
+              firmware_roots: Sequence[str | os.PathLike[str]] | None,
+              registry: Mapping[str, int | str | bytes] | None, recover: bool) -> None:
+    dev = gpu.dev
+    bar, clock = dev.bar0, dev.clock
+
+    with stage("identify") as s:
+        gpu.spec = spec = identify(bar)
+        require_sec2_boot_path(spec.chipset)  # Hopper/Blackwell: the FSP path, not implemented yet
+        s["detail"] = str(spec)
+    chip: Chipset = spec.chipset
+
+    with stage("gfw-boot") as s:
+        waited = wait_gfw_boot(bar, clock, spec)
+        gpu.vram_size = read_vram_size(bar, spec)
+        s["detail"] = f"GFW boot {'complete' if waited else 'not applicable'}; {gpu.vram_size >> 20} MiB of VRAM"
+
+    with stage("vbios") as s:
+        gpu.vbios = vbios if vbios is not None else Vbios.from_bar(bar, dev.name)
+        fwsec = gpu.vbios.fwsec
+        s["detail"] = (f"version {gpu.vbios.version}, {len(gpu.vbios.images)} images, FWSEC "
+                       + (f"descriptor v{fwsec.desc.version}" if fwsec else f"absent ({gpu.vbios.fwsec_note})"))
+
+    with stage("firmware") as s:
+        if gpu.firmware is None:
+            roots = None if firmware_roots is None else [Path(r) for r in firmware_roots]
+            gpu.firmware = open_firmware_set(chip, firmware_version, roots=roots)
+        fw = gpu.firmware
+        if firmware_version is not None and fw.version != firmware_version:
+            raise BootError(f"the firmware set is {fw.version}, but {firmware_version} was asked for")
+        gpu.abi = GspAbi.for_version(fw.version)
+        s["detail"] = (f"GSP-RM {fw.version}{' (synthetic)' if fw.synthetic else ''}: image {fw.gsp.image_size:#x} "
+                       f"bytes, signature {fw.gsp.signature_section(chip)}, bootloader v{fw.bootloader.desc.version}")
+    abi = gpu.abi
+
+    with stage("fb-layout") as s:
+        gpu.layout = layout = read_fb_layout(bar, spec, bootloader_size=len(fw.bootloader.payload),
+                                             gsp_image_size=fw.gsp.image_size, version=fw.version)
+        s["detail"] = f"WPR2 [{layout.wpr2.start:#x}, {layout.wpr2.end:#x}), FRTS {layout.frts.size >> 20} MiB"
+
+    with stage("libos") as s:
+        gpu.shm = shm = SharedMemory(dev.dma, abi)
+        gpu.libos = libos = LibosArgs(dev.dma, abi, shm)
+        gpu.rpc = rpc = GspRpc(abi, shm, bar, clock, timeline=gpu.timeline)
+        gpu.sequencer = seq = CpuSequencer(abi, bar, clock, SequencerCores(dev, chip), libos_args_addr=libos.bus_addr,
+                                           app_version=fw.bootloader.app_version)
+        seq.attach(rpc)
+        s["detail"] = (f"libos page {libos.bus_addr:#x}; queues {shm.pte_count} pages at {shm.bus_addr:#x}; "
+                       f"{', '.join(LOG_NAMES)} {libos.logs['LOGRM'].buf.size >> 10} KiB each; RMARGS")
+
+    with stage("boot-rpcs") as s:
+        info = system_info(dev)
+        rpc.send(SetSystemInfo(info))
+        rpc.send(SetRegistry(dict(DEFAULT_REGISTRY if registry is None else registry)))
+        s["detail"] = f"SET_SYSTEM_INFO (BAR0 {info.bar0_phys:#x}, BDF {info.pci_bdf:#06x}) and SET_REGISTRY queued"
+
+    # FWSEC-FRTS -> WPR meta -> GSP in RISC-V mode -> booter_load -> GSP RISC-V active (falcon.chain)
+    until = stage.until if stage.until in LOAD_STAGES else None
+    gpu._chain_started = True
+    try:
+        gpu.chain = _run_secure_chain(dev, spec, gpu.vbios, fw, layout, libos.bus_addr, until=until, recover=recover,
+                                      timeline=gpu.timeline)
+    except ChainError as e:
+        if isinstance(e.result, ChainResult):
+            gpu.chain = e.result
+        raise _Failed(e.stage, e.cause) from e
+    if gpu.chain.stopped_after is not None:
+        stage.check_until(gpu.chain.stopped_after)
+    gpu._gsp_alive = True
+    stage.check_until(LOAD_STAGES[-1])
+
+    with stage("sequencer") as s:
+        poll_timeout(lambda: (rpc.poll(), seq.runs)[1], lambda n: n > 0, clock=clock, timeout=INIT_TIMEOUT,
+                     interval=10 * US, what="GSP-RM's RUN_CPU_SEQUENCER event (sent once it has read SET_SYSTEM_INFO)")
+        last = seq.last
+        s["detail"] = f"{last.commands if last else 0} sequencer command(s) executed"
+
+    with stage("init-done") as s:
+        rpc.wait_event(Event.INIT_DONE, timeout=INIT_TIMEOUT)
+        rpc.check_posted()  # SET_SYSTEM_INFO / SET_REGISTRY replies
+        gpu.init_done = True
+        s["detail"] = f"GSP_INIT_DONE after {rpc.received} message(s) from GSP-RM"
+
+    with stage("static-info") as s:
+        gpu.static = st = rpc.call(GetGspStaticInfo())
+        s["detail"] = f"{st.gpu_name}, FB {st.fb_length >> 20} MiB, {len(st.fb_regions)} FB region(s)"
+
+    with stage("client") as s:
+        gpu.client = RmClient.open(rpc)
+        gpu.device = gpu.client.device()
+        gpu.subdevice = gpu.device.subdevice()
+        s["detail"] = ", ".join(f"{o.class_name} {o.handle:#010x}" for o in gpu.objects())
+
+    with stage("bar-pde") as s:
+        gpu.bars = bars = _bar_spaces(dev, spec, gpu.vram_size, layout)
+        if bars.bar2 is not None:
+            rpc.call(UpdateBarPde(BarType.BAR2, bars.bar2.root_pde(), bars.root_shift))
+        rpc.call(UpdateBarPde(BarType.BAR1, bars.bar1.fmt.pde(bars.bar1.pdb), bars.root_shift))
+        s["detail"] = ((f"BAR2 bound to instance block {bars.bar2.inst:#x} (root table {bars.bar2.vmm.pdb:#x}); "
+                        if bars.bar2 is not None else "BAR2 aperture not mapped: no instance memory; ")
+                       + f"BAR1 root table {bars.bar1.pdb:#x}; UPDATE_BAR_PDE root level shift {bars.root_shift}")
+
+
+def _bar_spaces(dev: Device, spec: Spec, vram: int, layout: FbLayout) -> BarSpaces:
+    """The VRAM allocator (GSP's regions reserved), BAR2 bound with instance memory, and a BAR1 space."""
+    alloc = VramAllocator(vram, reservations(regions_from_layout(layout)))
+    access = PraminVram(dev.bar0, vram)
+    space = inst = None
+    if dev.bar2 is not None:
+        space = Bar2Space(spec.chipset, dev.bar0, dev.clock, access, alloc, dev.bar2)
+        space.bind()
+        inst = InstMemory(space)
+    from ..mm.pte import format_for
+
+    fmt = format_for(spec.chipset)
+    bar1 = Vmm(fmt, access, alloc, TlbInvalidator(dev.bar0, dev.clock, hub_only=True), va_start=0,
+               va_end=_bar1_size(dev), name="bar1")
+    return BarSpaces(alloc, space, inst, bar1, fmt.geometry.directories[0].va_lo)
+
+
+def _copy_logs(gpu: GspDevice) -> dict[str, bytes]:
+    if gpu.libos is None or not gpu.libos.logs:
+        return dict(gpu.saved_logs)
+    try:
+        return {n: lb.buf.read(0, lb.buf.size) for n, lb in gpu.libos.logs.items()}
+    except NovaError:
+        return dict(gpu.saved_logs)
+
+
+# -- the shutdown ------------------------------------------------------------------------------------------
+
+
+def _teardown(gpu: GspDevice) -> BootError | None:
+    """nouveau ``r535_gsp_fini`` + ``tu102_gsp_fini``; returns the error that stopped it (None: all done)."""
+    tl = gpu.timeline
+    dev = gpu.dev
+    rpc = gpu.rpc
+    problems: list[str] = []
+
+    def step(name: str, fn: Callable[[], str]) -> bool:
+        sleep0 = tl.host_sleep_ns
+        try:
+            with tl.span("stage", name) as span:
+                span.args["detail"] = fn()
+                span.args["wait_host_ns"] = tl.host_sleep_ns - sleep0
+            return True
+        except NovaError as e:
+            problems.append(f"{name}: {e}")
+            return False
+
+    if rpc is not None and gpu._gsp_alive and gpu.init_done and rpc.unresponsive:
+        step("unload:unloading-guest-driver",
+             lambda: "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent")
+    elif rpc is not None and gpu._gsp_alive and gpu.init_done:
+        client = gpu.client
+        if client is not None and not client.freed:
+
+            def free_client() -> str:
+                client.close()
+                return f"client {client.handle:#010x} and its objects freed"
+
+            step("unload:client-free", free_client)
+
+        def unload_rpc() -> str:
+            rpc.call(UnloadingGuestDriver())
+            poll_timeout(lambda: NV_PFALCON_FALCON_MAILBOX0.read(dev.bar0, base=FALCON.GSP),
+                         lambda v: bool(v & UNLOADED_BIT), clock=dev.clock, timeout=UNLOAD_TIMEOUT,
+                         interval=UNLOAD_INTERVAL, what="GSP-RM unloaded (GSP MAILBOX0 bit 31)")
+            return "UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 bit 31 set"
+
+        step("unload:unloading-guest-driver", unload_rpc)
+    gpu.saved_logs = _copy_logs(gpu)
+
+    core_stopped = not gpu._chain_started
+    if gpu._chain_started and gpu.spec is not None and gpu.vbios is not None and gpu.firmware is not None:
+        try:
+            unload_secure_chain(dev, gpu.spec, gpu.vbios, gpu.firmware, timeline=tl)
+            core_stopped = True
+        except ChainError as e:
+            problems.append(f"unload:{e.stage}: {e.cause}")
+            core_stopped = e.stage != "gsp-reset"
+    elif gpu._chain_started:
+        core_stopped = True  # the chain never got the firmware or vBIOS it needs: nothing ran on the falcons
+    gpu._gsp_alive = False
+    gpu.shutdown_stages = [r for r in _stage_results(tl, [s.name for s in tl.of_kind("stage")])
+                           if r.name.startswith("unload:")]
+
+    # GSP-RM's memory may be freed only once its core is stopped
+    if core_stopped:
+        if gpu.chain is not None and dev.dma is not None:
+            gpu.chain.free(dev.dma)
+        if gpu.libos is not None:
+            gpu.libos.free()
+        if gpu.shm is not None:
+            gpu.shm.free()
+    else:
+        problems.append("GSP-RM's DMA memory was not freed: its core could not be stopped (reset the GPU)")
+    if gpu.firmware is not None and gpu._own_firmware:
+        gpu.firmware.close()
+    if problems:
+        return BootError(f"{gpu.name}: shutdown incomplete: " + "; ".join(problems))
+    return None

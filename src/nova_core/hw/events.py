@@ -1,0 +1,229 @@
+"""nova_core.hw.events: what a bring-up did and when - stages, RPCs, bounded waits - as data.
+
+A :class:`Timeline` collects :class:`Span` records on two time bases at once: the *device* clock (the
+virtual clock of the simulated GPU, where it is the time the hardware would have taken; the host
+monotonic clock on real hardware) and the *host* clock (``time.perf_counter_ns``: what the run cost).
+Layers report to it without globals:
+
+- :class:`ObservedClock` wraps a device's clock; :func:`~nova_core.hw.poll.poll_timeout` tells it about
+  every wait that had to sleep (what was awaited, how long, how many reads), and it counts the host time
+  spent inside ``sleep`` (on the simulated GPU: the models catching up - GSP-RM's thread, timers);
+- the secure chain and the boot sequence report their stages (:meth:`Timeline.span`);
+- :class:`~nova_core.gsp.rpc.GspRpc` reports each RPC round trip and each event received.
+
+Listeners (:attr:`Timeline.listeners`) see every span begin and end: the CLI's live progress display is
+one. :meth:`Timeline.chrome_trace` renders the Chrome trace-event JSON that ui.perfetto.dev and
+chrome://tracing load: process 1 is the device clock, process 2 the host clock, one thread per kind.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .clock import Clock
+
+KINDS = ("stage", "rpc", "wait", "event")
+_TID = {k: i + 1 for i, k in enumerate(KINDS)}
+DEVICE_PID = 1
+HOST_PID = 2
+
+
+@dataclass
+class Span:
+    """One thing that took time (or, with ``dev_end == dev_start`` and kind "event", an instant)."""
+
+    kind: str  #: one of :data:`KINDS`
+    name: str
+    dev_start: int  #: ns on the device clock
+    host_start: int  #: ns on the host clock (perf_counter_ns)
+    dev_end: int = -1
+    host_end: int = -1
+    ok: bool = True
+    error: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.dev_end >= 0
+
+    @property
+    def dev_ns(self) -> int:
+        return max(self.dev_end - self.dev_start, 0)
+
+    @property
+    def host_ns(self) -> int:
+        return max(self.host_end - self.host_start, 0)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "ok": self.ok, "error": self.error,
+                "device_seconds": self.dev_ns / 1e9, "host_seconds": self.host_ns / 1e9, "args": self.args}
+
+
+Listener = Callable[[str, Span], None]  #: ``(phase, span)`` with phase "begin" or "end"
+
+
+class Timeline:
+    """Spans of one run (thread-safe), on the device clock ``clock`` and the host clock.
+
+    Args:
+        clock: the device's clock (pass the *inner* clock when wrapping it in :class:`ObservedClock`);
+            ``None`` until the device is known - whoever opens it sets :attr:`clock` (``boot`` does).
+        max_spans: spans kept (the oldest are dropped beyond; a 100k-RPC run must not grow without bound).
+    """
+
+    def __init__(self, clock: Clock | None = None, *, max_spans: int = 200_000) -> None:
+        self.clock: Clock = clock if clock is not None else _NoClock()
+        self.spans: list[Span] = []
+        self.dropped = 0
+        self.listeners: list[Listener] = []
+        self._max = max_spans
+        self._lock = threading.Lock()
+        #: host ns spent inside the device clock's ``sleep`` (set by :class:`ObservedClock`)
+        self.host_sleep_ns = 0
+        #: device ns slept in bounded waits
+        self.dev_sleep_ns = 0
+
+    def use_clock(self, clock: Clock) -> None:
+        """Take ``clock`` as the device clock unless one was given already."""
+        if isinstance(self.clock, _NoClock):
+            self.clock = clock
+
+    def _keep(self, span: Span) -> None:
+        with self._lock:
+            self.spans.append(span)
+            if len(self.spans) > self._max:
+                cut = len(self.spans) - self._max
+                del self.spans[:cut]
+                self.dropped += cut
+
+    def _notify(self, phase: str, span: Span) -> None:
+        for fn in list(self.listeners):
+            fn(phase, span)
+
+    def begin(self, kind: str, name: str, **args: Any) -> Span:
+        span = Span(kind, name, self.clock.now(), time.perf_counter_ns(), args=dict(args))
+        self._notify("begin", span)
+        return span
+
+    def end(self, span: Span, *, ok: bool = True, error: str = "") -> Span:
+        span.dev_end = self.clock.now()
+        span.host_end = time.perf_counter_ns()
+        span.ok = ok
+        span.error = error
+        self._keep(span)
+        self._notify("end", span)
+        return span
+
+    @contextmanager
+    def span(self, kind: str, name: str, **args: Any) -> Iterator[Span]:
+        """Time the ``with`` body as one span; an exception marks it failed (and propagates)."""
+        s = self.begin(kind, name, **args)
+        try:
+            yield s
+        except BaseException as e:
+            self.end(s, ok=False, error=str(e) or type(e).__name__)
+            raise
+        self.end(s)
+
+    def add(self, span: Span) -> None:
+        """Record a span measured elsewhere (a wait, reported when it is over)."""
+        self._keep(span)
+        self._notify("end", span)
+
+    def instant(self, kind: str, name: str, **args: Any) -> None:
+        now, host = self.clock.now(), time.perf_counter_ns()
+        self.add(Span(kind, name, now, host, now, host, args=dict(args)))
+
+    def of_kind(self, kind: str) -> list[Span]:
+        with self._lock:
+            return [s for s in self.spans if s.kind == kind]
+
+    # -- Chrome / Perfetto trace -------------------------------------------------------------------
+
+    def chrome_trace(self) -> dict[str, Any]:
+        """The trace-event JSON object (``traceEvents``; complete "X" and instant "i" events, times in us)."""
+        with self._lock:
+            spans = list(self.spans)
+        if not spans:
+            return {"traceEvents": [], "displayTimeUnit": "ms"}
+        dev0 = min(s.dev_start for s in spans)
+        host0 = min(s.host_start for s in spans)
+        events: list[dict[str, Any]] = []
+        for pid, label in ((DEVICE_PID, "device clock (virtual on the simulated GPU)"), (HOST_PID, "host clock")):
+            events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": label}})
+            for kind, tid in _TID.items():
+                events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": kind}})
+        for s in spans:
+            args = {k: _jsonable(v) for k, v in s.args.items()}
+            if not s.ok:
+                args["error"] = s.error
+            for pid, start, dur in ((DEVICE_PID, s.dev_start - dev0, s.dev_ns), (HOST_PID, s.host_start - host0,
+                                                                                 s.host_ns)):
+                ev: dict[str, Any] = {"name": s.name, "cat": s.kind, "pid": pid, "tid": _TID.get(s.kind, 9),
+                                      "ts": start / 1000, "args": args}
+                if s.kind == "event":
+                    ev.update(ph="i", s="t")
+                else:
+                    ev.update(ph="X", dur=dur / 1000)
+                events.append(ev)
+        return {"traceEvents": events, "displayTimeUnit": "ms",
+                "otherData": {"producer": "nova-core", "dropped_spans": self.dropped}}
+
+    def write_chrome_trace(self, path: str | Path) -> Path:
+        p = Path(path)
+        p.write_text(json.dumps(self.chrome_trace()) + "\n", encoding="utf-8")
+        return p
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+class _NoClock:
+    """Device time before a device is attached: 0."""
+
+    def now(self) -> int:
+        return 0
+
+    def sleep(self, ns: int) -> None:
+        raise RuntimeError("Timeline has no device clock yet; set Timeline.clock")
+
+
+class ObservedClock:
+    """A :class:`~nova_core.hw.clock.Clock` that reports waits and sleeping time to a :class:`Timeline`.
+
+    ``now`` and ``sleep`` forward to ``inner``; :func:`~nova_core.hw.poll.poll_timeout` calls
+    :meth:`observe_wait` for each wait that slept at least once.
+    """
+
+    def __init__(self, inner: Clock, timeline: Timeline) -> None:
+        self.inner = inner
+        self.timeline = timeline
+
+    def now(self) -> int:
+        return self.inner.now()
+
+    def sleep(self, ns: int) -> None:
+        t0 = time.perf_counter_ns()
+        self.inner.sleep(ns)
+        self.timeline.host_sleep_ns += time.perf_counter_ns() - t0
+        self.timeline.dev_sleep_ns += ns
+
+    def observe_wait(self, what: str, dev_start: int, host_start: int, polls: int, ok: bool) -> None:
+        self.timeline.add(Span("wait", what, dev_start, host_start, self.inner.now(), time.perf_counter_ns(), ok=ok,
+                               error="" if ok else "timed out", args={"polls": polls}))
+
+    def __getattr__(self, name: str) -> Any:  # the virtual clock's extras (call_at, lock, ...) stay reachable
+        return getattr(self.inner, name)
+
+    def __repr__(self) -> str:
+        return f"<ObservedClock {self.inner!r}>"

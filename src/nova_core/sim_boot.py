@@ -1,0 +1,100 @@
+"""nova_core.sim_boot: boot the simulated GPU - the driver's :func:`~nova_core.gsp.boot.boot` plus what only a
+test bench knows (which firmware the simulated GPU's secure ucodes accept).
+
+This module sits above both the driver and :mod:`nova_core.sim` (as the CLI does); the driver never imports
+the simulator. :func:`sim_firmware` picks the firmware: the installed NVIDIA set when there is one
+(``NOVA_FIRMWARE_PATH``, then /lib/firmware), otherwise a synthetic, format-correct set
+(:mod:`nova_core.sim.synth.firmware`) generated once into ``$NOVA_CACHE/synthetic-firmware`` and reused.
+From a REPL::
+
+    >>> import nova_core
+    >>> gpu = nova_core.boot_sim("ga102")
+    >>> gpu.static.gpu_name, [o.class_name for o in gpu.objects()]
+    ('NVIDIA GeForce RTX 3090', ['NV01_ROOT', 'NV01_DEVICE_0', 'NV20_SUBDEVICE_0'])
+    >>> gpu.close()
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import BootError, NovaError
+from .falcon.engines import require_sec2_boot_path
+from .firmware.discovery import FirmwareNotFound, FirmwareSet, open_firmware_set
+from .gpu.chips import Chipset
+from .gsp.boot import GspDevice, boot
+from .hw.events import Timeline
+
+
+def synthetic_firmware_root() -> Path:
+    """Where :func:`sim_firmware` writes the synthetic set (``$NOVA_CACHE/synthetic-firmware``)."""
+    cache = os.environ.get("NOVA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "nova-core")
+    return Path(cache) / "synthetic-firmware"
+
+
+def sim_firmware(chip: Chipset | str, version: str | None = None, *,
+                 roots: Sequence[str | os.PathLike[str]] | None = None, synthetic: bool | None = None) -> FirmwareSet:
+    """The firmware a simulated boot uses: the installed set when there is one (``roots`` or the search path:
+    ``NOVA_FIRMWARE_PATH``, /lib/firmware), otherwise a synthetic set generated once into
+    :func:`synthetic_firmware_root`. ``synthetic=True`` forces the synthetic set, ``False`` the real one."""
+    chipset = chip if isinstance(chip, Chipset) else Chipset.parse(chip)
+    if synthetic is not True:
+        try:
+            return open_firmware_set(chipset, version,
+                                     roots=None if roots is None else [Path(r) for r in roots])
+        except FirmwareNotFound:
+            if synthetic is False:
+                raise
+    from .sim.synth import firmware as synth
+    from .sim.synth.generic_bootloader import write_generic_bootloader
+
+    ver = version or synth.DEFAULT_VERSION
+    if ver not in synth.VERSIONS:
+        raise BootError(f"no synthetic firmware for version {ver!r} (synthetic versions: {', '.join(synth.VERSIONS)})"
+                        f"; install the real files (firmware-nvidia-graphics) or choose a synthetic version")
+    root = synthetic_firmware_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:  # processes sharing the cache write it one at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return open_firmware_set(chipset, ver, roots=[root])
+        except (FirmwareNotFound, NovaError):
+            synth.write_firmware_tree(root, [chipset], ver)
+            if chipset.facts.needs_fwsec_bootloader:
+                write_generic_bootloader(root, [chipset])
+            return open_firmware_set(chipset, ver, roots=[root])
+
+
+def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | bytes | None = None,
+             firmware_version: str | None = None, synthetic: bool | None = None,
+             firmware_roots: Sequence[str | os.PathLike[str]] | None = None, pci_device: int | None = None,
+             until: str | None = None, timeline: Timeline | None = None, gpu: Any = None) -> GspDevice:
+    """Boot a simulated GPU (a REPL shortcut: ``nova_core.boot_sim("ga102")``).
+
+    The sim is told which firmware the driver uses (as a real GPU "knows" its signed firmware); ``gpu`` boots an
+    existing :class:`~nova_core.sim.SimGpu` again (a second boot of the same device). Closing the returned
+    device also closes the firmware set.
+    """
+    from .sim import SimGpu
+
+    chipset = chip if isinstance(chip, Chipset) else Chipset.parse(chip)
+    if gpu is None:
+        rom = Path(vbios) if isinstance(vbios, (str, os.PathLike)) else vbios
+        gpu = SimGpu(chipset, vbios=rom, pci_device=pci_device)
+    require_sec2_boot_path(gpu.chipset)
+    fw = sim_firmware(gpu.chipset, firmware_version, roots=firmware_roots, synthetic=synthetic)
+    try:
+        root = next(iter(fw.files.values())).root
+        gpu.models["secure_chain"].expect_firmware(root, fw.version)
+        dev = gpu.device()
+        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline)
+    except BaseException:
+        fw.close()
+        raise
+    result._own_firmware = True
+    return result
+

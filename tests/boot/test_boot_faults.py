@@ -1,0 +1,133 @@
+"""Each stage's failure, injected through the sim: one clear line naming the stage and the cause, the log rings
+still readable, the device torn down (WPR2 cleared, DMA memory freed), and the next boot of the same GPU works."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from boot_helpers import rm, wpr2
+
+from nova_core.errors import FalconError, PollTimeout, RpcError
+from nova_core.gsp.boot import BootFailed
+from nova_core.hw.events import Span, Timeline
+from nova_core.sim import SimGpu
+from nova_core.sim_boot import boot_sim
+
+
+def _put(ring: bytes) -> int:
+    return int.from_bytes(ring[:8], "little")
+
+
+def _fails(gpu: SimGpu, *, chip: str, timeline: Timeline | None = None) -> BootFailed:
+    with pytest.raises(BootFailed) as ei:
+        boot_sim(chip, synthetic=True, gpu=gpu, timeline=timeline)
+    e = ei.value
+    assert "\n" not in str(e)
+    assert str(e).startswith(f"sim:{chip}: boot failed at stage {e.stage!r}: ")
+    assert e.__cause__ is e.cause
+    assert e.device.closed
+    return e
+
+
+def _next_boot_works(gpu: SimGpu, chip: str) -> None:
+    assert wpr2(gpu) == (0, 0)
+    assert gpu.sysmem.mappings() == []  # nothing of the failed boot left mapped
+    g = boot_sim(chip, synthetic=True, gpu=gpu)
+    assert g.gsp_ready
+    g.close()
+    assert g.teardown_status == "clean"
+
+
+@pytest.mark.parametrize("chip", ["tu102", "ga102"])
+def test_fwsec_frts_error(chip: str) -> None:
+    gpu = SimGpu(chip)
+    gpu.models["secure_chain"].frts_error = 0x5A  # type: ignore[attr-defined]
+    e = _fails(gpu, chip=chip)
+    assert e.stage == "fwsec-frts"
+    assert "FWSEC-FRTS failed with error 0x005a" in str(e)
+    assert e.teardown == "clean"
+    assert all(_put(r) == 0 for r in e.logs.values())  # GSP-RM never ran: the rings are empty but readable
+    _next_boot_works(gpu, chip)
+
+
+def test_booter_mailbox_error() -> None:
+    gpu = SimGpu("ad104")
+    gpu.models["secure_chain"].booter_error = True  # type: ignore[attr-defined]
+    e = _fails(gpu, chip="ad104")
+    assert e.stage == "booter-load"
+    assert isinstance(e.cause, FalconError) and "MAILBOX0" in str(e)
+    _next_boot_works(gpu, "ad104")
+
+
+def test_gsp_never_signals_init_done() -> None:
+    gpu = SimGpu("ga104")
+    rm(gpu).inject("drop", function="GSP_INIT_DONE")
+    e = _fails(gpu, chip="ga104")
+    assert e.stage == "init-done"
+    assert isinstance(e.cause, PollTimeout) and "INIT_DONE" in str(e)
+    assert _put(e.logs["LOGINIT"]) > 0  # what GSP-RM logged before is kept
+    assert e.teardown == "clean"
+    _next_boot_works(gpu, "ga104")
+
+
+def test_rpc_error_on_alloc() -> None:
+    gpu = SimGpu("tu116")
+    rm(gpu).inject("error_result", function="GSP_RM_ALLOC")
+    e = _fails(gpu, chip="tu116")
+    assert e.stage == "client"
+    assert isinstance(e.cause, RpcError) and "GSP_RM_ALLOC" in str(e) and "NV_ERR_GENERIC" in str(e)
+    assert e.device.client is None  # no half-made client is left behind
+    _next_boot_works(gpu, "tu116")
+
+
+def _at_stage(name: str, action: Callable[[], None]) -> Timeline:
+    tl = Timeline()
+
+    def listener(phase: str, span: Span) -> None:
+        if phase == "begin" and span.kind == "stage" and span.name == name:
+            action()
+
+    tl.listeners.append(listener)
+    return tl
+
+
+def test_gsp_crash_mid_boot() -> None:
+    gpu = SimGpu("ad102")
+    e = _fails(gpu, chip="ad102", timeline=_at_stage("static-info", lambda: rm(gpu).inject("crash")))
+    assert e.stage == "static-info"
+    assert isinstance(e.cause, PollTimeout) and "GET_GSP_STATIC_INFO" in str(e)
+    # GSP-RM's last words are in LOGRM, copied before teardown
+    assert _put(e.logs["LOGRM"]) > 0
+    # no RPC is sent to a GSP-RM that stopped answering; the falcons are still reset and WPR2 torn down
+    shutdown = {s.name: s for s in e.device.shutdown_stages}
+    assert shutdown["unload:unloading-guest-driver"].detail.startswith("skipped: GSP-RM stopped answering")
+    assert "unload:client-free" not in shutdown
+    assert list(shutdown)[-1] == "unload:wpr2-check" and e.teardown == "clean"
+    _next_boot_works(gpu, "ad102")
+
+
+def test_gsp_hang_during_sequencer() -> None:
+    gpu = SimGpu("ga100")
+    e = _fails(gpu, chip="ga100", timeline=_at_stage("sequencer", lambda: rm(gpu).inject("hang")))
+    assert e.stage in ("sequencer", "init-done")
+    assert isinstance(e.cause, PollTimeout)
+    _next_boot_works(gpu, "ga100")
+
+
+def test_gfw_boot_never_completes() -> None:
+    from nova_core.regs.gc6 import NV_PGC6_AON_SECURE_SCRATCH_GROUP_05
+
+    gpu = SimGpu("ga102")
+    gpu.bar0.poke(NV_PGC6_AON_SECURE_SCRATCH_GROUP_05.addr(i=0), 0)
+    e = _fails(gpu, chip="ga102")
+    assert e.stage == "gfw-boot" and "GFW boot" in str(e)
+    assert e.teardown == "clean"
+
+
+def test_device_fallen_off_the_bus() -> None:
+    gpu = SimGpu("ad102")
+    gpu.fall_off_bus()
+    e = _fails(gpu, chip="ad102")
+    assert e.stage == "identify"
+    assert "0xffffffff" in str(e).lower()

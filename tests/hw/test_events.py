@@ -1,0 +1,81 @@
+"""The timeline: spans on two clocks, waits reported by poll_timeout through ObservedClock, Chrome trace export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nova_core.errors import PollTimeout
+from nova_core.hw.clock import MS, US, VirtualClock
+from nova_core.hw.events import ObservedClock, Span, Timeline
+from nova_core.hw.poll import poll_timeout
+
+
+def test_waits_that_sleep_are_reported_and_immediate_ones_are_not() -> None:
+    vc = VirtualClock()
+    tl = Timeline(vc)
+    clock = ObservedClock(vc, tl)
+    poll_timeout(lambda: 1, bool, clock=clock, timeout=MS, what="already true")
+    assert tl.of_kind("wait") == []
+    start = vc.now()
+    poll_timeout(lambda: vc.now() >= start + 50 * US, bool, clock=clock, timeout=MS, interval=10 * US,
+                 what="50 us later")
+    (w,) = tl.of_kind("wait")
+    assert w.name == "50 us later" and w.ok and w.dev_ns == 50 * US and w.args["polls"] == 6
+    assert tl.dev_sleep_ns == 50 * US and tl.host_sleep_ns >= 0
+    with pytest.raises(PollTimeout):
+        poll_timeout(lambda: 0, bool, clock=clock, timeout=100 * US, interval=10 * US, what="never")
+    last = tl.of_kind("wait")[-1]
+    assert last.name == "never" and not last.ok and last.dev_ns == 100 * US
+
+
+def test_span_records_failure_and_listeners_see_both_phases() -> None:
+    vc = VirtualClock()
+    tl = Timeline(vc)
+    seen: list[tuple[str, str]] = []
+    tl.listeners.append(lambda phase, s: seen.append((phase, s.name)))
+    with tl.span("stage", "ok-stage"):
+        vc.advance(3 * MS)
+    with pytest.raises(ValueError), tl.span("stage", "bad-stage"):
+        raise ValueError("boom")
+    a, b = tl.of_kind("stage")
+    assert a.ok and a.dev_ns == 3 * MS
+    assert not b.ok and b.error == "boom"
+    assert seen == [("begin", "ok-stage"), ("end", "ok-stage"), ("begin", "bad-stage"), ("end", "bad-stage")]
+
+
+def test_chrome_trace_format(tmp_path: Path) -> None:
+    vc = VirtualClock()
+    tl = Timeline(vc)
+    with tl.span("stage", "s", detail="x"):
+        vc.advance(2 * MS)
+        tl.instant("event", "GSP_INIT_DONE")
+    path = tl.write_chrome_trace(tmp_path / "t.json")
+    doc = json.loads(path.read_text())
+    evs = [e for e in doc["traceEvents"] if e["ph"] != "M"]
+    dev = [e for e in evs if e["pid"] == 1]
+    assert {e["name"] for e in dev} == {"s", "GSP_INIT_DONE"}
+    stage = next(e for e in dev if e["name"] == "s")
+    assert stage["ph"] == "X" and stage["dur"] == 2000.0 and stage["ts"] == 0 and stage["args"]["detail"] == "x"
+    inst = next(e for e in dev if e["name"] == "GSP_INIT_DONE")
+    assert inst["ph"] == "i" and inst["ts"] == 2000.0
+    meta = [e for e in doc["traceEvents"] if e["ph"] == "M"]
+    assert {e["args"]["name"] for e in meta if e["name"] == "thread_name"} == {"stage", "rpc", "wait", "event"}
+
+
+def test_timeline_is_bounded() -> None:
+    tl = Timeline(VirtualClock(), max_spans=10)
+    for i in range(25):
+        tl.add(Span("rpc", f"r{i}", 0, 0, 0, 0))
+    assert len(tl.spans) == 10 and tl.dropped == 15 and tl.spans[0].name == "r15"
+
+
+def test_timeline_without_a_clock_takes_the_first_it_is_given() -> None:
+    tl = Timeline()
+    assert tl.begin("stage", "before").dev_start == 0
+    vc = VirtualClock(start=5)
+    tl.use_clock(vc)
+    tl.use_clock(VirtualClock(start=99))  # the first one stays
+    assert tl.begin("stage", "after").dev_start == 5
