@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nova_core.errors import FalconError
+from nova_core.errors import FalconError, FirmwareError
 from nova_core.falcon import BromParams, FalconUcode, UcodeSegment, falcon
 from nova_core.falcon.facts import FalconEngine
 from nova_core.firmware import BooterFirmware
@@ -40,9 +40,9 @@ def test_ucode_validation(imem: tuple[UcodeSegment, ...], dmem: tuple[UcodeSegme
 
 
 def test_brom_params_validation() -> None:
-    with pytest.raises(FalconError, match="ucode_id = 256 is not a 8-bit unsigned value"):
+    with pytest.raises(FirmwareError, match="ucode_id = 256 is not a 8-bit unsigned value"):
         BromParams(0, 1, 256)
-    with pytest.raises(FalconError, match="engine_id_mask = -1"):
+    with pytest.raises(FirmwareError, match="engine_id_mask = -1"):
         BromParams(0, -1, 1)
 
 

@@ -23,6 +23,7 @@ From a REPL, against the simulated GPU::
 
 from __future__ import annotations
 
+from ..firmware.hs import BromParams
 from .booter import BooterRun, booter_load, booter_unload, prepare_gsp_riscv, start_gsp_rm
 from .chain import (
     LOAD_STAGES,
@@ -40,7 +41,7 @@ from .facts import ENGINE_ID_MASK_GSP, ENGINE_ID_MASK_NVDEC, ENGINE_ID_MASK_SEC2
 from .fwsec import FwsecRun, Wpr2, Wpr2Error, fwsec_frts, fwsec_sb, read_wpr2, run_fwsec
 from .genbl import BlDmemDesc, GenericBootloader, find_generic_bootloader
 from .hal import FalconHalOps, LoadMethod, falcon_hal
-from .ucode import BromParams, FalconUcode, LoadLayout, UcodeSegment
+from .ucode import FalconUcode, LoadLayout, UcodeSegment
 
 __all__ = [
     "ENGINE_ID_MASK_GSP",

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import FalconError, PollTimeout
 from ..firmware.booter import fused_version_from_fuse
+from ..firmware.hs import BromParams
 from ..gpu.chips import Chipset, FalconHal
 from ..hw.clock import MS, US
 from ..regs.falcon import (
@@ -50,7 +51,6 @@ from ..regs.falcon import (
 )
 from ..regs.fuse import FUSE_VERSION_BY_ENGINE
 from .facts import FUSE_UCODE_IDS
-from .ucode import BromParams
 
 if TYPE_CHECKING:
     from .engine import Falcon

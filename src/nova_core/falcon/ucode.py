@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import FalconError
+from ..firmware.hs import BromParams, LoadSegment
 from .facts import BLOCK, IMEM_TAG_BITS
 
 
@@ -63,58 +64,21 @@ class UcodeSegment:
         return f"[{self.dst:#x}, {self.end:#x}){sec}{tag}"
 
 
-@dataclass(frozen=True)
-class BromParams:
-    """What the GA102+ boot ROM needs to verify a heavy-secure ucode (``NV_PFALCON2_FALCON_BROM_*``)."""
-
-    pkc_data_offset: int  #: BROM_PARAADDR(0): DMEM offset of the PKC (RSA-3K) signature
-    engine_id_mask: int  #: BROM_ENGIDMASK
-    ucode_id: int  #: BROM_CURR_UCODE_ID (8 bits)
-
-    def __post_init__(self) -> None:
-        for name, value, bits in (("pkc_data_offset", self.pkc_data_offset, 32),
-                                  ("engine_id_mask", self.engine_id_mask, 32), ("ucode_id", self.ucode_id, 8)):
-            if not isinstance(value, int) or not 0 <= value < (1 << bits):
-                raise FalconError(f"boot ROM parameter {name} = {value!r} is not a {bits}-bit unsigned value")
-
-
-class _SegmentLike(Protocol):
-    @property
-    def src(self) -> int: ...
-    @property
-    def dst(self) -> int: ...
-    @property
-    def size(self) -> int: ...
-    @property
-    def secure(self) -> bool: ...
-    @property
-    def tag(self) -> int | None: ...
-
-
-class _BromLike(Protocol):
-    @property
-    def pkc_data_offset(self) -> int: ...
-    @property
-    def engine_id_mask(self) -> int: ...
-    @property
-    def ucode_id(self) -> int: ...
-
-
 class LoadLayout(Protocol):
     """The load description the vBIOS (``FwsecImage``) and firmware (``HsLoadLayout``) layers produce."""
 
     @property
     def image(self) -> bytes: ...
     @property
-    def imem_sec(self) -> _SegmentLike: ...
+    def imem_sec(self) -> LoadSegment: ...
     @property
-    def imem_ns(self) -> _SegmentLike | None: ...
+    def imem_ns(self) -> LoadSegment | None: ...
     @property
-    def dmem(self) -> _SegmentLike: ...
+    def dmem(self) -> LoadSegment: ...
     @property
     def boot_vector(self) -> int: ...
     @property
-    def brom(self) -> _BromLike | None: ...
+    def brom(self) -> BromParams | None: ...
 
 
 def _overlap(segs: tuple[UcodeSegment, ...], mem: str, name: str) -> None:
@@ -179,7 +143,7 @@ class FalconUcode:
         """
         image = bytes(layout.image)
 
-        def seg(s: _SegmentLike, what: str, imem: bool) -> UcodeSegment:
+        def seg(s: LoadSegment, what: str, imem: bool) -> UcodeSegment:
             if s.src < 0 or s.size <= 0 or s.src + s.size > len(image):
                 raise FalconError(f"{name}: {what} [{s.src:#x}, +{s.size:#x}) is outside the "
                                   f"{len(image):#x}-byte image")
@@ -191,9 +155,7 @@ class FalconUcode:
             imem.append(seg(layout.imem_ns, "non-secure IMEM segment", True))
         imem.append(seg(layout.imem_sec, "secure IMEM segment", True))
         dmem = (seg(layout.dmem, "DMEM segment", False),)
-        b = layout.brom
-        brom = None if b is None else BromParams(b.pkc_data_offset, b.engine_id_mask, b.ucode_id)
-        return cls(name, tuple(imem), dmem, layout.boot_vector, brom)
+        return cls(name, tuple(imem), dmem, layout.boot_vector, layout.brom)
 
     # -- queries --------------------------------------------------------------------------------
 

@@ -23,11 +23,12 @@ from pathlib import Path
 
 from ..errors import FirmwareError
 from . import facts
-from .booter import BooterFirmware, BromParams, FalconSegment, HsLoadLayout, fused_version_from_fuse
+from .booter import BooterFirmware, HsLoadLayout, fused_version_from_fuse
 from .discovery import FirmwareFile, FirmwareNotFound, FirmwareSet, find_file, open_firmware_set, search_path
 from .elf import ElfFile, ElfSection, ElfSegment
 from .facts import FirmwareKind
 from .gsp import GspImage, PreparedGsp
+from .hs import BromParams, LoadSegment
 from .nvfw import BinFile, read_firmware_file
 from .radix3 import Radix3, Radix3Geometry, radix3_resolve
 from .riscv import RiscvBootloader, RiscvUcodeDesc
@@ -93,13 +94,13 @@ __all__ = [
     "ElfFile",
     "ElfSection",
     "ElfSegment",
-    "FalconSegment",
     "FirmwareFile",
     "FirmwareKind",
     "FirmwareNotFound",
     "FirmwareSet",
     "GspImage",
     "HsLoadLayout",
+    "LoadSegment",
     "PreparedGsp",
     "Radix3",
     "Radix3Geometry",

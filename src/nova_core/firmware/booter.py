@@ -33,6 +33,7 @@ from typing import Any
 from ..errors import FirmwareError
 from ..gpu.chips import FalconHal
 from . import facts as F
+from .hs import BromParams, LoadSegment
 from .nvfw import BinFile, read_firmware_file
 
 
@@ -84,48 +85,19 @@ class HsSignatureParams:
 
 
 @dataclass(frozen=True)
-class FalconSegment:
-    """``size`` bytes of the patched image at ``src`` go to falcon memory address ``dst``.
-
-    ``tag`` is the IMEM virtual address (block tag base) of a code segment, ``None`` for DMEM.
-    """
-
-    src: int
-    dst: int
-    size: int
-    secure: bool
-    tag: int | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class BromParams:
-    """What the GA102+ boot ROM needs to verify an HS ucode (``NV_PFALCON2_FALCON_BROM_*``)."""
-
-    pkc_data_offset: int  #: DMEM offset of the signature (BROM_PARAADDR(0))
-    engine_id_mask: int  #: BROM_ENGIDMASK
-    ucode_id: int  #: BROM_CURR_UCODE_ID
-
-    def as_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
 class HsLoadLayout:
     """An HS ucode ready for a falcon: the patched image and where each part of it goes."""
 
     image: bytes  #: the payload with the chosen signature patched in
-    imem_sec: FalconSegment
-    imem_ns: FalconSegment | None  #: TU102 HAL only: the non-secure os code
-    dmem: FalconSegment
+    imem_sec: LoadSegment
+    imem_ns: LoadSegment | None  #: TU102 HAL only: the non-secure os code
+    dmem: LoadSegment
     boot_vector: int
     brom: BromParams | None  #: GA102 HAL only
     signature_index: int
     fused_version: int
 
-    def segment_bytes(self, seg: FalconSegment) -> bytes:
+    def segment_bytes(self, seg: LoadSegment) -> bytes:
         return self.image[seg.src:seg.src + seg.size]
 
     def as_json(self) -> dict[str, Any]:
@@ -268,11 +240,11 @@ class BooterFirmware:
         ld = self.load
         index = self.signature_index(fused_version)
         image = bytes(self.patched_image(fused_version))
-        dmem = FalconSegment(ld.os_data.offset, 0, ld.os_data.size, secure=False)
+        dmem = LoadSegment(ld.os_data.offset, 0, ld.os_data.size, secure=False)
         if hal is FalconHal.TU102:
-            imem_ns = FalconSegment(ld.os_code.offset, ld.os_code.offset, ld.os_code.size, secure=False,
+            imem_ns = LoadSegment(ld.os_code.offset, ld.os_code.offset, ld.os_code.size, secure=False,
                                     tag=ld.os_code.offset)
-            imem_sec = FalconSegment(ld.app_code.offset, ld.app_code.offset, ld.app_code.size, secure=True,
+            imem_sec = LoadSegment(ld.app_code.offset, ld.app_code.offset, ld.app_code.size, secure=True,
                                      tag=ld.app_code.offset)
             return HsLoadLayout(image, imem_sec, imem_ns, dmem, ld.os_code.offset, None, index, fused_version)
         if self.sig_size != F.RSA3K_SIG_SIZE:
@@ -280,7 +252,7 @@ class BooterFirmware:
                 f"{self.source}: the GA102+ boot ROM verifies RSA-3072 signatures ({F.RSA3K_SIG_SIZE} bytes); this "
                 f"booter carries {self.sig_size}-byte signatures (a Turing booter?)"
             )
-        imem_sec = FalconSegment(ld.app_code.offset, 0, ld.app_code.size, secure=True, tag=ld.app_code.offset)
+        imem_sec = LoadSegment(ld.app_code.offset, 0, ld.app_code.size, secure=True, tag=ld.app_code.offset)
         brom = BromParams(self.pkc_data_offset, self.meta.engine_id_mask, self.meta.ucode_id)
         return HsLoadLayout(image, imem_sec, None, dmem, ld.app_code.offset, brom, index, fused_version)
 

@@ -17,8 +17,9 @@ reads, coverage claims), :mod:`.images` (IFR, image chain), :mod:`.bit` (BIT and
 
 from __future__ import annotations
 
+from ..firmware.hs import BromParams, LoadSegment
 from .facts import AppId, CodeType, FwsecCommand, format_version
-from .fwsec import BromParams, FwsecImage, FwsecUcode, LoadSegment
+from .fwsec import FwsecImage, FwsecUcode
 from .images import RomImage
 from .source import FileSource, PromSource, RomSource
 from .vbios import Vbios, read_vbios_version

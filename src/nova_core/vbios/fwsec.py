@@ -48,35 +48,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import NovaError, RomError
+from ..firmware.hs import BromParams, LoadSegment
 from . import facts as F
 from .reader import RomReader
 from .ucode import ExpansionRom, UcodeDesc, UcodeTableEntry, parse_desc
-
-
-@dataclass(frozen=True)
-class LoadSegment:
-    """``size`` bytes of the image at ``src`` go to falcon address ``dst``; ``tag``: IMEM virtual address."""
-
-    src: int
-    dst: int
-    size: int
-    secure: bool
-    tag: int | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class BromParams:
-    """What the GA102+ boot ROM needs to verify an HS ucode (``NV_PFALCON2_FALCON_BROM_*``)."""
-
-    pkc_data_offset: int  #: DMEM offset of the signature (BROM_PARAADDR(0))
-    engine_id_mask: int  #: BROM_ENGIDMASK
-    ucode_id: int  #: BROM_CURR_UCODE_ID
-
-    def as_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
