@@ -31,7 +31,7 @@ LOG_SECTION_BASE = 0x8100_0000  #: GSP VA of the sim's metadata section (a sim c
 
 #: (key, file, line, level, format) of what the simulated GSP-RM logs; arguments are u64
 FORMATS: list[tuple[str, str, int, int, str]] = [
-    ("boot", "gsp_init.c", 112, 2, "GSP-RM %u.%u.%u booting on chip %#x, %u MiB FB\n"),
+    ("boot", "gsp_init.c", 112, 2, "GSP-RM %u.%u.%02u booting on chip %#x, %u MiB FB\n"),
     ("libos", "gsp_init.c", 140, 2, "libos: %u memory regions, RMARGS at %#llx\n"),
     ("queues", "message_queue_gsp.c", 77, 2, "message queues: shared %#llx, %u PTEs, cmdq %#x, statq %#x\n"),
     ("sysinfo", "gsp_init.c", 301, 2, "SET_SYSTEM_INFO: BAR0 %#llx, BDF %#x\n"),
