@@ -305,5 +305,5 @@ def test_log_records(booted: Booted) -> None:
     base, section = booted.gsp.formats.section()  # type: ignore[union-attr]
     meta = booted.abi.parse("libosLogMetadata", section[:0x18])
     fmt_off = meta.format - base
-    assert section[fmt_off:].split(b"\0")[0] == b"GSP-RM %u.%u.%u booting on chip %#x, %u MiB FB\n"
+    assert section[fmt_off:].split(b"\0")[0] == b"GSP-RM %u.%u.%02u booting on chip %#x, %u MiB FB\n"
     assert meta.argumentCount == 5

@@ -59,6 +59,7 @@ from ..gpu.chips import Chipset
 from ..gpu.devinit import wait_gfw_boot
 from ..gpu.identify import Spec, identify
 from ..gpu.vram import vram_size as read_vram_size
+from ..hw.bar import Bar
 from ..hw.clock import SEC, US
 from ..hw.device import Device
 from ..hw.events import ObservedClock, Timeline
@@ -217,6 +218,10 @@ class GspDevice:
     def gsp_ready(self) -> bool:
         """GSP-RM signalled INIT_DONE and has not been shut down."""
         return self.init_done and not self.closed
+
+    @property
+    def bar0(self) -> Bar:
+        return self.dev.bar0
 
     @property
     def instmem(self) -> InstMemory | None:

@@ -1,0 +1,68 @@
+"""``nova mount DIR``: boot a device and serve a read-only, debugfs-like view of it at DIR (FUSE)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from ...debugfs import ExportTree
+from ...debugfs.fuse import check_mountpoint, load_fuse, mount
+from ...gsp.logs import LogDecoder
+from ...sim_boot import boot_sim
+from ..common import DEFAULT_SIM
+
+HELP = """Boot a device and serve a read-only, debugfs-like view of it at DIR until Ctrl-C.
+
+DIR must be an existing, empty directory. Per device (sim-ad102/ for the default simulated AD102):
+
+  [cyan]gsp/loginit gsp/logintr gsp/logrm[/cyan]  the raw libos log rings, read live; [cyan]gsp/*.txt[/cyan] as text
+
+  [cyan]vbios.rom[/cyan]  the ROM the vBIOS was parsed from;  [cyan]info.json[/cyan]  the boot summary
+
+  [cyan]regs/NAME[/cyan], [cyan]regs/NAME\\[i][/cyan], [cyan]regs/gsp/NAME[/cyan] ...  one register, read when
+  opened, decoded
+
+Ctrl-C (SIGINT) or SIGTERM unmounts, then the device is shut down (UNLOADING_GUEST_DRIVER ... WPR2 cleared).
+Needs libfuse (./dev fetches Debian's libfuse3 privately and sets FUSE_LIBRARY_PATH) and /dev/fuse.
+
+[bold]Example[/bold]
+
+  [cyan]mkdir /tmp/gpu && nova mount /tmp/gpu --sim ga102 &[/cyan]
+
+  [cyan]cat /tmp/gpu/sim-ga102/regs/NV_PMC_BOOT_0[/cyan]
+"""
+
+_SIM = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
+_VBIOS = typer.Option(None, "--vbios", metavar="FILE", help="ROM file the simulated GPU serves.")
+_FW_VERSION = typer.Option(None, "--firmware-version", metavar="V", help="GSP-RM version.")
+_SYNTHETIC = typer.Option(None, "--synthetic/--real", help="Force the synthetic firmware set, or the installed one.")
+_LOG_ELF = typer.Option(None, "--log-elf", metavar="FILE", help="Logging ELF to decode gsp/*.txt with.")
+
+
+def mount_cmd(
+    mountpoint: Path = typer.Argument(..., metavar="DIR", help="An existing, empty directory."),  # noqa: B008
+    sim: str | None = _SIM,
+    vbios: Path | None = _VBIOS,
+    firmware_version: str | None = _FW_VERSION,
+    synthetic: bool | None = _SYNTHETIC,
+    log_elf: Path | None = _LOG_ELF,
+) -> None:
+    check_mountpoint(mountpoint)
+    load_fuse()  # fail before booting when FUSE cannot work here
+    decoder = LogDecoder.from_file(log_elf) if log_elf is not None else None
+    gpu = boot_sim(sim or DEFAULT_SIM, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic)
+    try:
+        tree = ExportTree([gpu], decoder=decoder)
+        name = next(iter(tree.root.children))
+        sys.stderr.write(f"nova mount: {gpu.name} booted; serving {mountpoint}/{name}/ (Ctrl-C to unmount)\n")
+        sys.stderr.flush()
+        mount(tree, mountpoint)
+    finally:
+        gpu.close()
+    sys.stderr.write(f"nova mount: unmounted {mountpoint}; {gpu.name} shut down ({gpu.teardown_status})\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mount", help=HELP)(mount_cmd)

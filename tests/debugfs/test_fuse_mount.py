@@ -1,0 +1,93 @@
+"""A real FUSE mount of a booted simulated GPU (``nova mount``), read with plain ``open()``, ended by SIGINT.
+
+Skipped, with the reason, where libfuse cannot be loaded (``./dev test`` fetches Debian's libfuse3 and sets
+``FUSE_LIBRARY_PATH``), where /dev/fuse is missing, or where this machine does not permit mounting.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nova_core.debugfs.fuse import FuseUnavailable, check_mountpoint, is_mounted, load_fuse
+from nova_core.errors import NovaError
+from nova_core.sim import SimGpu
+
+MOUNT_TIMEOUT = 60.0
+
+
+def _fuse_or_skip() -> None:
+    try:
+        load_fuse()
+    except FuseUnavailable as e:
+        pytest.skip(f"FUSE unusable here: {e}")
+
+
+def test_mount_read_and_unmount_on_sigint(tmp_path: Path) -> None:
+    _fuse_or_skip()
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = dict(os.environ, NOVA_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-c", "from nova_core.cli.main import run; run()", "mount", str(mnt),
+                             "--sim", "tu117", "--synthetic"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + MOUNT_TIMEOUT
+        while not is_mounted(mnt):
+            if proc.poll() is not None:
+                err = proc.stderr.read() if proc.stderr else ""
+                if "Operation not permitted" in err or "fusermount" in err or "Permission denied" in err:
+                    pytest.skip(f"mounting is not permitted here: {err.strip().splitlines()[-1]}")
+                pytest.fail(f"nova mount exited {proc.returncode} before mounting: {err}")
+            if time.monotonic() > deadline:
+                pytest.fail("nova mount did not mount within 60 s")
+            time.sleep(0.05)
+        dev = mnt / "sim-tu117"
+        assert sorted(os.listdir(dev)) == ["gsp", "info.json", "regs", "vbios.rom"]
+        info = json.loads((dev / "info.json").read_text())
+        assert info["chipset"] == "TU117" and info["gsp_ready"] is True and info["firmware_synthetic"] is True
+        boot0 = SimGpu("tu117").boot0
+        assert (dev / "regs" / "NV_PMC_BOOT_0").read_text().splitlines()[0] == f"NV_PMC_BOOT_0 @ 0x0 = {boot0:#010x}"
+        ring = (dev / "gsp" / "loginit").read_bytes()
+        assert len(ring) == 0x10000 and int.from_bytes(ring[:8], "little") > 0
+        assert os.stat(dev / "gsp" / "loginit").st_size == 0x10000
+        assert (dev / "vbios.rom").read_bytes()[:2] == b"\x55\xaa"
+        with pytest.raises(OSError) as ei:
+            (dev / "info.json").write_text("x")
+        assert ei.value.errno in (errno.EROFS, errno.EACCES)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=MOUNT_TIMEOUT)
+        assert proc.returncode == 0, err
+        assert not is_mounted(mnt)
+        assert "unmounted" in err and "shut down (clean)" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if is_mounted(mnt):
+            subprocess.run(["fusermount3", "-u", str(mnt)], check=False, capture_output=True)
+            subprocess.run(["umount", "-l", str(mnt)], check=False, capture_output=True)
+
+
+def test_mountpoint_must_be_an_existing_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(NovaError, match="not an existing directory"):
+        check_mountpoint(tmp_path / "missing")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(NovaError, match="is not empty"):
+        check_mountpoint(tmp_path)
+
+
+def test_cli_refuses_a_bad_mountpoint_before_booting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nova_core.cli.main import main
+
+    assert main(["mount", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not an existing directory" in err
