@@ -48,6 +48,24 @@ def log(msg: str) -> None:
     print(f"fetch-artifacts: {msg}", file=sys.stderr)
 
 
+def private_apt(apt: Path, source_lines: list[str]) -> list[str]:
+    """apt-get options for private state under ``apt`` (lists, cache, a sources list of ``source_lines``):
+    nothing of the system's apt configuration is read or changed. Creates the directories."""
+    for d in (apt / "lists" / "partial", apt / "archives" / "partial"):
+        d.mkdir(parents=True, exist_ok=True)
+    sources = apt / "sources.list"
+    sources.write_text("".join(line + "\n" for line in source_lines))
+    opts = [
+        "-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
+        "-o", f"Dir::State::Lists={apt / 'lists'}", "-o", f"Dir::Cache={apt}",
+        "-o", f"Dir::Cache::Archives={apt / 'archives'}", "-o", "Debug::NoLocking=1",
+        "-o", "Acquire::Retries=3",
+    ]
+    if os.geteuid() == 0:  # the private cache is not readable by the _apt sandbox user
+        opts += ["-o", "APT::Sandbox::User=root"]
+    return opts
+
+
 def system_mirror() -> str:
     """The Debian mirror the system's own apt sources use (deb822 or one-line format)."""
     candidates: list[str] = []
@@ -93,16 +111,7 @@ def fetch(cache: Path) -> Path:
     for d in (apt / "lists" / "partial", apt / "archives" / "partial", cache / "firmware" / "debs"):
         d.mkdir(parents=True, exist_ok=True)
     mirror = system_mirror()
-    sources = apt / "sources.list"
-    sources.write_text("".join(f"deb {mirror} {suite} non-free-firmware\n" for suite in SUITES))
-    opts = [
-        "-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
-        "-o", f"Dir::State::Lists={apt / 'lists'}", "-o", f"Dir::Cache={apt}",
-        "-o", f"Dir::Cache::Archives={apt / 'archives'}", "-o", "Debug::NoLocking=1",
-        "-o", "Acquire::Retries=3",
-    ]
-    if os.geteuid() == 0:  # the private cache is not readable by the _apt sandbox user
-        opts += ["-o", "APT::Sandbox::User=root"]
+    opts = private_apt(apt, [f"deb {mirror} {suite} non-free-firmware" for suite in SUITES])
     log(f"apt-get update with a private sources list ({mirror}: {', '.join(SUITES)} non-free-firmware)")
     res = run(["apt-get", *opts, "update"])
     if res.returncode != 0:

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_artifacts import run, sha256, system_mirror
+from fetch_artifacts import private_apt, run, sha256, system_mirror
 
 PACKAGES = {
     "libfuse3-3": ("3.14.0-4", "bf535cec5e965823fd03199b4029f9e9f3952111eb12824b5d2b96c8cca1a918"),
@@ -57,13 +57,7 @@ def fetch(cache: Path) -> Path:
     apt, debs = base / "apt", base / "debs"
     for d in (apt / "lists" / "partial", apt / "archives" / "partial", debs):
         d.mkdir(parents=True, exist_ok=True)
-    sources = apt / "sources.list"
-    sources.write_text(f"deb {system_mirror()} {SUITE} main\n")
-    opts = ["-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
-            "-o", f"Dir::State::Lists={apt / 'lists'}", "-o", f"Dir::Cache={apt}",
-            "-o", f"Dir::Cache::Archives={apt / 'archives'}", "-o", "Debug::NoLocking=1", "-o", "Acquire::Retries=3"]
-    if os.geteuid() == 0:
-        opts += ["-o", "APT::Sandbox::User=root"]
+    opts = private_apt(apt, [f"deb {system_mirror()} {SUITE} main"])
     got: list[Path] = []
     updated = False
     for package, (version, digest) in PACKAGES.items():

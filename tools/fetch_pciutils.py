@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_artifacts import run, sha256, system_mirror
+from fetch_artifacts import private_apt, run, sha256, system_mirror
 
 #: alternative version sets, in order of preference: {package: (version, sha256 of the .deb)}
 VERSION_SETS = [
@@ -67,13 +67,7 @@ def fetch(cache: Path) -> Path:
     for d in (apt / "lists" / "partial", apt / "archives" / "partial", debs):
         d.mkdir(parents=True, exist_ok=True)
     mirror = system_mirror()
-    sources = apt / "sources.list"
-    sources.write_text("".join(f"deb {mirror} {suite} main\n" for suite in SUITES))
-    opts = ["-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
-            "-o", f"Dir::State::Lists={apt / 'lists'}", "-o", f"Dir::Cache={apt}",
-            "-o", f"Dir::Cache::Archives={apt / 'archives'}", "-o", "Debug::NoLocking=1", "-o", "Acquire::Retries=3"]
-    if os.geteuid() == 0:
-        opts += ["-o", "APT::Sandbox::User=root"]
+    opts = private_apt(apt, [f"deb {mirror} {suite} main" for suite in SUITES])
     res = run(["apt-get", *opts, "update"])
     if res.returncode != 0:
         raise RuntimeError(f"apt-get update failed: {res.stderr.strip()[-400:]}")
@@ -123,13 +117,7 @@ def fetch_uapi_headers(cache: Path) -> Path:
     apt, debs = base / "apt", base / "debs"
     for d in (apt / "lists" / "partial", apt / "archives" / "partial", debs):
         d.mkdir(parents=True, exist_ok=True)
-    sources = apt / "sources.list"
-    sources.write_text(f"deb {system_mirror()} {SUITES[0]} main\n")
-    opts = ["-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
-            "-o", f"Dir::State::Lists={apt / 'lists'}", "-o", f"Dir::Cache={apt}",
-            "-o", f"Dir::Cache::Archives={apt / 'archives'}", "-o", "Debug::NoLocking=1"]
-    if os.geteuid() == 0:
-        opts += ["-o", "APT::Sandbox::User=root"]
+    opts = private_apt(apt, [f"deb {system_mirror()} {SUITES[0]} main"])
     for cmd in (["apt-get", *opts, "update"], ["apt-get", *opts, "download", "linux-libc-dev"]):
         r = subprocess.run(cmd, cwd=debs, capture_output=True, text=True, check=False)
         if r.returncode != 0:

@@ -30,6 +30,13 @@ VbiosOpt = typer.Option(None, "--vbios", metavar="FILE",
 ReplayOpt = typer.Option(None, "--replay", metavar="FILE", help="Answer from a recorded trace.")
 RecordOpt = typer.Option(None, "--record", metavar="FILE", help="Record every BAR access to a trace.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
+# the options of commands that boot GSP-RM (boot, gsp-log, mount)
+FirmwareVersionOpt = typer.Option(None, "--firmware-version", metavar="V",
+                                  help="GSP-RM version (default: the first complete set found).")
+SyntheticOpt = typer.Option(None, "--synthetic/--real",
+                            help="Force the synthetic firmware set, or require the installed one.")
+LogElfOpt = typer.Option(None, "--log-elf", metavar="FILE",
+                         help="GSP-RM logging ELF (.fwlogging_* sections) to decode the log records with.")
 
 
 def open_device(sim: str | None = None, device: str | None = None, vbios: Path | None = None,

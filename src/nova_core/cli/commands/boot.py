@@ -15,7 +15,7 @@ from ...errors import NovaError
 from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot
 from ...hw.events import Span, Timeline
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM, JsonOpt, console, human_bytes, parse_int, print_json
+from ..common import DEFAULT_SIM, FirmwareVersionOpt, JsonOpt, SyntheticOpt, console, human_bytes, parse_int, print_json
 
 _STAGE_LIST = "\n\n".join(f"  [cyan]{name}[/cyan]  {STAGE_HELP[name]}" for name in STAGES)
 
@@ -138,10 +138,6 @@ _VbiosOpt = typer.Option(None, "--vbios", metavar="FILE",
                          help="ROM file the simulated GPU serves (its own synthetic ROM otherwise).")
 _PciDeviceOpt = typer.Option(None, "--pci-device", metavar="ID",
                              help="PCI device id of the simulated GPU (e.g. that of the --vbios ROM).")
-_FwVersionOpt = typer.Option(None, "--firmware-version", metavar="V",
-                             help="GSP-RM version (default: the first complete set found).")
-_SyntheticOpt = typer.Option(None, "--synthetic/--real",
-                             help="Force the synthetic firmware set, or require the installed one.")
 _UntilOpt = typer.Option(None, "--until", metavar="STAGE", help="Stop after this stage (see above).")
 _TraceOpt = typer.Option(None, "--trace", metavar="FILE",
                          help="Write a Chrome/Perfetto trace of stages, RPCs and waits.")
@@ -155,8 +151,8 @@ def boot_cmd(
     sim: str | None = _SimOpt,
     vbios: Path | None = _VbiosOpt,
     pci_device: str | None = _PciDeviceOpt,
-    firmware_version: str | None = _FwVersionOpt,
-    synthetic: bool | None = _SyntheticOpt,
+    firmware_version: str | None = FirmwareVersionOpt,
+    synthetic: bool | None = SyntheticOpt,
     until: str | None = _UntilOpt,
     trace: Path | None = _TraceOpt,
     save_logs: Path | None = _SaveLogsOpt,

@@ -10,7 +10,7 @@ from ...errors import NovaError
 from ...gsp.boot import STAGES, BootFailed
 from ...gsp.logs import LogDecoder, read_logs
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM, JsonOpt, console, print_json
+from ..common import DEFAULT_SIM, FirmwareVersionOpt, JsonOpt, LogElfOpt, SyntheticOpt, console, print_json
 
 HELP = """Boot the simulated GPU and print GSP-RM's libos log rings (LOGINIT, LOGINTR, LOGRM).
 
@@ -31,13 +31,7 @@ _RINGS = ("LOGINIT", "LOGINTR", "LOGRM")
 
 _SIM = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
 _VBIOS = typer.Option(None, "--vbios", metavar="FILE", help="ROM the simulated GPU serves.")
-_FIRMWARE_VERSION = typer.Option(None, "--firmware-version", metavar="V",
-                    help="GSP-RM version.")
-_SYNTHETIC = typer.Option(None, "--synthetic/--real",
-                    help="Force the synthetic firmware set, or require the installed one.")
 _UNTIL = typer.Option(None, "--until", metavar="STAGE", help="Stop the boot after this stage.")
-_LOG_ELF = typer.Option(None, "--log-elf", metavar="FILE",
-                    help="GSP-RM logging ELF with .fwlogging_* sections, to decode records.")
 _SIM_LOG_ELF = typer.Option(False, "--sim-log-elf",
                     help="Decode with the simulated GSP-RM's own logging ELF.")
 _RING = typer.Option([], "--ring", metavar="NAME", help="LOGINIT, LOGINTR or LOGRM (repeatable).")
@@ -47,10 +41,10 @@ _LAST = typer.Option(None, "--last", metavar="N", help="Only the newest N record
 def gsp_log(
     sim: str | None = _SIM,
     vbios: Path | None = _VBIOS,
-    firmware_version: str | None = _FIRMWARE_VERSION,
-    synthetic: bool | None = _SYNTHETIC,
+    firmware_version: str | None = FirmwareVersionOpt,
+    synthetic: bool | None = SyntheticOpt,
     until: str | None = _UNTIL,
-    log_elf: Path | None = _LOG_ELF,
+    log_elf: Path | None = LogElfOpt,
     sim_log_elf: bool = _SIM_LOG_ELF,
     ring: list[str] = _RING,
     last: int | None = _LAST,

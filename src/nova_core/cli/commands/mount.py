@@ -11,7 +11,7 @@ from ...debugfs import ExportTree
 from ...debugfs.fuse import check_mountpoint, load_fuse, mount
 from ...gsp.logs import LogDecoder
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM
+from ..common import DEFAULT_SIM, FirmwareVersionOpt, LogElfOpt, SyntheticOpt
 
 HELP = """Boot a device and serve a read-only, debugfs-like view of it at DIR until Ctrl-C.
 
@@ -36,18 +36,15 @@ Needs libfuse (./dev fetches Debian's libfuse3 privately and sets FUSE_LIBRARY_P
 
 _SIM = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
 _VBIOS = typer.Option(None, "--vbios", metavar="FILE", help="ROM file the simulated GPU serves.")
-_FW_VERSION = typer.Option(None, "--firmware-version", metavar="V", help="GSP-RM version.")
-_SYNTHETIC = typer.Option(None, "--synthetic/--real", help="Force the synthetic firmware set, or the installed one.")
-_LOG_ELF = typer.Option(None, "--log-elf", metavar="FILE", help="Logging ELF to decode gsp/*.txt with.")
 
 
 def mount_cmd(
     mountpoint: Path = typer.Argument(..., metavar="DIR", help="An existing, empty directory."),  # noqa: B008
     sim: str | None = _SIM,
     vbios: Path | None = _VBIOS,
-    firmware_version: str | None = _FW_VERSION,
-    synthetic: bool | None = _SYNTHETIC,
-    log_elf: Path | None = _LOG_ELF,
+    firmware_version: str | None = FirmwareVersionOpt,
+    synthetic: bool | None = SyntheticOpt,
+    log_elf: Path | None = LogElfOpt,
 ) -> None:
     check_mountpoint(mountpoint)
     load_fuse()  # fail before booting when FUSE cannot work here
