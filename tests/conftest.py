@@ -62,3 +62,22 @@ def firmware_path() -> Path:
     if d is None:
         pytest.skip("no NVIDIA firmware (run through ./dev test, which fetches it, or set NOVA_FIRMWARE_PATH)")
     return d
+
+
+#: test directories whose boots may generate the synthetic firmware set: they get a private NOVA_CACHE
+_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs")
+
+
+@pytest.fixture(scope="session")
+def _synthetic_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("nova-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_synthetic_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Boots in tests/boot and tests/debugfs write the synthetic firmware set into a session directory (set and
+    restored per test): the user's cache is never touched, and other tests still find the fetched artifacts
+    in the real ``NOVA_CACHE``."""
+    rel = Path(str(request.node.path)).resolve().relative_to(REPO / "tests")
+    if rel.parts and rel.parts[0] in _SYNTHETIC_CACHE_DIRS:
+        monkeypatch.setenv("NOVA_CACHE", str(request.getfixturevalue("_synthetic_cache_dir")))
