@@ -121,3 +121,20 @@ def test_help_lists_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 0
     for name in STAGES:
         assert name in out
+
+
+def test_mm_stats_after_a_boot(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = _run(capsys, "mm", "stats", "--boot", "--sim", "ad104", "--json")
+    assert rc == 0
+    d = json.loads(out)
+    assert d["booted"] is True and d["chipset"] == "AD104"
+    tags = sorted(a["tag"] for a in d["allocations"])
+    assert tags == ["bar1 PD3", "bar2 PD3", "bar2 instance block"]
+    wpr2 = next(r for r in d["regions"] if r["name"] == "WPR2")
+    assert all(not wpr2["start"] <= a["start"] < wpr2["start"] + wpr2["size"] for a in d["allocations"])
+    assert d["stats"]["allocations"] == 3 + sum(1 for r in d["regions"] if r["inside"] is None)
+
+
+def test_mm_stats_boot_refuses_device(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _run(capsys, "mm", "stats", "--boot", "--device", "0000:01:00.0")
+    assert rc == 1 and "--boot boots the simulated GPU" in err

@@ -10,13 +10,14 @@ import typer
 from ...errors import MmError, NovaError
 from ...gpu import identify, vram_size
 from ...gpu.chips import Chipset
-from ...mm.allocator import VramAllocator
-from ...mm.layout import reservations, typical_regions
+from ...mm.allocator import Allocation, VramAllocator
+from ...mm.layout import regions_from_layout, reservations, typical_regions
 from ...mm.pte import format_for
 from ...mm.tlb import TlbInvalidator
 from ...mm.vmm import Mapping, Segment, Translation, Vmm
 from ...regs.mmu import PteAperture
 from ..common import (
+    DEFAULT_SIM,
     DeviceOpt,
     JsonOpt,
     ReplayOpt,
@@ -130,37 +131,62 @@ def _print_walk(chip: Chipset, vmm: Vmm, maps: list[Mapping], tr: Translation, c
     out.print(f"  simulated MMU: {check}")
 
 
+_BootOpt = typer.Option(False, "--boot", help="Boot GSP-RM on the simulated GPU first and show its allocator "
+                                            "(the real layout, BAR1/BAR2 page tables and instance block allocated).")
+
+
 @app.command("stats")
 def stats(
     sim: str | None = SimOpt,
     device: str | None = DeviceOpt,
     replay: Path | None = ReplayOpt,
     vram_mib: int | None = typer.Option(None, "--vram-mib", help="Override the VRAM size (MiB)."),
+    boot: bool = _BootOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """VRAM allocator statistics with the chip's fixed regions reserved (WPR2, FRTS, GSP heap, VGA workspace).
 
-    The regions are the typical GSP layout computed from the VRAM size (the GSP boot passes the real one).
-    Reads only the identification and VRAM-size registers, so --device works on a GPU another driver owns.
+    Without --boot the regions are the typical GSP layout computed from the VRAM size; this reads only the
+    identification and VRAM-size registers, so --device works on a GPU another driver owns. With --boot the
+    simulated GPU is booted (nova boot) and the allocator is the one the boot used: the layout computed for the
+    firmware in use, plus what the boot allocated (BAR1/BAR2 page tables, the BAR2 instance block).
     """
-    with open_device(sim=sim, device=device, replay=replay) as dev:
-        spec = identify(dev.bar0)
-        vram = vram_size(dev.bar0, spec) if vram_mib is None else vram_mib << 20
-    if vram <= 0:
-        raise MmError(f"--vram-mib {vram_mib}: VRAM size must be positive")
-    regions = typical_regions(spec.chipset, vram)
-    alloc = VramAllocator(vram, reservations(regions))
-    st = alloc.stats()
+    allocations: list[Allocation] = []
+    if boot:
+        if device or replay or vram_mib is not None:
+            raise NovaError("--boot boots the simulated GPU; --device, --replay and --vram-mib do not apply")
+        from ...sim_boot import boot_sim
+
+        with boot_sim(sim or DEFAULT_SIM) as gpu:
+            if gpu.bars is None or gpu.layout is None or gpu.spec is None or gpu.vram_size is None:
+                raise NovaError("the boot did not reach the bar-pde stage: no allocator to show")
+            chip, vram = gpu.spec.chipset, gpu.vram_size
+            regions = regions_from_layout(gpu.layout)
+            alloc: VramAllocator = gpu.bars.allocator
+            allocations = [a for a in alloc.allocations() if not a.reserved]
+            st = alloc.stats()
+    else:
+        with open_device(sim=sim, device=device, replay=replay) as dev:
+            spec = identify(dev.bar0)
+            vram = vram_size(dev.bar0, spec) if vram_mib is None else vram_mib << 20
+        if vram <= 0:
+            raise MmError(f"--vram-mib {vram_mib}: VRAM size must be positive")
+        chip = spec.chipset
+        regions = typical_regions(chip, vram)
+        st = VramAllocator(vram, reservations(regions)).stats()
     if json_:
-        print_json({"chipset": spec.chipset.name, "vram": vram, "stats": st.as_json(),
+        print_json({"chipset": chip.name, "vram": vram, "booted": boot, "stats": st.as_json(),
                     "regions": [{"name": r.name, "start": r.start, "size": r.size, "inside": r.inside}
-                                for r in regions]})
+                                for r in regions],
+                    "allocations": [{"start": a.start, "size": a.size, "tag": a.tag} for a in allocations]})
         return
     out = console()
-    out.print(f"[bold]{spec.chipset.name}[/bold]: {human_bytes(vram)} of VRAM")
+    out.print(f"[bold]{chip.name}[/bold]: {human_bytes(vram)} of VRAM" + (" (after a boot)" if boot else ""))
     for r in regions:
         indent = "    " if r.inside else "  "
         out.print(f"{indent}{r.name:<26} [{r.start:#013x}, {r.end:#013x})  {human_bytes(r.size)}")
+    for a in allocations:
+        out.print(f"  {a.tag:<26} [{a.start:#013x}, {a.end:#013x})  {human_bytes(a.size)}")
     rows = [("free", f"{human_bytes(st.free)} ({st.free:#x})"),
             ("reserved", f"{human_bytes(st.reserved)} ({st.reserved:#x})"),
             ("largest free block", f"{human_bytes(st.largest_free)} ({st.largest_free:#x})"),
