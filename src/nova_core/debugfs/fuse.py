@@ -3,8 +3,10 @@
 mfusepy (a maintained ctypes binding of libfuse 2 and 3, pure Python) loads libfuse from
 ``FUSE_LIBRARY_PATH`` or the system; ``./dev`` fetches Debian's libfuse3 into its cache and sets that
 variable. The mount runs in the foreground; libfuse's own SIGINT/SIGTERM/SIGHUP handlers end the loop and
-unmount. Each open produces the file's contents once (kept per handle until release), so a reader sees one
-snapshot; everything that would write is refused with EROFS.
+unmount; whatever way the loop ends (a signal, ``fusermount3 -u``, an error), :func:`mount` returns or raises
+only once nothing is left mounted. Each open produces the file's contents once (kept per handle until release),
+so a reader sees one snapshot; everything that would write is refused with EROFS (also refused by the kernel:
+the mount is ``ro``), and a file whose contents cannot be produced reads as EIO with the reason on stderr.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import shutil
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import NovaError
-from .tree import Dir, ExportTree, NotFound
+from .tree import Dir, ExportTree, File, NotFound
 
 
 class FuseUnavailable(NovaError):
@@ -59,6 +64,28 @@ def make_operations(tree: ExportTree, fuse: Any) -> Any:
             except NotFound:
                 raise fuse.FuseOSError(errno.ENOENT) from None
 
+        def _produce(self, path: str, node: File) -> bytes:
+            try:
+                return node.produce()
+            except NovaError as e:  # e.g. the device was lost: the reader gets EIO, the operator the reason
+                sys.stderr.write(f"nova mount: {path}: {e}\n")
+                raise fuse.FuseOSError(errno.EIO) from None
+
+        def _refuse(self, *args: Any) -> int:
+            raise fuse.FuseOSError(errno.EROFS)
+
+        # every operation that would change the tree (mfusepy leaves utimens a silent success by default)
+        write = create = mkdir = mknod = unlink = rmdir = rename = link = symlink = _refuse
+        chmod = chown = truncate = utimens = setxattr = removexattr = fallocate = _refuse
+
+        def access(self, path: str, amode: int) -> int:
+            node = self._node(path)
+            if amode & os.W_OK:
+                raise fuse.FuseOSError(errno.EROFS)
+            if amode & os.X_OK and not isinstance(node, Dir):
+                raise fuse.FuseOSError(errno.EACCES)
+            return 0
+
         def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
             node = self._node(path)
             base = {"st_uid": os.getuid(), "st_gid": os.getgid(), "st_atime": self._t, "st_mtime": self._t,
@@ -68,7 +95,7 @@ def make_operations(tree: ExportTree, fuse: Any) -> Any:
             if fh is not None and fh in self._handles:
                 size = len(self._handles[fh])
             else:  # produced to know its size; the open will produce it again, consistently for its reader
-                size = len(node.produce())
+                size = len(self._produce(path, node))
             return {**base, "st_mode": stat.S_IFREG | 0o444, "st_nlink": 1, "st_size": size}
 
         def readdir(self, path: str, fh: int) -> list[str]:
@@ -83,7 +110,7 @@ def make_operations(tree: ExportTree, fuse: Any) -> Any:
             node = self._node(path)
             if isinstance(node, Dir):
                 raise fuse.FuseOSError(errno.EISDIR)
-            data = node.produce()
+            data = self._produce(path, node)
             with self._lock:
                 fh = next(self._ids)
                 self._handles[fh] = data
@@ -91,8 +118,11 @@ def make_operations(tree: ExportTree, fuse: Any) -> Any:
 
         def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
             data = self._handles.get(fh)
-            if data is None:
-                data = self._node(path).produce()
+            if data is None:  # not opened through us (cannot happen with libfuse; kept total)
+                node = self._node(path)
+                if isinstance(node, Dir):
+                    raise fuse.FuseOSError(errno.EISDIR)
+                data = self._produce(path, node)
             return data[offset:offset + size]
 
         def release(self, path: str, fh: int) -> int:
@@ -108,12 +138,14 @@ def make_operations(tree: ExportTree, fuse: Any) -> Any:
 
 
 def check_mountpoint(path: str | os.PathLike[str]) -> Path:
-    """The mountpoint must be an existing, empty directory."""
+    """The mountpoint must be an existing, empty directory that is not already a mount point."""
     p = Path(path)
     if not p.is_dir():
         raise NovaError(f"mountpoint {str(p)!r} is not an existing directory")
     if any(p.iterdir()):
         raise NovaError(f"mountpoint {str(p)!r} is not empty")
+    if is_mounted(p):
+        raise NovaError(f"mountpoint {str(p)!r} is already a mount point (unmount it first)")
     return p
 
 
@@ -136,6 +168,27 @@ def mount(tree: ExportTree, mountpoint: str | os.PathLike[str]) -> None:
             return
         raise NovaError(f"mount at {str(mp)!r} failed (libfuse status {e}): it needs /dev/fuse access (root, "
                         f"or fusermount3 on the PATH)") from e
+    finally:  # libfuse unmounts on every way out of its loop; should it not have, nothing may be left behind
+        if is_mounted(mp):
+            force_unmount(mp)
+
+
+def force_unmount(path: Path) -> None:
+    """Detach a FUSE mount left behind (``fusermount3 -u -z``, else umount2(MNT_DETACH) as root)."""
+    tool = shutil.which("fusermount3") or shutil.which("fusermount")
+    if tool is not None:
+        subprocess.run([tool, "-u", "-z", str(path)], check=False, capture_output=True)
+    if is_mounted(path):
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.umount2(os.fsencode(path), MNT_DETACH)
+    if is_mounted(path):
+        raise NovaError(f"{str(path)!r} is still mounted after the FUSE loop ended: run fusermount3 -u {path}")
+
+
+MNT_DETACH = 2  #: umount2 flag (linux/fs.h): detach now, finish when no longer busy
 
 
 LOOP_ENDED = 8  #: libfuse 3 fuse_main_real: "the event loop ended with an error" (also: ended by a signal)

@@ -15,14 +15,13 @@ from ..common import DEFAULT_SIM, FirmwareVersionOpt, LogElfOpt, SyntheticOpt
 
 HELP = """Boot a device and serve a read-only, debugfs-like view of it at DIR until Ctrl-C.
 
-DIR must be an existing, empty directory. Per device (sim-ad102/ for the default simulated AD102):
+DIR: an existing, empty directory, not a mount point yet. Per device (sim-ad102/ for a simulated AD102):
 
   [cyan]gsp/loginit gsp/logintr gsp/logrm[/cyan]  the raw libos log rings, read live; [cyan]gsp/*.txt[/cyan] as text
 
   [cyan]vbios.rom[/cyan]  the ROM the vBIOS was parsed from;  [cyan]info.json[/cyan]  the boot summary
 
-  [cyan]regs/NAME[/cyan], [cyan]regs/NAME\\[i][/cyan], [cyan]regs/gsp/NAME[/cyan] ...  one register, read when
-  opened, decoded
+  [cyan]regs/NAME[/cyan], [cyan]regs/NAME\\[i][/cyan], [cyan]regs/gsp/NAME[/cyan]  a register, read at open, decoded
 
 Ctrl-C (SIGINT) or SIGTERM unmounts, then the device is shut down (UNLOADING_GUEST_DRIVER ... WPR2 cleared).
 Needs libfuse (./dev fetches Debian's libfuse3 privately and sets FUSE_LIBRARY_PATH) and /dev/fuse.

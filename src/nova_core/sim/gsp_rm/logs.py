@@ -7,9 +7,10 @@ forward as ``args..., metadata pointer, timestamp``; a decoder walks back from p
 metadata pointer, then ``argumentCount`` arguments (taken from the metadata, last first).
 
 The metadata pointer is a GSP virtual address of a ``libosLogMetadata`` {filename, format, lineNumber,
-argumentCount, printLevel} in the logging ELF's ``.fwlogging_*`` section. linux-firmware ships no logging
-ELF, so the sim keeps its own formats in :class:`LogFormats`, laid out as such a section would be
-(:meth:`LogFormats.section` gives its bytes and base address), so a decoder can be tested end to end.
+argumentCount, printLevel} in the task's logging ELF (a ``.fwlogging_*`` section of the ``gsp_log_*.bin``
+container). linux-firmware ships no logging ELF, so the sim keeps its own formats in :class:`LogFormats`, laid
+out as a task ELF's logging sections would be (:meth:`LogFormats.section` gives the bytes and base address;
+``nova_core.sim.synth.logging_elf`` wraps them as OpenRM's file), so a decoder can be tested end to end.
 
 Before writing, GSP-RM maps the buffer through the page list the driver put at word 1 onwards (nouveau
 ``create_pte_array``): the sim checks that list (each entry mapped, page aligned) and then overwrites it
@@ -29,7 +30,8 @@ from .wire import PAGE, PagedRegion
 
 LOG_SECTION_BASE = 0x8100_0000  #: GSP VA of the sim's metadata section (a sim choice)
 
-#: (key, file, line, level, format) of what the simulated GSP-RM logs; arguments are u64
+#: (key, file, line, level, format) of what the simulated GSP-RM logs; arguments are u64; levels are RM's
+#: LEVEL_* (nvprintf_level.h: 1 INFO, 2 NOTICE, 3 WARNING, 4 ERROR, 5 HW_ERROR, 6 FATAL)
 FORMATS: list[tuple[str, str, int, int, str]] = [
     ("boot", "gsp_init.c", 112, 2, "GSP-RM %u.%u.%02u booting on chip %#x, %u MiB FB\n"),
     ("libos", "gsp_init.c", 140, 2, "libos: %u memory regions, RMARGS at %#llx\n"),
@@ -44,7 +46,7 @@ FORMATS: list[tuple[str, str, int, int, str]] = [
     ("rpc_error", "rpc.c", 640, 4, "RPC function %#x failed: status %#x\n"),
     ("intr", "intr.c", 88, 1, "doorbell: %u command element(s)\n"),
     ("unload", "gsp_init.c", 520, 2, "UNLOADING_GUEST_DRIVER: GSP-RM shutting down\n"),
-    ("crash", "gsp_init.c", 600, 5, "GSP-RM halted: error %#x\n"),
+    ("crash", "gsp_init.c", 600, 6, "GSP-RM halted: error %#x\n"),
 ]
 
 
@@ -60,7 +62,8 @@ class LogFormat:
 
 
 class LogFormats:
-    """The sim's metadata section: ``libosLogMetadata`` records followed by their strings."""
+    """The sim's logging data: ``libosLogMetadata`` records (``metadata_size`` bytes from the base) followed by
+    their strings - what a task logging ELF's ``.logging_metadata`` and ``.logging_const`` sections hold."""
 
     def __init__(self, m: ModuleType) -> None:
         meta = m.libosLogMetadata
@@ -82,9 +85,10 @@ class LogFormats:
             self.by_key[key] = lf
             self.by_va[lf.va] = lf
         self._section = bytes(records + strings)
+        self.metadata_size = len(records)
 
     def section(self) -> tuple[int, bytes]:
-        """(base VA, bytes) of a ``.fwlogging_*`` section holding these formats."""
+        """(base VA, bytes): the metadata records, then the strings, contiguous at the base."""
         return LOG_SECTION_BASE, self._section
 
 
