@@ -17,7 +17,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from _harness import Harness
+from _harness import Harness, Target
 from nova_core.falcon import Falcon, FalconUcode, UcodeSegment
 from nova_core.falcon.chain import run_secure_chain, unload_secure_chain
 from nova_core.fb import read_fb_layout
@@ -54,7 +54,7 @@ def run(h: Harness) -> None:
             wr(port, 0x12345678)
 
     h.compare("Falcon.pio_load (56 KiB, BufferBar)", lambda: f.pio_load(pio), "bare write32 loop, same words",
-              raw_pio, max_ratio=1.5, number=3, words=words)
+              raw_pio, target=Target(max_ratio=1.5), number=3, words=words)
 
     # -- DMA on the simulated falcon ------------------------------------------------------------------
     gpu = SimGpu("ga102")
@@ -87,7 +87,7 @@ def run(h: Harness) -> None:
             sbar.read32(cmd)
 
     h.compare("Falcon.dma_load (63 KiB, simulated GA102 SEC2)", lambda: g.dma_load(dma),
-              "bare per-block DMA register sequence", raw_dma, max_ratio=2.0, number=3, blocks=blocks)
+              "bare per-block DMA register sequence", raw_dma, target=Target(max_ratio=2.0), number=3, blocks=blocks)
 
     # -- the whole chain, simulated checks included ---------------------------------------------------
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,5 +108,5 @@ def run(h: Harness) -> None:
             unload_secure_chain(cdev, spec, vb, fw)
             r.free(cdev.dma)
 
-        h.report("secure chain + unload (AD102, synthetic 3 MiB image)", h.time(cycle, number=3, repeat=3))
+        h.report("secure chain + unload (AD102, synthetic 3 MiB image)", h.samples(cycle, number=3, rounds=3))
         fw.close()
