@@ -57,7 +57,9 @@ class BufferBar:
     same access width real MMIO needs. Writes raise :class:`ReadOnlyError` when ``writable`` is false.
     """
 
-    __slots__ = ("_buffer", "_name", "_size", "_words", "_writable")
+    __slots__ = ("_buffer", "_name", "_size", "_words", "_writable", "words32")
+
+    words32: memoryview
 
     def __init__(self, buffer: bytearray | memoryview | mmap.mmap | bytes, *, writable: bool = True,
                  name: str = "buffer") -> None:
@@ -68,6 +70,9 @@ class BufferBar:
             raise ReadOnlyError(f"{name}: buffer is read-only but a writable BAR was requested")
         self._buffer = buffer
         self._words = view.cast("B").cast("I")
+        #: the BAR as 32-bit words, for register reads that load a fixed word directly (``regs.core``); a plain
+        #: attribute, not a property: it is looked up on every such read
+        self.words32 = self._words
         self._size = view.nbytes
         self._writable = writable
         self._name = name
@@ -79,11 +84,6 @@ class BufferBar:
     @property
     def name(self) -> str:
         return self._name
-
-    @property
-    def words32(self) -> memoryview:
-        """The BAR as 32-bit words, for register objects that read a fixed word directly."""
-        return self._words
 
     @property
     def writable(self) -> bool:

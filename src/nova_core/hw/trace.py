@@ -52,6 +52,9 @@ class TraceWriter:
 class RecordingBar:
     """Wraps a ``Bar``, passing every access through and recording it to a :class:`TraceWriter`."""
 
+    #: not buffer-backed: register reads come through :meth:`read32` (see ``regs.core._make_read``)
+    words32: memoryview | None = None
+
     def __init__(self, inner: Bar, writer: TraceWriter) -> None:
         self.inner = inner
         self.writer = writer
@@ -125,6 +128,9 @@ def _validate_entry(path: Path, index: int, e: dict[str, Any]) -> None:
 
 class ReplayBar:
     """A ``Bar`` that answers from a recorded trace and checks the code does the same accesses."""
+
+    #: not buffer-backed: register reads come through :meth:`read32` (see ``regs.core._make_read``)
+    words32: memoryview | None = None
 
     def __init__(self, entries: Iterable[dict[str, Any]], *, size: int, name: str = "replay") -> None:
         self._entries = list(entries)

@@ -53,6 +53,9 @@ class _SimWindow:
 class SimBar:
     """The simulated GPU's BAR0 (implements :class:`~nova_core.hw.bar.Bar`)."""
 
+    #: not buffer-backed: register reads come through :meth:`read32` (see ``regs.core._make_read``)
+    words32: memoryview | None = None
+
     def __init__(self, clock: VirtualClock, log: SimLog, *, strict: bool = True,
                  read_cost: int = 500, write_cost: int = 50, size: int = BAR0_SIZE) -> None:
         self._clock = clock

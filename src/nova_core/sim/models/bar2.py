@@ -50,6 +50,9 @@ PAGE = 4096
 class SimBar2:
     """The BAR2 aperture as a :class:`~nova_core.hw.bar.Bar` (32-bit accesses and page-wise block copies)."""
 
+    #: not buffer-backed: register reads come through :meth:`read32` (see ``regs.core._make_read``)
+    words32: memoryview | None = None
+
     def __init__(self, model: Bar2Model) -> None:
         self._m = model
 
