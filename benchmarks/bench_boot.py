@@ -72,7 +72,7 @@ def _case(h: Harness, label: str, chip: str, image: Path, **kw: Any) -> None:
                   f"one read of {image.name} ({image.stat().st_size >> 20} MiB)", image.read_bytes,
                   number=1, rounds=3 if h.quick else 5)
     total, sim, driver = _split(chip, **kw)
-    wall = r.seconds
+    wall = r.seconds_median
     driver_s = wall * driver / total
     sim_s = wall * sim / total
     h.report(f"{label}: driver CPU per boot (estimated)", driver_s, target=Target(max_seconds=1.0),

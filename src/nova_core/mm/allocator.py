@@ -15,10 +15,12 @@ Data structure (chosen by measurement, see ``benchmarks/bench_mm.py`` and the mm
 free or used, is a node of an address-ordered doubly linked list (O(1) coalescing). Free blocks ("holes") are
 indexed by size class - two-level segregated fit as in TLSF: the power of two, then 4 linear sub-classes -
 with a bitmap of non-empty classes. Unlike TLSF, each class keeps its holes in an address-ordered
-``SortedList``, which gives O(log n) removal of any hole (TLSF's list removal is O(bucket) and makes frees in
-random order 10x slower) and O(C log n) lowest/highest-address searches that skip every class too small for
-the request. ``BEST`` places the block at the *top* of the chosen hole so the hole keeps its start and its
-index entry (an O(1) update); ``LOW`` places it at the bottom, ``HIGH`` at the top.
+``SortedList`` (holes added since the class was last searched wait in a dict and are merged in, in one sort, by
+the next search: a burst of frees costs a dict insert each), which gives O(log n) removal of any hole (TLSF's
+list removal is O(bucket) and makes frees in random order 10x slower) and O(C log n) lowest/highest-address
+searches that skip every class too small for the request. ``BEST`` places the block at the *top* of the chosen
+hole so the hole keeps its start and its index entry (an O(1) update); ``LOW`` places it at the bottom, ``HIGH``
+at the top.
 
 Complexities (n holes, C <= 4 * 64 size classes): ``free`` and ``BEST`` allocation: O(log n) (BEST probes at most
 8 holes of the classes where a hole may or may not fit); ``reserve`` and ``LOW``/``HIGH``/ranged allocation:
@@ -42,12 +44,41 @@ _SL = 1 << _SL_BITS
 _PROBE = 8  # holes of a boundary class BEST looks at before taking a class that surely fits
 
 
+class _HoleClass:
+    """The starts of one size class's holes: a ``SortedList``, and the starts added since it was last asked for
+    in order (kept in a dict until then: adding and removing them costs a dict operation, not a sorted insert).
+
+    :meth:`ordered` merges them in (one sort of the new ones) and returns the ``SortedList``: every search that
+    looks at addresses in order goes through it, so what it sees is exactly the sorted class. (The allocator adds
+    to ``_new`` and removes from either itself, on its hot paths.)
+    """
+
+    __slots__ = ("_new", "_sorted")
+
+    def __init__(self) -> None:
+        self._sorted = SortedList()
+        self._new: dict[int, None] = {}
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._new)
+
+    def ordered(self) -> SortedList:
+        if self._new:
+            self._sorted.update(self._new)
+            self._new.clear()
+        return self._sorted
+
+
+
 class Placement(enum.Enum):
     """Where ``alloc`` places a block."""
 
     BEST = "best"  #: the smallest size class that fits (TLSF good fit); top of the hole
     LOW = "low"  #: the lowest address that fits (bottom-up); bottom of the hole
     HIGH = "high"  #: the highest address that fits (top-down); top of the hole
+
+
+_BEST = Placement.BEST  # (a module global: an enum member looked up on its class costs more on every alloc)
 
 
 class _Block:
@@ -145,7 +176,8 @@ class RangeAllocator:
         self.granularity = granularity
         self._gshift = granularity.bit_length() - 1
         self._lock = threading.Lock()
-        self._classes: list[SortedList | None] = [None] * (4 * 64 + 8)
+        self._classes: list[_HoleClass | None] = [None] * (4 * 64 + 8)
+        self._fits: dict[tuple[int, int], tuple[int, int]] = {}  # (size, align) -> (its class, first class that fits)
         self._bitmap = 0
         self._holes: dict[int, _Block] = {}
         self._used: dict[int, _Block] = {}
@@ -159,23 +191,33 @@ class RangeAllocator:
 
     # -- the hole index -------------------------------------------------------------------------
 
+    # (the three below are on every alloc and free: the class computation of _class_of and _HoleClass's add and
+    # remove are written out in them)
+
     def _index_add(self, b: _Block) -> None:
-        c = _class_of(b.size >> self._gshift)
+        u = b.size >> self._gshift
+        if u < 2 * _SL:
+            c = u
+        else:
+            fl = u.bit_length() - 1
+            c = (fl - 1) * _SL + ((u >> (fl - _SL_BITS)) & (_SL - 1))
         b.cls = c
-        lst = self._classes[c]
-        if lst is None:
-            lst = self._classes[c] = SortedList()
-        lst.add(b.start)
+        cls = self._classes[c]
+        if cls is None:
+            cls = self._classes[c] = _HoleClass()
+        cls._new[b.start] = None
         self._bitmap |= 1 << c
         self._holes[b.start] = b
 
     def _index_remove(self, b: _Block) -> None:
-        lst = self._classes[b.cls]
-        assert lst is not None  # invariant: an indexed hole's class list exists
-        lst.remove(b.start)
-        if not lst:
+        cls = self._classes[b.cls]
+        assert cls is not None  # invariant: an indexed hole's class exists
+        start = b.start
+        if cls._new.pop(start, 1) is not None:
+            cls._sorted.remove(start)
+        if not cls._new and not cls._sorted:
             self._bitmap &= ~(1 << b.cls)
-        del self._holes[b.start]
+        del self._holes[start]
 
     def _index_resize(self, b: _Block, size: int) -> None:
         """Change a hole's size, its start staying put (cheap unless the class changes)."""
@@ -186,18 +228,21 @@ class RangeAllocator:
             fl = u.bit_length() - 1
             c = (fl - 1) * _SL + ((u >> (fl - _SL_BITS)) & (_SL - 1))
         b.size = size
-        if c != b.cls:
+        old = b.cls
+        if c != old:
             classes = self._classes
-            lst = classes[b.cls]
-            assert lst is not None
-            lst.remove(b.start)
-            if not lst:
-                self._bitmap &= ~(1 << b.cls)
+            cls = classes[old]
+            assert cls is not None
+            start = b.start
+            if cls._new.pop(start, 1) is not None:
+                cls._sorted.remove(start)
+            if not cls._new and not cls._sorted:
+                self._bitmap &= ~(1 << old)
             b.cls = c
-            lst = classes[c]
-            if lst is None:
-                lst = classes[c] = SortedList()
-            lst.add(b.start)
+            cls = classes[c]
+            if cls is None:
+                cls = classes[c] = _HoleClass()
+            cls._new[start] = None
             self._bitmap |= 1 << c
 
     def _nonempty_from(self, c: int) -> Iterator[int]:
@@ -238,11 +283,18 @@ class RangeAllocator:
         if type(size) is not int or size <= 0:
             size = self._round(size, "allocation")
         n = (size + g - 1) & ~(g - 1)
-        a = align if type(align) is int and align > g and not align & (align - 1) else self._align(align)
+        if align == 0 and type(align) is int:
+            a = g
+        elif type(align) is int and align > g and not align & (align - 1):
+            a = align
+        else:
+            a = self._align(align)
         with self._lock:
             found: tuple[_Block, int] | None = None
-            if placement is Placement.BEST and lo is None and hi is None:
+            if placement is _BEST and lo is None and hi is None:
                 found = self._best_fast(n, a)
+                if found is not None:
+                    return self._carve(found[0], found[1], n, tag).start
             if found is None:
                 rlo = self.base if lo is None else max(lo, self.base)
                 rhi = self.end if hi is None else min(hi, self.end)
@@ -259,9 +311,13 @@ class RangeAllocator:
 
     def _best_fast(self, n: int, a: int) -> tuple[_Block, int] | None:
         """Good fit: probe the boundary classes briefly, then take any hole of a class that surely fits."""
-        gs = self._gshift
-        cg = _first_class_at_least((n + a - self.granularity) >> gs)
-        c = _class_of(n >> gs)
+        fit = self._fits.get((n, a))
+        if fit is None:
+            gs = self._gshift
+            fit = (_class_of(n >> gs), _first_class_at_least((n + a - self.granularity) >> gs))
+            if len(self._fits) < 4096:
+                self._fits[(n, a)] = fit
+        c, cg = fit
         holes = self._holes
         classes = self._classes
         m = self._bitmap >> c
@@ -269,12 +325,14 @@ class RangeAllocator:
             low = m & -m
             step = low.bit_length()
             c += step - 1
-            lst = classes[c]
-            assert lst is not None
+            cls = classes[c]
+            assert cls is not None
             if c >= cg:
-                h = holes[lst[0]]
+                if cls._new:
+                    cls.ordered()
+                h = holes[cls._sorted[0]]
                 return h, (h.start + h.size - n) & ~(a - 1)
-            for start in lst.islice(0, _PROBE):
+            for start in cls.ordered().islice(0, _PROBE):
                 h = holes[start]
                 p = (start + h.size - n) & ~(a - 1)
                 if p >= start:
@@ -291,8 +349,9 @@ class RangeAllocator:
         holes = self._holes
         best: tuple[_Block, int] | None = None
         for c in self._nonempty_from(_class_of(n >> gs)):
-            lst = self._classes[c]
-            assert lst is not None
+            cls = self._classes[c]
+            assert cls is not None
+            lst = cls.ordered()
             if placement is Placement.HIGH:
                 for start in lst.irange(maximum=hi - 1, reverse=True):
                     h = holes[start]
@@ -332,7 +391,13 @@ class RangeAllocator:
         end = hole.start + hole.size
         tail = end - (p + n)
         if p > hole.start:
-            self._index_resize(hole, p - hole.start)
+            size = p - hole.start
+            u = size >> self._gshift
+            fl = u.bit_length() - 1
+            if u >= 2 * _SL and (fl - 1) * _SL + ((u >> (fl - _SL_BITS)) & (_SL - 1)) == hole.cls:
+                hole.size = size  # the same size class: nothing to re-index
+            else:
+                self._index_resize(hole, size)
             blk = _Block(p, n, False, tag)
             blk.prev = hole
             blk.next = hole.next
@@ -385,8 +450,9 @@ class RangeAllocator:
 
     def _hole_containing(self, addr: int) -> _Block | None:
         for c in self._nonempty_from(0):
-            lst = self._classes[c]
-            assert lst is not None
+            cls = self._classes[c]
+            assert cls is not None
+            lst = cls.ordered()
             i = lst.bisect_right(addr) - 1
             if i >= 0:
                 h = self._holes[lst[i]]
@@ -398,8 +464,9 @@ class RangeAllocator:
         """Any block (free or used) containing ``addr``: from the nearest hole below, walk the list."""
         best_start = None
         for c in self._nonempty_from(0):
-            lst = self._classes[c]
-            assert lst is not None
+            cls = self._classes[c]
+            assert cls is not None
+            lst = cls.ordered()
             i = lst.bisect_right(addr) - 1
             if i >= 0 and (best_start is None or lst[i] > best_start):
                 best_start = lst[i]
@@ -501,9 +568,9 @@ class RangeAllocator:
     def _largest(self) -> int:
         if not self._bitmap:
             return 0
-        lst = self._classes[self._bitmap.bit_length() - 1]
-        assert lst is not None
-        return max(self._holes[s].size for s in lst)
+        cls = self._classes[self._bitmap.bit_length() - 1]
+        assert cls is not None
+        return max(self._holes[s].size for s in cls.ordered())
 
     def stats(self) -> AllocatorStats:
         with self._lock:

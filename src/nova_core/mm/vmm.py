@@ -14,9 +14,17 @@ page table for that 64 KiB (nouveau ``gp100_vmm_lpt_invalid`` and ``nvkm_vmm_ref
 Concurrency (the seed's asynchronous-queue concern): ``map``/``unmap``/``remap`` of *disjoint* ranges run in
 parallel. A range lock serialises only overlapping requests; the shared tree is protected per table: a
 table's lock guards its children and entry counts while a thread descends (creating missing tables) or
-prunes; every table on a thread's path is *pinned*, so it is never freed under another thread; a table is
-freed by the last thread that unpins it while it is empty. Freed tables go back to the allocator only
-after the TLB invalidate of the batch, so the MMU can never walk a reused table through a stale PDE.
+prunes; every table on a thread's path is *pinned*, so it is never freed under another thread.
+
+Table cache: a table left empty by the last thread that unpins it stays in the tree (its PDE valid, every entry
+invalid: a walk there faults at that table) and is *idle*: the next map under it uses it again without allocating,
+zeroing and linking a table - the cost of a small map/unmap cycle in a sparse address space. Idle tables are freed
+oldest first when more than ``cache_bytes`` of them are idle (at the end of a batch), when a map finds no VRAM
+for a table (then the map is retried once), where a 2 MiB or 512 MiB page needs the entry, by :meth:`Vmm.trim`,
+and all of them by :meth:`Vmm.close`. ``cache_bytes=0`` frees each table as soon as it is empty. Freed tables
+go back to the allocator only after a TLB invalidate, so the MMU can never walk a reused table through a stale
+PDE. Lock order: a table's lock may be taken while holding one of its children's, never the reverse; the idle
+set's lock is innermost. A table's pins and entry count change from zero only under its parent's lock.
 
 TLB invalidation: one per batch - every public call is a batch of its own, and ``with vmm.batch():``
 groups many calls of a thread under one invalidate.
@@ -43,6 +51,12 @@ from .tlb import Invalidator
 from .vram import VramAccess
 
 _ZERO_4K = bytes(4096)
+#: bytes of idle (empty) page tables a Vmm keeps for reuse by default: 1 MiB, a few hundred small tables
+DEFAULT_TABLE_CACHE = 1 << 20
+
+
+class _NoRoomForTable(MmError):
+    """The VRAM allocator had no room for a page table (a map then frees the idle tables and tries again)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +212,7 @@ class Translation:
 class _Table:
     """Driver-side shadow of one page table / directory in VRAM."""
 
-    __slots__ = ("addr", "big", "children", "count", "half", "huge", "index", "level", "lock", "pins")
+    __slots__ = ("addr", "big", "children", "count", "half", "huge", "index", "level", "lock", "parent", "pins")
 
     def __init__(self, level: MmuLevel, addr: int, index: int, half: str | None) -> None:
         self.level = level
@@ -211,6 +225,7 @@ class _Table:
         self.count = 0  # occupied entries (children + PTEs); 0 = empty
         self.pins = 0
         self.lock = threading.Lock()
+        self.parent: _Table | None = None
 
 
 class RangeLock:
@@ -293,11 +308,12 @@ class Vmm:
             space no GPU uses yet.
         va_start, va_end: the usable VA range (default: all of the format's VA bits).
         name: for messages and allocation tags.
+        cache_bytes: idle page tables kept for reuse (see the module docstring); 0 frees them when empty.
     """
 
     def __init__(self, fmt: MmuFormat, vram: VramAccess, allocator: RangeAllocator,
                  invalidator: Invalidator | None = None, *, va_start: int = 0, va_end: int | None = None,
-                 name: str = "vmm") -> None:
+                 name: str = "vmm", cache_bytes: int = DEFAULT_TABLE_CACHE) -> None:
         self.fmt = fmt
         self.geometry = fmt.geometry
         self.vram = vram
@@ -321,6 +337,11 @@ class Vmm:
         self._va_alloc: RangeAllocator | None = None
         self._table_shift = {shift: self._level_of(shift).va_hi + 1 for shift in (12, 16, 21, 29)}
         self._templates: dict[tuple[PteAperture, PteFlags], PteTemplate] = {}
+        self.cache_bytes = max(0, cache_bytes)
+        self._idle: dict[_Table, None] = {}  #: idle tables, oldest first
+        self._idle_bytes = 0
+        self._idle_lock = threading.Lock()
+        self.closed = False
         root_level = self._dirs[0]
         self.root = self._new_table(root_level, 0, None)
 
@@ -331,9 +352,17 @@ class Vmm:
         """VRAM address of the root table (the page directory base)."""
         return self.root.addr
 
+    @property
+    def cached_tables(self) -> int:
+        """Idle page tables kept for reuse (counted in :attr:`tables`)."""
+        return len(self._idle)
+
     def _new_table(self, level: MmuLevel, index: int, half: str | None) -> _Table:
         size = level.table_size
-        addr = self.allocator.alloc(size, align=max(level.align, 256), tag=f"{self.name} {level.name}")
+        try:
+            addr = self.allocator.alloc(size, align=max(level.align, 256), tag=f"{self.name} {level.name}")
+        except MmError as exc:
+            raise _NoRoomForTable(str(exc)) from None
         try:
             for off in range(0, size, 4096):
                 self.vram.write(addr + off, _ZERO_4K[:min(4096, size - off)])
@@ -368,9 +397,12 @@ class Vmm:
                         if not create:
                             raise MmError(f"{self.name}: VA {va:#x}: no {self._dirs[depth + 1].name} table")
                         child = self._new_table(self._dirs[depth + 1], idx, None)
+                        child.parent = node
                         node.children[idx] = child
                         node.count += 1
                         self.vram.write(node.addr + idx * 8, self.fmt.pde(child.addr).to_bytes(8, "little"))
+                    elif not child.pins and not child.count:
+                        self._unpark(child)
                     child.pins += 1
                 path.append(child)
                 node = child
@@ -388,9 +420,12 @@ class Vmm:
                             raise MmError(f"{self.name}: VA {va:#x}: no {'big' if big else 'small'} page table")
                         level = self.geometry.pt_big if big else self.geometry.pt_small
                         child = self._new_table(level, idx, "big" if big else "small")
+                        child.parent = pd0
                         tables[idx] = child
                         pd0.count += 1
                         self._write_dual(pd0, idx)
+                    elif not child.pins and not child.count:
+                        self._unpark(child)
                     child.pins += 1
                 path.append(child)
         except BaseException:
@@ -399,25 +434,71 @@ class Vmm:
         return path
 
     def _release(self, path: list[_Table]) -> None:
-        """Unpin ``path`` bottom-up, freeing (after the batch's invalidate) tables left empty."""
+        """Unpin ``path`` bottom-up; a table left empty becomes idle (or is freed, without a cache)."""
         for i in range(len(path) - 1, 0, -1):
             child, parent = path[i], path[i - 1]
             with parent.lock:
                 child.pins -= 1
                 if child.pins or child.count:
                     continue
-                if child.half == "big":
-                    del parent.big[child.index]
+                if self.cache_bytes:
+                    self._park(child)
                 else:
-                    del parent.children[child.index]
-                parent.count -= 1
-                if parent.level.dual:
-                    self._write_dual(parent, child.index)
-                else:
-                    self.vram.write(parent.addr + child.index * 8, bytes(8))
-                self._batch().frees.append(child.addr)
-                with self._stats_lock:
-                    self.tables -= 1
+                    self._detach(parent, child)
+
+    def _park(self, table: _Table) -> None:
+        """``table`` (empty, unpinned; caller holds its parent's lock) joins the idle set."""
+        with self._idle_lock:
+            if table not in self._idle:
+                self._idle[table] = None
+                self._idle_bytes += table.level.table_size
+
+    def _unpark(self, table: _Table) -> None:
+        """``table`` is used again (caller holds its parent's lock)."""
+        with self._idle_lock:
+            if self._idle.pop(table, 0) is None:
+                self._idle_bytes -= table.level.table_size
+
+    def _detach(self, parent: _Table, child: _Table) -> None:
+        """Unlink the empty ``child`` (caller holds ``parent.lock``); its VRAM is freed after the batch's invalidate."""
+        if child.half == "big":
+            del parent.big[child.index]
+        else:
+            del parent.children[child.index]
+        parent.count -= 1
+        if parent.level.dual:
+            self._write_dual(parent, child.index)
+        else:
+            self.vram.write(parent.addr + child.index * 8, bytes(8))
+        batch = self._batch()
+        batch.frees.append(child.addr)
+        batch.dirty = True
+        with self._stats_lock:
+            self.tables -= 1
+
+    def _trim_idle(self, keep_bytes: int) -> None:
+        """Free idle tables, oldest first, until at most ``keep_bytes`` of them are idle (inside a batch). A parent
+        left empty becomes idle in turn (and may go too)."""
+        while True:
+            with self._idle_lock:
+                if self._idle_bytes <= keep_bytes or not self._idle:
+                    return
+                table = next(iter(self._idle))
+            parent = table.parent
+            assert parent is not None  # invariant: only non-root tables are parked
+            with parent.lock:
+                with self._idle_lock:
+                    if table not in self._idle:
+                        continue  # used again meanwhile
+                    del self._idle[table]
+                    self._idle_bytes -= table.level.table_size
+                self._detach(parent, table)
+            grand = parent.parent
+            if grand is not None:
+                with grand.lock:  # parent's pins/count only leave 0 under this lock
+                    if not parent.pins and not parent.count and parent.index in (
+                            grand.big if parent.half == "big" else grand.children):
+                        self._park(parent)
 
     def _level_of(self, shift: int) -> MmuLevel:
         if shift == 12:
@@ -458,6 +539,11 @@ class Vmm:
             huge = run.shift in (21, 29)
             with table.lock:
                 if huge and template is not None:
+                    for i in range(idx, idx + run.count):  # idle tables where the pages go: freed
+                        for child in (table.children.get(i), table.big.get(i)):
+                            if child is not None and not child.pins and not child.count:
+                                self._unpark(child)
+                                self._detach(table, child)
                     clash = next((i for i in range(idx, idx + run.count) if i in table.children or i in table.big),
                                  None)
                     if clash is not None:
@@ -513,6 +599,42 @@ class Vmm:
             self.invalidator.invalidate(self.pdb, InvalidatePdbAperture.VID_MEM)
         for addr in b.frees:
             self.allocator.free(addr)
+        if self._idle_bytes > self.cache_bytes:
+            self.trim(self.cache_bytes)
+
+    def trim(self, keep_bytes: int = 0) -> None:
+        """Free idle page tables (all of them by default) now: their PDEs are cleared, the TLB invalidated, then
+        their VRAM goes back to the allocator (inside a caller's batch, that batch's pending frees go too)."""
+        b: _Batch | None = getattr(self._tls, "batch", None)
+        if b is None:
+            with self.batch():
+                self._trim_idle(keep_bytes)
+            return
+        self._trim_idle(keep_bytes)
+        if b.frees:  # flush: the memory must be free when this returns
+            if self.invalidator is not None:
+                self.invalidator.invalidate(self.pdb, InvalidatePdbAperture.VID_MEM)
+            b.dirty = False
+            frees, b.frees = b.frees, []
+            for addr in frees:
+                self.allocator.free(addr)
+
+    def close(self) -> None:
+        """Unmap every mapping and free every page table, the root included (the space is unusable after)."""
+        if self.closed:
+            return
+        with self.batch():
+            for mp in self.mappings():
+                self.unmap(mp.va, mp.size)
+            self._trim_idle(0)
+            if self.root.count:
+                raise MmError(f"{self.name}: close: the root table still has {self.root.count} entries "
+                              f"(internal error)")
+            self._batch().frees.append(self.root.addr)
+            self._batch().dirty = True
+            with self._stats_lock:
+                self.tables -= 1
+        self.closed = True
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -600,9 +722,25 @@ class Vmm:
         """Map ``segments`` (physically contiguous pieces, in order) at ``va``.
 
         Raises:
-            MmError: unaligned, outside the VA range, overlapping a mapping, or no VRAM for page tables.
+            MmError: unaligned, outside the VA range, overlapping a mapping, or no VRAM for page tables (after
+                the idle tables were freed and the map tried again).
             RegisterError: a field does not fit (an address beyond what the aperture reaches, a bad kind).
         """
+        try:
+            return self._map(va, segments, flags)
+        except _NoRoomForTable:
+            if not self._idle:
+                raise
+        self.trim()  # VRAM pressure: the idle tables go, then once more
+        try:
+            return self._map(va, segments, flags)
+        except _NoRoomForTable:
+            self.trim()  # what the failed attempt left idle
+            raise
+
+    def _map(self, va: int, segments: Sequence[Segment], flags: PteFlags) -> Mapping:
+        if self.closed:
+            raise MmError(f"{self.name}: the address space is closed")
         segs = tuple(segments)
         size = sum(s.length for s in segs)
         self._check_range(va, size, "map")
