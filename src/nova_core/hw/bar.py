@@ -8,6 +8,7 @@ as the hardware is read, never with wider loads.
 
 from __future__ import annotations
 
+import array
 import mmap
 import os
 from pathlib import Path
@@ -120,14 +121,11 @@ class BufferBar:
 
     def read_block(self, offset: int, length: int) -> bytes:
         check_block(self._size, offset, length, self._name)
-        words = self._words
         first = offset >> 2
-        # One 32-bit load per word (no memcpy with wider loads): the PROM window needs it.
-        out = bytearray(length)
-        out_words = memoryview(out).cast("I")
-        for i in range(length >> 2):
-            out_words[i] = words[first + i]
-        return bytes(out)
+        # One 32-bit load per word (no memcpy with wider loads): the PROM window needs it. tolist() unpacks
+        # the 'I' items one by one, each a 4-byte load, in C.
+        values = self._words[first:first + (length >> 2)].tolist()
+        return array.array("I", values).tobytes()
 
     def write_block(self, offset: int, data: bytes) -> None:
         if not self._writable:

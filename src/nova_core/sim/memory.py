@@ -24,6 +24,7 @@ a 24 GiB AD102 costs only what the test writes. Never-written VRAM reads as zero
 from __future__ import annotations
 
 import bisect
+import mmap
 import random
 import threading
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ _PAGE_SHIFT = 12
 _RADIX3_ENTRIES_PER_PAGE = PAGE_SIZE // 8  #: u64 entries per 4 KiB radix3 page
 _SG_MAX_RUN_PAGES = 64  #: longest run of pages the scatter plan keeps together (6 random bits + 1)
 _POOL_LIMIT = 512 << 20  #: freed memory kept for reuse (warm pages, like a real page allocator's)
+#: from this size, memory is not zero-filled by the simulator: zeroed memory is an anonymous mapping (the kernel's
+#: zero pages until first touched; a recycled one is handed back with MADV_DONTNEED) and memory the caller
+#: overwrites (``zero=False``) is not cleared at all but for its tail
+_LAZY_MIN = 1 << 20
+
+_Backing = bytearray | mmap.mmap | memoryview
 
 
 def _page_round(n: int) -> int:
@@ -53,7 +60,7 @@ class _Mapping:
     buf: DmaBuffer
     foreign: bool
     writable: bool = True
-    backing: bytearray | None = None  #: the allocator's own memory (recycled on free)
+    backing: _Backing | None = None  #: the allocator's own memory (recycled on free)
     table: SgTable | None = None  #: the sg table this mapping is a segment group of
 
 
@@ -77,7 +84,7 @@ class SimSystemMemory:
         self._starts: list[int] = []
         self._maps: list[_Mapping] = []
         self._tables: dict[int, list[_Mapping]] = {}
-        self._pool: dict[int, list[bytearray]] = {}
+        self._pool: dict[int, list[_Backing]] = {}
         self._pool_bytes = 0
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
@@ -162,7 +169,7 @@ class SimSystemMemory:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _take_memory(self, size: int, name: str, *, zero: bool = True) -> bytearray:
+    def _take_memory(self, size: int, name: str, *, zero: bool = True) -> _Backing:
         rounded = _page_round(size)
         with self._lock:
             if self.allocated_bytes + rounded > self._max_bytes:
@@ -174,13 +181,22 @@ class SimSystemMemory:
             backing = free.pop() if free else None
             if backing is not None:
                 self._pool_bytes -= rounded
-        if backing is None:
-            return bytearray(rounded)
         # memory is handed out zeroed (all of it, or only past what the caller will overwrite)
+        if backing is None:
+            if rounded < _LAZY_MIN:
+                return bytearray(rounded)
+            if zero:  # private (a shared anonymous mapping would keep its pages through MADV_DONTNEED)
+                return mmap.mmap(-1, rounded, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            fresh = np.empty(rounded, dtype=np.uint8)
+            fresh[size:] = 0
+            return memoryview(fresh.data)
+        if zero and isinstance(backing, mmap.mmap):
+            backing.madvise(mmap.MADV_DONTNEED)  # private anonymous memory: reads as zero again, lazily
+            return backing
         np.frombuffer(backing, dtype=np.uint8)[0 if zero else size:].fill(0)
         return backing
 
-    def _recycle(self, backing: bytearray | None) -> None:
+    def _recycle(self, backing: _Backing | None) -> None:
         """Keep freed memory for reuse (called with the lock held)."""
         if backing is None or self._pool_bytes + len(backing) > _POOL_LIMIT:
             return
@@ -193,7 +209,7 @@ class SimSystemMemory:
         self._maps.insert(i, m)
 
     def _map(self, view: memoryview, size: int, align: int, name: str, *, foreign: bool,
-             backing: bytearray | None) -> DmaBuffer:
+             backing: _Backing | None) -> DmaBuffer:
         with self._lock:
             bus = (self._next + align - 1) & ~(align - 1)
             span = _page_round(size)
@@ -225,7 +241,7 @@ class SimSystemMemory:
             groups.append(group)
         return groups
 
-    def _map_sg(self, view: memoryview, name: str, *, writable: bool, backing: bytearray | None) -> SgTable:
+    def _map_sg(self, view: memoryview, name: str, *, writable: bool, backing: _Backing | None) -> SgTable:
         size = view.nbytes
         npages = (size + PAGE_SIZE - 1) >> _PAGE_SHIFT
         with self._lock:

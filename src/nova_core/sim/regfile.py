@@ -48,6 +48,9 @@ class _SimWindow:
     end: int
     read: Callable[[int], int]  # offset inside the window -> 32-bit word
     write: Callable[[int, int], None] | None
+    #: (offset, length) inside the window -> the bytes that many consecutive read() calls would give: a window
+    #: of plain memory (the PROM) serves a block read in one go
+    read_block: Callable[[int, int], bytes] | None = None
 
 
 class SimBar:
@@ -147,6 +150,17 @@ class SimBar:
 
     def read_block(self, offset: int, length: int) -> bytes:
         check_block(self._size, offset, length, "sim BAR0")
+        win = self._window(offset) if length else None
+        if win is not None and win.read_block is not None and offset + length <= win.end \
+                and not any(offset <= o < offset + length for o in self._read_hooks):
+            # a window of plain memory: the same words, time and count as length/4 read32 calls, in one go
+            count = length >> 2
+            self._clock.advance(self.read_cost * count)
+            with self._lock:
+                self.reads += count
+                if self.lost:
+                    return b"\xff" * length
+                return win.read_block(offset - win.start, length)
         out = bytearray(length)
         words = memoryview(out).cast("I")
         for i in range(length >> 2):
@@ -195,15 +209,18 @@ class SimBar:
         self._write_hooks[offset] = hook
 
     def map_window(self, name: str, start: int, size: int, read: Callable[[int], int],
-                   write: Callable[[int, int], None] | None = None) -> None:
-        """Serve ``[start, start+size)`` from ``read(rel_offset)`` / ``write(rel_offset, value)``."""
+                   write: Callable[[int, int], None] | None = None, *,
+                   read_block: Callable[[int, int], bytes] | None = None) -> None:
+        """Serve ``[start, start+size)`` from ``read(rel_offset)`` / ``write(rel_offset, value)``; a window of
+        plain memory may also give ``read_block(rel_offset, length)`` (the bytes of consecutive reads)."""
         i = bisect.bisect(self._window_starts, start)
         self._window_starts.insert(i, start)
-        self._windows.insert(i, _SimWindow(name, start, start + size, read, write))
+        self._windows.insert(i, _SimWindow(name, start, start + size, read, write, read_block))
 
     def map_register_window(self, window: Window, read: Callable[[int], int],
-                            write: Callable[[int, int], None] | None = None) -> None:
-        self.map_window(window.name, window.start, window.size, read, write)
+                            write: Callable[[int, int], None] | None = None, *,
+                            read_block: Callable[[int, int], bytes] | None = None) -> None:
+        self.map_window(window.name, window.start, window.size, read, write, read_block=read_block)
 
     def _window(self, offset: int) -> _SimWindow | None:
         i = bisect.bisect(self._window_starts, offset) - 1
