@@ -30,7 +30,9 @@ fit), the holes tested and found too small. All operations hold one lock (the VM
 
 from __future__ import annotations
 
+import bisect
 import enum
+import functools
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,6 +44,46 @@ from ..errors import MmError
 _SL_BITS = 2  # 4 linear sub-classes per power of two
 _SL = 1 << _SL_BITS
 _PROBE = 8  # holes of a boundary class BEST looks at before taking a class that surely fits
+
+
+#: a class holds its sorted starts in a plain list (C-level bisect and insort) up to this many, in a SortedList
+#: beyond (inserting into a list moves its tail: cheap while it is short, linear when it is long)
+_SMALL_CLASS = 512
+
+
+class _SmallSorted(list[int]):
+    """A short sorted list of hole starts with the part of ``SortedList``'s interface the allocator uses."""
+
+    __slots__ = ("add",)
+
+    def __init__(self, values: Iterable[int] = ()) -> None:
+        super().__init__(sorted(values))
+        self.add = functools.partial(bisect.insort, self)
+
+    def remove(self, value: int) -> None:
+        i = bisect.bisect_left(self, value)
+        if i == len(self) or self[i] != value:
+            raise ValueError(f"{value:#x} is not in the size class")  # pragma: no cover - an index invariant
+        del self[i]
+
+    def update(self, values: Iterable[int]) -> None:
+        self.extend(values)
+        self.sort()
+
+    def bisect_left(self, value: int) -> int:
+        return bisect.bisect_left(self, value)
+
+    def bisect_right(self, value: int) -> int:
+        return bisect.bisect_right(self, value)
+
+    def islice(self, start: int, stop: int) -> list[int]:
+        return self[start:stop]
+
+    def irange(self, minimum: int | None = None, maximum: int | None = None, reverse: bool = False) -> Iterable[int]:
+        lo = 0 if minimum is None else bisect.bisect_left(self, minimum)
+        hi = len(self) if maximum is None else bisect.bisect_right(self, maximum)
+        part = self[lo:hi]
+        return reversed(part) if reverse else part
 
 
 class _HoleClass:
@@ -56,16 +98,23 @@ class _HoleClass:
     __slots__ = ("_new", "_sorted")
 
     def __init__(self) -> None:
-        self._sorted = SortedList()
+        self._sorted: _SmallSorted | SortedList = _SmallSorted()
         self._new: dict[int, None] = {}
 
     def __len__(self) -> int:
         return len(self._sorted) + len(self._new)
 
-    def ordered(self) -> SortedList:
-        if self._new:
-            self._sorted.update(self._new)
-            self._new.clear()
+    def ordered(self) -> _SmallSorted | SortedList:
+        new = self._new
+        if new:
+            srt = self._sorted
+            if len(new) == 1:  # (the common case between searches: one insert, not a merge)
+                srt.add(new.popitem()[0])
+            else:
+                srt.update(new)
+                new.clear()
+            if type(srt) is _SmallSorted and len(srt) > _SMALL_CLASS:
+                self._sorted = SortedList(srt)
         return self._sorted
 
 
