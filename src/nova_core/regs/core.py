@@ -543,6 +543,8 @@ def _make_read(cls: type[Register]) -> Callable[..., int]:
     read is ``bar.read32(offset)``, so every access still reaches the BAR's own hooks and checks.
     """
     addr = cls.addr
+    # Two shapes of the same body, on purpose: a fixed register needs no lookup of its offset (a shared helper, or
+    # the general form's dict, would cost a call or a lookup on every read - what this function exists to avoid).
     if cls.DOMAIN is None and cls.COUNT is None:
         fixed = cls.OFFSET
         index = fixed >> 2
