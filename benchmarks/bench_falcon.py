@@ -74,11 +74,13 @@ def run(h: Harness) -> None:
     staging = dev.dma.alloc(0x10000)
     from nova_core.regs.falcon import NV_PFALCON_FALCON_DMATRFBASE, NV_PFALCON_FBIF_CTL, NV_PFALCON_FBIF_TRANSCFG
 
-    sbar.write32(NV_PFALCON_FBIF_CTL.addr(FALCON.SEC2), 0x80)
-    sbar.write32(NV_PFALCON_FBIF_TRANSCFG.addr(FALCON.SEC2, 0), 0x5)
-    sbar.write32(NV_PFALCON_FALCON_DMATRFBASE.addr(FALCON.SEC2), staging.bus_addr >> 8)
 
     def raw_dma() -> None:
+        # the DMA set-up dma_load also does (and every call: the rounds interleave with dma_load, which points
+        # DMATRFBASE at its own, since freed, buffer)
+        sbar.write32(NV_PFALCON_FBIF_CTL.addr(FALCON.SEC2), 0x80)
+        sbar.write32(NV_PFALCON_FBIF_TRANSCFG.addr(FALCON.SEC2, 0), 0x5)
+        sbar.write32(NV_PFALCON_FALCON_DMATRFBASE.addr(FALCON.SEC2), staging.bus_addr >> 8)
         for i in range(blocks):
             sbar.write32(moffs, (i * 256) & 0xFFFF)
             sbar.write32(fboffs, i * 256)

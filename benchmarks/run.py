@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         doc = (mod.__doc__ or "").strip().splitlines()
         progress(f"[{name}] {doc[0] if doc else ''}")
         h = Harness(name, quick=args.quick, progress=progress)
-        mod.run(h)
+        try:
+            mod.run(h)
+        except Exception as exc:  # one broken benchmark must not hide the others' results: it is a row, NOT met
+            progress(f"  FAILED: {type(exc).__name__}: {exc}")
+            h.report(f"(benchmark failed: {type(exc).__name__})", 0.0, target_text="runs", met=False, error=str(exc))
         results += h.results
     if args.out:
         Path(args.out).write_text(dump(results))
