@@ -496,8 +496,8 @@ class Vmm:
             grand = parent.parent
             if grand is not None:
                 with grand.lock:  # parent's pins/count only leave 0 under this lock
-                    if not parent.pins and not parent.count and parent.index in (
-                            grand.big if parent.half == "big" else grand.children):
+                    siblings = grand.big if parent.half == "big" else grand.children
+                    if not parent.pins and not parent.count and siblings.get(parent.index) is parent:
                         self._park(parent)
 
     def _level_of(self, shift: int) -> MmuLevel:
