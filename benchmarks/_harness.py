@@ -211,7 +211,7 @@ def _fmt(s: float) -> str:
 def _ratio(r: Result) -> str:
     if r.ratio_min is None or r.ratio_median is None:
         return ""
-    if r.target is not None and "faster" in r.target:
+    if (r.target is not None and "faster" in r.target) or (r.ratio_min < 1 and r.ratio_median < 1):
         return f"{1 / r.ratio_min:.1f}x / {1 / r.ratio_median:.1f}x faster"
     return f"{r.ratio_min:.2f}x / {r.ratio_median:.2f}x"
 
