@@ -141,7 +141,10 @@ class _RunBuilder:
         else:
             if self.pages is None:
                 self.pages = [self.pa + i * ps for i in range(self.count)]
-            self.pages.extend(pa + i * ps for i in range(count))
+            if count == 1:
+                self.pages.append(pa)
+            else:
+                self.pages.extend(pa + i * ps for i in range(count))
             self.count += count
         self.end += count << self.shift
 
@@ -663,7 +666,7 @@ class Vmm:
                 else:
                     shift = next(s for s in shifts if not (va | pa) & ((1 << s) - 1) and rem >= 1 << s)
                 count = rem >> shift
-                for bigger in shifts:  # stop where a larger page becomes possible
+                for bigger in shifts if rem != 4096 else ():  # stop where a larger page becomes possible
                     if bigger <= shift or (va - pa) & ((1 << bigger) - 1):
                         continue
                     to_boundary = (-va) & ((1 << bigger) - 1)
