@@ -52,8 +52,8 @@ def _check_closed(gpu: SimGpu, g: object) -> None:
     assert wpr2(gpu) == (0, 0)
     assert rm(gpu).state in ("off", "unloaded")
     names = [s.name for s in g.shutdown_stages]
-    assert names == ["unload:client-free", "unload:unloading-guest-driver", "unload:gsp-reset", "unload:fwsec-sb",
-                     "unload:booter-unload", "unload:wpr2-check"]
+    assert names == ["unload:channels", "unload:client-free", "unload:unloading-guest-driver", "unload:gsp-reset",
+                     "unload:fwsec-sb", "unload:booter-unload", "unload:wpr2-check"]
     # every DMA buffer of the boot (queues, log rings, libos page, image, radix3, WPR meta) was freed
     assert gpu.sysmem.mappings() == []
 

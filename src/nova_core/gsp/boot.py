@@ -24,6 +24,8 @@ stage             what happens
 ``client``        a root client (NV01_ROOT), the device (NV01_DEVICE_0) and subdevice (NV20_SUBDEVICE_0)
 ``bar-pde``       BAR2 (instance memory) page tables built and bound; BAR1 and BAR2 root PDEs handed to
                   GSP-RM with UPDATE_BAR_PDE
+``engines``       the engines and runlists (NV2080_CTRL_CMD_FIFO_GET_DEVICE_INFO_TABLE): the FIFO that opens
+                  channels (:mod:`nova_core.engines.fifo`, ``GspDevice.channels``)
 ================  =====================================================================================
 
 The result is a :class:`GspDevice` (a context manager). :meth:`GspDevice.close` shuts down in the order
@@ -49,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..engines.fifo import Fifo
 from ..errors import BootError, NovaError, did_you_mean
 from ..falcon.chain import LOAD_STAGES, ChainError, ChainResult, unload_secure_chain
 from ..falcon.chain import run_secure_chain as _run_secure_chain
@@ -93,7 +96,7 @@ from .sequencer import CpuSequencer
 
 #: every stage of :func:`boot`, in order (``until=`` takes one of them)
 STAGES: tuple[str, ...] = ("identify", "gfw-boot", "vbios", "firmware", "fb-layout", "libos", "boot-rpcs",
-                           *LOAD_STAGES, "sequencer", "init-done", "static-info", "client", "bar-pde")
+                           *LOAD_STAGES, "sequencer", "init-done", "static-info", "client", "bar-pde", "engines")
 
 #: one line per stage (``nova boot --help`` lists them)
 STAGE_HELP: dict[str, str] = {
@@ -114,6 +117,7 @@ STAGE_HELP: dict[str, str] = {
     "static-info": "GET_GSP_STATIC_INFO",
     "client": "root client, device and subdevice allocated",
     "bar-pde": "BAR2 page tables bound; BAR1/BAR2 PDEs sent with UPDATE_BAR_PDE",
+    "engines": "engines and runlists from GSP-RM: the FIFO for channels",
 }
 
 # TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 bit 31 after UNLOADING_GUEST_DRIVER.
@@ -202,6 +206,7 @@ class GspDevice:
     device: RmObject | None = None
     subdevice: RmObject | None = None
     bars: BarSpaces | None = None
+    fifo: Fifo | None = None
     stopped_after: str | None = None
     init_done: bool = False
     closed: bool = False
@@ -226,6 +231,15 @@ class GspDevice:
     @property
     def instmem(self) -> InstMemory | None:
         return None if self.bars is None else self.bars.instmem
+
+    @property
+    def channels(self) -> Fifo:
+        """The FIFO: engines, address spaces, channels (:class:`~nova_core.engines.fifo.Fifo`)."""
+        if self.fifo is None or self.closed:
+            why = "the device is closed" if self.closed else (
+                f"the boot stopped after {self.stopped_after}" if self.stopped_after else "no instance memory (BAR2)")
+            raise BootError(f"{self.name}: no channels: {why}")
+        return self.fifo
 
     @property
     def stages(self) -> list[StageResult]:
@@ -270,6 +284,7 @@ class GspDevice:
                 "bar2_pde_base": st.bar2_pde_base, "uuid": "GPU-" + _uuid(st.gid) if st.gid else None,
                 "fb_regions": [{"base": r.base, "limit": r.limit, "reserved": r.reserved, "protected": r.protected}
                                for r in st.fb_regions]},
+            "engines": None if self.fifo is None else [e.as_json() for e in self.fifo.engines],
             "objects": [{"handle": o.handle, "class": o.cls, "class_name": o.class_name,
                          "parent": None if o.parent is None else o.parent.handle} for o in self.objects()],
             "layout": None if self.layout is None else self.layout.as_json(),
@@ -550,6 +565,19 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
                         if bars.bar2 is not None else "BAR2 aperture not mapped: no instance memory; ")
                        + f"BAR1 root table {bars.bar1.pdb:#x}; UPDATE_BAR_PDE root level shift {bars.root_shift}")
 
+    with stage("engines") as s:
+        if bars.bar2 is None or bars.instmem is None or dev.bar2 is None:
+            s["detail"] = "no instance memory (BAR2 not mapped): channels are not available"
+        else:
+            assert gpu.client is not None and gpu.device is not None and gpu.subdevice is not None
+            gpu.fifo = fifo = Fifo.create(
+                chipset=chip, rpc=rpc, abi=abi, client=gpu.client, device=gpu.device, subdevice=gpu.subdevice,
+                allocator=bars.allocator, vram=bars.bar2.vram, instmem=bars.instmem, bar2_space=bars.bar2,
+                bar2=dev.bar2, dma=dev.dma, bar0=bar, clock=clock, timeline=gpu.timeline)
+            s["detail"] = (f"{len(fifo.engines)} engines on {len({e.runlist for e in fifo.engines})} runlists: "
+                           f"{', '.join(f'{e.name}@{e.runlist}' for e in fifo.engines)}; channel class "
+                           f"{fifo.classes.gpfifo:#06x}, copy class {fifo.classes.copy:#06x}")
+
 
 def _bar_spaces(dev: Device, spec: Spec, vram: int, layout: FbLayout) -> BarSpaces:
     """The VRAM allocator (GSP's regions reserved), BAR2 bound with instance memory, and a BAR1 space."""
@@ -602,6 +630,15 @@ def _teardown(gpu: GspDevice) -> BootError | None:
         step("unload:unloading-guest-driver",
              lambda: "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent")
     elif rpc is not None and gpu._gsp_alive and gpu.init_done:
+        fifo = gpu.fifo
+        if fifo is not None and not fifo.closed:
+
+            def close_fifo() -> str:
+                n = len(fifo.channels())
+                fifo.close()
+                return f"{n} channel(s) closed"
+
+            step("unload:channels", close_fifo)
         client = gpu.client
         if client is not None and not client.freed:
 

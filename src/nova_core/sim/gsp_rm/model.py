@@ -59,6 +59,7 @@ from ...gsp import bindings
 from ...hw.clock import MS, SEC, US, VirtualClock
 from ...regs import falcon as F
 from ...regs.gsp import NV_PGSP_MAILBOX, NV_PGSP_QUEUE_HEAD
+from .fifo import FifoRm
 from .logs import LibosLog, LogFormats
 from .objects import ARCH_CLASSES, ObjectTable
 from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, static_info
@@ -144,6 +145,7 @@ class SimGspRm:
         self.logs: dict[str, LibosLog] = {}
         self.formats: LogFormats | None = None
         self.objects: ObjectTable | None = None
+        self.fifo: FifoRm | None = None  #: channels, channel groups, VA spaces, copy-engine objects (.fifo)
         self.registry: dict[str, int | str | bytes] = {}
         self.system_info: Any = None
         self.bar_pde: dict[str, tuple[int, int]] = {}
@@ -401,6 +403,7 @@ class SimGspRm:
         key = "AMPERE_GA100" if self.gpu.chipset.name == "GA100" else arch.name
         self.objects = ObjectTable(m, ARCH_CLASSES.get(key, set()))
         self.objects.internal(INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE)
+        self.fifo = FifoRm(self)
         q = self.q
         assert q is not None
         self._cmd_rptr = 0
@@ -692,7 +695,12 @@ class SimGspRm:
         if h.paramsSize > len(params):
             status = self._status("NV_ERR_INVALID_PARAM_STRUCT")
         else:
-            status = self.objects.control(h.hClient, h.hObject, h.cmd)
+            status, out = self.objects.control_params(h.hClient, h.hObject, h.cmd, params[:h.paramsSize])
+            if len(out) != h.paramsSize:  # a control answers in the caller's buffer: its size never changes
+                self._refuse(f"control {h.cmd:#010x} answered {len(out):#x} bytes for paramsSize {h.paramsSize:#x}")
+                status = self._status("NV_ERR_INVALID_STATE")
+            else:
+                params = out + params[h.paramsSize:]
         h.status = status
         return status, bytes(h) + params
 

@@ -18,13 +18,19 @@ table checks, as RM's resource server does (statuses by their NV_STATUS names):
 - CONTROL: the client and object must exist; the command's interface (bits 31:16) must be the object's
   class (``NV_ERR_NOT_SUPPORTED`` otherwise); NV0000_CTRL_CMD_NULL is accepted on any object (its params
   come back unchanged); other commands are not modelled (``NV_ERR_NOT_SUPPORTED``).
+
+Extensions (the FIFO objects of :mod:`.fifo`) register *hooks*: :attr:`ObjectTable.alloc_hooks` check a class's
+parameters and parent and keep per-object state (``RmObject.data``), :attr:`ObjectTable.control_hooks` answer a
+control command (and decide which classes take it), :attr:`ObjectTable.free_hooks` hear of every object freed.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 NV01_ROOT = 0x0000
 NV01_DEVICE_0 = 0x0080
@@ -50,6 +56,7 @@ class RmObject:
     parent: int | None  #: None for a client
     children: set[int] = field(default_factory=set)
     device_id: int | None = None
+    data: Any = None  #: an extension's state for the object (alloc hooks set it)
 
 
 @dataclass
@@ -57,6 +64,14 @@ class Client:
     handle: int
     objects: dict[int, RmObject] = field(default_factory=dict)
     internal: bool = False
+
+
+#: ``hook(client, parent, handle, class, params) -> (status, data)``: status 0 allocates (``data`` is kept)
+AllocHook = Callable[[Client, RmObject, int, int, bytes], tuple[int, Any]]
+#: ``hook(client, object, params) -> (status, params out)``
+ControlHook = Callable[[Client, RmObject, bytes], tuple[int, bytes]]
+#: ``hook(client, object)``: the object is being freed
+FreeHook = Callable[[Client, RmObject], None]
 
 
 class ObjectTable:
@@ -69,6 +84,9 @@ class ObjectTable:
         self.classes = classes | COMMON_CLASSES
         self.allocs = 0
         self.frees = 0
+        self.alloc_hooks: dict[int, AllocHook] = {}
+        self.control_hooks: dict[int, ControlHook] = {}
+        self.free_hooks: list[FreeHook] = []
 
     def s(self, name: str) -> int:
         return int(self.status[name])
@@ -115,7 +133,13 @@ class ObjectTable:
                 return self.s("NV_ERR_INVALID_OBJECT_PARENT")
         else:
             return self.s("NV_ERR_INVALID_CLASS")
-        client.objects[h_object] = RmObject(h_object, h_class, h_parent, device_id=device_id)
+        data = None
+        hook = self.alloc_hooks.get(h_class)
+        if hook is not None:
+            status, data = hook(client, parent, h_object, h_class, params)
+            if status:
+                return status
+        client.objects[h_object] = RmObject(h_object, h_class, h_parent, device_id=device_id, data=data)
         parent.children.add(h_object)
         self.allocs += 1
         return 0
@@ -164,6 +188,8 @@ class ObjectTable:
             return self.s("NV_ERR_INVALID_OBJECT_HANDLE")
         if h_object == h_root:
             self.frees += len(client.objects)
+            for o in list(client.objects.values()):
+                self._freed(client, o)
             del self.clients[h_root]
             return 0
         stack = [h_object]
@@ -171,25 +197,35 @@ class ObjectTable:
             h = stack.pop()
             o = client.objects.pop(h)
             stack.extend(o.children)
+            self._freed(client, o)
             self.frees += 1
         if obj.parent is not None and obj.parent in client.objects:
             client.objects[obj.parent].children.discard(h_object)
         return 0
 
+    def _freed(self, client: Client, obj: RmObject) -> None:
+        for hook in self.free_hooks:
+            hook(client, obj)
+
     # -- control ----------------------------------------------------------------------------------
 
     def control(self, h_client: int, h_object: int, cmd: int) -> int:
+        return self.control_params(h_client, h_object, cmd, b"")[0]
+
+    def control_params(self, h_client: int, h_object: int, cmd: int, params: bytes) -> tuple[int, bytes]:
+        """Run control ``cmd``; returns the status and the params as RM leaves them."""
         client = self.clients.get(h_client)
         if client is None:
-            return self.s("NV_ERR_INVALID_CLIENT")
+            return self.s("NV_ERR_INVALID_CLIENT"), params
         obj = client.objects.get(h_object)
         if obj is None:
-            return self.s("NV_ERR_INVALID_OBJECT_HANDLE")
+            return self.s("NV_ERR_INVALID_OBJECT_HANDLE"), params
         if cmd == int(self.m.NV0000_CTRL_CMD_NULL):
-            return 0
-        if (cmd >> 16) != obj.cls:
-            return self.s("NV_ERR_NOT_SUPPORTED")
-        return self.s("NV_ERR_NOT_SUPPORTED")
+            return 0, params
+        hook = self.control_hooks.get(cmd)
+        if hook is not None:
+            return hook(client, obj, params)
+        return self.s("NV_ERR_NOT_SUPPORTED"), params
 
     def count(self) -> int:
         return sum(len(c.objects) for c in self.clients.values() if not c.internal)
