@@ -46,14 +46,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ChannelError, ChannelExhausted, ChannelFault, GspError, NovaError
+from ..errors import ChannelError, ChannelExhausted, ChannelFault, GspError, NovaError, PollTimeout
 from ..gpu.chips import Chipset
 from ..gsp.client import RmObject
 from ..gsp.fw import Event, GspAbi, RcTriggered
 from ..gsp.rpc import EventMessage, GspRpc
 from ..hw.bar import Bar
-from ..hw.clock import Clock
+from ..hw.clock import MS, US, Clock
 from ..hw.dma import DmaAllocator
+from ..hw.poll import poll_timeout
 from ..mm.allocator import RangeAllocator
 from ..mm.instmem import Bar2Space, InstMemory, InstObject
 from ..mm.pte import MmuFormat, format_for
@@ -69,6 +70,9 @@ if TYPE_CHECKING:
     from ..hw.events import Timeline
     from .ce import CopyEngine
 
+# TIMEOUT: OpenRM sends the error notifications (RC_TRIGGERED) right after writing the notifiers
+# (krcErrorSendEventNotifications follows krcErrorWriteNotifier); 100 ms of device time covers the message queue.
+RC_EVENT_TIMEOUT = 100 * MS
 DEFAULT_ENTRIES = 1024  #: GPFIFO entries of a channel (nouveau's default ring: 0x2000 bytes = 1024 entries)
 DEFAULT_PUSHBUF = 256 << 10  #: pushbuffer bytes of a channel
 SEMAPHORE_OFFSET = 0  #: the timeline semaphore: first word of the channel's semaphore page
@@ -182,33 +186,31 @@ class ChannelErrorReport:
 
 
 class _UserdPool:
-    """USERD in VRAM: a 4 KiB instance-memory page per eight channel ids (nouveau CHID_PER_USERD)."""
+    """USERD in VRAM: 512 bytes per channel id, a 4 KiB instance-memory page per eight ids (nouveau
+    CHID_PER_USERD). As nouveau allocates its USERD area once for the FIFO, a page stays until :meth:`release`
+    (when the FIFO closes): at most ``chids / 8`` pages, whatever the number of channels opened and closed."""
 
     def __init__(self, instmem: InstMemory) -> None:
         self.instmem = instmem
-        self._pages: dict[int, tuple[InstObject, int]] = {}
+        self._pages: dict[int, InstObject] = {}
         self._lock = threading.Lock()
 
     def take(self, chid: int) -> tuple[InstObject, int]:
         page = chid // F.USERD_PER_PAGE
         with self._lock:
-            obj, refs = self._pages.get(page, (None, 0))
+            obj = self._pages.get(page)
             if obj is None:
-                obj = self.instmem.alloc(F.USERD_SIZE * F.USERD_PER_PAGE, align=0x1000, name=f"userd {page}")
-            self._pages[page] = (obj, refs + 1)
+                obj = self._pages[page] = self.instmem.alloc(F.USERD_SIZE * F.USERD_PER_PAGE, align=0x1000,
+                                                             name=f"userd {page}")
         off = (chid % F.USERD_PER_PAGE) * F.USERD_SIZE
         obj.write(off, bytes(F.USERD_SIZE))  # GP_GET/GP_PUT start at 0 (nouveau clears USERD per channel)
         return obj, off
 
-    def give(self, chid: int) -> None:
-        page = chid // F.USERD_PER_PAGE
+    def release(self) -> None:
         with self._lock:
-            obj, refs = self._pages[page]
-            if refs > 1:
-                self._pages[page] = (obj, refs - 1)
-                return
-            del self._pages[page]
-        self.instmem.free(obj)
+            pages, self._pages = list(self._pages.values()), {}
+        for obj in pages:
+            self.instmem.free(obj)
 
     @property
     def pages(self) -> int:
@@ -445,6 +447,10 @@ class Fifo:
                 space.close()
             except NovaError as e:
                 problems.append(str(e))
+        try:
+            self._userd.release()
+        except NovaError as e:
+            problems.append(str(e))
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         if problems:
@@ -513,7 +519,6 @@ class Channel:
         self.vaspace.users += 1
         self._undo.append(self._drop_space)
         self.userd, self.userd_offset = fifo._userd.take(self.chid)
-        self._undo.append(lambda: fifo._userd.give(self.chid))
         # GPFIFO ring + pushbuffer + semaphore page, one system-memory buffer in the channel's space
         ring = self.entries * F.GP_ENTRY_SIZE
         self.pushbuf_size = (pushbuf + 0xFFF) & ~0xFFF
@@ -614,7 +619,7 @@ class Channel:
     # -- errors ---------------------------------------------------------------------------------------------------
 
     def _stopped(self, report: ChannelErrorReport) -> None:
-        if self.error is None:
+        if self.error is None or self.error.source != "RC_TRIGGERED":  # GSP-RM's report says the most
             self.error = report
 
     def _notifier_report(self) -> ChannelErrorReport | None:
@@ -633,10 +638,25 @@ class Channel:
         if self.error is None and not self.closed:
             report = self._notifier_report()
             if report is not None:
-                self.fifo._report(report)
-                self.error = report
+                self._await_rc(report)
         if self.error is not None:
             raise ChannelFault(self.error)
+
+    def _await_rc(self, notified: ChannelErrorReport) -> None:
+        """The error notifier says the channel stopped: GSP-RM's RC_TRIGGERED (with the fault address on r570)
+        follows it; wait for it a bounded time, else report what the notifier says."""
+
+        def look() -> ChannelErrorReport | None:
+            with contextlib.suppress(GspError):
+                self.fifo.rpc.poll()
+            return self.error
+
+        try:
+            poll_timeout(look, lambda e: e is not None, clock=self.clock, timeout=RC_EVENT_TIMEOUT, interval=10 * US,
+                         what=f"GSP-RM's RC_TRIGGERED for channel {self.chid}")
+        except PollTimeout:
+            self.fifo._report(notified)
+            self.error = notified
 
     # -- submission ---------------------------------------------------------------------------------------------
 

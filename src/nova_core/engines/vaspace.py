@@ -25,6 +25,7 @@ from ..errors import ChannelError, MmError
 from ..gsp.client import RmObject
 from ..hw.bar import Bar
 from ..hw.dma import DmaBuffer
+from ..mm.allocator import Placement
 from ..mm.instmem import Bar2Space, InstObject, instance_block_page_dir
 from ..mm.pte import PAGE_2M, PAGE_4K, PAGE_64K
 from ..mm.vmm import Vmm
@@ -223,7 +224,9 @@ class AddressSpace:
     def _map(self, size: int, kind: str, name: str, phys: int | None, dma: DmaBuffer | None, owned: bool) -> Buffer:
         page = page_for(size)
         span = _round(size, PAGE_4K)
-        va = self.vmm.valloc(span, align=page)
+        # bottom-up: buffers and channel rings share page directories (a new directory chain costs a table
+        # written through PRAMIN per level)
+        va = self.vmm.va_allocator.alloc(span, align=page, placement=Placement.LOW, tag=name or kind)
         try:
             if phys is not None:
                 self.vmm.map_vram(va, phys, span)
