@@ -242,7 +242,8 @@ class AddressSpace:
         return buf
 
     def alloc_vram(self, size: int, *, name: str = "") -> Buffer:
-        """``size`` bytes of VRAM (from the driver's allocator) mapped in this space."""
+        """``size`` bytes of VRAM (from the driver's allocator) mapped in this space; not cleared (VRAM holds what
+        its last user left, as on hardware: :meth:`CopyEngine.fill` clears it at the GPU's speed)."""
         self._live()
         if size <= 0:
             raise ChannelError(f"buffer size {size} must be positive")

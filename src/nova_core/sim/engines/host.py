@@ -19,13 +19,14 @@ runlist (a stale token), an unscheduled or errored channel: the write does nothi
 2. reads GP_PUT from USERD (word 35) and fetches GPFIFO entries from its own GP_GET up to it - at most one ring
    per doorbell - through the channel's VA space (:class:`~.memory.EngineMemory`: the driver's page tables,
    walked by the simulated MMU), writing GP_GET (word 34) back after each entry;
-3. fetches each entry's pushbuffer segment the same way and decodes its method headers (``NVC46F_DMA_*``):
+3. fetches each entry's pushbuffer segment the same way (MAIN or SUBROUTINE level execute alike; USERD GET
+   follows both, TOP_LEVEL_GET only MAIN) and decodes its method headers (``NVC46F_DMA_*``):
    INC, NON_INC, ONE_INC and IMMD methods, END_PB_SEGMENT, the all-zero NOP; a method's data may continue in
    the next segment, as in hardware;
 4. executes host methods (below 0x100, any subchannel): SET_OBJECT (binds the subchannel; the class must be the
    channel's copy-engine class, allocated by GSP-RM under the channel), SEM_ADDR/SEM_PAYLOAD/SEM_EXECUTE and the
-   legacy SEMAPHOREA-D (releases of 4, 8 or 16 bytes; acquires wait, re-checked every
-   :data:`ACQUIRE_RETRY_NS`, and fail after :data:`ACQUIRE_TIMEOUT_NS`), NON_STALL_INTERRUPT, SET_REFERENCE
+   legacy SEMAPHOREA-D (releases of 4, 8 or 16 bytes; acquires wait, re-checked after :data:`ACQUIRE_RETRY_NS`
+   and then ever less often, and fail after :data:`ACQUIRE_TIMEOUT_NS`), NON_STALL_INTERRUPT, SET_REFERENCE
    (USERD word 18), NOP, WFI, FB_FLUSH, YIELD, MEM_OP_A-D, CLEAR_FAULTED; and hands the others to the engine
    bound to the subchannel.
 
@@ -34,7 +35,7 @@ affected) and are reported to GSP-RM through :attr:`SimHost.error_sink`: an MMU 
 (``ROBUST_CHANNEL_FIFO_ERROR_MMU_ERR_FLT`` with the fault type and VA), a PBDMA error
 (``ROBUST_CHANNEL_PBDMA_ERROR``: an unknown host method, a method on a subchannel nothing is bound to, a
 reserved or unmodelled header opcode, a GP_PUT outside the ring, a control GPFIFO entry other than NOP, a
-subroutine entry, a RAMFC GSP-RM did not write, an acquire that timed out), a CE error (the engine's own
+RAMFC GSP-RM did not write, an acquire that timed out), a CE error (the engine's own
 refusals, :mod:`.ce`).
 
 **Non-stall interrupts** (NON_STALL_INTERRUPT, a CE launch with INTERRUPT_TYPE NON_BLOCKING) are counted per
@@ -55,7 +56,7 @@ from typing import TYPE_CHECKING
 from ...engines import facts as F
 from ...errors import SimViolation
 from ...gpu.chips import Chipset
-from ...hw.clock import SEC, US
+from ...hw.clock import MS, SEC, US
 from ...regs.mmu import NV_RAMIN_PAGE_DIR_BASE, RAMIN_PAGE_DIR_OFFSET, BigPageSize, InstTarget
 from ...regs.usermode import NV_VIRTUAL_FUNCTION_DOORBELL
 from ..models.mmu import SYS, VID, MmuFault, SimMmu
@@ -67,7 +68,8 @@ if TYPE_CHECKING:
     from ..gpu import SimGpu
 
 DOORBELL_LATENCY_NS = 1 * US  #: from the doorbell write to the PBDMA fetching (virtual time; a sim choice)
-ACQUIRE_RETRY_NS = 10 * US  #: how often a blocked semaphore acquire looks again
+ACQUIRE_RETRY_NS = 10 * US  #: a blocked semaphore acquire looks again after this, then twice as long ...
+ACQUIRE_RETRY_MAX_NS = 10 * MS  #: ... up to this (a sim choice)
 # TIMEOUT (sim): a semaphore acquire that is not satisfied within 4 s of virtual time ends the channel with a
 # PBDMA error (the sim's stand-in for the PBDMA acquire timeout of RAMFC ACQUIRE).
 ACQUIRE_TIMEOUT_NS = 4 * SEC
@@ -114,6 +116,7 @@ class _Acquire:
     op: str  # "eq", "geq", "circ_geq", "and", "nor"
     size: int
     deadline: int
+    interval: int = ACQUIRE_RETRY_NS
 
 
 @dataclass
@@ -344,8 +347,6 @@ class SimHost:
                 name = F.GpEntryOpcode(opcode).name if opcode in F.GpEntryOpcode._value2member_map_ else hex(opcode)
                 raise pbdma_error(f"control GPFIFO entry {entry:#018x} with opcode {name} (only NOP is modelled)")
             return True
-        if e["level"]:
-            raise pbdma_error(f"GPFIFO entry {entry:#018x}: SUBROUTINE segments are not modelled by the sim")
         va = e["get"] << 2 | e["get_hi"] << 32
         n = e["length"] * 4
         try:
@@ -357,8 +358,12 @@ class SimHost:
         words = array.array("I", raw)
         if sys.byteorder != "little":  # pragma: no cover
             words.byteswap()
-        self.mmu.write(space, userd + F.USERD_GET, ((va + n) & 0xFFFFFFFF).to_bytes(4, "little"))
-        self.mmu.write(space, userd + F.USERD_GET_HI, ((va + n) >> 32).to_bytes(4, "little"))
+        end = (va + n).to_bytes(8, "little")
+        self.mmu.write(space, userd + F.USERD_GET, end[:4])
+        self.mmu.write(space, userd + F.USERD_GET_HI, end[4:])
+        if not e["level"]:  # a MAIN segment also moves TOP_LEVEL_GET; a SUBROUTINE one does not
+            self.mmu.write(space, userd + F.USERD_TOP_LEVEL_GET, end[:4])
+            self.mmu.write(space, userd + F.USERD_TOP_LEVEL_GET_HI, end[4:])
         return self._execute(ch, mem, words)
 
     def _execute(self, ch: SimChannel, mem: EngineMemory, words: array.array[int]) -> bool:
@@ -570,4 +575,5 @@ class SimHost:
                 self._stop(ch, pbdma_error(f"semaphore acquire at VA {a.va:#x} (value {a.value:#x}, {a.op}) not "
                                            f"satisfied within {ACQUIRE_TIMEOUT_NS // SEC} s"))
                 return
-            self.clock.call_later(ACQUIRE_RETRY_NS, lambda: self._retry(ch))
+            a.interval = min(a.interval * 2, ACQUIRE_RETRY_MAX_NS)
+            self.clock.call_later(a.interval, lambda: self._retry(ch))
