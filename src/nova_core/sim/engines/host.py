@@ -59,7 +59,7 @@ from ...gpu.chips import Chipset
 from ...hw.clock import MS, SEC, US
 from ...regs.mmu import NV_RAMIN_PAGE_DIR_BASE, RAMIN_PAGE_DIR_OFFSET, BigPageSize, InstTarget
 from ...regs.usermode import NV_VIRTUAL_FUNCTION_DOORBELL
-from ..models.mmu import SYS, VID, MmuFault, SimMmu
+from ..models.mmu import SYS, VID, MmuFault, SimMmu, SimTlb
 from .ce import CeContext, SimCopyEngine
 from .errors import ChannelStop, mmu_fault, pbdma_error
 from .memory import EngineMemory
@@ -79,6 +79,10 @@ COPY_ENGINES: dict[str, int] = {"TURING": 5, "GA100": 10, "AMPERE": 5, "ADA": 5,
                                 "BLACKWELL_GB10X": 10, "BLACKWELL_GB20X": 5}
 RM_ENGINE_TYPE_GR0 = 0x1  #: RM_ENGINE_TYPE_GR0 (gpu_engine_type.h)
 RM_ENGINE_TYPE_COPY0 = 0x9  #: RM_ENGINE_TYPE_COPY0; COPY0..COPY9 are 0x9..0x12 in every version
+
+
+#: host method byte address -> name, per GPFIFO class
+_HOST_NAMES = {cls: {v: k for k, v in methods.items()} for cls, methods in F.HOST_METHODS.items()}
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ class SimChannel:
     runs: int = 0
     entries: int = 0
     methods: int = 0
+    tlb: SimTlb = field(default_factory=lambda: SimTlb("channel"))  #: host's and its engines' translations
 
     def __repr__(self) -> str:
         state = f"errored: {self.error}" if self.error else ("scheduled" if self.scheduled else "idle")
@@ -191,10 +196,15 @@ class SimHost:
             if ch.chid in self.channels:
                 raise SimViolation(f"host: channel id {ch.chid} is already in use")
             self.channels[ch.chid] = ch
+            ch.tlb.name = f"channel {ch.chid}"
+            self.mmu.tlbs.append(ch.tlb)
 
     def remove_channel(self, chid: int) -> SimChannel | None:
         with self.lock:
-            return self.channels.pop(chid, None)
+            ch = self.channels.pop(chid, None)
+            if ch is not None and ch.tlb in self.mmu.tlbs:
+                self.mmu.tlbs.remove(ch.tlb)
+            return ch
 
     def engine_slot(self, rm_engine_type: int) -> EngineSlot | None:
         return self.by_engine.get(rm_engine_type)
@@ -290,8 +300,11 @@ class SimHost:
         pdb = NV_RAMIN_PAGE_DIR_BASE.lo.get(pd) << 12 | NV_RAMIN_PAGE_DIR_BASE.hi.get(pd) << 32
         limit = (NV_RAMIN_PAGE_DIR_BASE.adr_limit_lo.get(pd) << 12 | NV_RAMIN_PAGE_DIR_BASE.adr_limit_hi.get(pd) << 32
                  | 0xFFF)
+        if ch.tlb.pdb != pdb:  # a new address space: nothing cached applies
+            ch.tlb.flush()
+            ch.tlb.pdb = pdb
         mem = EngineMemory(self.gpu, pdb, pdb_sys=target != InstTarget.VID_MEM, va_limit=limit,
-                           who=f"channel {ch.chid}")
+                           who=f"channel {ch.chid}", tlb=ch.tlb)
         userd_lo = word(F.RAMFC_USERD)
         fields = {"userd": (userd_lo & ~0x1FF) | word(F.RAMFC_USERD_HI) << 32, "userd_target": userd_lo & 3,
                   "gp_base": word(F.RAMFC_GP_BASE) | (word(F.RAMFC_GP_BASE_HI) & 0xFF) << 32,
@@ -428,8 +441,7 @@ class SimHost:
         return True
 
     def _host_method(self, ch: SimChannel, mem: EngineMemory, sub: int, addr: int, value: int) -> bool:
-        methods = F.HOST_METHODS[ch.gpfifo_class]
-        name = next((k for k, v in methods.items() if v == addr), None)
+        name = _HOST_NAMES[ch.gpfifo_class].get(addr)
         if name is None:
             raise pbdma_error(f"host method {addr:#06x} = {value:#x} (subchannel {sub}) is not a method of "
                               f"{F.CLASS_NAMES.get(ch.gpfifo_class, hex(ch.gpfifo_class))}")

@@ -7,6 +7,10 @@ of a buffer mapped with 2 MiB pages costs one walk per 2 MiB. Bulk data moves be
 (system memory: :meth:`~nova_core.sim.memory.SimSystemMemory.view`, IOMMU-checked; VRAM:
 :meth:`~nova_core.sim.memory.SparseMemory.read_into`/``write``), never byte by byte.
 
+Translations are cached in the channel's :class:`~nova_core.sim.models.mmu.SimTlb` (registered with the MMU, so
+an MMU invalidate of the channel's page directory flushes it - a driver that changes page tables without one
+keeps getting the old translation, as on hardware).
+
 A translation the MMU refuses raises its :class:`~nova_core.sim.models.mmu.MmuFault` (fault type and VA); an
 access outside VRAM or to system memory the IOMMU does not map raises
 :class:`~nova_core.errors.SimViolation`. The engines turn both into a channel error.
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from ...engines.facts import MmuFaultType
 from ...errors import SimViolation
-from ..models.mmu import SYS, VID, MmuFault, SimMmu
+from ..models.mmu import SYS, VID, MmuFault, SimMmu, SimTlb, Walked
 
 if TYPE_CHECKING:
     from ..gpu import SimGpu
@@ -40,7 +44,7 @@ class EngineMemory:
     """
 
     def __init__(self, gpu: SimGpu, pdb: int | None, *, pdb_sys: bool = False, va_limit: int | None = None,
-                 who: str = "engine") -> None:
+                 who: str = "engine", tlb: SimTlb | None = None) -> None:
         self.gpu = gpu
         mmu = gpu.models["mmu"]
         assert isinstance(mmu, SimMmu)
@@ -49,7 +53,26 @@ class EngineMemory:
         self.pdb_sys = pdb_sys
         self.va_limit = va_limit
         self.who = who
+        self.tlb = tlb
         self.walks = 0
+
+    _SIZES = (1 << 12, 1 << 16, 1 << 21, 1 << 29)
+
+    def translate(self, va: int, write: bool) -> Walked:
+        """One page's translation: from the TLB, or walked (and cached)."""
+        tlb = self.tlb
+        if tlb is not None:
+            entries = tlb.entries
+            for size in self._SIZES:
+                w = entries.get(va & ~(size - 1))
+                if w is not None and w.page_size == size and not (write and w.read_only):
+                    return w
+        assert self.pdb is not None
+        w = self.mmu.walk(self.pdb, va, pdb_sysmem=self.pdb_sys, write=write)
+        self.walks += 1
+        if tlb is not None:
+            tlb.entries[va & ~(w.page_size - 1)] = w
+        return w
 
     # -- translation ------------------------------------------------------------------------------
 
@@ -69,8 +92,7 @@ class EngineMemory:
         end = va + length
         cur: list[int | str] | None = None  # [space, start, length]
         while pos < end:
-            w = self.mmu.walk(self.pdb, pos, pdb_sysmem=self.pdb_sys, write=write)
-            self.walks += 1
+            w = self.translate(pos, write)
             addr = w.addr(pos)
             n = min(end - pos, w.page + w.page_size - addr)
             if cur is not None and cur[0] == w.space and int(cur[1]) + int(cur[2]) == addr:
