@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ChipError, NovaError
+from ..files import read_input
 from ..gpu.chips import Chipset, FbSizeSource
 from ..hw.clock import VirtualClock
 from ..hw.device import Device
@@ -36,6 +37,7 @@ from ..regs.pmc import NV_PMC_BOOT_0, NV_PMC_BOOT_42
 from ..regs.prom import PROM
 from ..regs.ptimer import NV_PTIMER_TIME_0, NV_PTIMER_TIME_1
 from ..regs.vfn import NV_VIRTUAL_FUNCTION_TIME_0, NV_VIRTUAL_FUNCTION_TIME_1
+from ..vbios.facts import ROM_FILE
 from .log import SimLog
 from .memory import SimSystemMemory, SparseMemory
 from .models import discover as discover_models
@@ -87,7 +89,7 @@ class SimGpu:
         if vbios is None:
             self.rom = build_vbios(self.chipset, pci_device=self.pci_device)
         elif isinstance(vbios, (str, Path)):
-            self.rom = Path(vbios).read_bytes()
+            self.rom = read_input(vbios, ROM_FILE)
         else:
             self.rom = bytes(vbios)
         self._init_identity()
