@@ -119,6 +119,11 @@ def read_input(path: str | os.PathLike[str], fmt: InputFormat) -> bytes:
     return b"".join(chunks)
 
 
+def cache_dir() -> Path:
+    """The project's cache (``$NOVA_CACHE``, default ``~/.cache/nova-core``): fetched firmware, synthetic firmware."""
+    return Path(os.environ.get("NOVA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "nova-core"))
+
+
 def _probe_writable(directory: Path, what: str, target: Path) -> None:
     """Create (exclusively) and remove a file in ``directory``: the one honest test that writing will work."""
     try:

@@ -8,15 +8,17 @@ of the run to a trace that ``--replay`` can answer from.
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import typer
 from rich.console import Console
 
-from ..errors import NovaError
+from ..errors import NovaError, did_you_mean
 from ..hw.device import Device
 
 DEFAULT_SIM = "ad102"
@@ -26,7 +28,8 @@ SimOpt = typer.Option(None, "--sim", metavar="CHIP",
 DeviceOpt = typer.Option(None, "--device", metavar="BDF",
                          help="Real GPU at this PCI address, read-only through sysfs (needs root).")
 VbiosOpt = typer.Option(None, "--vbios", metavar="FILE",
-                        help="ROM file the simulated GPU serves through its PROM window.")
+                        help="ROM file the simulated GPU serves through its PROM window (a bare NAME is also looked "
+                             "for in $NOVA_VBIOS_DIR and the checkout's ../shared/vbios).")
 ReplayOpt = typer.Option(None, "--replay", metavar="FILE", help="Answer from a recorded trace.")
 RecordOpt = typer.Option(None, "--record", metavar="FILE", help="Record every BAR access to a trace.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
@@ -58,9 +61,7 @@ def open_device(sim: str | None = None, device: str | None = None, vbios: Path |
     else:
         from ..sim import SimGpu
 
-        if vbios is not None and not Path(vbios).is_file():
-            raise NovaError(f"--vbios {str(vbios)!r}: no such file")
-        dev = SimGpu(sim or DEFAULT_SIM, vbios=vbios).device()
+        dev = SimGpu(sim or DEFAULT_SIM, vbios=find_rom(vbios, "--vbios")).device()
     if record is not None:
         from ..hw.trace import record_device
 
@@ -68,13 +69,93 @@ def open_device(sim: str | None = None, device: str | None = None, vbios: Path |
     return dev
 
 
+#: where ROM files named without a directory are looked for: $NOVA_VBIOS_DIR, then the project's shared folder
+#: beside a checkout (``../shared/vbios``; see DEVELOPERS.md)
+VBIOS_DIR_ENV = "NOVA_VBIOS_DIR"
+
+
+def rom_dirs() -> list[Path]:
+    """The directories a bare ROM name is looked for in (those that exist), in order."""
+    dirs = []
+    env = os.environ.get(VBIOS_DIR_ENV)
+    if env:
+        dirs.append(Path(env))
+    checkout = Path(__file__).resolve().parents[3]  # src/nova_core/cli/common.py -> the checkout (editable install)
+    if (checkout / "pyproject.toml").is_file():
+        dirs.append(checkout.parent / "shared" / "vbios")
+    return [d for d in dict.fromkeys(dirs) if d.is_dir()]
+
+
+@overload
+def find_rom(path: None, option: str) -> None: ...
+@overload
+def find_rom(path: Path, option: str) -> Path: ...
+def find_rom(path: Path | None, option: str) -> Path | None:
+    """The ROM file ``path`` names: as given, or - a bare name - in :func:`rom_dirs`. A clear error saying where
+    it looked (and the closest names there) otherwise."""
+    if path is None or path.exists() or path.parent != Path("."):
+        return path
+    dirs = rom_dirs()
+    for d in dirs:
+        if (d / path).exists():
+            return d / path
+    names = [f.name for d in dirs for f in d.iterdir() if f.suffix == ".rom"]
+    where = ", ".join([f"{Path.cwd()}"] + [str(d) for d in dirs])
+    if not dirs:
+        where += f" (set ${VBIOS_DIR_ENV} to a folder of ROMs to look there too)"
+    raise NovaError(f"{option} {str(path)!r}: no such file; looked in {where}{did_you_mean(path.name, names)}")
+
+
 def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
+
+
+#: whether a command printed its JSON document in this run (``main``'s error path then adds none)
+_json_state = {"printed": False}
+
+
+def reset_json_state() -> None:
+    _json_state["printed"] = False
 
 
 def print_json(obj: Any) -> None:
     """Print ``obj`` as indented JSON on stdout (stable key order as given)."""
     sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    _json_state["printed"] = True
+
+
+def emit_error_json(exc: BaseException, message: str) -> None:
+    """With ``--json``, a failure is JSON too: ``{"error": {"type", "message", ...}}`` on stdout, unless the command
+    already printed its own document (``nova boot --json`` puts the error in it)."""
+    if _json_state["printed"]:
+        return
+    err: dict[str, Any] = {"type": type(exc).__name__, "message": message}
+    stage = getattr(exc, "stage", None)
+    if isinstance(stage, str):
+        err["stage"] = stage
+    print_json({"error": err})
+
+
+def reflow_help(text: str | None) -> str | None:
+    """Help text with each paragraph on one line (rich wraps it to the terminal; a hard wrap in the source would be
+    kept and give ragged lines). Paragraphs are separated by blank lines; a line starting with ``- `` or ``* ``
+    starts a new line of its paragraph; a paragraph starting with ``\\b`` is kept as written."""
+    if not text:
+        return text
+    out = []
+    for para in inspect.cleandoc(text).split("\n\n"):
+        if para.startswith("\b"):
+            out.append(para)
+            continue
+        lines: list[str] = []
+        for raw in para.split("\n"):
+            line = raw.strip()
+            if not lines or line.startswith(("- ", "* ")):
+                lines.append(raw.rstrip() if not lines else raw[:len(raw) - len(raw.lstrip())] + line)
+            elif line:
+                lines[-1] += " " + line
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 def _json_default(obj: Any) -> Any:

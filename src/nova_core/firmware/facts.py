@@ -148,6 +148,8 @@ DEFAULT_VERSION = "535.113.01"
 #: GSP-RM releases whose linux-firmware files nova_core knows (preference order when none is asked)
 KNOWN_VERSIONS = ("535.113.01", "570.144")
 FIRMWARE_PATH_ENV = "NOVA_FIRMWARE_PATH"
+#: where ``./dev test`` (tools/fetch_artifacts.py) unpacks the Debian packages, under the cache (``$NOVA_CACHE``)
+FETCHED_FIRMWARE_DIR = "firmware/root/usr/lib/firmware"
 DEFAULT_FIRMWARE_ROOT = "/lib/firmware"
 LINUX_FIRMWARE_NAME = "nvidia/{chip}/gsp/{kind}-{version}.bin"
 NVIDIA_DRIVER_GSP_NAME = "nvidia/{version}/gsp_{family}.bin"

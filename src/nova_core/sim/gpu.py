@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ChipError, NovaError
+from ..errors import ChipError, NovaError, PciError
 from ..files import read_input
 from ..gpu.chips import Chipset, FbSizeSource
 from ..hw.clock import VirtualClock
@@ -85,6 +85,8 @@ class SimGpu:
         self.revision = revision
         self.pci_vendor = 0x10DE
         self.pci_device = self.facts.pci_device_id if pci_device is None else pci_device
+        if not 0 <= self.pci_device <= 0xFFFF:
+            raise PciError(f"PCI device id {self.pci_device:#x} is not a 16-bit value (0 to 0xffff)")
         self.vbios_synthetic = vbios is None
         if vbios is None:
             self.rom = build_vbios(self.chipset, pci_device=self.pci_device)

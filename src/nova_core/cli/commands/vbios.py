@@ -24,6 +24,7 @@ from ..common import (
     SimOpt,
     VbiosOpt,
     console,
+    find_rom,
     human_bytes,
     open_device,
     parse_int,
@@ -82,7 +83,8 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise NovaError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
 
 
-FileArg = typer.Argument(None, metavar="[FILE]", help="ROM file (a dump of the vBIOS).")
+FileArg = typer.Argument(None, metavar="[FILE]", help="ROM file (a dump of the vBIOS); a bare NAME is also looked "
+                                                     "for in $NOVA_VBIOS_DIR and the checkout's ../shared/vbios.")
 VerboseOpt = typer.Option(False, "--verbose", "-v", help="Add coverage: claimed and unclaimed byte ranges.")
 ExtractOpt = typer.Option(None, "--extract-fwsec", metavar="OUT",
                           help="Write the patched FWSEC image (IMEM then DMEM) to OUT.")
@@ -136,7 +138,7 @@ def vbios(
         raise NovaError("--extract-fwsec with the FRTS command needs --frts-offset N (the FRTS region's VRAM offset)")
     device_fuse: int | None = None
     if file is not None:
-        vb = Vbios.from_file(file)
+        vb = Vbios.from_file(find_rom(file, "ROM file"))
     else:
         with open_device(sim, device, vbios_file, replay, record) as dev:
             vb = Vbios.from_bar(dev.bar0, dev.name)
