@@ -70,6 +70,17 @@ class _NovaHelp:
 class NovaCommand(_NovaHelp, TyperCommand):
     """A ``nova`` command (see :class:`_NovaHelp`)."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Refuse an empty value (``--sim ""``, ``--vbios=``) before typer turns it into a default or ``Path(".")``."""
+        for i, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg == "" or (arg.startswith("--") and arg.endswith("=")):
+                opt = arg[:-1] if arg else (args[i - 1] if i and args[i - 1].startswith("-") else "an argument")
+                raise typer.BadParameter(f"{opt} is given an empty value", ctx=ctx)
+        result: list[str] = super().parse_args(ctx, args)
+        return result
+
 
 class NovaGroup(_NovaHelp, TyperGroup):
     """A ``nova`` command group (see :class:`_NovaHelp`)."""
@@ -157,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `nova`, `nova regs`: typer printed the help already
             return int(exc.exit_code)  # type: ignore[attr-defined]
         ctx = getattr(exc, "ctx", None)
-        where = f" (nova {' '.join(ctx.command_path.split()[1:])} --help)".replace("nova  ", "nova ") if ctx else ""
+        where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
         return _fail(args, f"{exc.format_message()}{where}", exc, int(exc.exit_code))  # type: ignore[attr-defined]
     return rv if isinstance(rv, int) else 0  # in this mode typer returns an Exit's code (--help: 0), else None
 

@@ -174,7 +174,8 @@ class SimGpu:
     # -- fault injection ------------------------------------------------------------------------
 
     def fall_off_bus(self) -> None:
-        """Every read returns 0xffffffff from now on (a lost device)."""
+        """Every read returns 0xffffffff from now on (a lost device): a hardware condition, persistent - it outlives
+        GSP-RM restarts and lasts as long as this simulated GPU."""
         self.bar0.fall_off_bus()
 
     def model(self, name: str) -> object:

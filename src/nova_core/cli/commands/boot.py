@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ..common import (
     DEFAULT_SIM,
     FirmwareVersionOpt,
     JsonOpt,
+    SimOpt,
     SyntheticOpt,
     VbiosOpt,
     console,
@@ -87,6 +89,32 @@ class _LiveProgress:
         self.live.update(self._render())
 
 
+def _progress_lines(err: Any) -> Any:
+    """A line per stage on a stderr that is not an interactive terminal (a log file, CI)."""
+    index = {name: i + 1 for i, name in enumerate(STAGES)}
+
+    def listener(phase: str, span: Span) -> None:
+        if phase != "end" or span.kind != "stage":
+            return
+        n = index.get(span.name)
+        pos = f"[{n:>2}/{len(STAGES)}]" if n else "       "
+        state = "ok" if span.ok else "FAILED"
+        err.write(f"nova boot: {pos} {span.name:<30} {state} ({span.dev_ns / 1e6:.3f} ms device, "
+                  f"{span.host_ns / 1e6:.1f} ms host)\n")
+        err.flush()
+
+    return listener
+
+
+def _same_destination(a: Any, b: Any) -> bool:
+    """Whether two streams write to the same file (``nova boot 2>&1``, or both on one terminal)."""
+    try:
+        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (OSError, ValueError, AttributeError):  # a stream without a file descriptor (captured by a test)
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
 def _firmware_hint() -> str:
     """Where NVIDIA's real firmware is or can come from - what is true on this machine."""
     from ...firmware.discovery import fetched_firmware_root
@@ -139,7 +167,6 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
     out.print(f"  shutdown: {gpu.teardown_status}")
 
 
-_SimOpt = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
 _PciDeviceOpt = typer.Option(None, "--pci-device", metavar="ID",
                              help="PCI device id of the simulated GPU (e.g. that of the --vbios ROM).")
 _UntilOpt = typer.Option(None, "--until", metavar="STAGE", help="Stop after this stage (see above).")
@@ -152,7 +179,7 @@ _DeviceOpt = typer.Option(None, "--device", metavar="BDF",
 
 
 def boot_cmd(
-    sim: str | None = _SimOpt,
+    sim: str | None = SimOpt,
     vbios: Path | None = VbiosOpt,
     pci_device: str | None = _PciDeviceOpt,
     firmware_version: str | None = FirmwareVersionOpt,
@@ -184,6 +211,8 @@ def boot_cmd(
     if err_console.is_interactive and not json_:
         live = _LiveProgress(err_console)
         tl.listeners.append(live)
+    elif not json_ and not _same_destination(sys.stderr, sys.stdout):  # else the summary would repeat every line
+        tl.listeners.append(_progress_lines(sys.stderr))
     import time
 
     t0 = time.perf_counter()

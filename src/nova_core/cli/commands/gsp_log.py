@@ -15,6 +15,7 @@ from ..common import (
     FirmwareVersionOpt,
     JsonOpt,
     LogElfOpt,
+    SimOpt,
     SyntheticOpt,
     VbiosOpt,
     console,
@@ -39,16 +40,15 @@ ship: without --log-elf the rings are shown as their put pointer and raw words, 
 _RINGS = ("LOGINIT", "LOGINTR", "LOGRM")
 
 
-_SIM = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
 _UNTIL = typer.Option(None, "--until", metavar="STAGE", help="Stop the boot after this stage.")
 _SIM_LOG_ELF = typer.Option(False, "--sim-log-elf",
                     help="Decode with the simulated GSP-RM's own logging ELF.")
 _RING = typer.Option([], "--ring", metavar="NAME", help="LOGINIT, LOGINTR or LOGRM (repeatable).")
-_LAST = typer.Option(None, "--last", metavar="N", help="Only the newest N records (or words).")
+_LAST = typer.Option(None, "--last", metavar="N", min=1, help="Only the newest N records (or words).")
 
 
 def gsp_log(
-    sim: str | None = _SIM,
+    sim: str | None = SimOpt,
     vbios: Path | None = VbiosOpt,
     firmware_version: str | None = FirmwareVersionOpt,
     synthetic: bool | None = SyntheticOpt,

@@ -11,7 +11,7 @@ from ...debugfs import ExportTree
 from ...debugfs.fuse import check_mountpoint, load_fuse, mount
 from ...gsp.logs import LogDecoder
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM, FirmwareVersionOpt, LogElfOpt, SyntheticOpt, VbiosOpt, find_rom
+from ..common import DEFAULT_SIM, FirmwareVersionOpt, LogElfOpt, SimOpt, SyntheticOpt, VbiosOpt, find_rom
 
 HELP = """Boot a device and serve a read-only, debugfs-like view of it at DIR until Ctrl-C.
 
@@ -33,12 +33,11 @@ Needs libfuse (./dev fetches Debian's libfuse3 privately and sets FUSE_LIBRARY_P
   [cyan]cat /tmp/gpu/sim-ga102/regs/NV_PMC_BOOT_0[/cyan]
 """
 
-_SIM = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
 
 
 def mount_cmd(
     mountpoint: Path = typer.Argument(..., metavar="DIR", help="An existing, empty directory."),  # noqa: B008
-    sim: str | None = _SIM,
+    sim: str | None = SimOpt,
     vbios: Path | None = VbiosOpt,
     firmware_version: str | None = FirmwareVersionOpt,
     synthetic: bool | None = SyntheticOpt,
