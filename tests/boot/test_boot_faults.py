@@ -162,3 +162,24 @@ def test_hardware_conditions_persist_across_gsp_rm_lives() -> None:
     gpu.fall_off_bus()
     for _ in range(2):  # each new boot meets the lost device again
         assert _fails(gpu, chip="ad102").stage == "identify"
+
+
+def test_a_read_only_device_is_refused_before_any_access() -> None:
+    """issue 22, defect 11: a device opened through sysfs (read-only BAR0, no DMA) waited 4 s at gfw-boot."""
+    from nova_core.errors import BootError
+    from nova_core.gsp.boot import boot
+    from nova_core.hw.device import Device, NoDma
+    from nova_core.hw.trace import RecordingBar, TraceWriter
+
+    gpu = SimGpu("ga102")
+    sim_dev = gpu.device()
+    writer = TraceWriter("/dev/null", {})
+    bar = RecordingBar(sim_dev.bar0, writer)
+    ro = Device(bar0=bar, dma=NoDma("opened read-only through sysfs"), clock=sim_dev.clock, name="0000:01:00.0",
+                kind="sysfs")
+    t0 = sim_dev.clock.now()
+    with pytest.raises(BootError, match=r"0000:01:00\.0: cannot boot a sysfs device: opened read-only through "
+                                        r"sysfs; a boot owns the GPU .* vfio-pci"):
+        boot(ro)
+    writer.close()
+    assert writer.count == 0 and sim_dev.clock.now() == t0  # not one register read, no time spent
