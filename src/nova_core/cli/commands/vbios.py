@@ -217,17 +217,23 @@ def _print(vb: Vbios, verbose: bool) -> None:
 
     tab = vb.ucode_table
     if tab is not None:
-        t = Table(title=f"falcon ucode table at {tab.offset:#x} ({tab.position} FwSec image, "
-                        f"{tab.header['entry_count']} entries)", title_justify="left", box=None, pad_edge=False)
+        used = tab.used
+        empty = len(tab.entries) - len(used)
+        t = Table(title=f"falcon ucode table at {tab.offset:#x} ({tab.position} FwSec image): "
+                        f"{tab.header['entry_count']} entries, {len(used)} listed"
+                        + (f"; {empty} empty (application 0, descriptor pointer 0) not listed" if empty else ""),
+                  title_justify="left", box=None, pad_edge=False)
         for col in ("app", "name", "target", "desc ptr", "descriptor"):
             t.add_column(col)
-        for e in tab.entries:
-            if not (e.app_id or e.desc_ptr):
-                continue
+        for e in used:
             desc = (f"v{e.desc.version} at {e.desc.offset:#x}, {e.desc.stored_size:#x} bytes" if e.desc is not None
-                    else "not decoded")
+                    else "not decoded (below)")
             t.add_row(f"{e.app_id:#04x}", e.app_name or "", f"{e.target_id:#04x}", f"{e.desc_ptr:#x}", desc)
         out.print(t)
+        for e in used:
+            if e.error is not None:  # the reason, without the ROM's name the message starts with
+                out.print(f"  not decoded: {e.error.removeprefix(vb.source.name + ': ')}",
+                          markup=False)
 
     fw = vb.fwsec
     if fw is None:
