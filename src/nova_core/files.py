@@ -124,29 +124,29 @@ def cache_dir() -> Path:
     return Path(os.environ.get("NOVA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "nova-core"))
 
 
-def _probe_writable(directory: Path, what: str, target: Path) -> None:
+def _probe_writable(directory: Path, what: str, target: Path, error: type[NovaError] = NovaError) -> None:
     """Create (exclusively) and remove a file in ``directory``: the one honest test that writing will work."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=".nova-probe.", dir=directory)
     except OSError as exc:
-        raise NovaError(f"{what} {str(target)!r}: cannot write in {str(directory)!r}: {exc.strerror or exc}") from None
+        raise error(f"{what} {str(target)!r}: cannot write in {str(directory)!r}: {exc.strerror or exc}") from None
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(tmp)
 
 
-def check_output_file(path: str | os.PathLike[str], what: str) -> Path:
+def check_output_file(path: str | os.PathLike[str], what: str, error: type[NovaError] = NovaError) -> Path:
     """Refuse, before any work, an output file that cannot be written: a directory, a missing or unwritable
-    directory, a name that exists and is not a regular file."""
+    directory, a name that exists and is not a regular file (``/dev/zero`` would swallow the output)."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if p.is_dir():
-        raise NovaError(f"{what} {str(p)!r} is a directory; give a file name")
+        raise error(f"{what} {str(p)!r} is a directory; give a file name")
     if not parent.is_dir():
-        raise NovaError(f"{what} {str(p)!r}: no directory {str(parent)!r}")
+        raise error(f"{what} {str(p)!r}: no directory {str(parent)!r}")
     if p.exists() and not p.is_file():
-        raise NovaError(f"{what} {str(p)!r} exists and is not a regular file")
-    _probe_writable(parent, what, p)
+        raise error(f"{what} {str(p)!r} exists and is not a regular file")
+    _probe_writable(parent, what, p, error)
     return p
 
 

@@ -4,6 +4,7 @@ still readable, the device torn down (WPR2 cleared, DMA memory freed), and the n
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from boot_helpers import rm, wpr2
@@ -164,7 +165,7 @@ def test_hardware_conditions_persist_across_gsp_rm_lives() -> None:
         assert _fails(gpu, chip="ad102").stage == "identify"
 
 
-def test_a_read_only_device_is_refused_before_any_access() -> None:
+def test_a_read_only_device_is_refused_before_any_access(tmp_path: Path) -> None:
     """issue 22, defect 11: a device opened through sysfs (read-only BAR0, no DMA) waited 4 s at gfw-boot."""
     from nova_core.errors import BootError
     from nova_core.gsp.boot import boot
@@ -173,7 +174,7 @@ def test_a_read_only_device_is_refused_before_any_access() -> None:
 
     gpu = SimGpu("ga102")
     sim_dev = gpu.device()
-    writer = TraceWriter("/dev/null", {})
+    writer = TraceWriter(tmp_path / "accesses.jsonl", {})
     bar = RecordingBar(sim_dev.bar0, writer)
     ro = Device(bar0=bar, dma=NoDma("opened read-only through sysfs"), clock=sim_dev.clock, name="0000:01:00.0",
                 kind="sysfs")

@@ -91,19 +91,28 @@ def find_rom(path: None, option: str) -> None: ...
 @overload
 def find_rom(path: Path, option: str) -> Path: ...
 def find_rom(path: Path | None, option: str) -> Path | None:
-    """The ROM file ``path`` names: as given, or - a bare name - in :func:`rom_dirs`. A clear error saying where
-    it looked (and the closest names there) otherwise."""
-    if path is None or path.exists() or path.parent != Path("."):
-        return path
-    dirs = rom_dirs()
-    for d in dirs:
-        if (d / path).exists():
-            return d / path
-    names = [f.name for d in dirs for f in d.iterdir() if f.suffix == ".rom"]
-    where = ", ".join([f"{Path.cwd()}"] + [str(d) for d in dirs])
-    if not dirs:
-        where += f" (set ${VBIOS_DIR_ENV} to a folder of ROMs to look there too)"
-    raise NovaError(f"{option} {str(path)!r}: no such file; looked in {where}{did_you_mean(path.name, names)}")
+    """The ROM file ``path`` names: as given, or - a bare name - in :func:`rom_dirs`; checked to be a readable
+    regular file within a ROM's size cap before anything else runs. A clear error saying where it looked (and the
+    closest names there) otherwise."""
+    from ..files import check_input
+    from ..vbios.facts import ROM_FILE
+
+    if path is None:
+        return None
+    found = path
+    if not os.path.lexists(path) and path.parent == Path("."):  # (lexists: False, not an error, where not allowed)
+        dirs = rom_dirs()
+        hit = next((d / path for d in dirs if os.path.lexists(d / path)), None)
+        if hit is None:
+            names = [f.name for d in dirs for f in d.iterdir() if f.suffix == ".rom"]
+            where = ", ".join([f"{Path.cwd()}"] + [str(d) for d in dirs])
+            if not dirs:
+                where += f" (set ${VBIOS_DIR_ENV} to a folder of ROMs to look there too)"
+            raise NovaError(f"{option} {str(path)!r}: no such file; looked in {where}"
+                            f"{did_you_mean(path.name, names)}")
+        found = hit
+    check_input(found, ROM_FILE)
+    return found
 
 
 def console() -> Console:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any, overload
 
 from ..errors import DeviceAccessError, ReplayMismatch
-from ..files import InputFormat, read_input
+from ..files import InputFormat, check_output_file, read_input
 from .bar import Bar, check_block
 from .clock import VirtualClock
 from .device import Device, NoDma
@@ -36,7 +36,7 @@ class TraceWriter:
     """Writes a trace file: header first, then one line per access (flushed on close)."""
 
     def __init__(self, path: str | Path, header: dict[str, Any]) -> None:
-        self.path = Path(path)
+        self.path = check_output_file(path, "trace", DeviceAccessError)
         try:
             self._fh: IO[str] = self.path.open("w", encoding="utf-8")
         except OSError as exc:

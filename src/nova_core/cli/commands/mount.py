@@ -45,8 +45,8 @@ def mount_cmd(
 ) -> None:
     check_mountpoint(mountpoint)
     vbios = find_rom(vbios, "--vbios")
-    load_fuse()  # fail before booting when FUSE cannot work here
     decoder = LogDecoder.from_file(log_elf) if log_elf is not None else None
+    load_fuse()  # fail before booting when FUSE cannot work here
     gpu = boot_sim(sim or DEFAULT_SIM, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic)
     try:
         tree = ExportTree([gpu], decoder=decoder)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ...errors import NovaError
+from ...files import check_output_file, write_atomically
 from ...hw.device import Device
 from ...regs.fuse import FUSE_VERSION_BY_ENGINE
 from ...vbios import FwsecCommand, FwsecImage, Vbios
@@ -61,26 +59,6 @@ def choose_fuse_version(vb: Vbios, given: int | None, from_device: int | None) -
     raise NovaError(f"--fuse-version is required: the FWSEC ucode carries signatures for fuse versions "
                     f"{', '.join(map(str, versions))} and a ROM file does not say which one this board's fuses "
                     f"accept (read NV_FUSE_OPT_FPF_*_UCODE{fw.desc.get('ucode_id')}_VERSION: highest set bit + 1)")
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: never a half-written file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise NovaError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 is for the temporary name only
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise NovaError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
 
 
 FileArg = typer.Argument(None, metavar="[FILE]", help="ROM file (a dump of the vBIOS); a bare NAME is also looked "
@@ -136,6 +114,8 @@ def vbios(
         raise NovaError("--frts-offset applies to --extract-fwsec")
     if extract_fwsec is not None and cmd is FwsecCommand.FRTS and frts is None:
         raise NovaError("--extract-fwsec with the FRTS command needs --frts-offset N (the FRTS region's VRAM offset)")
+    if extract_fwsec is not None:
+        check_output_file(extract_fwsec, "--extract-fwsec")  # before the ROM is read: a bad path costs nothing
     device_fuse: int | None = None
     if file is not None:
         vb = Vbios.from_file(find_rom(file, "ROM file"))
