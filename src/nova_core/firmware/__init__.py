@@ -62,7 +62,7 @@ def detect_kind(data: bytes | bytearray | memoryview, name: str = "") -> Firmwar
 def open_firmware(path: str | Path) -> AnyFirmware:
     """Open any GSP firmware file: a :class:`GspImage`, :class:`BooterFirmware` or :class:`RiscvBootloader`."""
     p = Path(path)
-    check_input(p, facts.GSP_FILE)  # a regular file, not empty, within the larger cap
+    check_input(p, facts.FIRMWARE_FILE)  # a regular file, not empty, within the larger cap
     try:
         with open(p, "rb") as f:
             head = f.read(len(facts.ELF_MAGIC))

@@ -165,6 +165,8 @@ MAX_GSP_FILE = 256 << 20
 MAX_BIN_FILE = 4 << 20
 GSP_FILE = InputFormat("GSP firmware image", MAX_GSP_FILE,
                        "7x the largest measured, 38,061,600 bytes (ga102 gsp-535.113.01.bin)", FirmwareError)
+#: any firmware file before its kind is known (the larger cap: ``open_firmware`` applies the kind's own after)
+FIRMWARE_FILE = InputFormat("firmware file", MAX_GSP_FILE, GSP_FILE.cap_source, FirmwareError)
 BIN_FILE = InputFormat("firmware file (nvfw_bin_hdr)", MAX_BIN_FILE,
                        "70x the largest booter/bootloader measured, 59,768 bytes", FirmwareError)
 
