@@ -194,3 +194,16 @@ def test_a_failed_boot_with_json_is_one_document(capsys: pytest.CaptureFixture[s
     assert rc == 1 and err.count("nova: error:") == 1
     doc = json.loads(out)  # the boot's own document, carrying the error - not a second one
     assert doc["error"]["stage"] == "booter-load" and "stages" in doc
+
+
+def test_the_synthetic_firmware_hint_says_what_is_true(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVA_FIRMWARE_PATH", str(tmp_path / "nothing"))
+    monkeypatch.setenv("NOVA_CACHE", str(tmp_path / "cache"))
+    fetched = tmp_path / "cache" / "firmware" / "root" / "usr" / "lib" / "firmware"
+    rc, out, _ = _run(capsys, "boot", "--sim", "tu102", "--until", "firmware")
+    assert rc == 0 and f"./dev test fetches NVIDIA's set into {fetched}" in out
+    assert "install firmware-nvidia-graphics for the real set" not in out
+    (fetched / "nvidia").mkdir(parents=True)  # as ./dev test leaves it
+    rc, out, _ = _run(capsys, "boot", "--sim", "tu102", "--until", "firmware")
+    assert rc == 0 and f"NVIDIA's set, fetched by ./dev test, is in {fetched}: ./dev boot uses it" in out

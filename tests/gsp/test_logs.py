@@ -492,3 +492,36 @@ def test_a_hostile_logging_elf_through_nova_gsp_log_and_the_mount_text(tmp_path:
 def test_a_logging_elf_that_is_not_a_file_is_refused_before_reading(path: str, msg: str) -> None:
     with pytest.raises(FirmwareError, match=msg):
         LogDecoder.from_file(path)
+
+
+_HOSTILE_SPEC = st.builds(lambda flags, width, prec, conv: f"%{flags}{width}{prec}{conv}",
+                          st.sampled_from(["", "-", "0", "#", "+", " ", "-0#"]),
+                          st.sampled_from(["", "*", "1", "1024", "999999999", "9" * 200]),
+                          st.sampled_from(["", ".", ".*", ".0", ".999999999"]),
+                          st.sampled_from(list("diouxXpcsan%")))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.one_of(_HOSTILE_SPEC, st.text("ab \n", max_size=8)), max_size=30),
+                          st.integers(0, 25), st.integers(0, 8)), min_size=1, max_size=4),
+       st.lists(st.integers(0, 2**64 - 1), max_size=200), st.data())
+def test_hostile_logging_elfs_decode_in_bounded_time_and_text(recs: list[tuple[list[str], int, int]],
+                                                              words: list[int], data: st.DataObject) -> None:
+    """Formats, argument counts and levels a hostile logging ELF may hold, over a ring of random words that point
+    at its records: only the corrupt-ring outcomes, every record's text within MAX_MESSAGE, within a second."""
+    elf, vas, va_of = _task_elf([("f.c", "".join(parts), 1, argc, level, 0) for parts, argc, level in recs],
+                                strings=("s" * 4000,))
+    dec = LogDecoder.from_bytes(elf)
+    pointers = [*vas, va_of["s" * 4000]]
+    ring = [data.draw(st.sampled_from(pointers)) if w % 3 == 0 else w for w in words]
+    t0 = time.perf_counter()
+    try:
+        snap = read_log("LOGRM", _ring(ring, size=0x2000), dec)
+    except GspError:
+        return
+    lines = snap.render()
+    assert time.perf_counter() - t0 < 1.0
+    assert all(len(r.text) <= MAX_MESSAGE + 32 for r in snap.records)
+    # the header, then each record's lines (a prefix each, its text once) - or the raw words when none decode
+    assert sum(map(len, lines)) <= 300 + sum(len(r.text) + 80 * (r.text.count("\n") + 1) for r in snap.records) \
+        + 30 * len(snap.words)
