@@ -81,8 +81,9 @@ def test_until_bad_stage_lists_stages(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--until 'init' is not a stage" in err and "init-done" in err
 
 
-def test_failure_is_one_line_and_logs_are_saved(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def booter_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every simulated GPU's booter_load reports an error (the boot fails at booter-load)."""
     from nova_core.sim.models.secure_chain import SecureChainModel
 
     orig = SecureChainModel.__init__
@@ -92,6 +93,10 @@ def test_failure_is_one_line_and_logs_are_saved(capsys: pytest.CaptureFixture[st
         self.booter_error = True
 
     monkeypatch.setattr(SecureChainModel, "__init__", with_booter_error)
+
+
+def test_failure_is_one_line_and_logs_are_saved(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                booter_error: None) -> None:
     rc, out, err = _run(capsys, "boot", "--sim", "ad104", "--synthetic", "--save-logs", str(tmp_path))
     assert rc == 1
     lines = [ln for ln in err.splitlines() if ln.startswith("nova:")]
@@ -179,17 +184,7 @@ def test_a_refused_chip_with_json_fails_as_json(capsys: pytest.CaptureFixture[st
     assert doc["error"]["type"] == "FalconError" and "FSP" in doc["error"]["message"]
 
 
-def test_a_failed_boot_with_json_is_one_document(capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from nova_core.sim.models.secure_chain import SecureChainModel
-
-    orig = SecureChainModel.__init__
-
-    def with_booter_error(self: SecureChainModel, gpu: object) -> None:
-        orig(self, gpu)  # type: ignore[arg-type]
-        self.booter_error = True
-
-    monkeypatch.setattr(SecureChainModel, "__init__", with_booter_error)
+def test_a_failed_boot_with_json_is_one_document(capsys: pytest.CaptureFixture[str], booter_error: None) -> None:
     rc, out, err = _run(capsys, "boot", "--sim", "ad104", "--synthetic", "--json")
     assert rc == 1 and err.count("nova: error:") == 1
     doc = json.loads(out)  # the boot's own document, carrying the error - not a second one

@@ -148,7 +148,7 @@ def test_help_shows_no_bool_placeholder_and_no_ragged_lines(argv: list[str], cap
 
 
 def test_reflow_keeps_paragraphs_bullets_and_indentation() -> None:
-    from nova_core.cli.common import reflow_help
+    from nova_core.cli.output import reflow_help
 
     text = ("First line.\n\nA paragraph wrapped\n    in the source.\n\n  [cyan]x[/cyan]  an example\n  continued"
             "\n\n- a\n- b")

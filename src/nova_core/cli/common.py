@@ -8,7 +8,6 @@ of the run to a trace that ``--replay`` can answer from.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from rich.console import Console
 
 from ..errors import NovaError, did_you_mean
 from ..hw.device import Device
+from .output import mark_json_printed
 
 DEFAULT_SIM = "ad102"
 
@@ -119,52 +119,10 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-#: whether a command printed its JSON document in this run (``main``'s error path then adds none)
-_json_state = {"printed": False}
-
-
-def reset_json_state() -> None:
-    _json_state["printed"] = False
-
-
 def print_json(obj: Any) -> None:
     """Print ``obj`` as indented JSON on stdout (stable key order as given)."""
     sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
-    _json_state["printed"] = True
-
-
-def emit_error_json(exc: BaseException, message: str) -> None:
-    """With ``--json``, a failure is JSON too: ``{"error": {"type", "message", ...}}`` on stdout, unless the command
-    already printed its own document (``nova boot --json`` puts the error in it)."""
-    if _json_state["printed"]:
-        return
-    err: dict[str, Any] = {"type": type(exc).__name__, "message": message}
-    stage = getattr(exc, "stage", None)
-    if isinstance(stage, str):
-        err["stage"] = stage
-    print_json({"error": err})
-
-
-def reflow_help(text: str | None) -> str | None:
-    """Help text with each paragraph on one line (rich wraps it to the terminal; a hard wrap in the source would be
-    kept and give ragged lines). Paragraphs are separated by blank lines; a line starting with ``- `` or ``* ``
-    starts a new line of its paragraph; a paragraph starting with ``\\b`` is kept as written."""
-    if not text:
-        return text
-    out = []
-    for para in inspect.cleandoc(text).split("\n\n"):
-        if para.startswith("\b"):
-            out.append(para)
-            continue
-        lines: list[str] = []
-        for raw in para.split("\n"):
-            line = raw.strip()
-            if not lines or line.startswith(("- ", "* ")):
-                lines.append(raw.rstrip() if not lines else raw[:len(raw) - len(raw.lstrip())] + line)
-            elif line:
-                lines[-1] += " " + line
-        out.append("\n".join(lines))
-    return "\n\n".join(out)
+    mark_json_printed()
 
 
 def _json_default(obj: Any) -> Any:

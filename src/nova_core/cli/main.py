@@ -21,7 +21,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from ..errors import NovaError
 from . import commands
-from .common import emit_error_json, reflow_help, reset_json_state
+from .output import emit_error_json, reflow_help, reset_json_state
 
 HELP = """\
 A driver core for NVIDIA GPUs with a GSP (Turing to Blackwell), with a strict simulated GPU.
