@@ -170,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = getattr(exc, "ctx", None)
         where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
         return _fail(args, f"{exc.format_message()}{where}", exc, int(exc.exit_code))  # type: ignore[attr-defined]
+    if rv == 130:  # typer turned a KeyboardInterrupt into Exit(130)
+        print("nova: interrupted", file=sys.stderr)
     return rv if isinstance(rv, int) else 0  # in this mode typer returns an Exit's code (--help: 0), else None
 
 
