@@ -97,6 +97,35 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+
+
+def apt_update(tool: str, opts: list[str], apt: Path, what: str) -> subprocess.CompletedProcess[str]:
+    """``apt-get update`` of the private lists, announced: what is fetched, where it goes, how much came."""
+    lists = apt / "lists"
+    before = _tree_bytes(lists)
+    print(f"{tool}: downloading the package lists of {what} into {lists} (tens of MB the first time)",
+          file=sys.stderr)
+    res = run(["apt-get", *opts, "update"])
+    print(f"{tool}: package lists: {_mb(_tree_bytes(lists))} in {lists} "
+          f"({_mb(max(0, _tree_bytes(lists) - before))} new)", file=sys.stderr)
+    return res
+
+
+def announce_download(tool: str, opts: list[str], package: str, version: str, dest: Path) -> None:
+    """Say, before ``apt-get download``, what is fetched, its size (from the index) and where it goes."""
+    res = run(["apt-get", *opts, "--print-uris", "download", f"{package}={version}" if version else package])
+    m = re.search(r"^'(\S+)' \S+ (\d+) ", res.stdout, flags=re.M)
+    size = _mb(int(m.group(2))) if m else "size not in the index"
+    where = f" from {m.group(1)}" if m else ""
+    print(f"{tool}: downloading {package} {version or '(newest)'} ({size}){where} into {dest}", file=sys.stderr)
+
+
 def fetch(cache: Path) -> Path:
     root = cache / "firmware" / "root"
     stamp = cache / "firmware" / "stamp"
@@ -112,8 +141,7 @@ def fetch(cache: Path) -> Path:
         d.mkdir(parents=True, exist_ok=True)
     mirror = system_mirror()
     opts = private_apt(apt, [f"deb {mirror} {suite} non-free-firmware" for suite in SUITES])
-    log(f"apt-get update with a private sources list ({mirror}: {', '.join(SUITES)} non-free-firmware)")
-    res = run(["apt-get", *opts, "update"])
+    res = apt_update("fetch-artifacts", opts, apt, f"{mirror} ({', '.join(SUITES)} non-free-firmware)")
     if res.returncode != 0:
         raise RuntimeError(f"apt-get update failed: {res.stderr.strip()[-400:]}")
     debs = cache / "firmware" / "debs"
@@ -127,7 +155,7 @@ def fetch(cache: Path) -> Path:
             if existing and sha256(existing[0]) == digest:
                 deb = existing[0]
                 break
-            log(f"apt-get download {package}={version}")
+            announce_download("fetch-artifacts", opts, package, version, debs)
             res = subprocess.run(["apt-get", *opts, "download", f"{package}={version}"], cwd=debs,
                                  capture_output=True, text=True, check=False)
             if res.returncode != 0:
@@ -144,7 +172,7 @@ def fetch(cache: Path) -> Path:
         res = run(["dpkg-deb", "-x", str(deb), str(root)])
         if res.returncode != 0:
             raise RuntimeError(f"dpkg-deb -x {deb.name} failed: {res.stderr.strip()}")
-        log(f"unpacked {deb.name}")
+        log(f"unpacked {deb.name} into {root} ({_mb(_tree_bytes(root))} so far)")
     stamp.write_text(want)
     return fw
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from .errors import BootError, NovaError
 from .falcon.engines import require_sec2_boot_path
+from .files import cache_dir
 from .firmware.discovery import FirmwareNotFound, FirmwareSet, open_firmware_set
 from .gpu.chips import Chipset
 from .gsp.boot import GspDevice, boot
@@ -32,8 +33,7 @@ from .hw.events import Timeline
 
 def synthetic_firmware_root() -> Path:
     """Where :func:`sim_firmware` writes the synthetic set (``$NOVA_CACHE/synthetic-firmware``)."""
-    cache = os.environ.get("NOVA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "nova-core")
-    return Path(cache) / "synthetic-firmware"
+    return cache_dir() / "synthetic-firmware"
 
 
 def sim_firmware(chip: Chipset | str, version: str | None = None, *,
@@ -57,16 +57,21 @@ def sim_firmware(chip: Chipset | str, version: str | None = None, *,
         raise BootError(f"no synthetic firmware for version {ver!r} (synthetic versions: {', '.join(synth.VERSIONS)})"
                         f"; install the real files (firmware-nvidia-graphics) or choose a synthetic version")
     root = synthetic_firmware_root()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as lock:  # processes sharing the cache write it one at a time
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return open_firmware_set(chipset, ver, roots=[root])
-        except (FirmwareNotFound, NovaError):
-            synth.write_firmware_tree(root, [chipset], ver)
-            if chipset.facts.needs_fwsec_bootloader:
-                write_generic_bootloader(root, [chipset])
-            return open_firmware_set(chipset, ver, roots=[root])
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / ".lock", "w") as lock:  # processes sharing the cache write it one at a time
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return open_firmware_set(chipset, ver, roots=[root])
+            except (FirmwareNotFound, NovaError):
+                synth.write_firmware_tree(root, [chipset], ver)
+                if chipset.facts.needs_fwsec_bootloader:
+                    write_generic_bootloader(root, [chipset])
+                return open_firmware_set(chipset, ver, roots=[root])
+    except OSError as e:
+        raise BootError(f"cannot write the synthetic firmware set into {str(root)!r}: "
+                        f"{e.strerror or e}{f' ({e.filename})' if e.filename else ''}; set NOVA_CACHE to a writable "
+                        f"directory") from None
 
 
 def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | bytes | None = None,

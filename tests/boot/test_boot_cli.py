@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -79,8 +81,9 @@ def test_until_bad_stage_lists_stages(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--until 'init' is not a stage" in err and "init-done" in err
 
 
-def test_failure_is_one_line_and_logs_are_saved(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def booter_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every simulated GPU's booter_load reports an error (the boot fails at booter-load)."""
     from nova_core.sim.models.secure_chain import SecureChainModel
 
     orig = SecureChainModel.__init__
@@ -90,6 +93,10 @@ def test_failure_is_one_line_and_logs_are_saved(capsys: pytest.CaptureFixture[st
         self.booter_error = True
 
     monkeypatch.setattr(SecureChainModel, "__init__", with_booter_error)
+
+
+def test_failure_is_one_line_and_logs_are_saved(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                booter_error: None) -> None:
     rc, out, err = _run(capsys, "boot", "--sim", "ad104", "--synthetic", "--save-logs", str(tmp_path))
     assert rc == 1
     lines = [ln for ln in err.splitlines() if ln.startswith("nova:")]
@@ -138,3 +145,60 @@ def test_mm_stats_after_a_boot(capsys: pytest.CaptureFixture[str]) -> None:
 def test_mm_stats_boot_refuses_device(capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = _run(capsys, "mm", "stats", "--boot", "--device", "0000:01:00.0")
     assert rc == 1 and "--boot boots the simulated GPU" in err
+
+
+# -- issue 22: outputs checked before the boot, written without following planted links; JSON failures ----------
+
+def test_save_logs_never_writes_through_a_planted_link(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    logs, victim = tmp_path / "logs", tmp_path / "victim"
+    logs.mkdir()
+    victim.write_text("precious\n")
+    (logs / "loginit").symlink_to(victim)
+    os.link(victim, logs / "logrm")  # a hard link too
+    rc, _, _ = _run(capsys, "boot", "--sim", "tu102", "--synthetic", "--save-logs", str(logs))
+    assert rc == 0
+    assert victim.read_text() == "precious\n"  # neither link was written through
+    for name in ("loginit", "logintr", "logrm"):
+        p = logs / name
+        assert not p.is_symlink() and p.stat().st_size == 0x10000 and p.stat().st_nlink == 1
+    assert not list(logs.glob(".*"))  # no temporary file left behind
+
+
+def test_bad_outputs_are_refused_before_the_boot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    t0 = time.perf_counter()
+    for args, says in ((["--trace", "/nonexistent/t.json"], "no directory '/nonexistent'"),
+                       (["--trace", str(tmp_path)], "is a directory; give a file name"),
+                       (["--save-logs", "/proc/nope"], "cannot create the directory"),
+                       (["--save-logs", str(tmp_path / "f")], "exists and is not a directory")):
+        (tmp_path / "f").write_text("")
+        rc, out, err = _run(capsys, "boot", "--sim", "ga102", *args)
+        assert rc == 1 and err.startswith(f"nova: error: {args[0]} {args[1]!r}") and err.count("\n") == 1
+        assert says in err and out == "" and "nova boot: [" not in err  # nothing booted
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_a_refused_chip_with_json_fails_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = _run(capsys, "boot", "--sim", "gb202", "--json")
+    assert rc == 1 and err.startswith("nova: error: ") and err.count("\n") == 1
+    doc = json.loads(out)
+    assert doc["error"]["type"] == "FalconError" and "FSP" in doc["error"]["message"]
+
+
+def test_a_failed_boot_with_json_is_one_document(capsys: pytest.CaptureFixture[str], booter_error: None) -> None:
+    rc, out, err = _run(capsys, "boot", "--sim", "ad104", "--synthetic", "--json")
+    assert rc == 1 and err.count("nova: error:") == 1
+    doc = json.loads(out)  # the boot's own document, carrying the error - not a second one
+    assert doc["error"]["stage"] == "booter-load" and "stages" in doc
+
+
+def test_the_synthetic_firmware_hint_says_what_is_true(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVA_FIRMWARE_PATH", str(tmp_path / "nothing"))
+    monkeypatch.setenv("NOVA_CACHE", str(tmp_path / "cache"))
+    fetched = tmp_path / "cache" / "firmware" / "root" / "usr" / "lib" / "firmware"
+    rc, out, _ = _run(capsys, "boot", "--sim", "tu102", "--until", "firmware")
+    assert rc == 0 and f"./dev test fetches NVIDIA's set into {fetched}" in out
+    assert "install firmware-nvidia-graphics for the real set" not in out
+    (fetched / "nvidia").mkdir(parents=True)  # as ./dev test leaves it
+    rc, out, _ = _run(capsys, "boot", "--sim", "tu102", "--until", "firmware")
+    assert rc == 0 and f"NVIDIA's set, fetched by ./dev test, is in {fetched}: ./dev boot uses it" in out

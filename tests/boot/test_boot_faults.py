@@ -4,11 +4,12 @@ still readable, the device torn down (WPR2 cleared, DMA memory freed), and the n
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from boot_helpers import rm, wpr2
 
-from nova_core.errors import FalconError, PollTimeout, RpcError
+from nova_core.errors import BootError, FalconError, PollTimeout, RpcError
 from nova_core.gsp.boot import BootFailed
 from nova_core.hw.events import Span, Timeline
 from nova_core.sim import SimGpu
@@ -131,3 +132,55 @@ def test_device_fallen_off_the_bus() -> None:
     e = _fails(gpu, chip="ad102")
     assert e.stage == "identify"
     assert "0xffffffff" in str(e).lower()
+
+
+# -- issue 22, defect 9: a fault armed for one GSP-RM life ends with it; hardware conditions persist -----------------
+
+def test_stop_consuming_ends_with_the_gsp_rm_life_it_was_armed_in() -> None:
+    """The campaign's reproducer: stop_consuming armed on a running GSP-RM made the next boot of the same GPU fail
+    at ``sequencer``."""
+    gpu = SimGpu("ga102")
+    g = boot_sim("ga102", synthetic=True, gpu=gpu)
+    rm(gpu).inject("stop_consuming")
+    with pytest.raises(BootError, match="shutdown incomplete: unload:client-free: timed out"):
+        g.close()  # the teardown RPCs are not consumed; the falcons are reset and WPR2 torn down all the same
+    assert wpr2(gpu) == (0, 0)
+    _next_boot_works(gpu, "ga102")
+
+
+def test_a_fault_armed_before_a_boot_applies_to_that_boot_only() -> None:
+    gpu = SimGpu("ga102")
+    rm(gpu).inject("error_result", function="GSP_RM_ALLOC")  # armed while GSP-RM is off: for the next life
+    e = _fails(gpu, chip="ga102")
+    assert e.stage == "client" and isinstance(e.cause, RpcError)
+    _next_boot_works(gpu, "ga102")  # not carried into the life after it
+
+
+def test_hardware_conditions_persist_across_gsp_rm_lives() -> None:
+    gpu = SimGpu("ad102")
+    g = boot_sim("ad102", synthetic=True, gpu=gpu)
+    g.close()
+    gpu.fall_off_bus()
+    for _ in range(2):  # each new boot meets the lost device again
+        assert _fails(gpu, chip="ad102").stage == "identify"
+
+
+def test_a_read_only_device_is_refused_before_any_access(tmp_path: Path) -> None:
+    """issue 22, defect 11: a device opened through sysfs (read-only BAR0, no DMA) waited 4 s at gfw-boot."""
+    from nova_core.errors import BootError
+    from nova_core.gsp.boot import boot
+    from nova_core.hw.device import Device, NoDma
+    from nova_core.hw.trace import RecordingBar, TraceWriter
+
+    gpu = SimGpu("ga102")
+    sim_dev = gpu.device()
+    writer = TraceWriter(tmp_path / "accesses.jsonl", {})
+    bar = RecordingBar(sim_dev.bar0, writer)
+    ro = Device(bar0=bar, dma=NoDma("opened read-only through sysfs"), clock=sim_dev.clock, name="0000:01:00.0",
+                kind="sysfs")
+    t0 = sim_dev.clock.now()
+    with pytest.raises(BootError, match=r"0000:01:00\.0: cannot boot a sysfs device: opened read-only through "
+                                        r"sysfs; a boot owns the GPU .* vfio-pci"):
+        boot(ro)
+    writer.close()
+    assert writer.count == 0 and sim_dev.clock.now() == t0  # not one register read, no time spent

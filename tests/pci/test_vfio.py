@@ -332,3 +332,30 @@ def test_kernel_refusals_are_named(fake_sysfs: Callable[..., Path], tmp_path: Pa
     with pytest.raises(DeviceError, match="IOMMU_MAP_DMA.*failed"):
         v.dma.alloc(PAGE)
     v.close()
+
+
+# -- issue 22, defect 11: a BDF is normalised before it becomes a path ---------------------------------------------
+
+@pytest.mark.parametrize("bad", ["../decoy", "0000:01:00.0/../../decoy", "/etc", "", "1:0.0"])
+def test_public_entry_points_refuse_what_is_not_a_bdf(fake_sysfs: Callable[..., Path], tmp_path: Path,
+                                                       bad: str) -> None:
+    from nova_core.errors import PciError
+    from nova_core.pci.discovery import find_function
+
+    sysfs, dev = tree(fake_sysfs, tmp_path)
+    decoy = tmp_path / "decoy"  # a directory beside the tree that "../decoy" would reach
+    decoy.mkdir()
+    with pytest.raises(DeviceAccessError, match="is not a PCI address"):
+        check_vfio_ready(bad, sysfs=sysfs, dev_vfio=dev)
+    with pytest.raises(DeviceAccessError, match="is not a PCI address"):
+        VfioDevice(bad, sysfs=sysfs, dev_vfio=dev)
+    with pytest.raises(PciError, match="is not a PCI address"):
+        find_function(bad, sysfs)
+
+
+def test_short_bdfs_are_normalised(fake_sysfs: Callable[..., Path], tmp_path: Path) -> None:
+    from nova_core.pci.discovery import find_function
+
+    sysfs, dev = tree(fake_sysfs, tmp_path)
+    assert check_vfio_ready("01:00.0", sysfs=sysfs, dev_vfio=dev) == 7
+    assert find_function("01:00.0", sysfs).bdf == BDF

@@ -22,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import FirmwareError
+from ..files import check_input
 from . import facts
 from .booter import BooterFirmware, HsLoadLayout, fused_version_from_fuse
 from .discovery import FirmwareFile, FirmwareNotFound, FirmwareSet, find_file, open_firmware_set, search_path
@@ -61,14 +62,15 @@ def detect_kind(data: bytes | bytearray | memoryview, name: str = "") -> Firmwar
 def open_firmware(path: str | Path) -> AnyFirmware:
     """Open any GSP firmware file: a :class:`GspImage`, :class:`BooterFirmware` or :class:`RiscvBootloader`."""
     p = Path(path)
+    check_input(p, facts.FIRMWARE_FILE)  # a regular file, not empty, within the larger cap
     try:
         with open(p, "rb") as f:
-            head = f.read(facts.BIN_HDR.size)
+            head = f.read(len(facts.ELF_MAGIC))
     except OSError as e:
         raise FirmwareError(f"{p}: cannot read: {e.strerror or e}") from None
-    if head[:4] == facts.ELF_MAGIC:
+    if head == facts.ELF_MAGIC:
         return GspImage.open(p)
-    data = read_firmware_file(p)
+    data = read_firmware_file(p)  # the nvfw_bin_hdr files' own, smaller cap
     kind = detect_kind(data, str(p))
     if kind is FirmwareKind.BOOTLOADER:
         return RiscvBootloader(data, str(p))

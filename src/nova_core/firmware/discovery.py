@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FirmwareError
+from ..files import cache_dir
 from ..gpu.chips import BootPath, Chipset
 from ..hw.dma import DmaAllocator
 from . import facts as F
@@ -51,6 +52,12 @@ def search_path(environ: Mapping[str, str] | None = None) -> list[Path]:
     roots = [Path(p) for p in env.get(F.FIRMWARE_PATH_ENV, "").split(os.pathsep) if p]
     roots.append(Path(F.DEFAULT_FIRMWARE_ROOT))
     return list(dict.fromkeys(roots))
+
+
+def fetched_firmware_root() -> Path:
+    """Where ``./dev test`` puts NVIDIA's firmware (``$NOVA_CACHE/firmware/root/usr/lib/firmware``; it may not exist).
+    Not on the search path: ``./dev`` sets ``NOVA_FIRMWARE_PATH`` to it."""
+    return cache_dir() / F.FETCHED_FIRMWARE_DIR
 
 
 def candidate_names(chip: Chipset, kind: F.FirmwareKind, version: str) -> list[tuple[str, str]]:

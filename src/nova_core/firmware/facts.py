@@ -23,6 +23,9 @@ from __future__ import annotations
 import enum
 import struct
 
+from ..errors import FirmwareError
+from ..files import InputFormat
+
 # -- nvfw_bin_hdr ------------------------------------------------------------------------------------
 
 NVFW_BIN_MAGIC = 0x10DE
@@ -56,6 +59,9 @@ HS_SIG_LEGACY_SIZE = 16  #: Turing booters: legacy 128-bit HS signatures
 RSA3K_SIG_SIZE = 384  #: GA100+ booters: RSA-3072 (``BCRT30_RSA3K_SIG_SIZE``), checked by the BROM on GA102+
 #: fuse version registers hold 16 significant bits (``NV_FUSE_OPT_FPF_*_UCODE*_VERSION`` 15:0)
 FUSE_VERSION_BITS = 16
+#: a fused version is 0..16 (highest set bit + 1 of those 16 bits), and each selects one signature (nova-core's
+#: and OpenRM's rules alike): a booter with more signatures carries some no chip can select. Measured: 1 or 2.
+MAX_HS_SIGNATURES = FUSE_VERSION_BITS + 1
 
 # -- RM_RISCV_UCODE_DESC (bootloader-*.bin) ---------------------------------------------------------
 
@@ -142,10 +148,27 @@ DEFAULT_VERSION = "535.113.01"
 #: GSP-RM releases whose linux-firmware files nova_core knows (preference order when none is asked)
 KNOWN_VERSIONS = ("535.113.01", "570.144")
 FIRMWARE_PATH_ENV = "NOVA_FIRMWARE_PATH"
+#: where ``./dev test`` (tools/fetch_artifacts.py) unpacks the Debian packages, under the cache (``$NOVA_CACHE``)
+FETCHED_FIRMWARE_DIR = "firmware/root/usr/lib/firmware"
 DEFAULT_FIRMWARE_ROOT = "/lib/firmware"
 LINUX_FIRMWARE_NAME = "nvidia/{chip}/gsp/{kind}-{version}.bin"
 NVIDIA_DRIVER_GSP_NAME = "nvidia/{version}/gsp_{family}.bin"
 DEBIAN_PACKAGE_LINUX_FIRMWARE = "firmware-nvidia-graphics"  #: linux-firmware nvidia/<chip>/gsp/*
 DEBIAN_PACKAGE_NVIDIA_GSP = "firmware-nvidia-gsp"  #: NVIDIA driver nvidia/<version>/gsp_*.bin
+#: the largest firmware files read or mapped (see nova_core.files). Measured, linux-firmware 20250410 and NVIDIA
+#: 550.163.01 (Debian firmware-nvidia-graphics / firmware-nvidia-gsp): GSP images 23.7-38.1 MB (the largest
+#: nvidia/ga102/gsp/gsp-535.113.01.bin, 38,061,600 bytes); booter_load at most 59,768 bytes, booter_unload
+#: 39,800, bootloader 32,876. A GSP image is mapped, never read whole; its cap is 7x the largest measured and a
+#: quarter of what a radix3 tree can map (RADIX3_MAX_IMAGE, 1 GiB). An nvfw_bin_hdr file (booter, bootloader)
+#: is read whole and loaded into a falcon; its cap is 70x the largest measured.
+MAX_GSP_FILE = 256 << 20
+MAX_BIN_FILE = 4 << 20
+GSP_FILE = InputFormat("GSP firmware image", MAX_GSP_FILE,
+                       "7x the largest measured, 38,061,600 bytes (ga102 gsp-535.113.01.bin)", FirmwareError)
+#: any firmware file before its kind is known (the larger cap: ``open_firmware`` applies the kind's own after)
+FIRMWARE_FILE = InputFormat("firmware file", MAX_GSP_FILE, GSP_FILE.cap_source, FirmwareError)
+BIN_FILE = InputFormat("firmware file (nvfw_bin_hdr)", MAX_BIN_FILE,
+                       "70x the largest booter/bootloader measured, 59,768 bytes", FirmwareError)
+
 #: written by :mod:`nova_core.sim.synth.firmware` at the root of a synthetic tree (marks it synthetic)
 SYNTHETIC_MANIFEST_NAME = "nova-synthetic-firmware.json"

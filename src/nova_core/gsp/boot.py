@@ -64,7 +64,7 @@ from ..gpu.identify import Spec, identify
 from ..gpu.vram import vram_size as read_vram_size
 from ..hw.bar import Bar
 from ..hw.clock import SEC, US
-from ..hw.device import Device
+from ..hw.device import Device, NoDma
 from ..hw.events import ObservedClock, Timeline
 from ..hw.poll import poll_timeout
 from ..mm.allocator import VramAllocator
@@ -439,10 +439,13 @@ def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: 
 
     Raises:
         BootFailed: naming the stage and the cause; the device is torn down, the logs copied.
-        BootError: ``until`` names no stage.
+        BootError: ``until`` names no stage; ``dev`` is read-only (no DMA: sysfs, a replayed trace).
     """
     if until is not None and until not in STAGES:
         raise BootError(f"no boot stage {until!r}{did_you_mean(until, STAGES)}; stages: {', '.join(STAGES)}")
+    if isinstance(dev.dma, NoDma):  # a read-only device (sysfs, a replayed trace): refused before any access
+        raise BootError(f"{dev.name}: cannot boot a {dev.kind} device: {dev.dma.why}; a boot owns the GPU (BAR0 "
+                        f"writes, DMA memory): bind it to vfio-pci and boot it with --device")
     tl = timeline if timeline is not None else Timeline(dev.clock)
     tl.use_clock(dev.clock)
     # every wait of every layer reports to the timeline through the device's clock

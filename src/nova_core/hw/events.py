@@ -176,9 +176,13 @@ class Timeline:
         return {"traceEvents": events, "displayTimeUnit": "ms",
                 "otherData": {"producer": "nova-core", "dropped_spans": self.dropped}}
 
+    def chrome_trace_bytes(self) -> bytes:
+        """:meth:`chrome_trace` as the bytes of a trace file."""
+        return (json.dumps(self.chrome_trace()) + "\n").encode()
+
     def write_chrome_trace(self, path: str | Path) -> Path:
         p = Path(path)
-        p.write_text(json.dumps(self.chrome_trace()) + "\n", encoding="utf-8")
+        p.write_bytes(self.chrome_trace_bytes())
         return p
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ChipError, NovaError
+from ..errors import ChipError, NovaError, PciError
+from ..files import read_input
 from ..gpu.chips import Chipset, FbSizeSource
 from ..hw.clock import VirtualClock
 from ..hw.device import Device
@@ -36,6 +37,7 @@ from ..regs.pmc import NV_PMC_BOOT_0, NV_PMC_BOOT_42
 from ..regs.prom import PROM
 from ..regs.ptimer import NV_PTIMER_TIME_0, NV_PTIMER_TIME_1
 from ..regs.vfn import NV_VIRTUAL_FUNCTION_TIME_0, NV_VIRTUAL_FUNCTION_TIME_1
+from ..vbios.facts import ROM_FILE
 from .log import SimLog
 from .memory import SimSystemMemory, SparseMemory
 from .models import discover as discover_models
@@ -83,11 +85,13 @@ class SimGpu:
         self.revision = revision
         self.pci_vendor = 0x10DE
         self.pci_device = self.facts.pci_device_id if pci_device is None else pci_device
+        if not 0 <= self.pci_device <= 0xFFFF:
+            raise PciError(f"PCI device id {self.pci_device:#x} is not a 16-bit value (0 to 0xffff)")
         self.vbios_synthetic = vbios is None
         if vbios is None:
             self.rom = build_vbios(self.chipset, pci_device=self.pci_device)
         elif isinstance(vbios, (str, Path)):
-            self.rom = Path(vbios).read_bytes()
+            self.rom = read_input(vbios, ROM_FILE)
         else:
             self.rom = bytes(vbios)
         self._init_identity()
@@ -170,7 +174,8 @@ class SimGpu:
     # -- fault injection ------------------------------------------------------------------------
 
     def fall_off_bus(self) -> None:
-        """Every read returns 0xffffffff from now on (a lost device)."""
+        """Every read returns 0xffffffff from now on (a lost device): a hardware condition, persistent - it outlives
+        GSP-RM restarts and lasts as long as this simulated GPU."""
         self.bar0.fall_off_bus()
 
     def model(self, name: str) -> object:

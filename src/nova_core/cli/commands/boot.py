@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -9,21 +10,35 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
+from rich.text import Text
 
 from ...errors import NovaError
+from ...files import check_output_dir, check_output_file, write_atomically
 from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot
 from ...hw.events import Span, Timeline
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM, FirmwareVersionOpt, JsonOpt, SyntheticOpt, console, human_bytes, parse_int, print_json
+from ..common import (
+    DEFAULT_SIM,
+    FirmwareVersionOpt,
+    JsonOpt,
+    SimOpt,
+    SyntheticOpt,
+    VbiosOpt,
+    console,
+    find_rom,
+    human_bytes,
+    parse_int,
+    print_json,
+)
 
 _STAGE_LIST = "\n\n".join(f"  [cyan]{name}[/cyan]  {STAGE_HELP[name]}" for name in STAGES)
 
 HELP = f"""Bring GSP-RM up end to end, show what it did, and shut it down again.
 
-With no options it boots the default simulated GPU (AD102) with the real firmware when it is installed
-(NOVA_FIRMWARE_PATH, then /lib/firmware; Debian: firmware-nvidia-graphics) and otherwise with a synthetic,
-format-correct firmware set it generates once into $NOVA_CACHE/synthetic-firmware; the summary says which.
+With no options it boots the default simulated GPU (AD102) with NVIDIA's firmware when it is found
+(NOVA_FIRMWARE_PATH, then /lib/firmware; ./dev test fetches it into $NOVA_CACHE/firmware/root/usr/lib/firmware and
+./dev boot uses that copy) and otherwise with a synthetic, format-correct firmware set it generates once into
+$NOVA_CACHE/synthetic-firmware; the summary says which.
 The device is shut down at the end (UNLOADING_GUEST_DRIVER, FWSEC-SB, booter_unload, WPR2 cleared).
 
 [bold]Stages[/bold] (--until STAGE stops after one; everything brought up is torn down):
@@ -34,7 +49,8 @@ The device is shut down at the end (UNLOADING_GUEST_DRIVER, FWSEC-SB, booter_unl
 
   [cyan]nova boot[/cyan]  boot the simulated AD102
 
-  [cyan]nova boot --sim tu117 --vbios turing-tu117.rom --json[/cyan]  a TU117 serving a real ROM, as JSON
+  [cyan]nova boot --sim tu117 --vbios turing-tu117_1f82_gtx1650.rom --json[/cyan]  a TU117 serving a real ROM
+  (a bare name is looked for in $NOVA_VBIOS_DIR and ../shared/vbios), as JSON
 
   [cyan]nova boot --sim ga102 --until booter-load --trace boot.json[/cyan]  stop after the booter; open the
   trace in ui.perfetto.dev
@@ -44,7 +60,37 @@ through VFIO (bound to vfio-pci).
 """
 
 
-def _progress_plain(err: Any) -> Any:
+class _LiveProgress:
+    """One status line on an interactive terminal - the stage running, how far, the RPCs so far - erased when the
+    boot ends, so the stages are listed once (by the summary). One line fits any terminal: a live table taller
+    than the terminal cannot be erased and would leave the stages on screen twice."""
+
+    def __init__(self, con: Console) -> None:
+        self.index = {name: i + 1 for i, name in enumerate(STAGES)}
+        self.current = ""
+        self.rpcs = 0
+        self.live = Live(self._render(), console=con, refresh_per_second=12, transient=True)
+
+    def _render(self) -> Text:
+        if not self.current:
+            return Text("nova boot: starting", style="dim")
+        n = self.index.get(self.current, 0)
+        return Text.assemble(("nova boot: ", "dim"), f"[{n:>2}/{len(STAGES)}] ", (self.current, "bold"), "  ",
+                             (STAGE_HELP.get(self.current, ""), "dim"), (f"  ({self.rpcs} RPCs)", "dim"),
+                             overflow="ellipsis", no_wrap=True)
+
+    def __call__(self, phase: str, span: Span) -> None:
+        if span.kind == "rpc" and phase == "end":
+            self.rpcs += 1
+        elif span.kind == "stage" and span.name in STAGE_HELP and phase == "begin":
+            self.current = span.name
+        else:
+            return
+        self.live.update(self._render())
+
+
+def _progress_lines(err: Any) -> Any:
+    """A line per stage on a stderr that is not an interactive terminal (a log file, CI)."""
     index = {name: i + 1 for i, name in enumerate(STAGES)}
 
     def listener(phase: str, span: Span) -> None:
@@ -60,36 +106,24 @@ def _progress_plain(err: Any) -> Any:
     return listener
 
 
-class _LiveProgress:
-    """A rich table of the stages, updated as they run (on a terminal)."""
+def _same_destination(a: Any, b: Any) -> bool:
+    """Whether two streams write to the same file (``nova boot 2>&1``, or both on one terminal)."""
+    try:
+        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (OSError, ValueError, AttributeError):  # a stream without a file descriptor (captured by a test)
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
-    def __init__(self, con: Console) -> None:
-        self.con = con
-        self.state: dict[str, tuple[str, str]] = {}
-        self.current: str | None = None
-        self.rpcs = 0
-        self.live = Live(self._render(), console=con, refresh_per_second=12, transient=True)
 
-    def _render(self) -> Table:
-        t = Table.grid(padding=(0, 2))
-        for name in STAGES:
-            mark, note = self.state.get(name, ("[dim]·[/dim]", ""))
-            t.add_row(mark, name if name in self.state else f"[dim]{name}[/dim]", note)
-        t.add_row("", "", f"[dim]{self.rpcs} RPC(s)[/dim]")
-        return t
+def _firmware_hint() -> str:
+    """Where NVIDIA's real firmware is or can come from - what is true on this machine."""
+    from ...firmware.discovery import fetched_firmware_root
 
-    def __call__(self, phase: str, span: Span) -> None:
-        if span.kind == "rpc" and phase == "end":
-            self.rpcs += 1
-        elif span.kind == "stage" and span.name in STAGE_HELP:
-            if phase == "begin":
-                self.state[span.name] = ("[yellow]…[/yellow]", "[dim]" + STAGE_HELP[span.name] + "[/dim]")
-            else:
-                self.state[span.name] = (("[green]✓[/green]" if span.ok else "[red]✗[/red]"),
-                                         f"{span.dev_ns / 1e6:.3f} ms device, {span.host_ns / 1e6:.1f} ms host")
-        else:
-            return
-        self.live.update(self._render())
+    fetched = fetched_firmware_root()
+    if (fetched / "nvidia").is_dir():
+        return f"NVIDIA's set, fetched by ./dev test, is in {fetched}: ./dev boot uses it, or set NOVA_FIRMWARE_PATH"
+    return (f"./dev test fetches NVIDIA's set into {fetched}; or install Debian's firmware-nvidia-graphics "
+            f"into /lib/firmware")
 
 
 def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, tl: Timeline) -> None:
@@ -103,8 +137,8 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
     if gpu.vbios is not None:
         rows.append(("vBIOS", f"{gpu.vbios.version} ({len(gpu.vbios.images)} images)"))
     if fw is not None:
-        kind = ("[yellow]synthetic[/yellow] (generated by nova_core.sim.synth, not NVIDIA's; install "
-                "firmware-nvidia-graphics for the real set)" if fw.synthetic else "real")
+        kind = (f"[yellow]synthetic[/yellow] (generated by nova_core.sim.synth, not NVIDIA's; {_firmware_hint()})"
+                if fw.synthetic else "real")
         rows.append(("firmware", f"GSP-RM {fw.version}, {kind}"))
         rows.append(("  from", str(next(iter(fw.files.values())).root)))
     if st is not None:
@@ -133,9 +167,6 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
     out.print(f"  shutdown: {gpu.teardown_status}")
 
 
-_SimOpt = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
-_VbiosOpt = typer.Option(None, "--vbios", metavar="FILE",
-                         help="ROM file the simulated GPU serves (its own synthetic ROM otherwise).")
 _PciDeviceOpt = typer.Option(None, "--pci-device", metavar="ID",
                              help="PCI device id of the simulated GPU (e.g. that of the --vbios ROM).")
 _UntilOpt = typer.Option(None, "--until", metavar="STAGE", help="Stop after this stage (see above).")
@@ -148,8 +179,8 @@ _DeviceOpt = typer.Option(None, "--device", metavar="BDF",
 
 
 def boot_cmd(
-    sim: str | None = _SimOpt,
-    vbios: Path | None = _VbiosOpt,
+    sim: str | None = SimOpt,
+    vbios: Path | None = VbiosOpt,
     pci_device: str | None = _PciDeviceOpt,
     firmware_version: str | None = FirmwareVersionOpt,
     synthetic: bool | None = SyntheticOpt,
@@ -161,20 +192,27 @@ def boot_cmd(
 ) -> None:
     if device is not None and (sim or vbios or pci_device):
         raise NovaError("--device boots a real GPU; --sim, --vbios and --pci-device are for the simulated one")
-    if vbios is not None and not vbios.is_file():
-        raise NovaError(f"--vbios {str(vbios)!r}: no such file")
+    vbios = find_rom(vbios, "--vbios")
     if until is not None and until not in STAGES:
         from ...errors import did_you_mean
 
         raise NovaError(f"--until {until!r} is not a stage{did_you_mean(until, STAGES)}; stages: {', '.join(STAGES)}")
-    err = sys.stderr
+    pid = None if pci_device is None else parse_int(pci_device, "--pci-device")
+    if pid is not None and not 0 <= pid <= 0xFFFF:
+        raise NovaError(f"--pci-device {pci_device!r}: a PCI device id is 16 bits (0 to 0xffff)")
+    # outputs are checked before the boot: a bad path must not cost a boot, nor hide its result
+    if trace is not None:
+        check_output_file(trace, "--trace")
+    if save_logs is not None:
+        check_output_dir(save_logs, "--save-logs")
     tl = Timeline()
     live: _LiveProgress | None = None
-    if err.isatty() and not json_:
-        live = _LiveProgress(Console(file=err, highlight=False))
+    err_console = Console(file=sys.stderr, highlight=False)
+    if err_console.is_interactive and not json_:
+        live = _LiveProgress(err_console)
         tl.listeners.append(live)
-    elif not json_:
-        tl.listeners.append(_progress_plain(err))
+    elif not json_ and not _same_destination(sys.stderr, sys.stdout):  # else the summary would repeat every line
+        tl.listeners.append(_progress_lines(sys.stderr))
     import time
 
     t0 = time.perf_counter()
@@ -194,7 +232,6 @@ def boot_cmd(
                 dev.close()
                 raise
         else:
-            pid = None if pci_device is None else parse_int(pci_device, "--pci-device")
             gpu = boot_sim(sim or DEFAULT_SIM, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic,
                            pci_device=pid, until=until, timeline=tl)
         info = gpu.info()  # what was brought up, before the shutdown
@@ -208,11 +245,10 @@ def boot_cmd(
             live.live.stop()
     wall = time.perf_counter() - t0
     if trace is not None:
-        tl.write_chrome_trace(trace)
+        write_atomically(trace, tl.chrome_trace_bytes())
     if save_logs is not None and gpu is not None:
-        save_logs.mkdir(parents=True, exist_ok=True)
         for name, data in gpu.log_buffers().items():
-            (save_logs / name.lower()).write_bytes(data)
+            write_atomically(save_logs / name.lower(), data)  # a new file renamed into place: no link is followed
     if gpu is None:  # pragma: no cover - boot either returns or raises BootFailed
         raise NovaError("boot produced no device")
     if json_:

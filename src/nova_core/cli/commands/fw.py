@@ -16,7 +16,7 @@ def describe(path: Path, chip: Chipset | None, fused_version: int) -> dict[str, 
     """The JSON document of ``nova fw`` for one file."""
     from ...firmware import BooterFirmware, GspImage, RiscvBootloader, open_firmware, version_from_name
 
-    fw = open_firmware(path)
+    fw = open_firmware(path)  # a regular file within the cap, or a FirmwareError before any read
     out: dict[str, Any] = {"path": str(path), "file_bytes": path.stat().st_size}
     if isinstance(fw, GspImage):
         with fw:
@@ -68,39 +68,75 @@ def describe(path: Path, chip: Chipset | None, fused_version: int) -> dict[str, 
     return out
 
 
-FileArg = typer.Argument(..., metavar="FILE", help="A gsp-*.bin/gsp_*.bin, booter_*.bin or bootloader-*.bin.")
+FileArg = typer.Argument(None, metavar="[FILE]",
+                         help="A gsp-*.bin/gsp_*.bin, booter_*.bin or bootloader-*.bin (none: the --chip's set).")
 ChipOpt = typer.Option(None, "--chip", metavar="CHIP",
-                       help="Select the chip's GSP signature, or the booter's load layout.")
-FusedOpt = typer.Option(0, "--fused-version", metavar="N",
+                       help="Select the chip's GSP signature, or the booter's load layout; without FILE, show the "
+                            "chip's whole firmware set as found.")
+FusedOpt = typer.Option(0, "--fused-version", metavar="N", min=0,
                         help="Booters: the chip's fused ucode version (0: none fused).")
+VersionOpt = typer.Option(None, "--firmware-version", metavar="V",
+                          help="Without FILE: the GSP-RM version of the set (default: the first complete one).")
+
+
+def _find_set(chip: Chipset, version: str | None) -> list[Path]:
+    """The files of ``chip``'s firmware set: the search path (NOVA_FIRMWARE_PATH, /lib/firmware), then the copy
+    ./dev test fetched (``$NOVA_CACHE/firmware/...``) - the error says everywhere it looked."""
+    from ...firmware.discovery import fetched_firmware_root, open_firmware_set, search_path
+
+    roots = search_path()
+    fetched = fetched_firmware_root()
+    if fetched.is_dir() and fetched not in roots:
+        roots.append(fetched)
+    try:
+        with open_firmware_set(chip, version, roots=roots) as fw_set:
+            return [f.path for f in fw_set.files.values()]
+    except NovaError as e:
+        raise NovaError(f"{e} (./dev test fetches NVIDIA's set into {fetched}: nova fw looks there too)") from None
 
 
 def fw(
-    file: Path = FileArg,
+    file: Path | None = FileArg,
     chip: str | None = ChipOpt,
     fused_version: int = FusedOpt,
+    firmware_version: str | None = VersionOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """Show what a GSP firmware file holds: kind, version, sections, signatures, headers, radix3.
 
-    GSP images: ELF sections, signature sections, the nested ELF of TU10x images, the radix3 geometry;
-    --chip names the signature that chip uses. Booters: the HS headers, signatures and payload ranges;
-    --chip (with --fused-version) gives the signature chosen and the falcon load layout. Bootloaders:
-    the RM_RISCV_UCODE_DESC.
+    GSP images: ELF sections, signature sections, the nested ELF of TU10x images, the radix3 geometry; --chip names
+    the signature that chip uses. Booters: the HS headers, signatures and payload ranges; --chip (with
+    --fused-version) gives the signature chosen and the falcon load layout. Bootloaders: the RM_RISCV_UCODE_DESC.
+    Without FILE, --chip CHIP shows every file of the chip's set, found as a boot finds it (NOVA_FIRMWARE_PATH,
+    /lib/firmware) or in the copy ./dev test fetched.
 
-    JSON keys: path, file_bytes, kind (gsp/booter/bootloader), version, sections [{name, size, ...}],
-    signatures, and radix3 + image (gsp), hs_header (booter), riscv_desc (bootloader),
-    selected_signature (with --chip).
+    JSON keys: path, file_bytes, kind (gsp/booter/bootloader), version, sections [{name, size, ...}], signatures,
+    and radix3 + image (gsp), hs_header (booter), riscv_desc (bootloader), selected_signature (with --chip);
+    without FILE, {"chip", "files": [one such document per file]}.
     """
     chipset = Chipset.parse(chip) if chip is not None else None
-    if not file.exists():
-        raise NovaError(f"{str(file)!r}: no such file")
+    if file is None:
+        if chipset is None:
+            raise NovaError("give a firmware FILE, or --chip CHIP for the chip's whole set")
+        docs = [describe(p, chipset, fused_version) for p in _find_set(chipset, firmware_version)]
+        if json_:
+            print_json({"chip": chipset.name, "files": docs})
+            return
+        for doc in docs:
+            _print(doc, chipset)
+        return
+    if firmware_version is not None:
+        raise NovaError("--firmware-version chooses a set, and applies without FILE")
     doc = describe(file, chipset, fused_version)
     if json_:
         print_json(doc)
         return
+    _print(doc, chipset)
+
+
+def _print(doc: dict[str, Any], chipset: Chipset | None) -> None:
     out = console()
-    out.print(f"[bold]{file}[/bold]: {doc['kind']}{' ' + doc['role'] if doc.get('role') else ''}, "
+    out.print(f"[bold]{doc['path']}[/bold]: {doc['kind']}{' ' + doc['role'] if doc.get('role') else ''}, "
               f"version {doc['version'] or 'unknown'} ({human_bytes(doc['file_bytes'])})")
     out.print("  sections:")
     for s in doc["sections"]:

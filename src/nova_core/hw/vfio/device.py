@@ -148,8 +148,12 @@ def _link_name(path: Path) -> str | None:
 def check_vfio_ready(bdf: str, *, sysfs: Path = SYSFS_PCI, dev_vfio: Path = DEV_VFIO) -> int:
     """The checks before any open: bound to vfio-pci, in an IOMMU group, group viable, nodes present.
 
-    Returns the IOMMU group number. Raises :class:`DeviceAccessError` naming what to fix.
+    Returns the IOMMU group number. Raises :class:`DeviceAccessError` naming what to fix (a ``bdf`` that is not
+    a PCI address included: it is normalised before it becomes a path, so ``"../x"`` cannot leave ``sysfs``).
     """
+    from ..sysfs import normalize_bdf
+
+    bdf = normalize_bdf(bdf)
     path = sysfs / bdf
     if not path.is_dir():
         raise DeviceAccessError(f"no PCI device {bdf} (looked for {str(path)!r})")
@@ -460,7 +464,9 @@ class VfioDevice:
 
     def __init__(self, bdf: str, *, sys: VfioSys | None = None, sysfs: Path = SYSFS_PCI,
                  dev_vfio: Path = DEV_VFIO) -> None:
-        self.bdf = bdf
+        from ..sysfs import normalize_bdf
+
+        self.bdf = bdf = normalize_bdf(bdf)  # never a path component that leaves sysfs
         self.sys: VfioSys = sys or LinuxVfioSys()
         self.group_id = check_vfio_ready(bdf, sysfs=sysfs, dev_vfio=dev_vfio)
         self.container = VfioContainer(self.sys, dev_vfio)

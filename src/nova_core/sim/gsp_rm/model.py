@@ -39,7 +39,12 @@ So tests are repeatable, and a 5 s timeout costs nothing.
 CPU sees a sequence gap), ``delay``, ``error_result``, ``bad_elem_count``, ``bad_length``,
 ``bad_signature`` (one field of a status element wrong, checksum recomputed), ``stop_consuming``
 (GSP-RM stops reading commands until :meth:`SimGspRm.clear_faults`), ``hang`` (stops answering) and
-``crash`` (halts: an error in ``gpu.log`` and a LOGRM record, then silence).
+``crash`` (halts: an error in ``gpu.log`` and a LOGRM record, then silence). Each is a condition of one GSP-RM
+*life* (a sim choice: they model firmware misbehaving, which a restart of the firmware ends): a fault armed while
+GSP-RM runs ends when that life ends, one armed while it is not running applies to the next life, and
+:meth:`SimGspRm.boot` drops whatever an earlier life left armed. Hardware conditions are not GSP-RM faults and
+persist across its restarts: ``SimGpu.fall_off_bus`` (until a new device), a GFW boot that never completes
+(``gfw`` model, until the next cold boot).
 """
 
 from __future__ import annotations
@@ -92,6 +97,7 @@ class Fault:
     count: int
     status: int = 0
     delay_ns: int = 0
+    life: int = 0  #: the GSP-RM life it was armed for (see the module docstring)
 
 
 @dataclass
@@ -155,6 +161,7 @@ class SimGspRm:
         self.sequence_expect: list[tuple[int, int, int]] | None = None
         self.core_resume = False
         self._faults: list[Fault] = []
+        self._life = 0  #: GSP-RM lives so far (boots)
         # thread
         self._work: collections.deque[tuple[Any, ...]] = collections.deque()
         self._cond = threading.Condition()
@@ -195,6 +202,8 @@ class SimGspRm:
             hi = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX1.addr(self._gsp))
             libos_args = hi << 32 | lo
         self.state = "booting"
+        self._life += 1
+        self._faults = [f for f in self._faults if f.life == self._life]  # an earlier life's faults end with it
         self._stop = False
         self._thread = threading.Thread(target=self._run, name=f"sim GSP-RM {self.gpu.chipset.name}", daemon=True)
         self._unsettle = self.clock.add_settler(self.settle)
@@ -302,7 +311,8 @@ class SimGspRm:
             self.state = "halted"
             return
         st = status if status is not None else (self._status("NV_ERR_GENERIC") if self.m else 0xFFFF)
-        self._faults.append(Fault(kind, function, count, st, delay_ns))
+        running = self.state in ("booting", "sequencing", "running")
+        self._faults.append(Fault(kind, function, count, st, delay_ns, self._life if running else self._life + 1))
 
     def clear_faults(self) -> None:
         """Disarm every fault; GSP-RM resumes consuming commands."""
