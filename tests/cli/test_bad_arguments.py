@@ -49,6 +49,7 @@ INPUTS = [
     ("gsp-log --log-elf", ["gsp-log", "--log-elf", "{}"]),
     ("mount --vbios", ["mount", "{mnt}", "--vbios", "{}"]),
     ("mount --log-elf", ["mount", "{mnt}", "--log-elf", "{}"]),
+    ("ce copy --vbios", ["ce", "copy", "--size", "4k", "--vbios", "{}"]),
 ]
 BAD_INPUTS = ["missing", "missing-dir", "directory", "empty", "/dev/zero", "huge", "unreadable", "text",
               "other-kind"]
@@ -94,6 +95,13 @@ OTHERS = [
     (["gsp-log", "--ring", "LOGX"], "the rings are"),
     (["vbios", "--command", "zap", "--sim", "ga102"], "expected frts or sb"),
     (["fw", "--chip", "ga102", "--fused-version", "-1"], "--fused-version"),
+    (["ce", "copy", "--size", "zz"], "is not a size"),
+    (["ce", "copy", "--size", "0"], "must be positive"),
+    (["ce", "copy", "--size", "64G", "--json"], "at most 2 GiB"),
+    (["ce", "copy", "--seed", "-1"], "non-negative"),
+    (["ce", "copy", "--direction", "up"], "one of h2d, d2h, d2d, h2h"),
+    (["ce", "copy", "--size", "4k", "--engine", "ce99"], "no engine 'ce99'"),
+    (["ce", "copy", "--size", "4k", "--engine", "gr0"], "not a copy engine"),
     (["frobnicate"], "No such command"),
     (["probe", "--no-such-option"], "No such option"),
 ]

@@ -31,7 +31,6 @@ from ..common import (
     VbiosOpt,
     console,
     human_bytes,
-    parse_int,
     print_json,
 )
 
@@ -40,17 +39,25 @@ app = typer.Typer(help="The copy engine: copies through a GPU channel, checked b
 DIRECTIONS = {"h2d": ("sysmem", "vram"), "d2h": ("vram", "sysmem"), "d2d": ("vram", "vram"),
               "h2h": ("sysmem", "sysmem")}
 _SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+#: the largest copy: the source, the destination and the read-back are each held in host memory (the simulated
+#: GPU's VRAM and system memory are host memory too)
+MAX_SIZE = 2 << 30
 
 
 def parse_size(text: str) -> int:
-    """``4096``, ``0x1000``, ``16M``, ``16MiB``, ``1g``."""
+    """``4096``, ``0x1000``, ``16M``, ``16MiB``, ``1g``; positive and at most :data:`MAX_SIZE`."""
     t = text.strip().lower().removesuffix("ib").removesuffix("b")
     mult = 1
     if t and t[-1] in _SUFFIX:
         mult, t = _SUFFIX[t[-1]], t[:-1]
-    n = parse_int(t, "--size") * mult
+    try:
+        n = int(t.replace("_", ""), 0) * mult
+    except ValueError:
+        raise NovaError(f"--size {text!r} is not a size (bytes, 0x.., or with K/M/G: 16M)") from None
     if n <= 0:
         raise NovaError(f"--size {text!r}: the size must be positive")
+    if n > MAX_SIZE:
+        raise NovaError(f"--size {text!r}: at most {human_bytes(MAX_SIZE)} ({MAX_SIZE} bytes)")
     return n
 
 
@@ -62,6 +69,8 @@ def run_copy(chip: str, size: int, seed: int, *, direction: str = "h2d", engine:
 
     from ...sim_boot import boot_sim
 
+    if seed < 0:
+        raise NovaError(f"--seed {seed}: a seed is a non-negative integer")
     if direction not in DIRECTIONS:
         raise NovaError(f"--direction {direction!r}: one of {', '.join(DIRECTIONS)}")
     src_kind, dst_kind = DIRECTIONS[direction]
