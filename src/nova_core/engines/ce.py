@@ -21,6 +21,7 @@ Sources and destinations are :class:`~nova_core.engines.vaspace.Buffer` objects 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import ChannelError
@@ -112,6 +113,26 @@ class CopyEngine:
         self.bound = True
         return fence
 
+    def _lines(self, pb: Pushbuffer, size: int, element: int, offsets: Callable[[int], None], *,
+               remap: bool = False) -> int:
+        """``size`` bytes as one-line LAUNCH_DMAs of at most CE_MAX_LINE_LENGTH elements of ``element`` bytes;
+        ``offsets(done)`` writes each line's addresses. The first is NON_PIPELINED, the rest PIPELINED; the last
+        LAUNCH_DMA (with the semaphore release) is returned for :meth:`_release_into` to write."""
+        sub = self.subchannel
+        elements = size // element
+        transfer = F.CeTransferType.NON_PIPELINED
+        done = 0
+        while True:
+            n = min(elements - done, F.CE_MAX_LINE_LENGTH)
+            offsets(done * element)
+            pb.method(sub, "LINE_LENGTH_IN", n)
+            done += n
+            launch = self._launch(transfer=transfer, remap=remap, release=done == elements)
+            if done == elements:
+                return launch
+            pb.method(sub, "LAUNCH_DMA", launch)
+            transfer = F.CeTransferType.PIPELINED
+
     # -- operations ----------------------------------------------------------------------------------------
 
     def copy(self, dst: Target, src: Target, size: int, *, dst_offset: int = 0, src_offset: int = 0) -> Fence:
@@ -122,22 +143,12 @@ class CopyEngine:
         s = self._va(src, src_offset, size, "source")
         pb = self._pb()
         sub = self.subchannel
-        transfer = F.CeTransferType.NON_PIPELINED
-        done = 0
-        final = None
-        while done < size:
-            n = min(size - done, F.CE_MAX_LINE_LENGTH)
-            last = done + n == size
+
+        def offsets(done: int) -> None:
             pb.method(sub, "OFFSET_IN_UPPER", self._upper(s + done), (s + done) & 0xFFFFFFFF,
                       self._upper(d + done), (d + done) & 0xFFFFFFFF)
-            pb.method(sub, "LINE_LENGTH_IN", n)
-            launch = self._launch(transfer=transfer, release=last)
-            if last:
-                final = launch
-            else:
-                pb.method(sub, "LAUNCH_DMA", launch)
-            transfer = F.CeTransferType.PIPELINED
-            done += n
+
+        final = self._lines(pb, size, 1, offsets)
         self.copies += 1
         self.bytes += size
         return self._submit(pb, final)
@@ -171,21 +182,10 @@ class CopyEngine:
         sub = self.subchannel
         # SET_REMAP_COMPONENTS: DST_X = CONST_B (5), COMPONENT_SIZE FOUR (3), NUM_DST_COMPONENTS ONE (0)
         pb.method(sub, "SET_REMAP_CONST_B", value, 5 | 3 << 16)
-        elements = size // 4
-        done = 0
-        transfer = F.CeTransferType.NON_PIPELINED
-        final = None
-        while done < elements:
-            n = min(elements - done, F.CE_MAX_LINE_LENGTH)
-            last = done + n == elements
-            va = d + done * 4
+
+        def offsets(done: int) -> None:
+            va = d + done
             pb.method(sub, "OFFSET_OUT_UPPER", self._upper(va), va & 0xFFFFFFFF)
-            pb.method(sub, "LINE_LENGTH_IN", n)
-            launch = self._launch(transfer=transfer, remap=True, release=last)
-            if last:
-                final = launch
-            else:
-                pb.method(sub, "LAUNCH_DMA", launch)
-            transfer = F.CeTransferType.PIPELINED
-            done += n
+
+        final = self._lines(pb, size, 4, offsets, remap=True)
         return self._submit(pb, final)
