@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 from boot_helpers import rm, wpr2
 
-from nova_core.errors import FalconError, PollTimeout, RpcError
+from nova_core.errors import BootError, FalconError, PollTimeout, RpcError
 from nova_core.gsp.boot import BootFailed
+from nova_core.hw.clock import SEC
 from nova_core.hw.events import Span, Timeline
 from nova_core.sim import SimGpu
 from nova_core.sim_boot import boot_sim
@@ -131,3 +132,44 @@ def test_device_fallen_off_the_bus() -> None:
     e = _fails(gpu, chip="ad102")
     assert e.stage == "identify"
     assert "0xffffffff" in str(e).lower()
+
+
+@pytest.mark.parametrize("event,stages", [("GSP_INIT_DONE", ("sequencer", "init-done")),
+                                          ("GSP_RUN_CPU_SEQUENCER", ("sequencer",))])
+def test_boot_event_with_error_result_fails_the_boot(event: str, stages: tuple[str, ...]) -> None:
+    """Issue 22 defect 10: GSP-RM reporting a failure in INIT_DONE or RUN_CPU_SEQUENCER fails the boot (in the
+    stage whose drain of the status queue meets it: INIT_DONE follows the sequencer closely)."""
+    gpu = SimGpu("ga102")
+    rm(gpu).inject("error_result", function=event, status=0x40)
+    e = _fails(gpu, chip="ga102")
+    assert e.stage in stages and isinstance(e.cause, RpcError) and not e.device.init_done
+    assert f"GSP-RM event {event}" in str(e) and "NV_ERR_INVALID_STATE" in str(e)
+    _next_boot_works(gpu, "ga102")
+
+
+def test_teardown_after_client_free_times_out_does_not_wait_again() -> None:
+    """Issue 22 defect 10: once FREE of the client timed out, UNLOADING_GUEST_DRIVER is not sent (its 5 s reply
+    timeout and the 2 s MAILBOX0 wait would only be waited out again)."""
+    gpu = SimGpu("ad102")
+    g = boot_sim("ad102", synthetic=True, gpu=gpu)
+    rm(gpu).inject("hang")
+    t0 = gpu.clock.now()
+    with pytest.raises(BootError, match="unload:client-free: timed out after 5 s waiting for GSP-RM's reply to FREE"):
+        g.close()
+    shutdown = {s.name: s for s in g.shutdown_stages}
+    assert shutdown["unload:unloading-guest-driver"].detail.startswith("skipped: GSP-RM stopped answering")
+    spent = gpu.clock.now() - t0
+    assert 5 * SEC <= spent < 6 * SEC, spent  # the FREE timeout once, then the falcon teardown
+    _next_boot_works(gpu, "ad102")
+
+
+def test_unload_waits_for_mailbox0_equal_to_0x80000000() -> None:
+    """nouveau r535_gsp_fini waits for GSP MAILBOX0 == 0x80000000: another value with bit 31 set (here
+    0x80000001) is not the acknowledgement, so the wait times out (a bit-31 test took it)."""
+    gpu = SimGpu("tu102")
+    g = boot_sim("tu102", synthetic=True, gpu=gpu)
+    rm(gpu).unload_mailbox0 = 0x80000001
+    with pytest.raises(BootError, match=r"GSP-RM unloaded \(GSP MAILBOX0 == 0x80000000\)"):
+        g.close()
+    rm(gpu).unload_mailbox0 = 0x80000000
+    _next_boot_works(gpu, "tu102")

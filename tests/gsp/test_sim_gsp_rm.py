@@ -146,7 +146,7 @@ def _raw(b: Booted, payload: bytes = b"raw", *, patch: dict[int, int] | None = N
 
 def _reply(b: Booted) -> int:
     m = b.rpc.msgq.receive()
-    assert m is not None and m.sequence == 0x77
+    assert m is not None and m.sequence == 0  # GSP-RM does not echo the request's sequence (0x77)
     return m.result
 
 

@@ -28,7 +28,7 @@ stage             what happens
 
 The result is a :class:`GspDevice` (a context manager). :meth:`GspDevice.close` shuts down in the order
 nouveau's ``r535_gsp_fini`` uses: the client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0
-bit 31, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
+to read 0x80000000, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
 must read 0) and the DMA memory freed - so the next :func:`boot` of the same GPU works.
 
 A failing stage raises :class:`BootFailed`: one line naming the stage and the cause (chained), with the log
@@ -116,10 +116,12 @@ STAGE_HELP: dict[str, str] = {
     "bar-pde": "BAR2 page tables bound; BAR1/BAR2 PDEs sent with UPDATE_BAR_PDE",
 }
 
-# TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 bit 31 after UNLOADING_GUEST_DRIVER.
+# TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 to read 0x80000000 after UNLOADING_GUEST_DRIVER.
 UNLOAD_TIMEOUT = 2 * SEC
 UNLOAD_INTERVAL = 100 * US
-UNLOADED_BIT = 0x80000000
+#: what GSP MAILBOX0 reads once GSP-RM has unloaded: nouveau r535_gsp_fini compares the whole register
+#: (``== 0x80000000``), not bit 31 alone - other values with bit 31 set are not the acknowledgement
+UNLOADED_MAILBOX0 = 0x80000000
 # TIMEOUT: GSP-RM sends RUN_CPU_SEQUENCER and INIT_DONE within its boot; nova-core waits 10 s for the
 # sequencer message, OpenRM's kgspWaitForRmInitDone about as long. 10 s of device time.
 INIT_TIMEOUT = 10 * SEC
@@ -598,9 +600,9 @@ def _teardown(gpu: GspDevice) -> BootError | None:
             problems.append(f"{name}: {e}")
             return False
 
+    skipped = "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent"
     if rpc is not None and gpu._gsp_alive and gpu.init_done and rpc.unresponsive:
-        step("unload:unloading-guest-driver",
-             lambda: "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent")
+        step("unload:unloading-guest-driver", lambda: skipped)
     elif rpc is not None and gpu._gsp_alive and gpu.init_done:
         client = gpu.client
         if client is not None and not client.freed:
@@ -612,11 +614,13 @@ def _teardown(gpu: GspDevice) -> BootError | None:
             step("unload:client-free", free_client)
 
         def unload_rpc() -> str:
+            if rpc.unresponsive:  # the client's FREE timed out: GSP-RM would not answer this one either
+                return skipped
             rpc.call(UnloadingGuestDriver())
             poll_timeout(lambda: NV_PFALCON_FALCON_MAILBOX0.read(dev.bar0, base=FALCON.GSP),
-                         lambda v: bool(v & UNLOADED_BIT), clock=dev.clock, timeout=UNLOAD_TIMEOUT,
-                         interval=UNLOAD_INTERVAL, what="GSP-RM unloaded (GSP MAILBOX0 bit 31)")
-            return "UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 bit 31 set"
+                         lambda v: v == UNLOADED_MAILBOX0, clock=dev.clock, timeout=UNLOAD_TIMEOUT,
+                         interval=UNLOAD_INTERVAL, what=f"GSP-RM unloaded (GSP MAILBOX0 == {UNLOADED_MAILBOX0:#x})")
+            return f"UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 = {UNLOADED_MAILBOX0:#x}"
 
         step("unload:unloading-guest-driver", unload_rpc)
     gpu.saved_logs = _copy_logs(gpu)

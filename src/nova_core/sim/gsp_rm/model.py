@@ -16,6 +16,13 @@ registers the sequence changes - and then sends GSP_INIT_DONE. Other RPCs before
 instance): REG_STORE of the GSP mailboxes, a REG_POLL on a flag GSP-RM raises, a REG_WRITE and a
 REG_MODIFY of an NV_PGSP_MAILBOX scratch, a DELAY_US; ``core_resume=True`` appends CORE_RESUME.
 
+**Replies** carry RPC-header sequence 0, not the request's (:data:`REPLY_SEQUENCE`; GSP-RM's own choice is not
+published and NVIDIA's clients never read it: nouveau and OpenRM match replies by function and order). A command
+longer than one element arrives as a full first record and CONTINUATION_RECORDs; GSP-RM reassembles it before
+handling it: to the size in its own header where it has one (GSP_RM_CONTROL/GSP_RM_ALLOC ``paramsSize``,
+SET_REGISTRY's table size), otherwise (NOP, ...) until a record that is not full or the next command (a sim
+choice). Large replies go back split the same way.
+
 **Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the PCI config mirror 0x88000/0x1000),
 SET_REGISTRY (its own PACKED_REGISTRY_TABLE parser; every offset checked), GET_GSP_STATIC_INFO
 (:mod:`.static`), GSP_RM_ALLOC / GSP_RM_CONTROL / FREE (:mod:`.objects`), UPDATE_BAR_PDE (bar type,
@@ -74,7 +81,8 @@ SEQ_CHECK_INTERVAL = 10 * US
 # TIMEOUT (sim): GSP-RM gives the CPU 2 s of virtual time to run its boot sequence before giving up.
 SEQ_TIMEOUT = 2 * SEC
 PUMP_RETRY_NS = 10 * US
-UNLOADED_MAILBOX0 = 0x80000000  #: nouveau waits for bit 31 of GSP MAILBOX0 after UNLOADING_GUEST_DRIVER
+REPLY_SEQUENCE = 0  #: the RPC-header sequence of GSP-RM's messages: the request's is not echoed (sim choice)
+UNLOADED_MAILBOX0 = 0x80000000  #: GSP MAILBOX0 once unloaded (nouveau r535_gsp_fini waits for exactly this)
 LIBOS_MAX_REGIONS = PAGE // 0x20
 SEQ_FLAG = 1  #: the bit of NV_PGSP_MAILBOX(3) GSP-RM raises for the sequence's REG_POLL
 SEQ_TOKEN = 0x4E56A500  #: what the sequence writes to NV_PGSP_MAILBOX(2) (then REG_MODIFY of bits 7:0)
@@ -114,8 +122,7 @@ class _Assembly:
     """A large command being collected from its continuation records."""
 
     function: int
-    rpc_seq: int
-    expected: int
+    expected: int | None  #: its total payload when its own header says (see ``SimGspRm._expected_size``)
     chunks: list[bytes]
     slot: int
 
@@ -152,6 +159,8 @@ class SimGspRm:
         self.sequence_program: list[tuple[str, tuple[int, ...]]] | None = None
         self.sequence_expect: list[tuple[int, int, int]] | None = None
         self.core_resume = False
+        #: what GSP MAILBOX0 is set to after UNLOADING_GUEST_DRIVER (fault injection: another value)
+        self.unload_mailbox0 = UNLOADED_MAILBOX0
         self._faults: list[Fault] = []
         # thread
         self._work: collections.deque[tuple[Any, ...]] = collections.deque()
@@ -272,7 +281,7 @@ class SimGspRm:
         elif kind == "doorbell":
             self._process(item[1])
         elif kind == "emit":
-            self._publish_msg(item[1], 0, 0, item[2], item[3])
+            self._publish_msg(item[1], 0, item[2], item[3])
 
     def _doorbell(self, off: int, value: int) -> None:
         """NV_PGSP_QUEUE_HEAD(0) write (under the sim lock): note it, wake the thread."""
@@ -512,7 +521,7 @@ class SimGspRm:
                 assert self.m is not None
                 if el.signature == int(self.m.NV_VGPU_MSG_SIGNATURE_VALID):
                     self._publish_msg(el.function, int(self.m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT),
-                                      el.rpc_seq, el.payload, when)
+                                      el.payload, when)
             self._queue(_Out(when, "rptr", value=self._cmd_rptr))
             handled += 1
             if self.state in ("halted", "unloaded"):
@@ -551,35 +560,41 @@ class SimGspRm:
 
     def _command(self, el: Any, when: int) -> None:
         m = self.m
-        assert m is not None
+        assert m is not None and self.q is not None
         cont = self._fn("CONTINUATION_RECORD")
+        payload_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size
         if self._assembly is not None:
             a = self._assembly
-            if el.function != cont or el.rpc_seq not in (a.rpc_seq, 0):
+            if el.function == cont:
+                a.chunks.append(el.payload)
+                have = sum(map(len, a.chunks))
+                if (a.expected is not None and have >= a.expected) or (
+                        a.expected is None and len(el.payload) < payload_max):
+                    self._assembly = None
+                    self._dispatch(a.function, b"".join(a.chunks), when)
+                return
+            self._assembly = None
+            if a.expected is None:  # no size of its own: the command ended with its last full record
+                self._dispatch(a.function, b"".join(a.chunks), when)
+            else:
                 self._refuse(f"{self._name(a.function)} needs {a.expected - sum(map(len, a.chunks)):#x} more "
                              f"bytes, but the next command is {self._name(el.function)}")
-                self._assembly = None
-            else:
-                a.chunks.append(el.payload)
-                if sum(map(len, a.chunks)) >= a.expected:
-                    self._assembly = None
-                    self._dispatch(a.function, a.rpc_seq, b"".join(a.chunks), when)
-                return
+                self._publish_msg(a.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), b"", when)
         if el.function == cont:
             self._refuse(f"CONTINUATION_RECORD at slot {el.slot:#x} with no large command in progress")
-            self._publish_msg(el.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), el.rpc_seq, b"",
-                              when)
+            self._publish_msg(el.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), b"", when)
             return
-        payload_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size if self.q else 0
         if len(el.payload) == payload_max:
             expected = self._expected_size(el.function, el.payload)
-            if expected > len(el.payload):
-                self._assembly = _Assembly(el.function, el.rpc_seq, expected, [el.payload], el.slot)
+            if expected is None or expected > len(el.payload):
+                self._assembly = _Assembly(el.function, expected, [el.payload], el.slot)
                 return
-        self._dispatch(el.function, el.rpc_seq, el.payload, when)
+        self._dispatch(el.function, el.payload, when)
 
-    def _expected_size(self, function: int, first: bytes) -> int:
-        """Total payload of a large command, from its own header (RM_CONTROL/RM_ALLOC/SET_REGISTRY)."""
+    def _expected_size(self, function: int, first: bytes) -> int | None:
+        """Total payload of a large command from its own header (RM_CONTROL/RM_ALLOC paramsSize, SET_REGISTRY's
+        table size - the sizes OpenRM's ``_issueRpcLarge`` callers split by); ``None`` for a command without one
+        (then its records run until one that is not full: the sim's rule, GSP-RM's own is not published)."""
         m = self.m
         assert m is not None
         name = self._name(function)
@@ -591,11 +606,11 @@ class SimGspRm:
             return ctypes_sizeof(m.rpc_gsp_rm_alloc_v) + int(h.paramsSize)
         if name == "SET_REGISTRY":
             return int.from_bytes(first[:4], "little")
-        return len(first)
+        return None
 
     # -- the RPCs ---------------------------------------------------------------------------------
 
-    def _dispatch(self, function: int, rpc_seq: int, payload: bytes, when: int) -> None:
+    def _dispatch(self, function: int, payload: bytes, when: int) -> None:
         m = self.m
         assert m is not None
         name = self._name(function)
@@ -603,21 +618,21 @@ class SimGspRm:
         early_ok = ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY")
         if self.state == "booting" and name not in early_ok:
             self.log.error("gsp-rm", f"{name} before GSP_INIT_DONE: NV_ERR_INVALID_STATE")
-            self._publish_msg(function, self._status("NV_ERR_INVALID_STATE"), rpc_seq, payload, when)
+            self._publish_msg(function, self._status("NV_ERR_INVALID_STATE"), payload, when)
             return
         handler = getattr(self, f"_rpc_{name.lower()}", None)
         if name not in m.FUNCTIONS:
             self.log.error("gsp-rm", f"unknown RPC function {function:#x}")
-            self._publish_msg(function, int(m.NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION), rpc_seq, payload, when)
+            self._publish_msg(function, int(m.NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION), payload, when)
             return
         if handler is None:
             self.log.warning("gsp-rm", f"{name} is not modelled: NV_ERR_NOT_SUPPORTED")
-            self._publish_msg(function, self._status("NV_ERR_NOT_SUPPORTED"), rpc_seq, payload, when)
+            self._publish_msg(function, self._status("NV_ERR_NOT_SUPPORTED"), payload, when)
             return
         result, reply = handler(payload)
         if result:
             self._logrec("LOGRM", "rpc_error", function, result)
-        self._publish_msg(function, result, rpc_seq, reply, when)
+        self._publish_msg(function, result, reply, when)
         if name == "UNLOADING_GUEST_DRIVER":
             self._queue(_Out(when, "call", fn=self._unloaded))
 
@@ -739,8 +754,8 @@ class SimGspRm:
 
     def _unloaded(self) -> None:
         self.state = "unloaded"
-        self.bar.poke(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), UNLOADED_MAILBOX0)
-        self.log.info("gsp-rm", "GSP-RM unloaded (GSP MAILBOX0 = 0x80000000)")
+        self.bar.poke(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), self.unload_mailbox0)
+        self.log.info("gsp-rm", f"GSP-RM unloaded (GSP MAILBOX0 = {self.unload_mailbox0:#x})")
 
     # -- boot sequence and events ----------------------------------------------------------------
 
@@ -787,7 +802,7 @@ class SimGspRm:
         self._seq_deadline = when + SEQ_TIMEOUT
         self._logrec("LOGINIT", "sequencer", len(prog))
         self._queue(_Out(when, "call", fn=lambda: self.bar.poke(flag_at, self.bar.peek(flag_at) | SEQ_FLAG)))
-        self._publish_msg(self._ev("GSP_RUN_CPU_SEQUENCER"), 0, 0, payload, when + EVENT_LATENCY_NS)
+        self._publish_msg(self._ev("GSP_RUN_CPU_SEQUENCER"), 0, payload, when + EVENT_LATENCY_NS)
         self._queue(_Out(when + EVENT_LATENCY_NS, "call", fn=self._check_sequence))
 
     def _check_sequence(self) -> None:
@@ -838,7 +853,7 @@ class SimGspRm:
             self._out.append(item)
         self.clock.call_at(item.when, self._pump)
 
-    def _publish_msg(self, function: int, result: int, rpc_seq: int, payload: bytes, when: int) -> None:
+    def _publish_msg(self, function: int, result: int, payload: bytes, when: int) -> None:
         """Queue a status message (split into continuation records when large) for publication."""
         m = self.m
         assert m is not None and self.q is not None
@@ -855,7 +870,7 @@ class SimGspRm:
         when = max(when, self._last_when)
         self._last_when = when
         for i, chunk in enumerate(chunks):
-            self._queue(_Out(when, "msg", function if i == 0 else cont, result, rpc_seq, chunk,
+            self._queue(_Out(when, "msg", function if i == 0 else cont, result, REPLY_SEQUENCE, chunk,
                              faults=[f for f in faults if f.kind not in ("error_result", "delay")]))
 
     def _publish_now(self, function: int, payload: bytes) -> None:
@@ -864,7 +879,7 @@ class SimGspRm:
         faults = self._take_faults(self._name(function))  # a drop/corruption armed for this event applies too
         result = next((f.status for f in faults if f.kind == "error_result"), 0)
         with self._out_lock:
-            self._out.append(_Out(now, "msg", function, result, 0, payload,
+            self._out.append(_Out(now, "msg", function, result, REPLY_SEQUENCE, payload,
                                   faults=[f for f in faults if f.kind not in ("error_result", "delay")]))
         self._pump()
 
