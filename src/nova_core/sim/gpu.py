@@ -4,8 +4,8 @@ What a fresh ``SimGpu`` looks like, as a real GPU after power-on and GFW (devini
 
 - BOOT_0 / BOOT_42 identify the chip (revision A1 unless told otherwise);
 - VRAM size is published where the chip family publishes it (LOCAL_MEMORY_RANGE on Turing/GA100,
-  the usable-FB-size scratch register on GA102+), and the VGA workspace pointer is valid on chips
-  with a display;
+  the usable-FB-size scratch register on GA102+); the display fuse (``NV_FUSE_STATUS_OPT_DISPLAY``) says
+  whether the board has a display, and the VGA workspace pointer is valid on those that do;
 - GFW boot has completed (AON scratch progress 0xFF, level-0 reads enabled);
 - PTIMER (and its usermode copy) counts the virtual clock in nanoseconds;
 - the PROM window at BAR0+0x300000 serves a vBIOS: a real ROM file given by the user, or a synthetic
@@ -24,6 +24,7 @@ from ..errors import ChipError, NovaError
 from ..gpu.chips import Chipset, FbSizeSource
 from ..hw.clock import VirtualClock
 from ..hw.device import Device
+from ..regs.fuse import DisplayFuse
 from ..regs.gc6 import (
     GFW_BOOT_PROGRESS_COMPLETED,
     NV_PGC6_AON_SECURE_SCRATCH_GROUP_05,
@@ -123,6 +124,9 @@ class SimGpu:
         self.bar0.poke(NV_PFB_PRI_MMU_LOCAL_MEMORY_RANGE.addr(), encode_local_memory_range(self.vram_mib))
         if self.facts.fb_size_source is FbSizeSource.USABLE_FB_SIZE_SCRATCH:
             self.bar0.poke(NV_PGC6_AON_SECURE_SCRATCH_GROUP_42.addr(), self.vram_mib)
+        fuse = self.facts.display_fuse
+        self.bar0.poke(fuse.addr(), fuse.encode(data=DisplayFuse.ENABLE if self.facts.has_display else
+                                                 DisplayFuse.DISABLE))
         if self.facts.has_display:
             # The VBIOS places the VGA workspace in the last MiB of VRAM (64 KiB units).
             vga = self.vram_mib * MiB - MiB
