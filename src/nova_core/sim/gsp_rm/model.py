@@ -61,14 +61,18 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ...errors import NovaError, SimViolation
-from ...gpu.chips import Architecture
 from ...gsp import bindings
 from ...hw.clock import MS, SEC, US, VirtualClock
 from ...regs import falcon as F
+from ...regs import mmu as f_mmu
 from ...regs.gsp import NV_PGSP_MAILBOX, NV_PGSP_QUEUE_HEAD
+from ...regs.mmu import NV_RAMIN_PAGE_DIR_BASE, RAMIN_PAGE_DIR_OFFSET, RAMIN_SIZE, BigPageSize, InstTarget
+from ..models.bar2 import BAR2_SIZE, Bar2Model
+from ..models.fb import FbModel
+from ..models.mmu import VID, SimMmu
 from .logs import LibosLog, LogFormats
 from .objects import ARCH_CLASSES, ObjectTable
-from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, static_info
+from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, FbPlan, MiB, fb_plan, static_info
 from .wire import MAX_ELEMENT_PAGES, PAGE, GspQueues, PagedRegion, xor32
 
 if TYPE_CHECKING:
@@ -154,6 +158,8 @@ class SimGspRm:
         self.registry: dict[str, int | str | bytes] = {}
         self.system_info: Any = None
         self.bar_pde: dict[str, tuple[int, int]] = {}
+        #: GSP-RM's memory (its FB regions, BAR1/BAR2 roots), laid out at boot
+        self.plan: FbPlan | None = None
         self.handled: collections.Counter[str] = collections.Counter()
         self.refusals: list[str] = []
         self.sequence_program: list[tuple[str, tuple[int, ...]]] | None = None
@@ -235,6 +241,7 @@ class SimGspRm:
             return
         self.log.info("gsp-rm", f"GSP falcon reset: GSP-RM ({self.state}) stops with its RISC-V core")
         self.state = "off"
+        self._release_memory()
         with self._cond:
             self._stop = True
             self._cond.notify_all()
@@ -420,7 +427,10 @@ class SimGspRm:
         self._sequence_sent = False
         self._assembly = None
         self._last_when = t + BOOT_NS
+        chain = self.gpu.models.get("secure_chain")
+        self.plan = fb_plan(self.gpu.vram_mib * MiB, getattr(chain, "wpr_meta", None))
         self._queue(_Out(self._last_when, "call", fn=q.init_msgq_header))
+        self._queue(_Out(self._last_when, "call", fn=self._take_memory))
         self.log.info("gsp-rm", f"GSP-RM {self.version} booted: queues at {mq.sharedMemPhysAddr:#x} "
                                 f"({mq.pageTableEntryCount} PTEs), {len(regions)} libos regions")
         self._process(t + BOOT_NS)
@@ -674,8 +684,8 @@ class SimGspRm:
         return 0, payload
 
     def _rpc_get_gsp_static_info(self, payload: bytes) -> tuple[int, bytes]:
-        assert self.m is not None
-        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device)
+        assert self.m is not None and self.plan is not None
+        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device, self.plan)
 
     def _rpc_gsp_rm_alloc(self, payload: bytes) -> tuple[int, bytes]:
         m = self.m
@@ -725,35 +735,119 @@ class SimGspRm:
         return status, bytes(f) + payload[size:]
 
     def _rpc_update_bar_pde(self, payload: bytes) -> tuple[int, bytes]:
+        """Merge the CPU's BAR2 entry into entry 0 of GSP-RM's BAR2 root (OpenRM ``kbusPatchBar2Pdb_GSPCLIENT``:
+        "GSP-RM will fill this value to PDE3[0] of GSP-RM's table"); a zero entry takes it out again."""
         m = self.m
         assert m is not None
         size = ctypes_sizeof(m.rpc_update_bar_pde_v)
         if len(payload) < size:
             return self._status("NV_ERR_INVALID_PARAM_STRUCT"), payload
         info = m.rpc_update_bar_pde_v.from_buffer_copy(payload[:size]).info
-        bars = {int(m.NV_RPC_UPDATE_PDE_BAR_1): "BAR1", int(m.NV_RPC_UPDATE_PDE_BAR_2): "BAR2"}
-        hopper_plus = self.gpu.chipset.architecture in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X,
-                                                        Architecture.BLACKWELL_GB20X)
-        root_shift = 56 if hopper_plus else 47  # MMU v3 PD4 covers VA 56, v2 PD3 covers VA 48:47 (reference §10)
+        bar1, bar2 = int(m.NV_RPC_UPDATE_PDE_BAR_1), int(m.NV_RPC_UPDATE_PDE_BAR_2)
+        mmu = self.gpu.models["mmu"]
+        assert isinstance(mmu, SimMmu)
+        root = mmu.geometry.directories[0]
+        value, status = int(info.entryValue), "NV_ERR_INVALID_ARGUMENT"
         problem = None
-        if info.barType not in bars:
-            problem = f"barType {info.barType} (BAR_1 {int(m.NV_RPC_UPDATE_PDE_BAR_1)} or BAR_2 expected)"
-        elif info.entryLevelShift != root_shift:
-            problem = f"entryLevelShift {info.entryLevelShift}, expected {root_shift} (the root level of this MMU)"
-        elif info.entryValue and not (info.entryValue >> 1) & 3:
-            problem = f"entryValue {info.entryValue:#x} has aperture 0 (invalid PDE)"
+        if info.barType == bar1:
+            status = "NV_ERR_NOT_SUPPORTED"
+            problem = (f"barType BAR_1: GSP-RM's BAR1 root is its own (static info bar1PdeBase "
+                       f"{0 if self.plan is None else self.plan.bar1_pdb:#x}), reused as it is - no NVIDIA client "
+                       f"sends BAR_1 (OpenRM kbusPatchBar1Pdb_GSPCLIENT, nouveau r535_bar_bar1_init)")
+        elif info.barType != bar2:
+            problem = f"barType {info.barType} (BAR_2 = {bar2} expected)"
+        elif info.entryLevelShift != root.va_lo:
+            problem = (f"entryLevelShift {info.entryLevelShift}, expected {root.va_lo}: the entry goes into "
+                       f"GSP-RM's {root.name}, the root of this MMU")
+        elif value:
+            problem = self._check_bar2_entry(mmu, value)
         if problem:
             self._refuse(f"UPDATE_BAR_PDE: {problem}")
-            return self._status("NV_ERR_INVALID_ARGUMENT"), payload
-        self.bar_pde[bars[info.barType]] = (int(info.entryValue), int(info.entryLevelShift))
+            return self._status(status), payload
+        plan = self.plan
+        assert plan is not None
+
+        def merge() -> None:  # a timer, before the reply is published (sim lock held)
+            self.gpu.vram.write(plan.bar2_pdb, value.to_bytes(root.entry_size, "little"))
+            bar2 = self.gpu.models.get("bar2")
+            if isinstance(bar2, Bar2Model):
+                bar2.tlb.flush()  # GSP-RM invalidates its own BAR2 space after the change
+
+        self._queue(_Out(self._last_when, "call", fn=merge))
+        self.bar_pde["BAR2"] = (value, int(info.entryLevelShift))
         return 0, payload
+
+    def _check_bar2_entry(self, mmu: SimMmu, value: int) -> str | None:
+        """Why ``value`` cannot be GSP-RM's BAR2 root entry 0: not a PDE, not video memory, or a table under it
+        outside the VRAM GSP-RM leaves the CPU (``None``: it can)."""
+        if self.plan is None:
+            return "GSP-RM has no BAR2 table (not booted)"
+        level = mmu.geometry.directories[0]
+        if value & 1:
+            return f"entryValue {value:#x} has IS_PTE set: a PDE of {level.name} is expected"
+        v2 = mmu.version == 2
+        ap = (f_mmu.NV_MMU_VER2_PDE.aperture if v2 else f_mmu.NV_MMU_VER3_PDE.aperture).get(value)
+        if ap != f_mmu.PdeAperture.VIDEO_MEMORY:
+            return (f"entryValue {value:#x} has aperture {ap}: the CPU's BAR2 tables must be in video memory "
+                    f"({int(f_mmu.PdeAperture.VIDEO_MEMORY)})")
+        space, table = mmu._pde_target(value, level.name, 0)
+        fb = self.gpu.models.get("fb")
+        try:
+            tables = mmu.tables_under(space, table, 1)
+        except SimViolation as e:
+            return f"entryValue {value:#x}: the tables under it cannot be walked ({e})"
+        for name, sp, addr, length in tables:
+            why = fb.ownership_problem(addr, length) if isinstance(fb, FbModel) else None
+            if why is not None or sp != VID:
+                return (f"entryValue {value:#x}: the {name} table at {sp} {addr:#x} is not in the CPU's VRAM "
+                        f"({why or 'system memory'}): page tables the driver places in reserved or protected VRAM "
+                        f"are refused")
+        return None
 
     def _rpc_unloading_guest_driver(self, payload: bytes) -> tuple[int, bytes]:
         self._logrec("LOGRM", "unload")
         return 0, payload
 
+    # -- GSP-RM's memory and BAR2 ----------------------------------------------------------------
+
+    def _take_memory(self) -> None:
+        """Timer (sim lock held): GSP-RM claims its FB regions, sets up its BAR1/BAR2 roots and binds BAR2."""
+        plan = self.plan
+        if plan is None or self.state not in ("booting", "sequencing", "running"):
+            return
+        fb = self.gpu.models.get("fb")
+        if isinstance(fb, FbModel):
+            fb.set_gsp_regions(list(plan.regions))
+        vram = self.gpu.vram
+        for table in (plan.bar2_pdb, plan.bar1_pdb):
+            vram.write(table, bytes(PAGE))
+        vram.write(plan.bar2_inst, bytes(RAMIN_SIZE))
+        limit = BAR2_SIZE - 1
+        words = NV_RAMIN_PAGE_DIR_BASE.encode(
+            target=InstTarget.VID_MEM, use_ver2_pt_format=1, big_page_size=BigPageSize.SIZE_64KB,
+            lo=(plan.bar2_pdb >> 12) & NV_RAMIN_PAGE_DIR_BASE.lo.max, hi=plan.bar2_pdb >> 32,
+            adr_limit_lo=(limit >> 12) & NV_RAMIN_PAGE_DIR_BASE.adr_limit_lo.max, adr_limit_hi=limit >> 32)
+        vram.write(plan.bar2_inst + RAMIN_PAGE_DIR_OFFSET, words.to_bytes(16, "little"))
+        bar2 = self.gpu.models.get("bar2")
+        if isinstance(bar2, Bar2Model):
+            bar2.bind_for_gsp(plan.bar2_inst)
+        self.log.info("gsp-rm", f"GSP-RM keeps VRAM from {plan.regions[1].base:#x}; BAR2 bound to its instance "
+                                f"block {plan.bar2_inst:#x} (root {plan.bar2_pdb:#x}), BAR1 root {plan.bar1_pdb:#x}")
+
+    def _release_memory(self) -> None:
+        """GSP-RM is gone (unloaded, or its core reset): its claims on VRAM and BAR2 end (sim lock held)."""
+        fb = self.gpu.models.get("fb")
+        if isinstance(fb, FbModel):
+            fb.set_gsp_regions([])
+        bar2 = self.gpu.models.get("bar2")
+        if isinstance(bar2, Bar2Model) and self.state == "unloaded":
+            bar2.release_from_gsp()
+        elif isinstance(bar2, Bar2Model):
+            bar2.gsp_owner = None  # the binding stays in the hardware; nobody enforces it any more
+
     def _unloaded(self) -> None:
         self.state = "unloaded"
+        self._release_memory()
         self.bar.poke(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), self.unload_mailbox0)
         self.log.info("gsp-rm", f"GSP-RM unloaded (GSP MAILBOX0 = {self.unload_mailbox0:#x})")
 
