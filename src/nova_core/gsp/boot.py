@@ -233,6 +233,7 @@ class GspDevice:
     teardown_status: str = ""
     shutdown_stages: list[StageResult] = field(default_factory=list)
     _own_firmware: bool = True
+    _on_close: list[Callable[[], None]] = field(default_factory=list)  #: run after the teardown (e.g. a trace)
     _gsp_alive: bool = False
     _chain_started: bool = False
 
@@ -325,7 +326,11 @@ class GspDevice:
         if self.closed:
             return
         self.closed = True
-        error = _teardown(self)
+        try:
+            error = _teardown(self)
+        finally:
+            while self._on_close:
+                self._on_close.pop()()
         self.teardown_status = "clean" if error is None else str(error)
         if error is not None:
             raise error

@@ -6,6 +6,11 @@ A trace is JSON lines: one header object, then one object per access::
     {"op": "r32", "off": 0, "val": 419430561}
     {"op": "w32", "off": 1114176, "val": 1}
     {"op": "rblk", "off": 3145728, "len": 1024, "data": "55aa..."}
+    {"op": "wblk", "off": 16773120, "data": "cdabcdab", "bar": 2}
+
+An entry without ``"bar"`` is a BAR0 access; ``"bar": 2`` is one through the BAR2 aperture (instance memory;
+the header's ``bar2_size`` gives its size). ``nova boot --record FILE`` records a whole boot and shutdown this
+way (every access the driver makes; what the GPU's own firmware and GSP-RM do is not a BAR access of the host).
 
 Record a run on real hardware (``nova probe --device BDF --record probe.jsonl``), commit the trace, and
 CI replays it (``--replay probe.jsonl``): the replayed code must perform the same accesses in the same
@@ -16,11 +21,14 @@ entry and both sides. Errors are never rebuilt with ``eval``: a trace holds only
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import DeviceAccessError, ReplayMismatch
+from ..regs.pbus import NV_PBUS_BAR0_WINDOW, Bar0WindowTarget
+from ..regs.prom import PRAMIN
 from .bar import Bar, check_block
 from .clock import VirtualClock
 from .device import Device, NoDma
@@ -31,7 +39,7 @@ TRACE_VERSION = 1
 class TraceWriter:
     """Writes a trace file: header first, then one line per access (flushed on close)."""
 
-    def __init__(self, path: str | Path, header: dict[str, Any]) -> None:
+    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]) -> None:
         self.path = Path(path)
         try:
             self._fh: IO[str] = self.path.open("w", encoding="utf-8")
@@ -50,11 +58,13 @@ class TraceWriter:
 
 
 class RecordingBar:
-    """Wraps a ``Bar``, passing every access through and recording it to a :class:`TraceWriter`."""
+    """Wraps a ``Bar``, passing every access through and recording it to a :class:`TraceWriter` (``bar``: which
+    BAR it is, written into each entry unless it is BAR0)."""
 
-    def __init__(self, inner: Bar, writer: TraceWriter) -> None:
+    def __init__(self, inner: Bar, writer: TraceWriter, *, bar: int = 0) -> None:
         self.inner = inner
         self.writer = writer
+        self._tag: dict[str, Any] = {} if bar == 0 else {"bar": bar}
 
     @property
     def size(self) -> int:
@@ -62,21 +72,21 @@ class RecordingBar:
 
     def read32(self, offset: int) -> int:
         value = self.inner.read32(offset)
-        self.writer.write({"op": "r32", "off": offset, "val": value})
+        self.writer.write({"op": "r32", "off": offset, "val": value, **self._tag})
         return value
 
     def write32(self, offset: int, value: int) -> None:
         self.inner.write32(offset, value)
-        self.writer.write({"op": "w32", "off": offset, "val": value})
+        self.writer.write({"op": "w32", "off": offset, "val": value, **self._tag})
 
     def read_block(self, offset: int, length: int) -> bytes:
         data = self.inner.read_block(offset, length)
-        self.writer.write({"op": "rblk", "off": offset, "len": length, "data": data.hex()})
+        self.writer.write({"op": "rblk", "off": offset, "len": length, "data": data.hex(), **self._tag})
         return data
 
     def write_block(self, offset: int, data: bytes) -> None:
         self.inner.write_block(offset, data)
-        self.writer.write({"op": "wblk", "off": offset, "data": bytes(data).hex()})
+        self.writer.write({"op": "wblk", "off": offset, "data": bytes(data).hex(), **self._tag})
 
 
 def read_trace(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -121,6 +131,8 @@ def _validate_entry(path: Path, index: int, e: dict[str, Any]) -> None:
     for key in ("off", "val", "len"):
         if key in e and not (isinstance(e[key], int) and e[key] >= 0):
             raise DeviceAccessError(f"trace {str(path)!r} entry {index}: {key}={e[key]!r} is not a count")
+    if e.get("bar", 0) not in (0, 2):
+        raise DeviceAccessError(f"trace {str(path)!r} entry {index}: bar={e['bar']!r} (0 or 2 expected)")
 
 
 class ReplayBar:
@@ -184,6 +196,27 @@ class ReplayBar:
         return iter(self._entries)
 
 
+def pramin_writes(entries: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
+    """``(VRAM address, length)`` of every write the trace makes through the PRAMIN window into VRAM, following
+    ``NV_PBUS_BAR0_WINDOW`` as the hardware does (system-memory targets are left out)."""
+    base: int | None = 0
+    window = NV_PBUS_BAR0_WINDOW.addr()
+    out: list[tuple[int, int]] = []
+    for e in entries:
+        if e.get("bar", 0) != 0 or e["op"] not in ("w32", "wblk"):
+            continue
+        off = e["off"]
+        if off == window and e["op"] == "w32":
+            v = e["val"]
+            vid = NV_PBUS_BAR0_WINDOW.target.get(v) == Bar0WindowTarget.VID_MEM
+            base = NV_PBUS_BAR0_WINDOW.base_.get(v) << 16 if vid else None
+            continue
+        length = 4 if e["op"] == "w32" else len(e["data"]) // 2
+        if base is not None and PRAMIN.start <= off < PRAMIN.start + PRAMIN.size:
+            out.append((base + off - PRAMIN.start, length))
+    return out
+
+
 def _describe(entry: dict[str, Any]) -> str:
     op = entry["op"]
     if op in ("r32", "w32"):
@@ -192,27 +225,38 @@ def _describe(entry: dict[str, Any]) -> str:
     return f"{op} {entry['off']:#x}"
 
 
-def record_device(dev: Device, path: str | Path) -> Device:
-    """Return a view of ``dev`` whose BAR0 accesses are recorded to ``path`` (closed with the device)."""
+def record_device(dev: Device, path: str | os.PathLike[str], **header: Any) -> Device:
+    """Return a view of ``dev`` whose BAR0 and BAR2 accesses are recorded to ``path`` (closed with the device);
+    ``header`` adds keys to the trace's header line."""
     writer = TraceWriter(path, {
         "device": dev.name, "kind": dev.kind, "bar_size": dev.bar0.size,
         "pci_vendor": dev.pci_vendor, "pci_device": dev.pci_device,
+        **({} if dev.bar2 is None else {"bar2_size": dev.bar2.size}), **header,
     })
     rec = Device(bar0=RecordingBar(dev.bar0, writer), dma=dev.dma, clock=dev.clock, name=dev.name,
-                 kind=dev.kind, pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim)
+                 kind=dev.kind, pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim,
+                 config=dev.config, bar2=None if dev.bar2 is None else RecordingBar(dev.bar2, writer, bar=2))
     rec.on_close(dev.close)
     rec.on_close(writer.close)
     return rec
 
 
 def open_replay(path: str | Path) -> Device:
-    """A device that replays ``path``: answers from the trace, on virtual time, with no DMA."""
+    """A device that replays ``path``: answers from the trace, on virtual time, with no DMA (BAR0 and BAR2 each
+    replay their own entries, in order)."""
     header, entries = read_trace(path)
     size = header.get("bar_size")
     if not isinstance(size, int) or size <= 0:
         raise DeviceAccessError(f"trace {str(path)!r}: header has no valid bar_size")
-    bar = ReplayBar(entries, size=size, name=f"replay of {Path(path).name}")
+    bar = ReplayBar([e for e in entries if e.get("bar", 0) == 0], size=size, name=f"replay of {Path(path).name}")
+    bar2 = None
+    bar2_entries = [e for e in entries if e.get("bar", 0) == 2]
+    if bar2_entries:
+        size2 = header.get("bar2_size")
+        if not isinstance(size2, int) or size2 <= 0:
+            raise DeviceAccessError(f"trace {str(path)!r}: BAR2 entries but no valid bar2_size in the header")
+        bar2 = ReplayBar(bar2_entries, size=size2, name=f"replay of {Path(path).name} (BAR2)")
     name = str(header.get("device", "replay"))
     return Device(bar0=bar, dma=NoDma("a replayed trace has no DMA memory"), clock=VirtualClock(),
                   name=name, kind="replay", pci_vendor=header.get("pci_vendor"),
-                  pci_device=header.get("pci_device"))
+                  pci_device=header.get("pci_device"), bar2=bar2)

@@ -187,9 +187,12 @@ class SimBar:
         """Compute reads of ``offset`` with ``hook(offset) -> value``."""
         self._read_hooks[offset] = hook
 
-    def on_write(self, offset: int, hook: WriteHook) -> None:
-        """Handle writes of ``offset`` with ``hook(offset, value)`` (replaces the default storage)."""
+    def on_write(self, offset: int, hook: WriteHook, *, writable: bool = False) -> None:
+        """Handle writes of ``offset`` with ``hook(offset, value)`` (replaces the default storage). ``writable``: the
+        model knows the register takes writes even where the register facts call it read-only as a whole."""
         self._write_hooks[offset] = hook
+        if writable:
+            self._ro_whole.discard(offset)
 
     def map_window(self, name: str, start: int, size: int, read: Callable[[int], int],
                    write: Callable[[int, int], None] | None = None) -> None:

@@ -15,7 +15,17 @@ from ...errors import NovaError
 from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot
 from ...hw.events import Span, Timeline
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM, FirmwareVersionOpt, JsonOpt, SyntheticOpt, console, human_bytes, parse_int, print_json
+from ..common import (
+    DEFAULT_SIM,
+    FirmwareVersionOpt,
+    JsonOpt,
+    RecordOpt,
+    SyntheticOpt,
+    console,
+    human_bytes,
+    parse_int,
+    print_json,
+)
 
 _STAGE_LIST = "\n\n".join(f"  [cyan]{name}[/cyan]  {STAGE_HELP[name]}" for name in STAGES)
 
@@ -38,6 +48,9 @@ The device is shut down at the end (UNLOADING_GUEST_DRIVER, FWSEC-SB, booter_unl
 
   [cyan]nova boot --sim ga102 --until booter-load --trace boot.json[/cyan]  stop after the booter; open the
   trace in ui.perfetto.dev
+
+  [cyan]nova boot --sim tu102 --record boot.jsonl[/cyan]  every BAR0/BAR2 access of the boot and shutdown, as
+  JSON lines (the format of nova probe --record)
 
 Hopper and Blackwell boot through the FSP, which is not supported yet; --device BDF boots a real GPU owned
 through VFIO (bound to vfio-pci).
@@ -157,6 +170,7 @@ def boot_cmd(
     trace: Path | None = _TraceOpt,
     save_logs: Path | None = _SaveLogsOpt,
     device: str | None = _DeviceOpt,
+    record: Path | None = RecordOpt,
     json_: bool = JsonOpt,
 ) -> None:
     if device is not None and (sim or vbios or pci_device):
@@ -188,6 +202,10 @@ def boot_cmd(
             from ...hw.vfio import open_vfio_device
 
             dev = open_vfio_device(device)
+            if record is not None:
+                from ...hw.trace import record_device
+
+                dev = record_device(dev, record, command="boot")
             try:
                 gpu = boot(dev, firmware_version=firmware_version, until=until, timeline=tl)
             except BaseException:
@@ -196,7 +214,7 @@ def boot_cmd(
         else:
             pid = None if pci_device is None else parse_int(pci_device, "--pci-device")
             gpu = boot_sim(sim or DEFAULT_SIM, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic,
-                           pci_device=pid, until=until, timeline=tl)
+                           pci_device=pid, until=until, timeline=tl, record=record)
         info = gpu.info()  # what was brought up, before the shutdown
         gpu.close()
     except BootFailed as e:
@@ -226,6 +244,8 @@ def boot_cmd(
         _summary(gpu, info, console(), wall, tl)
         if trace is not None:
             console().print(f"  trace: {trace} (open in ui.perfetto.dev)")
+        if record is not None:
+            console().print(f"  BAR accesses recorded: {record}")
     if failure is not None:
         raise failure
 
