@@ -126,7 +126,11 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
         uuid = info["static_info"]["uuid"]
         if uuid:
             rows.append(("  UUID", uuid))
-        rows.append(("  BAR PDEs", f"RM's BAR1 at {st.bar1_pde_base:#x}, BAR2 at {st.bar2_pde_base:#x}"))
+        rows.append(("  BAR roots", f"GSP-RM's BAR1 at {st.bar1_pde_base:#x} (reused), BAR2 at "
+                                    f"{st.bar2_pde_base:#x} (the driver's half merged into it)"))
+        usable = sum(r.limit + 1 - r.base for r in st.fb_regions if not r.reserved and not r.protected)
+        rows.append(("  FB regions", f"{len(st.fb_regions)}; {human_bytes(usable)} neither reserved nor protected "
+                                     f"(the driver's VRAM)"))
     elif gpu.stopped_after:
         rows.append(("stopped", f"after stage {gpu.stopped_after!r} (--until)"))
     objs = info["objects"]

@@ -23,11 +23,19 @@ handling it: to the size in its own header where it has one (GSP_RM_CONTROL/GSP_
 SET_REGISTRY's table size), otherwise (NOP, ...) until a record that is not full or the next command (a sim
 choice). Large replies go back split the same way.
 
+**Its memory.** At boot GSP-RM lays out what it keeps of VRAM (:func:`.static.fb_plan`: its reserved region, WPR2
+protected, the top), tells the framebuffer model (:mod:`..models.fb`: protected VRAM is then blocked to the CPU),
+sets up its BAR1 and BAR2 root tables there and binds BAR2 to its own instance block - from then on the CPU's
+writes to the BAR2 block register are refused (:mod:`..models.bar2`). Unloading (or losing its core) ends those
+claims.
+
 **Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the PCI config mirror 0x88000/0x1000),
 SET_REGISTRY (its own PACKED_REGISTRY_TABLE parser; every offset checked), GET_GSP_STATIC_INFO
-(:mod:`.static`), GSP_RM_ALLOC / GSP_RM_CONTROL / FREE (:mod:`.objects`), UPDATE_BAR_PDE (bar type,
-the root level shift of the chip's MMU format, a valid aperture), UNLOADING_GUEST_DRIVER (then GSP
-MAILBOX0 reads 0x80000000), NOP (echo). Unknown functions get ``NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION``,
+(:mod:`.static`), GSP_RM_ALLOC / GSP_RM_CONTROL / FREE (:mod:`.objects`), UPDATE_BAR_PDE (BAR_2 only - BAR_1 is
+refused, GSP-RM's BAR1 root being reused as it is; the root level's shift; a PDE of video memory whose tables,
+walked by the sim's MMU, all lie in VRAM GSP-RM neither reserves nor protects; then merged into entry 0 of
+GSP-RM's BAR2 root, a zero entry taking it out), UNLOADING_GUEST_DRIVER (then GSP MAILBOX0 reads 0x80000000),
+NOP (echo). Unknown functions get ``NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION``,
 known but unmodelled ones ``NV_ERR_NOT_SUPPORTED``.
 
 **Refusals** (logged as errors in ``gpu.log``; the element is skipped and, when its RPC header is
