@@ -350,3 +350,15 @@ def test_event_with_an_error_result_is_a_failure(gsp_boot: Callable[..., Booted]
     with pytest.raises(RpcFailure, match=rf"GSP-RM event {event} \(0x[0-9a-f]+\) carries NV_ERR_INVALID_STATE"):
         b.rpc.wait_event(Event.INIT_DONE)
     assert b.seq.runs == (0 if event == "GSP_RUN_CPU_SEQUENCER" else 1)
+
+
+def test_split_reply_longer_than_the_request_is_an_error() -> None:
+    r, rpc = _rig_rpc()
+    maxp = r.abi.payload_max
+    pending = rpc.post("NOP", bytes(maxp + 0x10), awaited=True)
+    _record(r, r.abi.function("NOP"), bytes(maxp))
+    _record(r, r.abi.function("CONTINUATION_RECORD"), bytes(0x20))
+    with pytest.raises(GspError, match=r"reply to NOP \(RPC #1 of this channel\) is longer than the request: 0xffd0 "
+                                       r"of its 0xffc0 bytes arrived"):
+        rpc.wait(pending)
+    assert rpc.poll() == 0  # the queue is consistent afterwards

@@ -416,7 +416,7 @@ class GspRpc:
         self._split_result = self._split_result or msg.result
         have = sum(map(len, pending.chunks))
         if have > pending.expected:
-            self._cut_short(pending, f"its records hold {have:#x} bytes, more than the {pending.expected:#x} sent")
+            self._cut_short(pending, "its last record runs past that length", overlong=True)
         elif have == pending.expected:
             first = self._first
             self._partial = self._first = None
@@ -429,14 +429,15 @@ class GspRpc:
             self._cut_short(pending, f"CONTINUATION_RECORD {len(pending.chunks) - 1} holds only "
                                      f"{len(msg.payload):#x} bytes")
 
-    def _cut_short(self, pending: PendingRpc, why: str) -> None:
-        """The split reply being reassembled ends before its length: its caller gets the error."""
+    def _cut_short(self, pending: PendingRpc, why: str, *, overlong: bool = False) -> None:
+        """The split reply being reassembled is not the request's length: its caller gets the error."""
         have = sum(map(len, pending.chunks))
         result = self._split_result
         self._partial = self._first = None
         pending.chunks = []
         status = f"; GSP-RM reported {self.abi.status_text(result)}" if result else ""
-        err: GspError = GspError(f"status queue: the reply to {pending} was cut short: {have:#x} of its "
+        how = "is longer than the request" if overlong else "was cut short"
+        err: GspError = GspError(f"status queue: the reply to {pending} {how}: {have:#x} of its "
                                  f"{pending.expected:#x} bytes arrived and {why}{status}")
         if result:
             err = RpcFailure(str(err), function=pending.name, result=result, ordinal=pending.ordinal)

@@ -7,8 +7,9 @@ computed once, by :func:`nova_core.fb.compute_fb_layout`; this module turns it i
 from the VRAM size and the sizes of the 535.113.01 GSP images.
 
 Once GSP-RM runs, its static info says which FB regions are the driver's: those neither reserved nor protected
-(nouveau ``r535_gsp_get_static_info`` keeps those for ``r535_fb_ram_new``'s allocator; nova-core
-``usable_fb_region``; OpenRM ``memmgrInitBaseFbRegions_FWCLIENT`` counts the rest as reserved).
+(nova-core ``usable_fb_region``; nouveau ``r535_gsp_get_static_info`` keeps those - of them, the ones supporting
+compression and ISO - for ``r535_fb_ram_new``'s allocator; OpenRM ``memmgrInitBaseFbRegions_FWCLIENT`` counts the
+rest as reserved).
 :func:`ownership_reservations` reserves everything else - GSP-RM's reserved and protected regions, VRAM its table
 does not cover, and the layout's regions should a usable one overlap them.
 """
