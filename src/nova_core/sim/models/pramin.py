@@ -32,7 +32,7 @@ class PraminModel:
         assert isinstance(fb, FbModel)
         self.fb = fb
         self.accesses = 0
-        gpu.bar0.map_register_window(PRAMIN, self._read, self._write)
+        gpu.bar0.map_register_window(PRAMIN, self._read, self._write, write_block=self._write_block)
 
     def _where(self, rel: int, what: str) -> tuple[str, int]:
         win = self.gpu.bar0.peek(NV_PBUS_BAR0_WINDOW.addr())
@@ -62,6 +62,19 @@ class PraminModel:
                 return BLOCKED_READ
             return self.gpu.vram.read32(addr)
         return int.from_bytes(self.gpu.sysmem.read(addr, 4, who="pramin"), "little")
+
+    def _write_block(self, rel: int, data: bytes) -> None:
+        """A block write: the words of ``data`` as :meth:`_write` would write them, checked and written at once."""
+        space, addr = self._where(rel, "write")
+        self.accesses += (len(data) >> 2) - 1
+        if space == "vid":
+            if addr + len(data) > self.gpu.vram.size:
+                raise self._refuse(f"PRAMIN write of {len(data):#x} bytes at VRAM {addr:#x} runs past the "
+                                   f"{self.gpu.vram.size:#x} bytes of VRAM")
+            if self.fb.check_access("PRAMIN", addr, len(data), True):
+                self.gpu.vram.write(addr, data)
+        else:
+            self.gpu.sysmem.write(addr, data, who="pramin")
 
     def _write(self, rel: int, value: int) -> None:
         space, addr = self._where(rel, "write")
