@@ -217,7 +217,7 @@ def run_cmd(
     import time
 
     from ...falcon import gsp_falcon, run_fwsec
-    from ...falcon.fwsec import read_wpr2
+    from ...falcon.fwsec import Wpr2, read_wpr2
     from ...falcon.genbl import find_generic_bootloader
     from ...fb.layout import frts_region
     from ...regs.pdisp import NV_PDISP_VGA_WORKSPACE_BASE
@@ -269,14 +269,14 @@ def run_cmd(
     if rep is None:  # pragma: no cover - run_fwsec always starts the falcon
         raise NovaError("the GSP falcon was not started")
     after = read_wpr2(dev.bar0)
-    emu_wpr2 = {"lo": rep.wpr2_lo, "hi": rep.wpr2_hi, "start": (rep.wpr2_lo >> 4) << 12,
-                "end": (rep.wpr2_hi >> 4) << 12}
+    left = Wpr2(rep.wpr2_lo, rep.wpr2_hi)
+    emu_wpr2 = {"lo": left.lo, "hi": left.hi, "start": left.start, "end": left.end}
     matches = None
     if rep.executed and expected is not None and cmd is FwsecCommand.FRTS:
         matches = (emu_wpr2["start"], emu_wpr2["end"]) == (expected.start, expected.end)
     out: dict[str, Any] = {
         "rom": str(vbios), "chipset": chip.name, "command": cmd.name, "frts_offset": offset, "frts_size": size,
-        "vram": vram_bytes, **rep.as_json(),
+        "vram": vram_bytes, **rep.as_json(), "wpr2": emu_wpr2,
         "expected_wpr2": None if expected is None else {"start": expected.start, "end": expected.end},
         "wpr2_matches_layout": matches, "run_seconds": wall,
         "fallback": None if rep.executed else {

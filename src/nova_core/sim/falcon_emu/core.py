@@ -121,6 +121,7 @@ class FalconCore:
         self.crypto_stream: list[bytes] = []
         #: xfers left that go to the crypto unit instead of external memory (set by ``cxset``)
         self.crypto_xfers = 0
+        self._spm = self.sp_mask
         self._consts: dict[int, int] = {}
         self._code: tuple[dict[int, Op], dict[int, Op]] = ({}, {})
         self._vmap: dict[int, int] | None = None
@@ -175,14 +176,14 @@ class FalconCore:
                                            f"DMEM", pc)
 
     def push(self, value: int, pc: int) -> None:
-        sp = (self.S[SR_SP] - 4) & 0xFFFFFFFF
+        sp = (self.S[SR_SP] - 4) & self._spm
         self.S[SR_SP] = sp
         self.store32(sp, value, pc)
 
     def pop(self, pc: int) -> int:
         sp = self.S[SR_SP]
         v = self.load32(sp, pc)
-        self.S[SR_SP] = (sp + 4) & 0xFFFFFFFF
+        self.S[SR_SP] = (sp + 4) & self._spm
         return v
 
     # -- IMEM and its TLB ------------------------------------------------------------------------------

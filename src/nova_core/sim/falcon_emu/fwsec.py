@@ -204,15 +204,29 @@ class FwsecEmulator:
                              f"VirtualEntry {virtual_entry:#x}")
             else:
                 notes.append(f"execution starts in the generic bootloader at BOOTVEC {bootvec:#x}")
-        bus = SimFalconBus(gpu, falcon)
         # the state the driver left - except where the synthetic bootloader's payload had to be placed for it
         snap = self._snapshots.pop(falcon.engine, None) if entry == bootvec else None
-        core = core_from_falcon(falcon, bus, snap)
+        return self.run_loaded(falcon, name, entry=entry, hs_start=hs_start, snapshot=snap, notes=notes)
+
+    def run_loaded(self, falcon: SimFalcon, name: str, *, entry: int, hs_start: bool,
+                   snapshot: Snapshot | None = None, notes: list[str] | None = None) -> EmulationReport:
+        """Execute what ``falcon`` holds (or ``snapshot`` held) from ``entry``, in HS mode from the start when
+        ``hs_start`` (the boot ROM's way), and report. The run's effects stay in the simulated GPU."""
+        gpu = self.gpu
+        notes = [] if notes is None else notes
+        bus = SimFalconBus(gpu, falcon)
+        core = core_from_falcon(falcon, bus, snapshot)
         imem_before = bytes(core.imem)
         core.pc = entry
         core.on_hs_entry = lambda pc, frm: self._hs_entry(core, pc, frm, notes)
         t0 = time.perf_counter()
         try:
+            plain = b"".join(bytes(core.imem[i * BLOCK:(i + 1) * BLOCK]) for i, b in enumerate(core.blocks)
+                             if b.valid and not b.secure)
+            if not hs_start and looks_encrypted(plain):
+                raise Stop(StopReason.ENCRYPTED, f"the {len(plain):#x} bytes of non-secure code measure "
+                                                 f"{entropy(plain):.2f} bits of entropy per byte: not falcon code in "
+                                                 f"the clear; not executed", entry)
             if hs_start:
                 core.hs = True
                 core.stats.hs_entries.append((entry, None))

@@ -205,6 +205,16 @@ def _compare(core: FalconCore, insn: Insn) -> Op:
     nxt = insn.next_addr
     mn = insn.mnemonic
 
+    if mn == "cmp" and M == _U32:
+        def cmp32() -> int:
+            x = R[a]
+            y = R[b]
+            res = (x - y) & 0xFFFFFFFF
+            f = (S[8] & _NOT_COSZ) | (x < y) << 8 | ((x ^ y) & (x ^ res)) >> 31 << 9 | res >> 31 << 10
+            S[8] = f | _Z if not res else f
+            return nxt
+
+        return cmp32
     if mn == "cmp":
         def cmp() -> int:
             x = R[a] & M
@@ -539,17 +549,34 @@ def _address(core: FalconCore, mem: Mem) -> Callable[[], int]:
     return lambda: (B[bi] + R[ri] * scale) & _U32
 
 
+def _data_operands(core: FalconCore, mem: object, reg: object) -> tuple[int, Callable[[], int], int, int | None]:
+    """(register slot, address closure, base register, constant offset) of a load or store; the constant
+    offset is ``None`` unless the address is a register plus a constant (the fast forms)."""
+    assert isinstance(mem, Mem)
+    fast = isinstance(mem.base, int) and not isinstance(mem.index, Reg)
+    off = (mem.index.value * mem.scale if isinstance(mem.index, Imm) else 0) if fast else None
+    return _idx(core, reg), _address(core, mem), mem.base if isinstance(mem.base, int) else -1, off
+
+
 def _load(core: FalconCore, insn: Insn) -> Op:
     R = core.R
     sz, _, _, KEEP = _size(insn)
-    d_op, mem = insn.operands
-    assert isinstance(mem, Mem)
-    d = _idx(core, d_op)
-    addr = _address(core, mem)
+    d, addr, bi, off = _data_operands(core, insn.operands[1], insn.operands[0])
     D, W = core.dmem, core.dmem_words
     size = len(D)
     nxt, pc = insn.next_addr, insn.addr
     fault = core.dmem_fault
+    if sz == 32 and off is not None:
+        const = off
+
+        def ld32_ri() -> int:
+            a = (R[bi] + const) & 0xFFFFFFFC
+            if a + 4 > size:
+                raise fault(a, 4, pc)
+            R[d] = W[a >> 2]
+            return nxt
+
+        return ld32_ri
     if sz == 32:
         def ld32() -> int:
             a = addr() & 0xFFFFFFFC
@@ -582,14 +609,23 @@ def _load(core: FalconCore, insn: Insn) -> Op:
 def _store(core: FalconCore, insn: Insn) -> Op:
     R = core.R
     sz = _size(insn)[0]
-    mem, s_op = insn.operands
-    assert isinstance(mem, Mem)
-    s = _idx(core, s_op)
-    addr = _address(core, mem)
+    s, addr, bi, off = _data_operands(core, insn.operands[0], insn.operands[1])
     D, W = core.dmem, core.dmem_words
     size = len(D)
     nxt, pc = insn.next_addr, insn.addr
     fault = core.dmem_fault
+    if sz == 32 and off is not None:
+        const = off
+
+        def st32_ri() -> int:
+            a = (R[bi] + const) & 0xFFFFFFFF
+            if a & 3:
+                return st32()
+            if a + 4 > size:
+                raise fault(a, 4, pc)
+            W[a >> 2] = R[s]
+            return nxt
+
     if sz == 32:
         def st32() -> int:
             a = addr()
@@ -602,7 +638,7 @@ def _store(core: FalconCore, insn: Insn) -> Op:
             W[a >> 2] = v
             return nxt
 
-        return st32
+        return st32_ri if off is not None else st32
     if sz == 16:
         def st16() -> int:
             a = addr()
@@ -966,7 +1002,8 @@ _BUILDERS: dict[str, Callable[[FalconCore, Insn], Op]] = {
     **dict.fromkeys(("not", "neg", "hswap", "clear", "setf"), _unary),
     "mov": _mov,
     **dict.fromkeys(("and", "or", "xor"), _logic),
-    **dict.fromkeys(("mulu", "muls", "sext", "extr", "extrs", "ins", "xbit", "div", "mod", "sethi"), _unsized),
+    **dict.fromkeys(("mulu", "muls", "sext", "extr", "extrs", "ins", "xbit", "div", "mod", "sethi", "bset", "bclr",
+                     "btgl"), _unsized),
     "ld": _load, "st": _store,
     **dict.fromkeys(("push", "pop", "mpush", "mpop", "mpopret", "mpopadd", "mpopaddret"), _stack),
     **dict.fromkeys(("bra", "jmp", "call", "lbra", "lcall", "ret", "iret", "exit", "trap", "cbra.e", "cbra.ne"),

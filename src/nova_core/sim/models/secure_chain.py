@@ -1,4 +1,4 @@
-"""nova_core.sim.models.secure_chain: FWSEC on the GSP falcon and the HS booters on SEC2, checked, not executed.
+"""nova_core.sim.models.secure_chain: FWSEC on the GSP falcon and the HS booters on SEC2, checked (and FWSEC executed).
 
 The simulated falcons (:mod:`.falcon`) call their ``on_start`` check when started; this model installs
 those checks on the GSP and SEC2 falcons. Each compares what the driver loaded against the sim's own
@@ -26,7 +26,10 @@ The command is read back from the loaded DMEM (DMEMMAPPER ``init_cmd``; FRTS: th
 descriptor), and the expected image is the oracle's ROM image patched for it, with the signature for the
 fused version the fuse registers hold. A wrong or missing signature is named as such ("holds signature 1,
 expected signature 0 for fuse version 0", "holds zeros: the signature was not patched").
-Effects: FRTS sets WPR2 to the FRTS region and clears ``SW_SCRATCH(0xE)`` bits 31:16; SB clears
+A load that passes is then executed by the falcon emulator (:mod:`..falcon_emu.fwsec`): where NVIDIA's code
+runs to its halt, its result is the result; where it cannot (encrypted HS code, an unknown instruction ...), the
+effects below decide, and the emulator logs why. Effects: FRTS sets WPR2 to the FRTS region and clears
+``SW_SCRATCH(0xE)`` bits 31:16; SB clears
 ``SW_SCRATCH(0x15)`` bits 15:0. FWSEC reports command failures there, not in MAILBOX0 (which stays 0):
 FRTS with WPR2 already set, an FRTS region outside VRAM, and the injected :attr:`~SecureChainModel.frts_error`
 / :attr:`~SecureChainModel.sb_error`.
