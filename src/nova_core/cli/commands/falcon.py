@@ -275,7 +275,7 @@ def run_cmd(
     if rep.executed and expected is not None and cmd is FwsecCommand.FRTS:
         matches = (emu_wpr2["start"], emu_wpr2["end"]) == (expected.start, expected.end)
     out: dict[str, Any] = {
-        "rom": str(vbios), "chipset": chip.name, "command": cmd.name, "frts_offset": offset, "frts_size": size,
+        "rom": str(vbios), "chipset": chip.name, "frts_offset": offset, "frts_size": size,
         "vram": vram_bytes, **rep.as_json(), "wpr2": emu_wpr2,
         "expected_wpr2": None if expected is None else {"start": expected.start, "end": expected.end},
         "wpr2_matches_layout": matches, "run_seconds": wall,

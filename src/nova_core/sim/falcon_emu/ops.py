@@ -14,6 +14,7 @@ Where envytools is silent, the emulator makes a choice and says so here:
   adds to $sp *before* popping (the prologue of NVIDIA's falcon code is ``mpush`` then ``add $sp, -n``;
   the epilogue undoes it in reverse order);
 - ``iords`` reads like ``iord`` (envytools names the variant, not its difference);
+- ``iret`` also clears $flags.ta, leaving the trap handler (envytools does not say what clears it);
 - ``cxset`` routes the next data transfer to the crypto unit (16 bytes: DMEM to the crypto stream for
   ``xdst``, the stream to DMEM for ``xdld``); no external memory is touched;
 - the crypto operations that need the AES unit or a hardware secret (``csecret``, ``ckeyreg``, ``cenc``,
@@ -855,7 +856,7 @@ def _xfer(core: FalconCore, insn: Insn) -> Op:
             if phys >= len(core.blocks):
                 raise Stop(StopReason.DMA_FAULT, f"xcld to IMEM {local & 0xffff:#x}: past the {len(core.imem):#x}-byte "
                                                  f"IMEM", pc)
-            data = core.xfer.xfer_read(port, ext & ~0xFF, PAGE, pc)
+            data = core.xfer.xfer_read(port, ext, PAGE, pc)  # a misaligned address is refused there
             core.load_code_block(phys, data, (ext_off >> 8) & 0xFFFF, bool(S[10] >> 16 & 1))
             return nxt
         n = 4 << ((local >> 16) & 7)

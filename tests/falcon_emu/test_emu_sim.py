@@ -231,3 +231,20 @@ def test_a_synthetic_rom_file_does_not_pass_for_nvidia_code(chip: Chipset, tmp_p
     out = json.loads(capsys.readouterr().out)
     assert out["executed"] is False and out["stop_reason"] in ("encrypted", "unknown-opcode")
     assert out["fallback"]["wpr2"]["start"] == out["expected_wpr2"]["start"]
+
+
+@pytest.mark.artifacts
+def test_run_refuses_a_rom_without_fwsec(vbios_path: Path, capsys: Capture) -> None:
+    path = _rom(vbios_path, "ampere-ga102_2206_msi-rtx3080-ventus-short.rom")
+    assert main(["falcon", "run", "--vbios", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no FWSEC ucode to run" in err
+
+
+@pytest.mark.artifacts
+def test_real_fwsec_sb_run(vbios_path: Path, capsys: Capture) -> None:
+    path = _rom(vbios_path, "turing-tu117_1f82_gtx1650.rom")
+    assert main(["falcon", "run", "--vbios", str(path), "--command", "sb", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["command"] == "FWSEC-SB" and out["frts_offset"] is None
+    assert out["stop_reason"] == "encrypted" and out["fallback"]["error"] == 0
