@@ -232,8 +232,7 @@ def compute_fb_layout(chipset: Chipset, *, fb_size: int, bootloader_size: int, g
         raise FbLayoutError(f"FB layout: {fb_size:#x} bytes of VRAM cannot hold a GSP layout")
     params = heap_params(chipset, version)
     vga = vga_workspace_start(fb_size, vga_workspace_base)
-    frts_end = _down(vga, F.FRTS_ALIGN)
-    frts = frts_end - frts_size
+    frts, frts_end = _frts(vga, frts_size)
     boot = _down(frts - bootloader_size, F.BOOT_ALIGN)
     elf = _down(boot - gsp_image_size, F.ELF_ALIGN)
     heap_size = wpr2_heap_size(params, fb_size)
@@ -266,6 +265,22 @@ def display_enabled(bar: Bar, spec: Spec) -> bool:
     ENABLE; nova-core ``supports_display``) - a board fact the chip id does not tell."""
     fuse = spec.facts.display_fuse
     return fuse.field("data").get(fuse.read(bar)) == DisplayFuse.ENABLE
+
+
+def _frts(vga: int, frts_size: int) -> tuple[int, int]:
+    end = _down(vga, F.FRTS_ALIGN)
+    return end - frts_size, end
+
+
+def frts_region(chipset: Chipset, *, fb_size: int, vga_workspace_base: int | None = None,
+                frts_size: int | None = None) -> FbRegion:
+    """Where the layout puts FRTS (= WPR2 after FWSEC-FRTS): the part of :func:`compute_fb_layout` that needs
+    no firmware sizes."""
+    size = chipset.facts.frts_size if frts_size is None else frts_size
+    if fb_size < 2 * F.VGA_WORKSPACE_DEFAULT_SIZE:
+        raise FbLayoutError(f"FB layout: {fb_size:#x} bytes of VRAM cannot hold a GSP layout")
+    start, end = _frts(vga_workspace_start(fb_size, vga_workspace_base), size)
+    return FbRegion("frts", start, end)
 
 
 def read_fb_layout(bar: Bar, spec: Spec, *, bootloader_size: int, gsp_image_size: int, version: str) -> FbLayout:

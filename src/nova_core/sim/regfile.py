@@ -193,6 +193,11 @@ class SimBar:
         with self._lock:
             self._values[offset] = value & ALL_ONES
 
+    def is_modelled(self, offset: int) -> bool:
+        """Whether ``offset`` has storage, a hook or a window (elsewhere a read is a PRI error, a write refused)."""
+        return (offset in self._values or offset in self._read_hooks or offset in self._write_hooks
+                or self._window(offset) is not None)
+
     def on_read(self, offset: int, hook: ReadHook) -> None:
         """Compute reads of ``offset`` with ``hook(offset) -> value``."""
         self._read_hooks[offset] = hook

@@ -130,6 +130,14 @@ def _firmware_hint() -> str:
             f"into /lib/firmware")
 
 
+def _fwsec_emulation(gpu: GspDevice) -> list[Any] | None:
+    """The simulated GPU's FWSEC emulation reports (``None`` on a real GPU)."""
+    sim = getattr(gpu.dev, "sim", None)
+    chain = getattr(sim, "models", {}).get("secure_chain")
+    em = getattr(chain, "fwsec_emulation", None)
+    return None if em is None else list(em.runs)
+
+
 def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, tl: Timeline) -> None:
     spec, fw, st = gpu.spec, gpu.firmware, gpu.static
     ready = "ready" if info.get("gsp_ready") else "not ready"
@@ -158,6 +166,10 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
                                      f"(the driver's VRAM)"))
     elif gpu.stopped_after:
         rows.append(("stopped", f"after stage {gpu.stopped_after!r} (--until)"))
+    for run in _fwsec_emulation(gpu) or []:
+        how = (f"executed by the falcon emulator ({run.instructions} instructions)" if run.executed else
+               f"[yellow]not executed[/yellow]: the simulator's model decided ({run.reason})")
+        rows.append((run.command, how))
     objs = info["objects"]
     if objs:
         rows.append(("objects", ", ".join(f"{o['class_name']} {o['handle']:#010x}" for o in objs)))
@@ -270,6 +282,11 @@ def boot_cmd(
         info["host_seconds"] = wall
         info["host_wait_seconds"] = tl.host_sleep_ns / 1e9
         info["error"] = None if failure is None else {"stage": failure.stage, "message": str(failure)}
+        runs = _fwsec_emulation(gpu)
+        if runs is not None:
+            frts = next((r for r in runs if r.command == "FWSEC-FRTS"), None)
+            info["fwsec_executed"] = None if frts is None else frts.executed
+            info["fwsec_emulation"] = [r.summary_json() for r in runs]
         print_json(info)
     else:
         _summary(gpu, info, console(), wall, tl)
