@@ -35,6 +35,7 @@ layers below (a channel fault, an RM refusal) keep their own type. All of it is 
 
 from __future__ import annotations
 
+import collections
 import enum
 import threading
 from collections.abc import Callable, Sequence
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 from errno import ENODEV, ENOENT
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..engines.vaspace import page_for
 from ..errors import ApiError, Busy, ChannelError, MmError, NotAllowed, NovaError, OutOfMemory
 from ..gsp.fw import Event as GspEvent
 from ..gsp.fw import RcTriggered
@@ -620,6 +622,7 @@ class Device:
         self._subs: list[tuple[EventKind | None, Callable[[Event], None]]] = []
         self._unhook: list[Callable[[], None]] = []
         self._chids: set[int] = set()
+        self._runlists: collections.Counter[int] = collections.Counter()  # runlists its channels are on
         self._counter = 0
         self.revoke_problems: list[NovaError] = []  #: what releasing its resources raised at revocation
 
@@ -676,10 +679,12 @@ class Device:
 
     # -- memory ---------------------------------------------------------------------------------------------------
 
-    def alloc(self, size: int, *, placement: Placement | str = Placement.VRAM, align: int = PAGE_4K,
+    def alloc(self, size: int, *, placement: Placement | str = Placement.VRAM, align: int | None = None,
               name: str = "") -> BufferObject:
         """A buffer object of ``size`` bytes (rounded up to 4 KiB), aligned to ``align`` (a power of two, at least
-        4 KiB). VRAM is not cleared (it holds what its last user left, as on hardware); system memory is zeroed.
+        4 KiB; default: the largest GPU page not above the size - 4 KiB, 64 KiB or 2 MiB - so that it can be bound
+        with that page). VRAM is not cleared (it holds what its last user left, as on hardware; :meth:`BufferObject.
+        clear`); system memory is zeroed.
 
         Raises:
             ApiError: a size of 0 or above :data:`MAX_BUFFER`, a bad alignment or placement (EINVAL).
@@ -687,6 +692,8 @@ class Device:
         """
         if not isinstance(size, int) or not 0 < size <= MAX_BUFFER:
             raise ApiError(f"buffer size {size!r}: 1 byte to {MAX_BUFFER:#x}")
+        if align is None:
+            align = page_for(size) if isinstance(size, int) else PAGE_4K
         if not _pow2(align) or align < PAGE_4K or align > MAX_BUFFER:
             raise ApiError(f"buffer alignment {align!r}: a power of two from 4 KiB")
         try:
@@ -857,12 +864,24 @@ class Device:
                 with vaspace._r.access() as space:
                     ch = fifo.open(info, vaspace=space.space)
                     space.channels += 1
+            if info.is_copy:
+                try:
+                    ch.copy_engine()  # the copy class under the channel: a pushbuffer may bind it with SET_OBJECT
+                except BaseException:
+                    ch.close()
+                    if space is not None:
+                        space.channels -= 1
+                    raise
         with self._lock:
             self._chids.add(ch.chid)
+            self._runlists[info.runlist] += 1
 
         def release(c: _Chan) -> None:
             with self._lock:
                 self._chids.discard(c.ch.chid)
+                self._runlists[c.ch.engine.runlist] -= 1
+                if not self._runlists[c.ch.engine.runlist]:
+                    del self._runlists[c.ch.engine.runlist]
             try:
                 c.ch.close()
             finally:
@@ -942,6 +961,8 @@ class Device:
             self._emit(Event(EventKind.CHANNEL_ERROR, {"chid": body.chid, "rc": body.except_type}))
 
     def _on_nonstall(self, runlist: int, engine: int) -> None:
+        if runlist not in self._runlists:  # another handle's engine
+            return
         self._emit(Event(EventKind.NONSTALL, {"runlist": runlist, "engine": engine}))
 
     # -- lifetime -------------------------------------------------------------------------------------------------

@@ -478,7 +478,8 @@ def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: 
     tl.use_clock(dev.clock)
     # every wait of every layer reports to the timeline through the device's clock
     obs = Device(bar0=dev.bar0, dma=dev.dma, clock=ObservedClock(dev.clock, tl), name=dev.name, kind=dev.kind,
-                 pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim, config=dev.config, bar2=dev.bar2)
+                 pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim, config=dev.config, bar2=dev.bar2,
+                 bar1=dev.bar1)
     gpu = GspDevice(obs, tl, dev.name, firmware=firmware, _own_firmware=firmware is None)
     stage = _Stages(gpu, until)
     try:
