@@ -98,9 +98,16 @@ class File:
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
-    def _call(self, call: str, fn: Callable[[Device], T]) -> T:
+    def _live(self, call: str) -> None:
+        """What every call checks first, as the ioctl entry does: a closed file (EBADF), a removed device
+        (ENODEV, before any handle is looked up)."""
         if self.closed:
             raise DrmError(errno.EBADF, call, "the file is closed")
+        if self.drm.unplugged:
+            raise DrmError(errno.ENODEV, call, f"{self.drm.name} was removed")
+
+    def _call(self, call: str, fn: Callable[[Device], T]) -> T:
+        self._live(call)
         with self.drm.enter(call) as dev, ioctl(call):
             return fn(dev)
 
@@ -113,8 +120,8 @@ class File:
             table[h] = obj
             return h
 
-    @staticmethod
-    def _handle(h: object, call: str) -> int:
+    def _handle(self, h: object, call: str) -> int:
+        self._live(call)
         if not isinstance(h, int) or isinstance(h, bool) or not 0 <= h <= U32:
             raise DrmError(errno.EINVAL, call, f"handle {h!r} is not a 32-bit unsigned integer")
         return h
@@ -155,6 +162,7 @@ class File:
 
     def gem_create(self, size: int, *, placement: str = "vram") -> int:
         """A new zero-filled GEM object of ``size`` bytes (rounded up to 4 KiB); returns its handle."""
+        self._live("gem_create")
         if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_GEM_SIZE:
             raise DrmError(errno.EINVAL, "gem_create", f"size {size!r}: 1 to {MAX_GEM_SIZE:#x} bytes")
         if placement not in ("vram", "sysmem"):
@@ -332,6 +340,7 @@ class File:
     def syncobj_wait(self, handles: Sequence[int], *, timeout_ns: int, wait_all: bool = True) -> int:
         """Wait until all (``wait_all``) or any of the syncobjs' fences signal, at most ``timeout_ns`` of device
         time; returns the index of the first signalled one (DRM's ``first_signaled``)."""
+        self._live("syncobj_wait")
         if not isinstance(handles, Sequence) or not 0 < len(handles) <= uapi.MAX_SYNCS:
             raise DrmError(errno.EINVAL, "syncobj_wait", f"1..{uapi.MAX_SYNCS} syncobjs")
         if not isinstance(timeout_ns, int) or timeout_ns < 0:
@@ -363,6 +372,7 @@ class File:
     def ioctl(self, request: int, arg: bytearray) -> int:
         """``ioctl(fd, request, arg)`` for the upstream requests (:mod:`.uapi`): ``arg`` is the struct's bytes, read
         and written in place; returns 0 (failures raise DrmError)."""
+        self._live("ioctl")
         layouts = {uapi.DRM_IOCTL_NOVA_GETPARAM: uapi.GETPARAM_STRUCT, uapi.DRM_IOCTL_NOVA_GEM_CREATE:
                    uapi.GEM_CREATE_STRUCT, uapi.DRM_IOCTL_NOVA_GEM_INFO: uapi.GEM_INFO_STRUCT,
                    uapi.DRM_IOCTL_GEM_CLOSE: uapi.GEM_CLOSE_STRUCT}

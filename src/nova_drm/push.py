@@ -59,3 +59,15 @@ def fill(gpfifo_class: int, copy_class: int, dst_va: int, value: int, size: int)
     pb.method(sub, "LINE_LENGTH_IN", size // 4)
     pb.method(sub, "LAUNCH_DMA", _launch(copy_class, remap=True))
     return pb.to_bytes()
+
+
+def acquire(gpfifo_class: int, va: int, value: int) -> bytes:
+    """The pushbuffer of a host semaphore acquire: the channel waits until the 32-bit word at ``va`` equals
+    ``value`` (SEM_ADDR_LO/HI, SEM_PAYLOAD_LO/HI, SEM_EXECUTE ACQUIRE; ``NVC46F_SEM_*``) - a GPU-side wait on
+    another submission's semaphore, or on a word the CPU writes."""
+    if va & 3 or not 0 <= value <= 0xFFFFFFFF:
+        raise ValueError(f"acquire of {value!r} at {va:#x}: a 4-byte aligned VA and a 32-bit value")
+    pb = Pushbuffer(gpfifo_class)
+    pb.method(0, "SEM_ADDR_LO", va & 0xFFFFFFFC, va >> 32, value, 0,
+              F.SemExecute.encode(operation=F.SemExecuteOp.ACQUIRE, payload_size=0))
+    return pb.to_bytes()
