@@ -29,6 +29,7 @@ from .firmware.discovery import FirmwareNotFound, FirmwareSet, open_firmware_set
 from .gpu.chips import Chipset
 from .gsp.boot import GspDevice, boot
 from .hw.events import Timeline
+from .hw.trace import record_device
 
 
 def synthetic_firmware_root() -> Path:
@@ -77,12 +78,14 @@ def sim_firmware(chip: Chipset | str, version: str | None = None, *,
 def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | bytes | None = None,
              firmware_version: str | None = None, synthetic: bool | None = None,
              firmware_roots: Sequence[str | os.PathLike[str]] | None = None, pci_device: int | None = None,
-             until: str | None = None, timeline: Timeline | None = None, gpu: Any = None) -> GspDevice:
+             until: str | None = None, timeline: Timeline | None = None, gpu: Any = None,
+             record: str | os.PathLike[str] | None = None) -> GspDevice:
     """Boot a simulated GPU (a REPL shortcut: ``nova_core.boot_sim("ga102")``).
 
     The sim is told which firmware the driver uses (as a real GPU "knows" its signed firmware); ``gpu`` boots an
-    existing :class:`~nova_core.sim.SimGpu` again (a second boot of the same device). Closing the returned
-    device also closes the firmware set.
+    existing :class:`~nova_core.sim.SimGpu` again (a second boot of the same device). ``record``: every BAR access
+    of the boot and of its shutdown goes to this trace file (:mod:`nova_core.hw.trace`), closed with the device.
+    Closing the returned device also closes the firmware set.
     """
     from .sim import SimGpu
 
@@ -96,10 +99,18 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
         root = next(iter(fw.files.values())).root
         gpu.models["secure_chain"].expect_firmware(root, fw.version)
         dev = gpu.device()
-        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline)
+        if record is not None:
+            dev = record_device(dev, record, command="boot", firmware=fw.version, synthetic=fw.synthetic)
     except BaseException:
         fw.close()
         raise
+    try:
+        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline)
+    except BaseException:
+        fw.close()
+        dev.close()  # a failed boot was torn down already: the trace is complete
+        raise
     result._own_firmware = True
+    result._on_close.append(dev.close)
     return result
 

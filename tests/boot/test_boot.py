@@ -36,12 +36,16 @@ def _check_booted(gpu: SimGpu, g: object, *, boots: int = 1) -> None:
     sim_client = r.objects.clients[client.handle]
     assert {h: o.cls for h, o in sim_client.objects.items()} == {o.handle: o.cls for o in g.objects()}
     assert sorted(o.cls for o in g.objects()) == [NV01_ROOT, NV01_DEVICE_0, NV20_SUBDEVICE_0]
-    # the BAR page directories GSP-RM was handed are the driver's root tables
+    # BAR2: GSP-RM got the driver's root entry 0 (a PDE of the level below the root), at the root's shift;
+    # no UPDATE_BAR_PDE for BAR1, whose root is GSP-RM's own
     bars = g.bars
-    assert bars is not None and bars.bar2 is not None
-    assert r.bar_pde["BAR2"] == (bars.bar2.root_pde(), 47)
-    assert r.bar_pde["BAR1"] == (bars.bar1.fmt.pde(bars.bar1.pdb), 47)
+    assert bars is not None and bars.bar2 is not None and g.static is not None
+    pd2 = g.bars.bar2.vmm.root.children[0].addr
+    assert r.bar_pde == {"BAR2": (bars.bar2.vmm.fmt.pde(pd2), 47)}
+    assert bars.bar1.pdb == g.static.bar1_pde_base and bars.bar2.vmm.invalidate_pdb == g.static.bar2_pde_base
+    assert gpu.vram.read64(g.static.bar2_pde_base) == bars.bar2.vmm.fmt.pde(pd2)  # merged into GSP-RM's root
     assert wpr2(gpu)[1] != 0
+    assert gpu.models["fb"].blocked == []  # type: ignore[attr-defined]
 
 
 def _check_closed(gpu: SimGpu, g: object) -> None:
@@ -52,8 +56,11 @@ def _check_closed(gpu: SimGpu, g: object) -> None:
     assert wpr2(gpu) == (0, 0)
     assert rm(gpu).state in ("off", "unloaded")
     names = [s.name for s in g.shutdown_stages]
-    assert names == ["unload:channels", "unload:client-free", "unload:unloading-guest-driver", "unload:gsp-reset",
-                     "unload:fwsec-sb", "unload:booter-unload", "unload:wpr2-check"]
+    assert names == ["unload:channels", "unload:bar2-pde", "unload:client-free", "unload:unloading-guest-driver",
+                     "unload:gsp-reset", "unload:fwsec-sb", "unload:booter-unload", "unload:wpr2-check",
+                     "unload:sysmem-flush"]
+    r = rm(gpu)
+    assert r.bar_pde["BAR2"][0] == 0  # nouveau r535_bar_bar2_fini: the driver's entry taken out of GSP-RM's table
     # every DMA buffer of the boot (queues, log rings, libos page, image, radix3, WPR meta) was freed
     assert gpu.sysmem.mappings() == []
 
@@ -182,9 +189,10 @@ def test_instance_memory_works_through_bar2_after_boot() -> None:
         sim = g.dev.sim
         assert isinstance(sim, SimGpu)
         assert sim.vram.read(obj.vram_addr + 0x10, 4) == (0xCAFEF00D).to_bytes(4, "little")
-        # GSP's own regions are never handed out by the driver's VRAM allocator
-        assert g.layout is not None and g.bars is not None
-        assert not g.layout.wpr2.start <= obj.vram_addr < g.layout.wpr2.end
+        # only the FB regions static info reports neither reserved nor protected are handed out
+        assert g.static is not None
+        usable = [(r.base, r.limit + 1) for r in g.static.fb_regions if not r.reserved and not r.protected]
+        assert any(lo <= obj.vram_addr and obj.vram_addr + obj.size <= hi for lo, hi in usable)
     finally:
         g.close()
 
@@ -207,7 +215,7 @@ def test_timeline_records_stages_rpcs_and_waits() -> None:
     tl = g.timeline
     rpcs = [s.name for s in tl.of_kind("rpc")]
     assert rpcs[:2] == ["GET_GSP_STATIC_INFO", "GSP_RM_ALLOC"]
-    assert rpcs.count("UPDATE_BAR_PDE") == 2 and "UNLOADING_GUEST_DRIVER" in rpcs
+    assert rpcs.count("UPDATE_BAR_PDE") == 2 and "UNLOADING_GUEST_DRIVER" in rpcs  # BAR2 in, BAR2 out
     events = [s.name for s in tl.of_kind("event")]
     assert "GSP_RUN_CPU_SEQUENCER" in events[0] or "RUN_CPU_SEQUENCER" in events[0]
     assert any("INIT_DONE" in e for e in events)

@@ -50,13 +50,18 @@ INPUTS = [
     ("mount --vbios", ["mount", "{mnt}", "--vbios", "{}"]),
     ("mount --log-elf", ["mount", "{mnt}", "--log-elf", "{}"]),
     ("ce copy --vbios", ["ce", "copy", "--size", "4k", "--vbios", "{}"]),
+    ("falcon disasm FILE", ["falcon", "disasm", "{}"]),
+    ("falcon disasm --vbios", ["falcon", "disasm", "--vbios", "{}"]),
+    ("falcon run --vbios", ["falcon", "run", "--vbios", "{}"]),
 ]
 BAD_INPUTS = ["missing", "missing-dir", "directory", "empty", "/dev/zero", "huge", "unreadable", "text",
               "other-kind"]
 #: served, not refused: the simulated GPU shows any ROM bytes through its PROM window - a board with a corrupt ROM
 #: - and probe and regs read identify the chip without parsing it (tests/vbios: an unparseable ROM is survived)
 ACCEPTED = {("probe --vbios", "text"), ("probe --vbios", "other-kind"), ("regs read --vbios", "text"),
-            ("regs read --vbios", "other-kind")}
+            ("regs read --vbios", "other-kind"),
+            # any bytes are falcon code to a disassembler (undecodable ones are shown as such)
+            ("falcon disasm FILE", "text"), ("falcon disasm FILE", "other-kind")}
 
 #: (name, argv with {} for the bad path) of every output a command writes
 OUTPUTS = [

@@ -81,6 +81,8 @@ def test_divergence_is_a_precise_error(tmp_path: Path) -> None:
     ('{"nova_trace": 1, "bar_size": true}\n', "no valid bar_size"),
     ("\n\n", "no header line"),
     ('[1]\n', "expected an object, found list"),
+    ('{"nova_trace": 1, "bar_size": 16}\n{"op": "r32", "off": 0, "val": 1, "bar": 3}\n', "bar=3 \\(0 or 2"),
+    ('{"nova_trace": 1, "bar_size": 16}\n{"op": "r32", "off": 0, "val": 1, "bar": 2}\n', "the header has no bar2_size"),
 ])
 def test_malformed_traces(tmp_path: Path, content: str | bytes, msg: str) -> None:
     f = tmp_path / "bad.jsonl"
@@ -107,3 +109,20 @@ def test_a_trace_over_the_cap_is_refused_before_reading(tmp_path: Path) -> None:
         fh.truncate(MAX_TRACE + 1)  # sparse: nothing to read, and nothing is
     with pytest.raises(DeviceAccessError, match=r"has 67,108,865 bytes .* no replay trace has more than 64 MiB"):
         open_replay(f)
+
+
+def test_pramin_writes_follow_the_bar0_window() -> None:
+    """The VRAM a trace writes through PRAMIN: BAR0 0x700000 + offset at NV_PBUS_BAR0_WINDOW.BASE << 16 (video
+    memory targets only); BAR2 entries and reads are not PRAMIN writes."""
+    from nova_core.hw.trace import pramin_writes
+
+    entries = [
+        {"op": "w32", "off": 0x700010, "val": 1},  # window at 0 after reset
+        {"op": "w32", "off": 0x1700, "val": 0x12345},  # BASE 0x12345: VRAM 0x123450000
+        {"op": "wblk", "off": 0x700100, "data": "00" * 8},
+        {"op": "r32", "off": 0x700000, "val": 0},
+        {"op": "w32", "off": 0x700000, "val": 0, "bar": 2},
+        {"op": "w32", "off": 0x1700, "val": 0x2 << 24 | 0x1},  # system memory: not VRAM
+        {"op": "w32", "off": 0x700000, "val": 0},
+    ]
+    assert pramin_writes(entries) == [(0x10, 4), (0x123450100, 8)]

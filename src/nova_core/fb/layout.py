@@ -14,8 +14,8 @@ A pure function of its inputs (:func:`compute_fb_layout`), as nouveau ``r535_gsp
     non-WPR heap    [wpr2 - 1 MiB, wpr2)
 
 The heap size comes from :func:`wpr2_heap_size` (LibOS generation from the chip facts, parameters from
-the GSP-RM branch of the firmware: r535 vs r570). :func:`read_fb_layout` reads the two hardware inputs
-(VRAM size, VGA workspace register) from a device. Filling ``GspFwWprMeta`` from the layout is the GSP
+the GSP-RM branch of the firmware: r535, r550, r570). :func:`read_fb_layout` reads the hardware inputs
+(VRAM size, display fuse, VGA workspace register) from a device. Filling ``GspFwWprMeta`` from the layout is the GSP
 bindings' job; :meth:`FbLayout.wpr_meta_fields` gives the layout half of it under the struct's names.
 """
 
@@ -29,6 +29,7 @@ from ..gpu.chips import Architecture, Chipset
 from ..gpu.identify import Spec
 from ..gpu.vram import vram_size
 from ..hw.bar import Bar
+from ..regs.fuse import DisplayFuse
 from ..regs.pdisp import NV_PDISP_VGA_WORKSPACE_BASE, VGA_WORKSPACE_ADDR_SHIFT
 from . import facts as F
 
@@ -82,7 +83,7 @@ class HeapParams:
 
 
 def gsp_branch(version: str) -> str:
-    """The heap-parameter branch (``"r535"``/``"r570"``) of a GSP-RM version string (``"535.113.01"``).
+    """The heap-parameter branch (``"r535"``/``"r550"``/``"r570"``) of a GSP-RM version string (``"535.113.01"``).
 
     Raises:
         FbLayoutError: not a version, or older than r535 (no GSP-RM nova_core knows).
@@ -231,8 +232,7 @@ def compute_fb_layout(chipset: Chipset, *, fb_size: int, bootloader_size: int, g
         raise FbLayoutError(f"FB layout: {fb_size:#x} bytes of VRAM cannot hold a GSP layout")
     params = heap_params(chipset, version)
     vga = vga_workspace_start(fb_size, vga_workspace_base)
-    frts_end = _down(vga, F.FRTS_ALIGN)
-    frts = frts_end - frts_size
+    frts, frts_end = _frts(vga, frts_size)
     boot = _down(frts - bootloader_size, F.BOOT_ALIGN)
     elf = _down(boot - gsp_image_size, F.ELF_ALIGN)
     heap_size = wpr2_heap_size(params, fb_size)
@@ -260,8 +260,32 @@ def compute_fb_layout(chipset: Chipset, *, fb_size: int, bootloader_size: int, g
     )
 
 
+def display_enabled(bar: Bar, spec: Spec) -> bool:
+    """Whether the chip has a display engine, from its display fuse (``NV_FUSE_STATUS_OPT_DISPLAY`` DATA 0 =
+    ENABLE; nova-core ``supports_display``) - a board fact the chip id does not tell."""
+    fuse = spec.facts.display_fuse
+    return fuse.field("data").get(fuse.read(bar)) == DisplayFuse.ENABLE
+
+
+def _frts(vga: int, frts_size: int) -> tuple[int, int]:
+    end = _down(vga, F.FRTS_ALIGN)
+    return end - frts_size, end
+
+
+def frts_region(chipset: Chipset, *, fb_size: int, vga_workspace_base: int | None = None,
+                frts_size: int | None = None) -> FbRegion:
+    """Where the layout puts FRTS (= WPR2 after FWSEC-FRTS): the part of :func:`compute_fb_layout` that needs
+    no firmware sizes."""
+    size = chipset.facts.frts_size if frts_size is None else frts_size
+    if fb_size < 2 * F.VGA_WORKSPACE_DEFAULT_SIZE:
+        raise FbLayoutError(f"FB layout: {fb_size:#x} bytes of VRAM cannot hold a GSP layout")
+    start, end = _frts(vga_workspace_start(fb_size, vga_workspace_base), size)
+    return FbRegion("frts", start, end)
+
+
 def read_fb_layout(bar: Bar, spec: Spec, *, bootloader_size: int, gsp_image_size: int, version: str) -> FbLayout:
-    """:func:`compute_fb_layout` with the VRAM size and VGA workspace register read from the device."""
-    vga = NV_PDISP_VGA_WORKSPACE_BASE.read(bar) if spec.facts.has_display else None
+    """:func:`compute_fb_layout` with the VRAM size and VGA workspace register read from the device (the
+    workspace register only where the display fuse says there is a display)."""
+    vga = NV_PDISP_VGA_WORKSPACE_BASE.read(bar) if display_enabled(bar, spec) else None
     return compute_fb_layout(spec.chipset, fb_size=vram_size(bar, spec), bootloader_size=bootloader_size,
                              gsp_image_size=gsp_image_size, version=version, vga_workspace_base=vga)

@@ -14,6 +14,8 @@ import enum
 from dataclasses import dataclass
 
 from ..errors import ChipError, did_you_mean
+from ..regs.core import Register
+from ..regs.fuse import NV_FUSE_STATUS_OPT_DISPLAY, NV_FUSE_STATUS_OPT_DISPLAY_GM107
 
 
 class Architecture(enum.IntEnum):
@@ -153,7 +155,8 @@ class ChipFacts:
         gsp_image_family: suffix of NVIDIA driver GSP images (``gsp_tu10x.bin``/``gsp_ga10x.bin``).
         fb_size_source: where VRAM size is read from (nova-core ``fb/hal``).
         frts_size: FRTS region size in bytes (nova-core: none on GA100).
-        has_display: the chip has a display engine (compute parts do not).
+        has_display: the representative board has a display engine (compute parts do not): what the
+            simulated GPU's display fuse says. The driver reads the fuse (:attr:`display_fuse`), never this.
         pci_device_id: a representative PCI device id (``pci.ids``; Blackwell ids from board data).
         board: the board the representative id belongs to.
         sim_vram_mib: VRAM of that board, used by the simulated GPU.
@@ -185,6 +188,20 @@ class ChipFacts:
     @property
     def architecture(self) -> Architecture:
         return self.chipset.architecture
+
+    @property
+    def display_fuse(self) -> type[Register]:
+        """The display fuse register: its gm107 address on Turing, the GA100 one from Ampere on (nova-core
+        ``fb/hal``: ``display_enabled_gm107`` for TU10x, ``display_enabled_ga100`` for GA100 and later)."""
+        if self.architecture is Architecture.TURING:
+            return NV_FUSE_STATUS_OPT_DISPLAY_GM107
+        return NV_FUSE_STATUS_OPT_DISPLAY
+
+    @property
+    def sysmem_flush_hi(self) -> bool:
+        """Whether ``NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI`` (address bits 63:40) exists: GA100 and later (OpenRM
+        ``kmemsysProgramSysmemFlushBuffer_GA100``; Turing has the 40-bit ``_GM107`` form only)."""
+        return self.architecture is not Architecture.TURING
 
 
 _MiB = 1 << 20

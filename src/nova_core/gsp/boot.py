@@ -8,6 +8,8 @@ stage             what happens
 ================  =====================================================================================
 ``identify``      PMC_BOOT_0/BOOT_42: the chip and its revision (pre-Turing and unknown chips refused)
 ``gfw-boot``      wait for the GPU's own firmware (GFW/devinit) to finish; the VRAM size
+``sysmem-flush``  a DMA page in NV_PFB_NISO_FLUSH_SYSMEM_ADDR(_HI): falcon resets flush through it, so it comes
+                  before any (nova-core ``SysmemFlush``; :mod:`nova_core.fb.sysmem_flush`)
 ``vbios``         the vBIOS through the PROM window: BIT, falcon ucode table, FWSEC
 ``firmware``      the GSP-RM image, RISC-V bootloader and booters for this chip, found and parsed
 ``fb-layout``     the framebuffer layout top-down: VGA workspace, FRTS, bootloader, image, heap, WPR2
@@ -22,16 +24,24 @@ stage             what happens
 ``init-done``     GSP_INIT_DONE: GSP-RM is ready for RPCs
 ``static-info``   GET_GSP_STATIC_INFO: board name, FB regions, RM's own handles, BAR page-directory bases
 ``client``        a root client (NV01_ROOT), the device (NV01_DEVICE_0) and subdevice (NV20_SUBDEVICE_0)
-``bar-pde``       BAR2 (instance memory) page tables built and bound; BAR1 and BAR2 root PDEs handed to
-                  GSP-RM with UPDATE_BAR_PDE
+``vram``          the VRAM allocator over the FB regions static info reports neither reserved nor protected
+                  (nouveau ``r535_gsp_get_static_info``/``r535_fb_ram_new``): everything else is GSP-RM's
+``bar-pde``       BAR2 is GSP-RM's (OpenRM ``kbusPatchBar2Pdb_GSPCLIENT``; the driver never writes the BAR2
+                  block register): the driver's tables for the lower half of the aperture (nouveau
+                  ``bar2_halve``), their root's entry 0 - the PDE of the level below the root, OpenRM's PDE3[0] -
+                  merged by UPDATE_BAR_PDE (nouveau ``r535_bar_bar2_update_pde``), then BAR2 checked against the
+                  BAR0 window (OpenRM ``kbusVerifyBar2_GM107``). BAR1 reuses GSP-RM's root table ``bar1PdeBase``
+                  (nouveau ``r535_bar_bar1_init``; no UPDATE_BAR_PDE for BAR1: no NVIDIA client sends one)
 ``engines``       the engines and runlists (NV2080_CTRL_CMD_FIFO_GET_DEVICE_INFO_TABLE): the FIFO that opens
                   channels (:mod:`nova_core.engines.fifo`, ``GspDevice.channels``)
 ================  =====================================================================================
 
 The result is a :class:`GspDevice` (a context manager). :meth:`GspDevice.close` shuts down in the order
-nouveau's ``r535_gsp_fini`` uses: the client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0
-bit 31, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
-must read 0) and the DMA memory freed - so the next :func:`boot` of the same GPU works.
+nouveau uses (``r535_bar_bar2_fini`` before ``r535_gsp_fini``): a zero BAR2 entry sent with UPDATE_BAR_PDE, the
+client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0
+to read 0x80000000, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
+must read 0), the DMA memory freed and the sysmem flush page released - so the next :func:`boot` of the same GPU
+works.
 
 A failing stage raises :class:`BootFailed`: one line naming the stage and the cause (chained), with the log
 rings copied out (``.logs``) before the device was torn down (``.teardown`` says how that went).
@@ -57,6 +67,7 @@ from ..falcon.chain import LOAD_STAGES, ChainError, ChainResult, unload_secure_c
 from ..falcon.chain import run_secure_chain as _run_secure_chain
 from ..falcon.engines import SequencerCores, require_sec2_boot_path
 from ..fb.layout import FbLayout, read_fb_layout
+from ..fb.sysmem_flush import SysmemFlush
 from ..firmware.discovery import FirmwareSet, open_firmware_set
 from ..gpu.chips import Chipset
 from ..gpu.devinit import wait_gfw_boot
@@ -69,7 +80,8 @@ from ..hw.events import ObservedClock, Timeline
 from ..hw.poll import poll_timeout
 from ..mm.allocator import VramAllocator
 from ..mm.instmem import Bar2Space, InstMemory
-from ..mm.layout import regions_from_layout, reservations
+from ..mm.layout import FbClaim, ownership_reservations, regions_from_layout
+from ..mm.pte import format_for
 from ..mm.tlb import TlbInvalidator
 from ..mm.vmm import Vmm
 from ..mm.vram import PraminVram
@@ -95,13 +107,15 @@ from .rpc import GspRpc
 from .sequencer import CpuSequencer
 
 #: every stage of :func:`boot`, in order (``until=`` takes one of them)
-STAGES: tuple[str, ...] = ("identify", "gfw-boot", "vbios", "firmware", "fb-layout", "libos", "boot-rpcs",
-                           *LOAD_STAGES, "sequencer", "init-done", "static-info", "client", "bar-pde", "engines")
+STAGES: tuple[str, ...] = ("identify", "gfw-boot", "sysmem-flush", "vbios", "firmware", "fb-layout", "libos",
+                           "boot-rpcs", *LOAD_STAGES, "sequencer", "init-done", "static-info", "client", "vram",
+                           "bar-pde", "engines")
 
 #: one line per stage (``nova boot --help`` lists them)
 STAGE_HELP: dict[str, str] = {
     "identify": "read PMC_BOOT_0/BOOT_42: chip and revision",
     "gfw-boot": "wait for the GPU firmware's devinit; VRAM size",
+    "sysmem-flush": "register the sysmem flush page (before any falcon reset)",
     "vbios": "parse the vBIOS through the PROM window (BIT, FWSEC)",
     "firmware": "find and parse GSP-RM, its bootloader and the booters",
     "fb-layout": "compute the FB/WPR2 layout for this firmware",
@@ -116,14 +130,17 @@ STAGE_HELP: dict[str, str] = {
     "init-done": "GSP_INIT_DONE received",
     "static-info": "GET_GSP_STATIC_INFO",
     "client": "root client, device and subdevice allocated",
-    "bar-pde": "BAR2 page tables bound; BAR1/BAR2 PDEs sent with UPDATE_BAR_PDE",
+    "vram": "VRAM allocator over the FB regions GSP-RM leaves the driver",
+    "bar-pde": "BAR2: driver's half merged into GSP-RM's table (UPDATE_BAR_PDE), verified; BAR1 on GSP-RM's root",
     "engines": "engines and runlists from GSP-RM: the FIFO for channels",
 }
 
-# TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 bit 31 after UNLOADING_GUEST_DRIVER.
+# TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 to read 0x80000000 after UNLOADING_GUEST_DRIVER.
 UNLOAD_TIMEOUT = 2 * SEC
 UNLOAD_INTERVAL = 100 * US
-UNLOADED_BIT = 0x80000000
+#: what GSP MAILBOX0 reads once GSP-RM has unloaded: nouveau r535_gsp_fini compares the whole register
+#: (``== 0x80000000``), not bit 31 alone - other values with bit 31 set are not the acknowledgement
+UNLOADED_MAILBOX0 = 0x80000000
 # TIMEOUT: GSP-RM sends RUN_CPU_SEQUENCER and INIT_DONE within its boot; nova-core waits 10 s for the
 # sequencer message, OpenRM's kgspWaitForRmInitDone about as long. 10 s of device time.
 INIT_TIMEOUT = 10 * SEC
@@ -169,13 +186,19 @@ class StageResult:
 
 @dataclass
 class BarSpaces:
-    """The BAR1 and BAR2 address spaces handed to GSP-RM."""
+    """The driver's VRAM and its BAR1/BAR2 address spaces, as GSP-RM shares them.
+
+    ``allocator`` hands out only the FB regions GSP-RM's static info reports neither reserved nor protected
+    (``claims``); ``bar2`` is the driver's half of BAR2, merged into GSP-RM's table with UPDATE_BAR_PDE
+    (``bar2_shared`` once it is); ``bar1`` uses GSP-RM's BAR1 root table (static info ``bar1PdeBase``).
+    """
 
     allocator: VramAllocator
     bar2: Bar2Space | None
     instmem: InstMemory | None
     bar1: Vmm
-    root_shift: int
+    claims: list[FbClaim]
+    bar2_shared: bool = False
 
 
 @dataclass
@@ -201,6 +224,7 @@ class GspDevice:
     rpc: GspRpc | None = None
     sequencer: CpuSequencer | None = None
     chain: ChainResult | None = None
+    sysmem_flush: SysmemFlush | None = None
     static: GspStaticInfo | None = None
     client: RmClient | None = None
     device: RmObject | None = None
@@ -214,6 +238,7 @@ class GspDevice:
     teardown_status: str = ""
     shutdown_stages: list[StageResult] = field(default_factory=list)
     _own_firmware: bool = True
+    _on_close: list[Callable[[], None]] = field(default_factory=list)  #: run after the teardown (e.g. a trace)
     _gsp_alive: bool = False
     _chain_started: bool = False
 
@@ -316,7 +341,11 @@ class GspDevice:
         if self.closed:
             return
         self.closed = True
-        error = _teardown(self)
+        try:
+            error = _teardown(self)
+        finally:
+            while self._on_close:
+                self._on_close.pop()()
         self.teardown_status = "clean" if error is None else str(error)
         if error is not None:
             raise error
@@ -483,6 +512,11 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
         gpu.vram_size = read_vram_size(bar, spec)
         s["detail"] = f"GFW boot {'complete' if waited else 'not applicable'}; {gpu.vram_size >> 20} MiB of VRAM"
 
+    with stage("sysmem-flush") as s:
+        gpu.sysmem_flush = flush = SysmemFlush.register(bar, dev.dma, chip)
+        s["detail"] = (f"page at bus {flush.bus_addr:#x} in NV_PFB_NISO_FLUSH_SYSMEM_ADDR"
+                       + ("/_HI" if chip.facts.sysmem_flush_hi else ""))
+
     with stage("vbios") as s:
         gpu.vbios = vbios if vbios is not None else Vbios.from_bar(bar, dev.name)
         fwsec = gpu.vbios.fwsec
@@ -559,14 +593,26 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
         gpu.subdevice = gpu.device.subdevice()
         s["detail"] = ", ".join(f"{o.class_name} {o.handle:#010x}" for o in gpu.objects())
 
+    with stage("vram") as s:
+        gpu.bars = bars = _vram_and_bars(dev, spec, gpu.vram_size, layout, st)
+        usable = bars.allocator.size - bars.allocator.stats().reserved
+        s["detail"] = (f"{sum(1 for c in bars.claims if c.usable)} FB region(s) neither reserved nor protected: "
+                       f"{usable >> 20} MiB for the driver; GSP-RM keeps {(bars.allocator.size - usable) >> 20} MiB")
+
     with stage("bar-pde") as s:
-        gpu.bars = bars = _bar_spaces(dev, spec, gpu.vram_size, layout)
-        if bars.bar2 is not None:
-            rpc.call(UpdateBarPde(BarType.BAR2, bars.bar2.root_pde(), bars.root_shift))
-        rpc.call(UpdateBarPde(BarType.BAR1, bars.bar1.fmt.pde(bars.bar1.pdb), bars.root_shift))
-        s["detail"] = ((f"BAR2 bound to instance block {bars.bar2.inst:#x} (root table {bars.bar2.vmm.pdb:#x}); "
-                        if bars.bar2 is not None else "BAR2 aperture not mapped: no instance memory; ")
-                       + f"BAR1 root table {bars.bar1.pdb:#x}; UPDATE_BAR_PDE root level shift {bars.root_shift}")
+        notes = []
+        if bars.bar2 is not None and bars.instmem is not None:
+            space = bars.bar2
+            entry = space.shared_entry()
+            rpc.call(UpdateBarPde(BarType.BAR2, entry, space.root_level_shift))
+            space.bound = True
+            bars.bar2_shared = True
+            notes.append(f"BAR2 [0, {space.vmm.va_end:#x}) merged into GSP-RM's root {st.bar2_pde_base:#x} (entry 0 "
+                         f"= {entry:#x}, the driver's level-1 table); {bars.instmem.verify()}")
+        else:
+            notes.append("BAR2 aperture not mapped: no instance memory")
+        notes.append(f"BAR1 reuses GSP-RM's root table {st.bar1_pde_base:#x}")
+        s["detail"] = "; ".join(notes)
 
     with stage("engines") as s:
         if bars.bar2 is None or bars.instmem is None or dev.bar2 is None:
@@ -582,21 +628,27 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
                            f"{fifo.classes.gpfifo:#06x}, copy class {fifo.classes.copy:#06x}")
 
 
-def _bar_spaces(dev: Device, spec: Spec, vram: int, layout: FbLayout) -> BarSpaces:
-    """The VRAM allocator (GSP's regions reserved), BAR2 bound with instance memory, and a BAR1 space."""
-    alloc = VramAllocator(vram, reservations(regions_from_layout(layout)))
+def _vram_and_bars(dev: Device, spec: Spec, vram: int, layout: FbLayout, static: GspStaticInfo) -> BarSpaces:
+    """The VRAM allocator over what GSP-RM leaves the driver, BAR2 shared with GSP-RM, BAR1 on GSP-RM's root."""
+    claims = [FbClaim(r.base, r.limit + 1, not r.reserved and not r.protected,
+                      f"GSP-RM FB region {i}" + ("" if not r.reserved and not r.protected else
+                                                 f" ({'reserved' if r.reserved else ''}"
+                                                 f"{'+' if r.reserved and r.protected else ''}"
+                                                 f"{'protected' if r.protected else ''})"))
+              for i, r in enumerate(static.fb_regions)]
+    if not any(c.usable for c in claims):
+        raise BootError(f"GET_GSP_STATIC_INFO: none of the {len(claims)} FB region(s) is neither reserved nor "
+                        f"protected: no VRAM for the driver")
+    alloc = VramAllocator(vram, ownership_reservations(vram, claims, regions_from_layout(layout)))
     access = PraminVram(dev.bar0, vram)
     space = inst = None
     if dev.bar2 is not None:
-        space = Bar2Space(spec.chipset, dev.bar0, dev.clock, access, alloc, dev.bar2)
-        space.bind()
+        space = Bar2Space(spec.chipset, dev.bar0, dev.clock, access, alloc, dev.bar2, gsp_pdb=static.bar2_pde_base)
         inst = InstMemory(space)
-    from ..mm.pte import format_for
-
     fmt = format_for(spec.chipset)
     bar1 = Vmm(fmt, access, alloc, TlbInvalidator(dev.bar0, dev.clock, hub_only=True), va_start=0,
-               va_end=_bar1_size(dev), name="bar1")
-    return BarSpaces(alloc, space, inst, bar1, fmt.geometry.directories[0].va_lo)
+               va_end=_bar1_size(dev), name="bar1", root=static.bar1_pde_base)
+    return BarSpaces(alloc, space, inst, bar1, claims)
 
 
 def _copy_logs(gpu: GspDevice) -> dict[str, bytes]:
@@ -629,9 +681,15 @@ def _teardown(gpu: GspDevice) -> BootError | None:
             problems.append(f"{name}: {e}")
             return False
 
+    skipped = "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent"
+
+    def rpc_step(name: str, fn: Callable[[], str]) -> None:
+        """A step that talks to GSP-RM: skipped once an RPC timed out (each would only wait out its timeout)."""
+        assert rpc is not None
+        step(name, (lambda: skipped) if rpc.unresponsive else fn)
+
     if rpc is not None and gpu._gsp_alive and gpu.init_done and rpc.unresponsive:
-        step("unload:unloading-guest-driver",
-             lambda: "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent")
+        step("unload:unloading-guest-driver", lambda: skipped)
     elif rpc is not None and gpu._gsp_alive and gpu.init_done:
         fifo = gpu.fifo
         if fifo is not None and not fifo.closed:
@@ -641,7 +699,18 @@ def _teardown(gpu: GspDevice) -> BootError | None:
                 fifo.close()
                 return f"{n} channel(s) closed"
 
-            step("unload:channels", close_fifo)
+            rpc_step("unload:channels", close_fifo)
+        bars = gpu.bars
+        if bars is not None and bars.bar2 is not None and bars.bar2_shared:
+            space = bars.bar2
+
+            def bar2_fini() -> str:
+                space.bound = False  # nothing may go through BAR2 from here on
+                bars.bar2_shared = False
+                rpc.call(UpdateBarPde(BarType.BAR2, 0, space.root_level_shift))
+                return "UPDATE_BAR_PDE BAR2 entry 0: the driver's half of BAR2 removed from GSP-RM's table"
+
+            rpc_step("unload:bar2-pde", bar2_fini)
         client = gpu.client
         if client is not None and not client.freed:
 
@@ -649,16 +718,16 @@ def _teardown(gpu: GspDevice) -> BootError | None:
                 client.close()
                 return f"client {client.handle:#010x} and its objects freed"
 
-            step("unload:client-free", free_client)
+            rpc_step("unload:client-free", free_client)
 
         def unload_rpc() -> str:
             rpc.call(UnloadingGuestDriver())
             poll_timeout(lambda: NV_PFALCON_FALCON_MAILBOX0.read(dev.bar0, base=FALCON.GSP),
-                         lambda v: bool(v & UNLOADED_BIT), clock=dev.clock, timeout=UNLOAD_TIMEOUT,
-                         interval=UNLOAD_INTERVAL, what="GSP-RM unloaded (GSP MAILBOX0 bit 31)")
-            return "UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 bit 31 set"
+                         lambda v: v == UNLOADED_MAILBOX0, clock=dev.clock, timeout=UNLOAD_TIMEOUT,
+                         interval=UNLOAD_INTERVAL, what=f"GSP-RM unloaded (GSP MAILBOX0 == {UNLOADED_MAILBOX0:#x})")
+            return f"UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 = {UNLOADED_MAILBOX0:#x}"
 
-        step("unload:unloading-guest-driver", unload_rpc)
+        rpc_step("unload:unloading-guest-driver", unload_rpc)
     gpu.saved_logs = _copy_logs(gpu)
 
     core_stopped = not gpu._chain_started
@@ -672,10 +741,8 @@ def _teardown(gpu: GspDevice) -> BootError | None:
     elif gpu._chain_started:
         core_stopped = True  # the chain never got the firmware or vBIOS it needs: nothing ran on the falcons
     gpu._gsp_alive = False
-    gpu.shutdown_stages = [r for r in _stage_results(tl, [s.name for s in tl.of_kind("stage")])
-                           if r.name.startswith("unload:")]
 
-    # GSP-RM's memory may be freed only once its core is stopped
+    # GSP-RM's memory - and the flush page falcons flush through - may be freed only once its core is stopped
     if core_stopped:
         if gpu.chain is not None and dev.dma is not None:
             gpu.chain.free(dev.dma)
@@ -683,8 +750,14 @@ def _teardown(gpu: GspDevice) -> BootError | None:
             gpu.libos.free()
         if gpu.shm is not None:
             gpu.shm.free()
+        flush = gpu.sysmem_flush
+        if flush is not None:
+            step("unload:sysmem-flush", flush.unregister)
     else:
-        problems.append("GSP-RM's DMA memory was not freed: its core could not be stopped (reset the GPU)")
+        problems.append("GSP-RM's DMA memory and the sysmem flush page were not freed: its core could not be "
+                        "stopped (reset the GPU)")
+    gpu.shutdown_stages = [r for r in _stage_results(tl, [s.name for s in tl.of_kind("stage")])
+                           if r.name.startswith("unload:")]
     if gpu.firmware is not None and gpu._own_firmware:
         gpu.firmware.close()
     if problems:

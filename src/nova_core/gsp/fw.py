@@ -405,11 +405,12 @@ def libos_region(name: str, pa: int, size: int, *, kind: LibosKind = LibosKind.C
 class RpcFailure(RpcError):
     """An RPC whose result (or the RM status inside its reply) is not NV_OK."""
 
-    def __init__(self, message: str, *, function: str, result: int, sequence: int = 0) -> None:
+    def __init__(self, message: str, *, function: str, result: int, ordinal: int = 0) -> None:
         super().__init__(message)
         self.function = function
         self.result = result
-        self.sequence = sequence
+        #: which RPC of its channel it was (:attr:`nova_core.gsp.rpc.PendingRpc.ordinal`; never on the wire)
+        self.ordinal = ordinal
 
 
 class Command(Generic[R]):

@@ -6,6 +6,11 @@ A trace is JSON lines: one header object, then one object per access::
     {"op": "r32", "off": 0, "val": 419430561}
     {"op": "w32", "off": 1114176, "val": 1}
     {"op": "rblk", "off": 3145728, "len": 1024, "data": "55aa..."}
+    {"op": "wblk", "off": 16773120, "data": "cdabcdab", "bar": 2}
+
+An entry without ``"bar"`` is a BAR0 access; ``"bar": 2`` is one through the BAR2 aperture (instance memory;
+the header's ``bar2_size`` gives its size). ``nova boot --record FILE`` records a whole boot and shutdown this
+way (every access the driver makes; what the GPU's own firmware and GSP-RM do is not a BAR access of the host).
 
 Record a run on real hardware (``nova probe --device BDF --record probe.jsonl``), commit the trace, and
 CI replays it (``--replay probe.jsonl``): the replayed code must perform the same accesses in the same
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,6 +31,8 @@ from typing import IO, Any, overload
 
 from ..errors import DeviceAccessError, ReplayMismatch
 from ..files import InputFormat, check_output_file, read_input
+from ..regs.pbus import NV_PBUS_BAR0_WINDOW, Bar0WindowTarget
+from ..regs.prom import PRAMIN
 from .bar import Bar, check_block
 from .clock import VirtualClock
 from .device import Device, NoDma
@@ -35,8 +43,8 @@ TRACE_VERSION = 1
 class TraceWriter:
     """Writes a trace file: header first, then one line per access (flushed on close)."""
 
-    def __init__(self, path: str | Path, header: dict[str, Any]) -> None:
-        self.path = check_output_file(path, "trace", DeviceAccessError)
+    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]) -> None:
+        self.path = check_output_file(Path(path), "trace", DeviceAccessError)
         try:
             self._fh: IO[str] = self.path.open("w", encoding="utf-8")
         except OSError as exc:
@@ -54,11 +62,13 @@ class TraceWriter:
 
 
 class RecordingBar:
-    """Wraps a ``Bar``, passing every access through and recording it to a :class:`TraceWriter`."""
+    """Wraps a ``Bar``, passing every access through and recording it to a :class:`TraceWriter` (``bar``: which
+    BAR it is, written into each entry unless it is BAR0)."""
 
-    def __init__(self, inner: Bar, writer: TraceWriter) -> None:
+    def __init__(self, inner: Bar, writer: TraceWriter, *, bar: int = 0) -> None:
         self.inner = inner
         self.writer = writer
+        self._tag: dict[str, Any] = {} if bar == 0 else {"bar": bar}
 
     @property
     def size(self) -> int:
@@ -66,21 +76,21 @@ class RecordingBar:
 
     def read32(self, offset: int) -> int:
         value = self.inner.read32(offset)
-        self.writer.write({"op": "r32", "off": offset, "val": value})
+        self.writer.write({"op": "r32", "off": offset, "val": value, **self._tag})
         return value
 
     def write32(self, offset: int, value: int) -> None:
         self.inner.write32(offset, value)
-        self.writer.write({"op": "w32", "off": offset, "val": value})
+        self.writer.write({"op": "w32", "off": offset, "val": value, **self._tag})
 
     def read_block(self, offset: int, length: int) -> bytes:
         data = self.inner.read_block(offset, length)
-        self.writer.write({"op": "rblk", "off": offset, "len": length, "data": data.hex()})
+        self.writer.write({"op": "rblk", "off": offset, "len": length, "data": data.hex(), **self._tag})
         return data
 
     def write_block(self, offset: int, data: bytes) -> None:
         self.inner.write_block(offset, data)
-        self.writer.write({"op": "wblk", "off": offset, "data": bytes(data).hex()})
+        self.writer.write({"op": "wblk", "off": offset, "data": bytes(data).hex(), **self._tag})
 
 
 #: the largest trace read: 64 MiB. A trace line is about 44 bytes; the largest recording a read-only command
@@ -109,6 +119,7 @@ class TraceEntries(Sequence[dict[str, Any]]):
         self._op = array("B")
         self._off = array("Q")
         self._num = array("Q")  #: val (r32/w32) or len (rblk)
+        self._bar2: set[int] = set()  #: indices of BAR2 accesses (the rest are BAR0's)
         self._data: dict[int, str] = {}
 
     def append(self, e: dict[str, Any]) -> None:
@@ -116,6 +127,8 @@ class TraceEntries(Sequence[dict[str, Any]]):
         op = e["op"]
         if "data" in e:
             self._data[len(self._op)] = e["data"]
+        if e.get("bar", 0) == 2:
+            self._bar2.add(len(self._op))
         self._op.append(_OPS.index(op))
         self._off.append(e["off"])
         self._num.append(e.get("val", e.get("len", 0)))
@@ -145,7 +158,19 @@ class TraceEntries(Sequence[dict[str, Any]]):
             e["len"] = self._num[i]
         if i in self._data:
             e["data"] = self._data[i]
+        if i in self._bar2:
+            e["bar"] = 2
         return e
+
+    def select(self, bar: int) -> TraceEntries:
+        """The accesses to BAR ``bar`` (0 or 2), in their order."""
+        if bar == 0 and not self._bar2:
+            return self
+        out = TraceEntries()
+        for i in range(len(self)):
+            if (i in self._bar2) == (bar == 2):
+                out.append(self[i])
+        return out
 
 
 def read_trace(path: str | Path) -> tuple[dict[str, Any], TraceEntries]:
@@ -183,7 +208,7 @@ def read_trace(path: str | Path) -> tuple[dict[str, Any], TraceEntries]:
             header = _check_header(p, obj)
             last_word = header["bar_size"] - 4
         else:
-            _validate_entry(p, len(entries), obj, header["bar_size"])
+            _validate_entry(p, len(entries), obj, header["bar_size"], header.get("bar2_size"))
             entries.append(obj)
     if header is None:
         raise DeviceAccessError(f"trace {str(p)!r} has no header line (only blank lines)")
@@ -216,13 +241,16 @@ def _check_header(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     size = header.get("bar_size")
     if not _is_count(size, 1 << 40) or size == 0:
         raise DeviceAccessError(f"trace {str(path)!r}: header has no valid bar_size ({size!r})")
+    size2 = header.get("bar2_size")
+    if size2 is not None and (not _is_count(size2, 1 << 40) or size2 == 0):
+        raise DeviceAccessError(f"trace {str(path)!r}: header has an invalid bar2_size ({size2!r})")
     for key in ("pci_vendor", "pci_device"):
         if header.get(key) is not None and not _is_count(header[key], 1 << 16):
             raise DeviceAccessError(f"trace {str(path)!r}: header {key}={header[key]!r} is not a 16-bit PCI id")
     return header
 
 
-def _validate_entry(path: Path, index: int, e: dict[str, Any], bar_size: int) -> None:
+def _validate_entry(path: Path, index: int, e: dict[str, Any], bar_size: int, bar2_size: int | None) -> None:
     op = e.get("op")
     needed = _ENTRY_KEYS.get(op) if isinstance(op, str) else None
     where = f"trace {str(path)!r} entry {index}"
@@ -237,10 +265,16 @@ def _validate_entry(path: Path, index: int, e: dict[str, Any], bar_size: int) ->
                 raise DeviceAccessError(f"{where}: {key} is not a hex string of whole bytes")
         elif not _is_count(v, bound):
             raise DeviceAccessError(f"{where}: {key}={v!r} is not a u32 (0 to 0xffffffff)")
+    bar = e.get("bar", 0)
+    if bar not in (0, 2) or isinstance(bar, bool):
+        raise DeviceAccessError(f"{where}: bar={bar!r} (0 or 2 expected)")
+    size = bar_size if bar == 0 else bar2_size
+    if size is None:
+        raise DeviceAccessError(f"{where}: a BAR2 access, but the header has no bar2_size")
     width = e["len"] if op == "rblk" else len(e["data"]) // 2 if op == "wblk" else 4
-    if e["off"] + width > bar_size:
+    if e["off"] + width > size:
         raise DeviceAccessError(f"{where}: {op} at {e['off']:#x} (+{width:#x}) is outside the "
-                                f"{bar_size:#x}-byte BAR of the header")
+                                f"{size:#x}-byte BAR{bar} of the header")
     if op == "rblk" and len(e["data"]) != 2 * e["len"]:
         raise DeviceAccessError(f"{where}: rblk of {e['len']:#x} bytes carries {len(e['data']) // 2:#x}")
 
@@ -310,6 +344,27 @@ class ReplayBar:
         return iter(self._entries)
 
 
+def pramin_writes(entries: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
+    """``(VRAM address, length)`` of every write the trace makes through the PRAMIN window into VRAM, following
+    ``NV_PBUS_BAR0_WINDOW`` as the hardware does (system-memory targets are left out)."""
+    base: int | None = 0
+    window = NV_PBUS_BAR0_WINDOW.addr()
+    out: list[tuple[int, int]] = []
+    for e in entries:
+        if e.get("bar", 0) != 0 or e["op"] not in ("w32", "wblk"):
+            continue
+        off = e["off"]
+        if off == window and e["op"] == "w32":
+            v = e["val"]
+            vid = NV_PBUS_BAR0_WINDOW.target.get(v) == Bar0WindowTarget.VID_MEM
+            base = NV_PBUS_BAR0_WINDOW.base_.get(v) << 16 if vid else None
+            continue
+        length = 4 if e["op"] == "w32" else len(e["data"]) // 2
+        if base is not None and PRAMIN.start <= off < PRAMIN.start + PRAMIN.size:
+            out.append((base + off - PRAMIN.start, length))
+    return out
+
+
 def _describe(entry: dict[str, Any]) -> str:
     op = entry["op"]
     if op in ("r32", "w32"):
@@ -318,25 +373,33 @@ def _describe(entry: dict[str, Any]) -> str:
     return f"{op} {entry['off']:#x}"
 
 
-def record_device(dev: Device, path: str | Path) -> Device:
-    """Return a view of ``dev`` whose BAR0 accesses are recorded to ``path`` (closed with the device)."""
+def record_device(dev: Device, path: str | os.PathLike[str], **header: Any) -> Device:
+    """Return a view of ``dev`` whose BAR0 and BAR2 accesses are recorded to ``path`` (closed with the device);
+    ``header`` adds keys to the trace's header line."""
     writer = TraceWriter(path, {
         "device": dev.name, "kind": dev.kind, "bar_size": dev.bar0.size,
         "pci_vendor": dev.pci_vendor, "pci_device": dev.pci_device,
+        **({} if dev.bar2 is None else {"bar2_size": dev.bar2.size}), **header,
     })
     rec = Device(bar0=RecordingBar(dev.bar0, writer), dma=dev.dma, clock=dev.clock, name=dev.name,
-                 kind=dev.kind, pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim)
+                 kind=dev.kind, pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim,
+                 config=dev.config, bar2=None if dev.bar2 is None else RecordingBar(dev.bar2, writer, bar=2))
     rec.on_close(dev.close)
     rec.on_close(writer.close)
     return rec
 
 
 def open_replay(path: str | Path) -> Device:
-    """A device that replays ``path``: answers from the trace, on virtual time, with no DMA."""
+    """A device that replays ``path``: answers from the trace, on virtual time, with no DMA (BAR0 and BAR2 each
+    replay their own entries, in order)."""
     header, entries = read_trace(path)
-    size = header["bar_size"]
-    bar = ReplayBar(entries, size=size, name=f"replay of {Path(path).name}")
+    name = f"replay of {Path(path).name}"
+    bar = ReplayBar(entries.select(0), size=header["bar_size"], name=name)
+    bar2_entries = entries.select(2)
+    bar2 = None
+    if len(bar2_entries):
+        bar2 = ReplayBar(bar2_entries, size=header["bar2_size"], name=f"{name} (BAR2)")
     name = str(header.get("device", "replay"))
     return Device(bar0=bar, dma=NoDma("a replayed trace has no DMA memory"), clock=VirtualClock(),
                   name=name, kind="replay", pci_vendor=header.get("pci_vendor"),
-                  pci_device=header.get("pci_device"))
+                  pci_device=header.get("pci_device"), bar2=bar2)

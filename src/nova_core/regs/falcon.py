@@ -235,6 +235,61 @@ class NV_PFALCON_FALCON_ENGINE(Register, domain=FALCON, offset=0x3C0):
     reset = Field(0, 0)
 
 
+#: A falcon reaches its own registers through its I/O space (``iord``/``iowr``) at the host offset shifted left
+#: by 6: bits 7:2 of the I/O address are an index the plain registers ignore (envytools
+#: ``docs/hw/falcon/io.rst``, "falcon IO space address X << 6"). The GSP's FWSEC addresses its registers so:
+#: I[0x1c300] is the BAR0 timeout at host offset 0x70c, I[0x2600]/I[0x2700] the breakpoints at 0x98/0x9c.
+FALCON_IO_INDEX_SHIFT = 6
+
+
+class Bar0Status(enum.IntEnum):
+    """NV_PFALCON_BAR0_CSR.STATUS: the state of the last BAR0 access (bits of envytools' PMU MMIO_CTRL 14:12)."""
+
+    IDLE = 0
+    BUSY = 1
+    TIMEOUT = 2
+    FAULT = 4
+
+
+class Bar0Cmd(enum.IntEnum):
+    READ = 1
+    WRITE = 2
+
+
+class NV_PFALCON_BAR0_CSR(Register, domain=FALCON, offset=0x700):
+    """The falcon's BAR0 master: control and status of one access to the GPU's registers.
+
+    Not in a published header; the layout is the one envytools documents for the PMU's MMIO_CTRL
+    (``docs/hw/pm/pdaemon/mmio.rst``: command 1:0, byte mask 7:4, busy/timeout/fault 14:12) with the trigger
+    at bit 31, as the GSP's FWSEC uses it: it writes 0x800000f1 (read) / 0x800000f2 (write) and polls 14:12
+    while it reads 1, treating 4 as a failed access. Names ours, after ``NV_SOE_BAR0_TMOUT`` (0x70c).
+    """
+
+    cmd = Field(1, 0, enum=Bar0Cmd)
+    byte_mask = Field(7, 4)
+    status = Field(14, 12, RO, enum=Bar0Status)
+    trigger = Field(31, 31)
+
+
+class NV_PFALCON_BAR0_ADDR(Register, domain=FALCON, offset=0x704):
+    """The BAR0 address of the BAR0 master's next access (see :class:`NV_PFALCON_BAR0_CSR`)."""
+
+    addr_ = Field(31, 0, doc="BAR0 offset (NV-style name ADDR)")
+
+
+class NV_PFALCON_BAR0_DATA(Register, domain=FALCON, offset=0x708):
+    """The value a BAR0 master write sends, or a read returned."""
+
+    data = Field(31, 0)
+
+
+class NV_PFALCON_BAR0_TMOUT(Register, domain=FALCON, offset=0x70C):
+    """BAR0 master timeout in falcon cycles (published for the SOE falcon as ``NV_SOE_BAR0_TMOUT``, 0x70c,
+    open-gpu-kernel-modules 570.144 ``published/nvswitch/ls10/dev_soe_ip.h``)."""
+
+    cycles = Field(31, 0)
+
+
 class FbifTarget(enum.IntEnum):
     LOCAL_FB = 0
     COHERENT_SYSMEM = 1

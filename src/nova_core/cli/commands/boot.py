@@ -21,6 +21,7 @@ from ..common import (
     DEFAULT_SIM,
     FirmwareVersionOpt,
     JsonOpt,
+    RecordOpt,
     SimOpt,
     SyntheticOpt,
     VbiosOpt,
@@ -54,6 +55,9 @@ The device is shut down at the end (UNLOADING_GUEST_DRIVER, FWSEC-SB, booter_unl
 
   [cyan]nova boot --sim ga102 --until booter-load --trace boot.json[/cyan]  stop after the booter; open the
   trace in ui.perfetto.dev
+
+  [cyan]nova boot --sim tu102 --record boot.jsonl[/cyan]  every BAR0/BAR2 access of the boot and shutdown, as
+  JSON lines (the format of nova probe --record)
 
 Hopper and Blackwell boot through the FSP, which is not supported yet; --device BDF boots a real GPU owned
 through VFIO (bound to vfio-pci).
@@ -126,6 +130,14 @@ def _firmware_hint() -> str:
             f"into /lib/firmware")
 
 
+def _fwsec_emulation(gpu: GspDevice) -> list[Any] | None:
+    """The simulated GPU's FWSEC emulation reports (``None`` on a real GPU)."""
+    sim = getattr(gpu.dev, "sim", None)
+    chain = getattr(sim, "models", {}).get("secure_chain")
+    em = getattr(chain, "fwsec_emulation", None)
+    return None if em is None else list(em.runs)
+
+
 def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, tl: Timeline) -> None:
     spec, fw, st = gpu.spec, gpu.firmware, gpu.static
     ready = "ready" if info.get("gsp_ready") else "not ready"
@@ -147,9 +159,17 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
         uuid = info["static_info"]["uuid"]
         if uuid:
             rows.append(("  UUID", uuid))
-        rows.append(("  BAR PDEs", f"RM's BAR1 at {st.bar1_pde_base:#x}, BAR2 at {st.bar2_pde_base:#x}"))
+        rows.append(("  BAR roots", f"GSP-RM's BAR1 at {st.bar1_pde_base:#x} (reused), BAR2 at "
+                                    f"{st.bar2_pde_base:#x} (the driver's half merged into it)"))
+        usable = sum(r.limit + 1 - r.base for r in st.fb_regions if not r.reserved and not r.protected)
+        rows.append(("  FB regions", f"{len(st.fb_regions)}; {human_bytes(usable)} neither reserved nor protected "
+                                     f"(the driver's VRAM)"))
     elif gpu.stopped_after:
         rows.append(("stopped", f"after stage {gpu.stopped_after!r} (--until)"))
+    for run in _fwsec_emulation(gpu) or []:
+        how = (f"executed by the falcon emulator ({run.instructions} instructions)" if run.executed else
+               f"[yellow]not executed[/yellow]: the simulator's model decided ({run.reason})")
+        rows.append((run.command, how))
     objs = info["objects"]
     if objs:
         rows.append(("objects", ", ".join(f"{o['class_name']} {o['handle']:#010x}" for o in objs)))
@@ -188,6 +208,7 @@ def boot_cmd(
     trace: Path | None = _TraceOpt,
     save_logs: Path | None = _SaveLogsOpt,
     device: str | None = _DeviceOpt,
+    record: Path | None = RecordOpt,
     json_: bool = JsonOpt,
 ) -> None:
     if device is not None and (sim or vbios or pci_device):
@@ -226,6 +247,10 @@ def boot_cmd(
             from ...hw.vfio import open_vfio_device
 
             dev = open_vfio_device(device)
+            if record is not None:
+                from ...hw.trace import record_device
+
+                dev = record_device(dev, record, command="boot")
             try:
                 gpu = boot(dev, firmware_version=firmware_version, until=until, timeline=tl)
             except BaseException:
@@ -233,7 +258,7 @@ def boot_cmd(
                 raise
         else:
             gpu = boot_sim(sim or DEFAULT_SIM, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic,
-                           pci_device=pid, until=until, timeline=tl)
+                           pci_device=pid, until=until, timeline=tl, record=record)
         info = gpu.info()  # what was brought up, before the shutdown
         gpu.close()
     except BootFailed as e:
@@ -257,11 +282,18 @@ def boot_cmd(
         info["host_seconds"] = wall
         info["host_wait_seconds"] = tl.host_sleep_ns / 1e9
         info["error"] = None if failure is None else {"stage": failure.stage, "message": str(failure)}
+        runs = _fwsec_emulation(gpu)
+        if runs is not None:
+            frts = next((r for r in runs if r.command == "FWSEC-FRTS"), None)
+            info["fwsec_executed"] = None if frts is None else frts.executed
+            info["fwsec_emulation"] = [r.summary_json() for r in runs]
         print_json(info)
     else:
         _summary(gpu, info, console(), wall, tl)
         if trace is not None:
             console().print(f"  trace: {trace} (open in ui.perfetto.dev)")
+        if record is not None:
+            console().print(f"  BAR accesses recorded: {record}")
     if failure is not None:
         raise failure
 

@@ -7,7 +7,14 @@ instance block's page-directory words (``NV_RAMIN_PAGE_DIR_BASE`` at byte 0x200)
 busy for :data:`BIND_LATENCY_NS`. Every access to :attr:`Bar2Model.bar` is translated by the simulated
 MMU's own walker (:mod:`.mmu`) and cached in a TLB that only MMU invalidates flush.
 
-Refused (logged, :class:`~nova_core.errors.SimViolation`): an access while BAR2 is not bound; a bind to an
+**GSP-RM owns BAR2 while it runs**: it binds BAR2 itself at boot (:meth:`Bar2Model.bind_for_gsp`, to the instance
+block of its own tables) and releases it when it unloads; meanwhile a CPU write to the BAR2 block register is
+refused (OpenRM ``kern_bus.c``: "only GSP-RM's BAR2 table will be bound to HW"). Accesses into protected VRAM are
+blocked as :mod:`.fb` says (writes dropped, reads the blocked pattern, each in the fault log); the VRAM ranges
+written through BAR2 are kept in :attr:`Bar2Model.vram_writes`.
+
+Refused (logged, :class:`~nova_core.errors.SimViolation`): a CPU write to the block register while GSP-RM owns
+BAR2; an access while BAR2 is not bound; a bind to an
 instance block outside memory, one without the new page-table format, with 128 KiB big pages, or whose page
 directory is outside memory; the other chip family's bind register; an access beyond the address limit or
 through a missing/invalid/read-only mapping (an MMU fault); and a translation that changed under the TLB
@@ -16,6 +23,7 @@ without an invalidate (real hardware would use the stale one; the sim names the 
 
 from __future__ import annotations
 
+import collections
 import threading
 from typing import TYPE_CHECKING
 
@@ -34,6 +42,7 @@ from ...regs.mmu import (
     BigPageSize,
     InstTarget,
 )
+from .fb import BLOCKED_READ, FbModel
 from .mmu import SYS, VID, SimMmu, SimTlb, Walked
 
 if TYPE_CHECKING:
@@ -45,6 +54,11 @@ ORDER = 51
 BAR2_SIZE = 32 << 20  #: PCI BAR 3 of the boards nova-core supports (lspci: "Region 3 ... [size=32M]")
 BIND_LATENCY_NS = 1_000  #: how long the bind status reads busy after a bind (virtual time)
 PAGE = 4096
+VRAM_WRITE_LOG = 1 << 16
+
+
+def _blocked(n: int) -> bytes:
+    return BLOCKED_READ.to_bytes(4, "little") * (n // 4) + bytes(n % 4)
 
 
 class SimBar2:
@@ -92,8 +106,15 @@ class Bar2Model:
         self.tlb = SimTlb("bar2")
         mmu.tlbs.append(self.tlb)
         self.bound: tuple[int, int, bool, int] | None = None  # (instance block, PDB, PDB in sysmem, VA limit)
+        #: who bound BAR2 and owns it now ("GSP-RM"), refusing the CPU's writes to the block register; None: the CPU
+        self.gsp_owner: str | None = None
         self.binds = 0
         self.accesses = 0
+        fb = gpu.models["fb"]
+        assert isinstance(fb, FbModel)
+        self.fb = fb
+        #: the VRAM ranges written through BAR2 (address, length), newest last, at most VRAM_WRITE_LOG kept
+        self.vram_writes: collections.deque[tuple[int, int]] = collections.deque(maxlen=VRAM_WRITE_LOG)
         self._busy_until = -1
         self._lock = threading.RLock()
         self.bar = SimBar2(self)
@@ -135,12 +156,47 @@ class Bar2Model:
 
     # -- binding --------------------------------------------------------------------------------
 
+    def _gsp_owned(self, offset: int, value: int) -> bool:
+        if self.gsp_owner is None:
+            return False
+        self._raise_or_log(f"write of {value:#x} to {self.gpu.bar0.label(offset)} refused: BAR2 belongs to "
+                           f"{self.gsp_owner}, which bound it to its own page tables (OpenRM kern_bus.c: only "
+                           f"GSP-RM's BAR2 table is bound to the hardware; share BAR2 through UPDATE_BAR_PDE)")
+        return True
+
+    def bind_for_gsp(self, inst: int, owner: str = "GSP-RM") -> None:
+        """GSP-RM binds BAR2 to its instance block (it writes the register itself; the CPU may not from now on)."""
+        with self._lock:
+            self.gsp_owner = None
+            if self.hopper_regs:
+                reg = NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR
+                value = reg.encode(mode=BarBlockMode.VIRTUAL, target=InstTarget.VID_MEM, ptr=(inst >> 12) & reg.ptr.max)
+                self.gpu.bar0.poke(NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_HIGH_ADDR.addr(), inst >> 32)
+            else:
+                reg = NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK  # type: ignore[assignment]
+                value = reg.encode(mode=BarBlockMode.VIRTUAL, target=InstTarget.VID_MEM, ptr=inst >> 12)
+            self.gpu.bar0.poke(reg.addr(), value)
+            self._bind(BarBlockMode.VIRTUAL, InstTarget.VID_MEM, inst, value)
+            self.gsp_owner = owner if self.bound is not None else None
+
+    def release_from_gsp(self) -> None:
+        """GSP-RM unbinds BAR2 as it unloads: the register is the CPU's again."""
+        with self._lock:
+            if self.gsp_owner is None:
+                return
+            self.gsp_owner = None
+            self._bind(BarBlockMode.PHYSICAL, InstTarget.VID_MEM, 0, 0)
+
     def _on_block(self, offset: int, value: int) -> None:
+        if self._gsp_owned(offset, value):
+            return
         reg = NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK
         self.gpu.bar0.poke(offset, value)
         self._bind(reg.mode.get(value), reg.target.get(value), reg.ptr.get(value) << 12, value)
 
     def _on_low_addr(self, offset: int, value: int) -> None:
+        if self._gsp_owned(offset, value):
+            return
         reg = NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR
         value = reg.bar2_pending.put(reg.bar2_outstanding.put(value, 0), 0)
         self.gpu.bar0.poke(offset, value)
@@ -249,10 +305,13 @@ class Bar2Model:
                 n = min(length - pos, PAGE - (va & (PAGE - 1)))
                 tr = self._translate(va, data is not None)
                 addr = tr.page + (va & (PAGE - 1))
+                allowed = tr.space != VID or self.fb.check_access("BAR2", addr, n, data is not None)
                 if data is None:
-                    out += self.mmu.read(tr.space, addr, n)
-                else:
+                    out += self.mmu.read(tr.space, addr, n) if allowed else _blocked(n)
+                elif allowed:
                     self.mmu.write(tr.space, addr, data[pos:pos + n])
+                    if tr.space == VID:
+                        self.vram_writes.append((addr, n))
                 pos += n
             return bytes(out)
 

@@ -24,7 +24,8 @@ What each :class:`SimFalcon` models (facts: ``regs.falcon``; nova-core ``falcon.
   RISCV_CORE_SWITCH_RISCV_STATUS.ACTIVE_STAT on Turing/GA100 - and the other one reads as a PRI error.
   RISCV_BCR_CTRL latches a core select and reports VALID :data:`BCR_LATENCY_NS` later.
 
-Refused - logged and :class:`~nova_core.errors.SimViolation` in strict mode: a reset pulse shorter than
+Refused - logged and :class:`~nova_core.errors.SimViolation` in strict mode: an engine reset while no sysmem
+flush page is registered (:mod:`.fb`: the reset handshake flushes through it); a reset pulse shorter than
 10 us; PIO or DMA while in reset or scrubbing; IMEM/DMEM PIO on GA102+ (the ports are masked to the CPU);
 PIO outside the memory; a DMA command while the previous one is in flight, with an invalid SIZE or
 aperture, virtual addressing, REQUIRE_CTX, physical addressing without FBIF_CTL.ALLOW_PHYS_NO_CTX, an
@@ -347,8 +348,15 @@ class SimFalcon:
 
     def _w_engine(self, off: int, value: int) -> None:
         assert_ = F.NV_PFALCON_FALCON_ENGINE.reset.is_set(value)
-        self.bar.poke(off, value & F.NV_PFALCON_FALCON_ENGINE.reset.mask)
         now = self.gpu.clock.now()
+        if assert_ and self.state is not State.RESET:
+            fb = self.gpu.models.get("fb")
+            problem = None if fb is None else fb.flush_page_problem()  # type: ignore[attr-defined]
+            if problem is not None:
+                self._refuse(f"ENGINE reset refused: {problem}; the reset handshake flushes through it "
+                             f"(register the sysmem flush page before any falcon reset)")
+                return
+        self.bar.poke(off, value & F.NV_PFALCON_FALCON_ENGINE.reset.mask)
         if assert_:
             if self.state is not State.RESET:
                 self._enter_reset(now)

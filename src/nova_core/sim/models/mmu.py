@@ -277,6 +277,37 @@ class SimMmu:
             raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} maps {problem}", MmuFaultType.INVALID_PTE, va)
         return Walked(space, page, size, ro)
 
+    def tables_under(self, space: str, table: int, depth: int, *, limit: int = 4096) -> list[tuple[str, str, int, int]]:
+        """``(level, space, address, size)`` of ``table`` - a table of directory level ``depth`` (0 = the root) -
+        and of every table its valid entries lead to, parents first; more than ``limit`` tables is a fault."""
+        g = self.geometry
+        v2 = self.version == 2
+        out: list[tuple[str, str, int, int]] = []
+        todo: list[tuple[f.MmuLevel, int | None, str, int]] = [(g.directories[depth], depth, space, table)]
+        while todo:
+            level, d, sp, addr = todo.pop()
+            out.append((level.name, sp, addr, level.table_size))
+            if len(out) > limit:
+                raise self.fault(f"more than {limit} page tables under {sp} {table:#x}")
+            if d is None:
+                continue
+            raw_table = self.read(sp, addr, level.table_size)
+            for i in range(level.entries):
+                raw = int.from_bytes(raw_table[i * level.entry_size:(i + 1) * level.entry_size], "little")
+                if raw == 0 or raw & 1:  # empty, or a PTE (IS_PTE / a 2 MiB dual entry)
+                    continue
+                if level.dual:
+                    for half, child in (("big", g.pt_big), ("small", g.pt_small)):
+                        target = self._dual_half(raw, half)
+                        if target is not None:
+                            todo.append((child, None, target[0], target[1]))
+                    continue
+                ap = (f.NV_MMU_VER2_PDE.aperture if v2 else f.NV_MMU_VER3_PDE.aperture).get(raw)
+                if ap != f.PdeAperture.INVALID:
+                    csp, caddr = self._pde_target(raw, level.name, 0)
+                    todo.append((g.directories[d + 1], d + 1, csp, caddr))
+        return out
+
     def walk(self, pdb: int, va: int, *, pdb_sysmem: bool = False, write: bool = False) -> Walked:
         """Translate ``va`` through the tables rooted at ``pdb``; raise the fault (logged) if it does not map."""
         g = self.geometry

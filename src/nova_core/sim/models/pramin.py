@@ -2,7 +2,9 @@
 
 ``NV_PBUS_BAR0_WINDOW`` selects which 64 KiB-aligned part of memory the window shows (BASE = address >> 16,
 TARGET = VID_MEM / SYS_MEM_COHERENT / SYS_MEM_NONCOHERENT; ``published/turing/tu102/dev_bus.h``, nouveau
-``nv50_instmem``). Reads and writes are 32-bit accesses to that memory. Refused (logged,
+``nv50_instmem``). Reads and writes are 32-bit accesses to that memory; accesses to protected VRAM (WPR2, GSP-RM's
+protected regions) are blocked as :mod:`.fb` says (writes dropped, reads :data:`~.fb.BLOCKED_READ`, each in the
+fault log). Refused (logged,
 :class:`~nova_core.errors.SimViolation`): a window position past the end of VRAM, a system-memory target the
 IOMMU does not map, the reserved target value 1.
 """
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 from ...errors import SimViolation
 from ...regs.pbus import NV_PBUS_BAR0_WINDOW, Bar0WindowTarget
 from ...regs.prom import PRAMIN
+from .fb import BLOCKED_READ, FbModel
 
 if TYPE_CHECKING:
     from ..gpu import SimGpu
@@ -25,8 +28,11 @@ ORDER = 52
 class PraminModel:
     def __init__(self, gpu: SimGpu) -> None:
         self.gpu = gpu
+        fb = gpu.models["fb"]
+        assert isinstance(fb, FbModel)
+        self.fb = fb
         self.accesses = 0
-        gpu.bar0.map_register_window(PRAMIN, self._read, self._write)
+        gpu.bar0.map_register_window(PRAMIN, self._read, self._write, write_block=self._write_block)
 
     def _where(self, rel: int, what: str) -> tuple[str, int]:
         win = self.gpu.bar0.peek(NV_PBUS_BAR0_WINDOW.addr())
@@ -52,13 +58,29 @@ class PraminModel:
     def _read(self, rel: int) -> int:
         space, addr = self._where(rel, "read")
         if space == "vid":
+            if not self.fb.check_access("PRAMIN", addr, 4, False):
+                return BLOCKED_READ
             return self.gpu.vram.read32(addr)
         return int.from_bytes(self.gpu.sysmem.read(addr, 4, who="pramin"), "little")
+
+    def _write_block(self, rel: int, data: bytes) -> None:
+        """A block write: the words of ``data`` as :meth:`_write` would write them, checked and written at once."""
+        space, addr = self._where(rel, "write")
+        self.accesses += (len(data) >> 2) - 1
+        if space == "vid":
+            if addr + len(data) > self.gpu.vram.size:
+                raise self._refuse(f"PRAMIN write of {len(data):#x} bytes at VRAM {addr:#x} runs past the "
+                                   f"{self.gpu.vram.size:#x} bytes of VRAM")
+            if self.fb.check_access("PRAMIN", addr, len(data), True):
+                self.gpu.vram.write(addr, data)
+        else:
+            self.gpu.sysmem.write(addr, data, who="pramin")
 
     def _write(self, rel: int, value: int) -> None:
         space, addr = self._where(rel, "write")
         if space == "vid":
-            self.gpu.vram.write32(addr, value)
+            if self.fb.check_access("PRAMIN", addr, 4, True):
+                self.gpu.vram.write32(addr, value)
         else:
             self.gpu.sysmem.write(addr, value.to_bytes(4, "little"), who="pramin")
 
