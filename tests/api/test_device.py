@@ -79,7 +79,8 @@ def test_cpu_mapping_goes_through_bar1(core: NovaCore) -> None:
     bo = dev.alloc(64 * KiB)
     data = os.urandom(10_000)
     with bo.map() as m:
-        assert m.via == "bar1" and m.bar1_offset == 0xFFF0000  # the top of the 256 MiB BAR
+        assert m.via == "bar1" and m.bar1_offset is not None and (m.offset, m.size) == (0, 64 * KiB)
+        assert m.bar1_offset % (64 * KiB) == 0 and m.bar1_offset + 64 * KiB <= 256 * MiB
         walk = core.gpu.bars.bar1.walk(m.bar1_offset)  # the driver's PTE under GSP-RM's BAR1 root
         assert walk.phys == bo.addr
         m.write(data, 3)
@@ -87,11 +88,31 @@ def test_cpu_mapping_goes_through_bar1(core: NovaCore) -> None:
         at = m.bar1_offset
     assert sim(core).vram.read(bo.addr + 3, len(data)) == data  # it reached VRAM
     bar1 = sim(core).models["bar1"]
-    with pytest.raises(SimViolation, match="MMU fault: VA 0xfff0000"):  # unmapped and invalidated: it faults
+    with pytest.raises(SimViolation, match=f"MMU fault: VA {at:#x}"):  # unmapped and invalidated: it faults
         core.gpu.dev.bar1.read32(at)
     assert bar1.accesses > 0
     with pytest.raises(Revoked):
         m.read(0, 4)
+    dev.close()
+
+
+def test_a_buffer_larger_than_bar1_is_reached_through_windows(core: NovaCore) -> None:
+    dev = core.device("big")
+    bo = dev.alloc(300 * MiB)  # more than the 256 MiB BAR1
+    with pytest.raises(OutOfMemory, match="BAR1 space"):
+        bo.map()
+    tail = os.urandom(3 * MiB)
+    bo.write(tail, 300 * MiB - len(tail) - 5)  # across windows, none larger than MAP_WINDOW
+    assert bo.read(300 * MiB - len(tail) - 5, len(tail)) == tail
+    assert sim(core).vram.read(bo.addr + 300 * MiB - 5 - len(tail), 16) == tail[:16]
+    with bo.map(17 * MiB + 3, 10) as m:  # a piece: whole pages around it
+        assert (m.offset, m.size) == (17 * MiB, 4 * KiB)
+        m.write(b"0123456789", 17 * MiB + 3)
+        with pytest.raises(ApiError, match="outside the mapped"):
+            m.read(17 * MiB + 4 * KiB, 1)
+    assert bo.read(17 * MiB + 3, 10) == b"0123456789"
+    with pytest.raises(ApiError, match="not inside"):
+        bo.map(300 * MiB - 4, 8)
     dev.close()
 
 

@@ -313,24 +313,26 @@ class Device:
         r = self._scope.add(Revocable(bo, f"buffer object {label} of {self.owner}", release))
         return BufferObject(self, r, label)
 
-    def _map_cpu(self, bo: BufferObject, b: _Bo) -> CpuMapping:
+    def _map_cpu(self, bo: BufferObject, b: _Bo, start: int, span: int) -> CpuMapping:
+        """Map ``[start, start + span)`` of ``bo`` (whole pages) for the CPU."""
         with self._gpu.access() as gpu:
             if b.dma is not None:
-                m = _CpuMap(b, "sysmem")
+                m = _CpuMap(b, "sysmem", start, span)
             elif gpu.dev.bar1 is not None and gpu.bars is not None:
                 vmm = gpu.bars.bar1
                 va = None
-                try:
-                    va = vmm.valloc(b.size, align=min(b.align, PAGE_2M))
-                    assert b.phys is not None
-                    vmm.map_vram(va, b.phys, b.size)
+                assert b.phys is not None
+                phys = b.phys + start
+                try:  # aligned like the memory, so that the largest pages map it
+                    va = vmm.valloc(span, align=min(phys & -phys, PAGE_2M) if phys else PAGE_2M)
+                    vmm.map_vram(va, phys, span)
                 except MmError as e:
                     if va is not None:
                         vmm.vfree(va)
-                    raise OutOfMemory(f"BAR1 space for {bo!r}: {e}") from None
-                m = _CpuMap(b, "bar1", bar=gpu.dev.bar1, bar1=vmm, bar1_va=va)
+                    raise OutOfMemory(f"BAR1 space for [{start:#x}, +{span:#x}) of {bo!r}: {e}") from None
+                m = _CpuMap(b, "bar1", start, span, bar=gpu.dev.bar1, bar1=vmm, bar1_va=va)
             else:
-                m = _CpuMap(b, "bar2", window=self._fifo(gpu).vram_window())
+                m = _CpuMap(b, "bar2", start, span, window=self._fifo(gpu).vram_window())
             b.mappings += 1
         r = self._scope.add(Revocable(m, f"CPU mapping of {bo.name} ({m.via})", lambda x: x.undo()))
         return CpuMapping(bo, r)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 MAX_BUFFER = 1 << 40  #: the largest buffer object (1 TiB: more than any supported board's VRAM)
 CLEAR_CHUNK = 1 << 20  #: CpuMapping.clear writes zeros in pieces of this size
+#: BufferObject.read/write/clear map at most this much of a buffer at a time (BAR1 is 256 MiB on GeForce boards and
+#: shared by every user: a large buffer is reached through a window that moves, as nouveau's TTM maps what it touches)
+MAP_WINDOW = 8 << 20
 USER_VA_START = 1 << 32  #: binds live in [4 GiB, end of the space); below is the driver's (channel rings)
 
 
@@ -93,26 +96,50 @@ class BufferObject:
     def freed(self) -> bool:
         return self._r.revoked
 
-    def map(self) -> CpuMapping:
-        """A CPU mapping of the whole buffer: VRAM through BAR1 (system memory: its own pages). Close it (or
-        use ``with``); the buffer cannot be freed while it is mapped."""
+    def map(self, offset: int = 0, size: int | None = None) -> CpuMapping:
+        """A CPU mapping of ``[offset, offset + size)`` of the buffer (default: all of it; widened to whole 4 KiB
+        pages): VRAM through BAR1, system memory through its own pages. Close it (or use ``with``); the buffer
+        cannot be freed while it is mapped.
+
+        Raises:
+            ApiError: the range is not inside the buffer (EINVAL).
+            OutOfMemory: BAR1 has no room for it now (ENOMEM).
+        """
+        n = self.size - offset if size is None else size
+        if not isinstance(offset, int) or not isinstance(n, int) or offset < 0 or n <= 0 or offset + n > self.size:
+            raise ApiError(f"{self!r}: mapping [{offset!r}, +{n!r}) is not inside its {self.size:#x} bytes")
+        start = offset & ~(PAGE_4K - 1)
         with self._r.access() as bo:
-            return self.device._map_cpu(self, bo)
+            return self.device._map_cpu(self, bo, start, _round(offset + n, PAGE_4K) - start)
+
+    def _windows(self, offset: int, length: int) -> list[tuple[int, int]]:
+        if not isinstance(offset, int) or not isinstance(length, int) or offset < 0 or length < 0 or \
+                offset + length > self.size:
+            raise ApiError(f"{self!r}: access [{offset!r}, +{length!r}) outside its {self.size:#x} bytes")
+        return _pieces(offset, length, MAP_WINDOW)
 
     def read(self, offset: int = 0, length: int | None = None) -> bytes:
-        """``length`` bytes at ``offset`` as the CPU reads them (through a temporary :meth:`map`)."""
-        with self.map() as m:
-            return m.read(offset, length)
+        """``length`` bytes at ``offset`` as the CPU reads them (through temporary mappings of at most
+        :data:`MAP_WINDOW`)."""
+        n = self.size - offset if length is None else length
+        out = bytearray()
+        for o, k in self._windows(offset, n):
+            with self.map(o, k) as m:
+                out += m.read(o, k)
+        return bytes(out)
 
     def write(self, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
-        """Write ``data`` at ``offset`` (through a temporary :meth:`map`)."""
-        with self.map() as m:
-            m.write(data, offset)
+        """Write ``data`` at ``offset`` (through temporary mappings of at most :data:`MAP_WINDOW`)."""
+        mv = memoryview(data).cast("B")
+        for o, k in self._windows(offset, mv.nbytes):
+            with self.map(o, k) as m:
+                m.write(mv[o - offset:o - offset + k], o)
 
     def clear(self) -> None:
-        """Fill the whole buffer with zeros (system memory directly, VRAM through a CPU mapping)."""
-        with self.map() as m:
-            m.clear()
+        """Fill the whole buffer with zeros (system memory directly, VRAM through windows of BAR1)."""
+        for o, k in self._windows(0, self.size):
+            with self.map(o, k) as m:
+                m.clear()
 
     def free(self) -> None:
         """Release the memory (idempotent). Refused (EBUSY) while it is bound in a VA space or CPU-mapped."""
@@ -133,11 +160,14 @@ class CpuMapping:
         m = handle.try_access()
         assert m is not None
         self.via = m.via
-        self.bar1_offset = m.bar1_va  #: where the buffer sits in BAR1 (None unless via "bar1")
+        self.offset = m.start  #: the first byte of the buffer it maps (offsets below are the buffer's own)
+        self.size = m.span  #: bytes of the buffer it maps
+        self.bar1_offset = m.bar1_va  #: where ``offset`` sits in BAR1 (None unless via "bar1")
 
     def __repr__(self) -> str:
         where = f" at BAR1 {self.bar1_offset:#x}" if self.bar1_offset is not None else ""
-        return f"<CpuMapping of {self.bo.name or 'buffer'} via {self.via}{where}{' closed' if self.closed else ''}>"
+        return (f"<CpuMapping of {self.bo.name or 'buffer'} [{self.offset:#x}, +{self.size:#x}) via {self.via}"
+                f"{where}{' closed' if self.closed else ''}>")
 
     def __enter__(self) -> CpuMapping:
         return self
@@ -155,34 +185,37 @@ class CpuMapping:
         with self._r.access() as m:
             if m.dma is None:
                 raise ApiError(f"{self!r}: VRAM is reached through {m.via} accesses; use read()/write()")
-            return m.dma.view[:self.bo.size]
+            return m.dma.view[self.offset:self.offset + self.size]
 
     def _span(self, offset: int, length: int) -> None:
-        if not isinstance(offset, int) or not isinstance(length, int) or offset < 0 or length < 0 or \
-                offset + length > self.bo.size:
-            raise ApiError(f"{self!r}: access [{offset!r}, +{length!r}) outside its {self.bo.size:#x} bytes")
+        if not isinstance(offset, int) or not isinstance(length, int) or offset < self.offset or length < 0 or \
+                offset + length > self.offset + self.size:
+            raise ApiError(f"{self!r}: access [{offset!r}, +{length!r}) outside the mapped "
+                           f"[{self.offset:#x}, {self.offset + self.size:#x})")
 
-    def read(self, offset: int = 0, length: int | None = None) -> bytes:
-        n = self.bo.size - offset if length is None else length
+    def read(self, offset: int | None = None, length: int | None = None) -> bytes:
+        """Bytes at ``offset`` of the buffer (default: the mapping's start), ``length`` of them (default: to its
+        end)."""
+        offset = self.offset if offset is None else offset
+        n = self.offset + self.size - offset if length is None else length
         self._span(offset, n)
         with self._r.access() as m:
             return m.read(offset, n)
 
-    def write(self, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
+    def write(self, data: bytes | bytearray | memoryview, offset: int | None = None) -> None:
+        """Write ``data`` at ``offset`` of the buffer (default: the mapping's start)."""
+        offset = self.offset if offset is None else offset
         mv = memoryview(data).cast("B")
         self._span(offset, mv.nbytes)
         with self._r.access() as m:
             m.write(mv, offset)
 
     def clear(self) -> None:
-        """Zero the whole buffer, in pieces of at most :data:`CLEAR_CHUNK` bytes."""
+        """Zero what it maps, in pieces of at most :data:`CLEAR_CHUNK` bytes."""
         with self._r.access() as m:
-            if m.dma is not None:
-                m.dma.view[:self.bo.size] = bytes(self.bo.size)
-                return
-            zeros = memoryview(bytes(min(self.bo.size, CLEAR_CHUNK)))
-            for off in range(0, self.bo.size, CLEAR_CHUNK):
-                m.write(zeros[:min(CLEAR_CHUNK, self.bo.size - off)], off)
+            zeros = memoryview(bytes(min(self.size, CLEAR_CHUNK)))
+            for off, k in _pieces(self.offset, self.size, CLEAR_CHUNK):
+                m.write(zeros[:k], off)
 
     def close(self) -> None:
         """Unmap (idempotent)."""
@@ -192,10 +225,12 @@ class CpuMapping:
 class _CpuMap:
     """A live CPU mapping: the path and how to undo it."""
 
-    def __init__(self, bo: _Bo, via: str, *, bar: Bar | None = None, bar1: Vmm | None = None,
+    def __init__(self, bo: _Bo, via: str, start: int, span: int, *, bar: Bar | None = None, bar1: Vmm | None = None,
                  bar1_va: int | None = None, window: Any = None) -> None:
         self.bo = bo
         self.via = via
+        self.start = start  # the buffer offset it begins at
+        self.span = span
         self.dma = bo.dma
         self.bar = bar
         self.bar1 = bar1
@@ -206,7 +241,7 @@ class _CpuMap:
         if self.dma is not None:
             return bytes(self.dma.view[offset:offset + n])
         if self.bar is not None and self.bar1_va is not None:
-            return _bar_read(self.bar, self.bar1_va + offset, n)
+            return _bar_read(self.bar, self.bar1_va + offset - self.start, n)
         assert self.bo.phys is not None
         data: bytes = self.window.read(self.bo.phys + offset, n)
         return data
@@ -215,7 +250,7 @@ class _CpuMap:
         if self.dma is not None:
             self.dma.view[offset:offset + mv.nbytes] = mv
         elif self.bar is not None and self.bar1_va is not None:
-            _bar_write(self.bar, self.bar1_va + offset, mv)
+            _bar_write(self.bar, self.bar1_va + offset - self.start, mv)
         else:
             assert self.bo.phys is not None
             self.window.write(self.bo.phys + offset, mv)
@@ -223,11 +258,21 @@ class _CpuMap:
     def undo(self) -> None:
         self.bo.mappings -= 1
         if self.bar1 is not None and self.bar1_va is not None:
-            span = _round(self.bo.size, PAGE_4K)
             try:
-                self.bar1.unmap(self.bar1_va, span)
+                self.bar1.unmap(self.bar1_va, self.span)
             finally:
                 self.bar1.vfree(self.bar1_va)
+
+
+def _pieces(offset: int, length: int, step: int) -> list[tuple[int, int]]:
+    """``[offset, offset + length)`` cut at every multiple of ``step``: ``(start, length)`` of each piece."""
+    out = []
+    pos, end = offset, offset + length
+    while pos < end:
+        k = min(step - pos % step, end - pos)
+        out.append((pos, k))
+        pos += k
+    return out
 
 
 def _bar_read(bar: Bar, offset: int, n: int) -> bytes:
