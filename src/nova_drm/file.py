@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from nova_core.api import BufferObject, Channel, Device, Fence
-from nova_core.errors import ChannelFault, NovaError, PollTimeout
+from nova_core.errors import ChannelFault, NovaError, PollTimeout, Revoked
 
 from . import uapi
 from .errors import DrmError, ioctl
@@ -83,6 +83,7 @@ class File:
         self._binds: dict[int, Gem] = {}  # GPU VA of a binding -> its object (which may have no handle any more)
         self._next = {"gem": 1, "chan": 1, "sync": 1}
         self.closed = False
+        self.close_problems: list[str] = []  #: what close() could not release (nothing, normally)
         with drm.enter("open") as dev, ioctl("open"):
             self.vm = dev.vaspace(f"file {id(self):x}")
 
@@ -402,7 +403,8 @@ class File:
     # -- closing -------------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the file: its channels, bindings, objects and syncobjs go (idempotent; after removal too)."""
+        """Close the file: its channels, bindings, objects and syncobjs go (idempotent; quiet after removal, when
+        the bus released all of it already). What could not be released is kept in :attr:`close_problems`."""
         with self._lock:
             if self.closed:
                 return
@@ -411,21 +413,25 @@ class File:
             gems, self._gem = list(self._gem.values()), {}
             self._sync = {}
         self.drm.forget(self)
-        try:
-            for ch in chans:
-                ch.close()
-            self.vm_close()
-            for g in gems:
-                if not g.bo.freed:
-                    g.bo.free()
-        except NovaError:  # revoked already (the device was removed): nothing left to free
-            pass
+        steps: list[Callable[[], None]] = [*(ch.close for ch in chans), self.vm_close,
+                                           *(g.bo.free for g in gems if not g.bo.freed)]
+        for step in steps:
+            try:
+                step()
+            except Revoked:  # the device was removed: the bus released it
+                pass
+            except NovaError as e:
+                self.close_problems.append(str(e))
 
     def vm_close(self) -> None:
-        """Unbind everything and free the client's VM (part of :meth:`close`)."""
-        for b in self.vm.bindings():
-            self.vm.unbind(b.va)
-        self._binds.clear()
+        """Unbind everything and free the client's VM (part of :meth:`close`); an object whose handle was closed
+        goes with its last binding."""
+        with self._lock:
+            binds, self._binds = list(self._binds.items()), {}
+        for va, gem in binds:
+            self.vm.unbind(va)
+            gem.bindings -= 1
+            self._maybe_free(gem)
         self.vm.close()
 
 

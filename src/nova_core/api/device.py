@@ -207,6 +207,7 @@ class Device:
         self._chids: set[int] = set()
         self._runlists: collections.Counter[int] = collections.Counter()  # runlists its channels are on
         self._counter = 0
+        self._info: DeviceInfo | None = None
         self.revoke_problems: list[NovaError] = []  #: what releasing its resources raised at revocation
 
     def __repr__(self) -> str:
@@ -237,14 +238,16 @@ class Device:
     # -- information ------------------------------------------------------------------------------------------
 
     def info(self) -> DeviceInfo:
-        """What the GPU is (see :class:`DeviceInfo`)."""
+        """What the GPU is (see :class:`DeviceInfo`; read at boot, so taken once)."""
         with self._gpu.access() as gpu:
+            if self._info is not None:
+                return self._info
             st, spec, bars = gpu.static, gpu.spec, gpu.bars
             if st is None or spec is None or bars is None:
                 raise ApiError(f"{self.name}: the boot did not get as far as the driver's memory")
             fifo = gpu.fifo
             gid = gpu.info()["static_info"]["uuid"]
-            return DeviceInfo(
+            self._info = DeviceInfo(
                 name=gpu.name, chipset=spec.chipset.name, chipset_id=int(spec.chipset),
                 architecture=spec.architecture.family, revision=str(spec.revision), gpu_name=st.gpu_name, uuid=gid,
                 vram_bytes=int(gpu.vram_size or 0),
@@ -254,6 +257,7 @@ class Device:
                 gpfifo_class=None if fifo is None else fifo.classes.gpfifo,
                 copy_class=None if fifo is None else fifo.classes.copy,
                 page_sizes=tuple(1 << p for p in bars.bar1.fmt.page_shifts))
+            return self._info
 
     def engines(self) -> list[EngineInfo]:
         """The engines channels can run on (GSP-RM's device info table)."""
@@ -291,26 +295,17 @@ class Device:
             if where is Placement.VRAM:
                 allocator = gpu.bars.allocator
                 try:
-                    phys = allocator.alloc(n, align=align, tag=f"{self.owner}: {label}")
+                    bo = _Bo(n, align, where, allocator, phys=allocator.alloc(n, align=align,
+                                                                              tag=f"{self.owner}: {label}"))
                 except MmError as e:
                     raise OutOfMemory(f"VRAM for {label} ({n:#x} bytes, align {align:#x}): {e}") from None
-                bo = _Bo(n, align, where, phys, None)
-
-                def release(b: _Bo) -> None:
-                    assert b.phys is not None
-                    allocator.free(b.phys)
             else:
                 dma = gpu.dev.dma
                 try:
-                    buf = dma.alloc(n, align=align, name=f"{self.owner}: {label}")
+                    bo = _Bo(n, align, where, dma, dma=dma.alloc(n, align=align, name=f"{self.owner}: {label}"))
                 except NovaError as e:
                     raise OutOfMemory(f"system memory for {label} ({n:#x} bytes): {e}") from None
-                bo = _Bo(n, align, where, None, buf)
-
-                def release(b: _Bo) -> None:
-                    assert b.dma is not None
-                    dma.free(b.dma)
-        r = self._scope.add(Revocable(bo, f"buffer object {label} of {self.owner}", release))
+        r = self._scope.add(Revocable(bo, f"buffer object {label} of {self.owner}", _Bo.free))
         return BufferObject(self, r, label)
 
     def _map_cpu(self, bo: BufferObject, b: _Bo, start: int, span: int) -> CpuMapping:

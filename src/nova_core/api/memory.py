@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ApiError, Busy
-from ..hw.dma import DmaBuffer
+from ..hw.dma import DmaAllocator, DmaBuffer
+from ..mm.allocator import RangeAllocator
 from ..mm.pte import PAGE_4K
 from ..mm.vmm import Segment, Vmm
 from .revocable import Revocable
@@ -58,16 +59,28 @@ class Placement(enum.StrEnum):
 
 
 class _Bo:
-    """A buffer object's memory (what its Revocable holds)."""
+    """A buffer object's memory (what its Revocable holds): VRAM at ``phys`` from ``owner`` (the VRAM allocator),
+    or the DMA buffer ``dma`` from ``owner`` (the DMA allocator)."""
 
-    def __init__(self, size: int, align: int, placement: Placement, phys: int | None, dma: DmaBuffer | None) -> None:
+    def __init__(self, size: int, align: int, placement: Placement, owner: RangeAllocator | DmaAllocator,
+                 phys: int | None = None, dma: DmaBuffer | None = None) -> None:
         self.size = size
         self.align = align
         self.placement = placement
+        self.owner = owner
         self.phys = phys
         self.dma = dma
         self.bindings = 0  #: live VA bindings of it
         self.mappings = 0  #: live CPU mappings of it
+
+    def free(self) -> None:
+        """Give the memory back to where it came from (the release of its Revocable)."""
+        if isinstance(self.owner, RangeAllocator):
+            assert self.phys is not None
+            self.owner.free(self.phys)
+        else:
+            assert self.dma is not None
+            self.owner.free(self.dma)
 
 
 class BufferObject:
