@@ -125,3 +125,12 @@ def test_ioctl_byte_path(client: nova_drm.File) -> None:
         with pytest.raises(nova_drm.DrmError) as ei:
             client.ioctl(request, arg)
         assert ei.value.errno == code
+
+
+def test_open_device_refusals() -> None:
+    for kw, want, says in ((dict(bdf="0000:ff:1f.7"), errno.ENODEV, "no PCI device 0000:ff:1f.7"),
+                           (dict(chip="ad102", bdf="0000:ff:1f.7"), errno.EINVAL, "not both"),
+                           (dict(chip="gx100"), errno.ENODEV, "unknown chipset 'gx100'")):
+        with pytest.raises(nova_drm.DrmError, match=says) as ei:
+            nova_drm.open_device(**kw)  # type: ignore[arg-type]
+        assert ei.value.errno == want and ei.value.call == "open_device"
