@@ -1,8 +1,9 @@
 """Shared fixtures: simulated GPUs, and the real artifacts (skipped cleanly where absent).
 
 Real artifacts come from the environment that ``./dev test`` prepares:
-- ``NOVA_FIRMWARE_PATH``: a firmware root holding ``nvidia/...`` (Debian firmware-nvidia-graphics and
-  firmware-nvidia-gsp, fetched by ``tools/fetch_artifacts.py``);
+- ``NOVA_FIRMWARE_PATH``: firmware roots holding ``nvidia/...`` (Debian firmware-nvidia-graphics and
+  firmware-nvidia-gsp, and sid's firmware-nvidia-graphics with GSP-RM 570.144, fetched by
+  ``tools/fetch_artifacts.py``);
 - ``NOVA_VBIOS_DIR``: the vBIOS ROMs (default ``../shared/vbios`` beside the checkout).
 """
 
@@ -34,6 +35,27 @@ def firmware_root() -> Path | None:
         if (p / "nvidia").is_dir() and any((p / "nvidia").glob("*/gsp")):
             return p
     return None
+
+
+#: a file only the 570.144 linux-firmware (Debian sid's firmware-nvidia-graphics) has
+FIRMWARE_570_MARKER = "nvidia/gh100/gsp/fmc-570.144.bin"
+
+
+def firmware_570_root() -> Path | None:
+    """The root holding GSP-RM 570.144 for every chip (the Hopper/Blackwell FMC included), if any."""
+    env = os.environ.get("NOVA_FIRMWARE_PATH")
+    for cand in (env.split(os.pathsep) if env else []) + ["/lib/firmware"]:
+        if (Path(cand) / FIRMWARE_570_MARKER).is_file():
+            return Path(cand)
+    return None
+
+
+@pytest.fixture
+def firmware_570_path() -> Path:
+    d = firmware_570_root()
+    if d is None:
+        pytest.skip("no GSP-RM 570.144 linux-firmware (Debian sid firmware-nvidia-graphics; ./dev test fetches it)")
+    return d
 
 
 @pytest.fixture

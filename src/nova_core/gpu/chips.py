@@ -130,7 +130,7 @@ class BootPath(enum.Enum):
     """How GSP-RM is started."""
 
     SEC2_BOOTER = "sec2-booter"  #: FWSEC-FRTS on GSP, then booter_load on SEC2 (Turing, Ampere, Ada)
-    FSP = "fsp"  #: chain of trust through the FSP (Hopper, Blackwell) - not implemented yet
+    FSP = "fsp"  #: chain of trust through the FSP (Hopper, Blackwell): the FSP verifies and starts the GSP-FMC
 
 
 class FbSizeSource(enum.Enum):
@@ -157,6 +157,23 @@ class ChipFacts:
         pci_device_id: a representative PCI device id (``pci.ids``; Blackwell ids from board data).
         board: the board the representative id belongs to.
         sim_vram_mib: VRAM of that board, used by the simulated GPU.
+        vfn_intr_leaves: NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF registers (``dev_vm.h`` ``LEAF__SIZE_1``: 8 on
+            TU102/GA10x (Ada takes the TU102 HAL, ``g_intr_nvoc.c``), 16 on GH100 and GB100; GB20x takes the GH100
+            HAL ``intrGetNumLeaves_GH100``).
+        pci_config_mirror: BAR0 offset of the PCI config space mirror GSP-RM is told about in SET_SYSTEM_INFO
+            (OpenRM ``kbifGetPciConfigSpacePriMirror``: 0x88000 through Ada (nouveau, nova-core), ``NV_EP_PCFGM``
+            0x92000 from Hopper, ``hopper/gh100/dev_xtl_ep_pri.h``).
+        non_wpr_heap_size: GspFwWprMeta.nonWprHeapSize (OpenRM 570.144 ``kgspGetNonWprHeapSize``: 1 MiB through
+            Ada, 2 MiB on GH100/GB10x, 0x220000 on GB20x; nouveau r570 ``heap_size_non_wpr`` agrees).
+        pmu_reserved_size: GspFwWprMeta.pmuReservedSize: FB the PMU keeps above FRTS (nouveau r570
+            ``rsvd_size_pmu``: ALIGN(0x800000 + 0x1000000 + 0x1000, 128 KiB) on Blackwell, none before).
+        fb_end_reserve: FSP chips: what the driver leaves at the end of FB above FRTS and the PMU region (OpenRM
+            ``memmgrGetFBEndReserveSizeEstimate``: 2 MiB, 0x220000 on Blackwell); 0 elsewhere.
+        cot_version, cot_public_key_size, cot_signature_size: FSP chips: ``NVDM_PAYLOAD_COT.version`` and the
+            sizes of the FMC's key and signature the FSP takes (OpenRM ``g_kern_fsp_nvoc.c``: 1/384/384 on GH100,
+            2/97/96 on GB10x and GB20x; nouveau ``nvkm_fsp_func.cot``); 0 elsewhere.
+        fsp_boot_timeout_ms: FSP chips: how long the FSP's own boot may take (``kfspWaitForSecureBoot``: 4 s,
+            5 s on GB20x).
     """
 
     chipset: Chipset
@@ -172,6 +189,15 @@ class ChipFacts:
     pci_device_id: int
     board: str
     sim_vram_mib: int
+    vfn_intr_leaves: int
+    pci_config_mirror: int
+    non_wpr_heap_size: int
+    pmu_reserved_size: int
+    fb_end_reserve: int
+    cot_version: int
+    cot_public_key_size: int
+    cot_signature_size: int
+    fsp_boot_timeout_ms: int
 
     @property
     def name(self) -> str:
@@ -188,6 +214,10 @@ class ChipFacts:
 
 
 _MiB = 1 << 20
+
+
+def _align_up(x: int, a: int) -> int:
+    return -(-x // a) * a
 
 
 def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
@@ -208,6 +238,7 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
     else:
         sig = ".fwsignature_gb20x"
     fsp = arch in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
+    blackwell = arch in (Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
     compute_only = chipset in (Chipset.GA100, Chipset.GH100, Chipset.GB100, Chipset.GB102)
     return ChipFacts(
         chipset=chipset,
@@ -223,6 +254,15 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         pci_device_id=pci,
         board=board,
         sim_vram_mib=int(vram_gib * 1024),
+        vfn_intr_leaves=16 if fsp else 8,
+        pci_config_mirror=0x92000 if fsp else 0x88000,
+        non_wpr_heap_size=(0x220000 if arch is Architecture.BLACKWELL_GB20X else 2 * _MiB) if fsp else _MiB,
+        pmu_reserved_size=_align_up(0x800000 + 0x1000000 + 0x1000, 128 << 10) if blackwell else 0,
+        fb_end_reserve=(0x220000 if blackwell else 2 * _MiB) if fsp else 0,
+        cot_version=(2 if blackwell else 1) if fsp else 0,
+        cot_public_key_size=(97 if blackwell else 384) if fsp else 0,
+        cot_signature_size=(96 if blackwell else 384) if fsp else 0,
+        fsp_boot_timeout_ms=(5000 if arch is Architecture.BLACKWELL_GB20X else 4000) if fsp else 0,
     )
 
 
