@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import BootError, NovaError, did_you_mean
 from ..fb.layout import FbLayout
@@ -146,16 +146,24 @@ class ChainResult:
         return "\n".join(lines)
 
 
+class ChainRecord(Protocol):
+    """What a chain run records as it goes (:class:`ChainResult`, :class:`UnloadResult`, the FSP path's results)."""
+
+    chipset: Chipset
+    stages: list[Stage]
+
+
 class ChainError(BootError):
     """A stage of the secure chain failed.
 
     Attributes:
         stage: the stage's name.
         cause: the underlying error (also chained as ``__cause__``).
-        result: what had been done up to the failure (a :class:`ChainResult` or :class:`UnloadResult`).
+        result: what had been done up to the failure (a :class:`ChainResult` or :class:`UnloadResult`, or the FSP
+            path's :class:`~nova_core.fsp.boot.FspChainResult`).
     """
 
-    def __init__(self, stage: str, cause: NovaError, result: ChainResult | UnloadResult) -> None:
+    def __init__(self, stage: str, cause: NovaError, result: ChainRecord) -> None:
         super().__init__(f"{result.chipset.name} secure chain, stage {stage!r}: {cause}")
         self.stage = stage
         self.cause = cause
@@ -166,9 +174,10 @@ def _chipset(spec: Spec | Chipset) -> Chipset:
     return spec.chipset if isinstance(spec, Spec) else spec
 
 
-class _Runner:
-    def __init__(self, dev: Device, result: ChainResult | UnloadResult, timeline: Timeline | None,
-                 prefix: str = "") -> None:
+class StageRunner:
+    """Runs the stages of a chain: each reported to the timeline, recorded, and its failure a :class:`ChainError`."""
+
+    def __init__(self, dev: Device, result: ChainRecord, timeline: Timeline | None, prefix: str = "") -> None:
         self.prefix = prefix  #: timeline span names: "unload:gsp-reset" is not the load's "gsp-reset"
         self.dev = dev
         self.result = result
@@ -220,7 +229,7 @@ def unload_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: 
     """
     chipset = _chipset(spec)
     result = UnloadResult(chipset)
-    run = _Runner(dev, result, timeline, "unload:")
+    run = StageRunner(dev, result, timeline, "unload:")
     bootloader = _resolve_bootloader(chipset, vbios, fwset, fwsec_bootloader)
 
     def reset_gsp() -> tuple[str, str]:
@@ -277,7 +286,7 @@ def run_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: Fir
     chipset = _chipset(spec)
     _check_until(until, LOAD_STAGES)
     result = ChainResult(chipset)
-    run = _Runner(dev, result, timeline)
+    run = StageRunner(dev, result, timeline)
     if dev.dma is None:
         raise ChainError(LOAD_STAGES[0], BootError("the device has no DMA allocator"), result)
     dma = dev.dma

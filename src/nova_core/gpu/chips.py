@@ -14,6 +14,8 @@ import enum
 from dataclasses import dataclass
 
 from ..errors import ChipError, did_you_mean
+from ..regs.core import Register
+from ..regs.therm import NV_THERM_I2CS_SCRATCH, NV_THERM_I2CS_SCRATCH_GB20X
 
 
 class Architecture(enum.IntEnum):
@@ -174,6 +176,11 @@ class ChipFacts:
             2/97/96 on GB10x and GB20x; nouveau ``nvkm_fsp_func.cot``); 0 elsewhere.
         fsp_boot_timeout_ms: FSP chips: how long the FSP's own boot may take (``kfspWaitForSecureBoot``: 4 s,
             5 s on GB20x).
+        fsp_boot_scratch: FSP chips: the register the FSP reports its boot completion in (``NV_THERM_I2CS_SCRATCH``,
+            which moved on GB20x); ``None`` elsewhere.
+        fsp_fuse_error_check: FSP chips whose FSP reports a fuse error check to be verified after its boot
+            (``PDB_PROP_KFSP_FSP_FUSE_ERROR_CHECK_ENABLED``: GB100/GB102, ``g_kern_fsp_nvoc.c``).
+        bar0_window_xal: the PRAMIN window is moved by ``NV_XAL_EP_BAR0_WINDOW`` (Hopper+), not ``NV_PBUS_BAR0_WINDOW``.
     """
 
     chipset: Chipset
@@ -198,6 +205,9 @@ class ChipFacts:
     cot_public_key_size: int
     cot_signature_size: int
     fsp_boot_timeout_ms: int
+    fsp_boot_scratch: type[Register] | None
+    fsp_fuse_error_check: bool
+    bar0_window_xal: bool
 
     @property
     def name(self) -> str:
@@ -263,6 +273,10 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         cot_public_key_size=(97 if blackwell else 384) if fsp else 0,
         cot_signature_size=(96 if blackwell else 384) if fsp else 0,
         fsp_boot_timeout_ms=(5000 if arch is Architecture.BLACKWELL_GB20X else 4000) if fsp else 0,
+        fsp_boot_scratch=(NV_THERM_I2CS_SCRATCH_GB20X if arch is Architecture.BLACKWELL_GB20X
+                          else NV_THERM_I2CS_SCRATCH) if fsp else None,
+        fsp_fuse_error_check=arch is Architecture.BLACKWELL_GB10X,
+        bar0_window_xal=fsp,
     )
 
 

@@ -16,7 +16,8 @@ registers the sequence changes - and then sends GSP_INIT_DONE. Other RPCs before
 instance): REG_STORE of the GSP mailboxes, a REG_POLL on a flag GSP-RM raises, a REG_WRITE and a
 REG_MODIFY of an NV_PGSP_MAILBOX scratch, a DELAY_US; ``core_resume=True`` appends CORE_RESUME.
 
-**Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the PCI config mirror 0x88000/0x1000),
+**Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the chip's PCI config mirror: 0x88000/0x1000, from
+Hopper on 0x92000),
 SET_REGISTRY (its own PACKED_REGISTRY_TABLE parser; every offset checked), GET_GSP_STATIC_INFO
 (:mod:`.static`), GSP_RM_ALLOC / GSP_RM_CONTROL / FREE (:mod:`.objects`), UPDATE_BAR_PDE (bar type,
 the root level shift of the chip's MMU format, a valid aperture), UNLOADING_GUEST_DRIVER (then GSP
@@ -152,6 +153,10 @@ class SimGspRm:
         self.sequence_program: list[tuple[str, tuple[int, ...]]] | None = None
         self.sequence_expect: list[tuple[int, int, int]] | None = None
         self.core_resume = False
+        #: called when GSP-RM has unloaded (the simulated FSP halts the GSP-FMC's core on Hopper and later)
+        self.on_unloaded: list[Callable[[], None]] = []
+        #: ``fwWprLayoutOffset`` GET_GSP_STATIC_INFO reports: where the GSP-FMC's ACR put the non-WPR heap and FRTS
+        self.fw_wpr_layout: tuple[int, int] | None = None
         self._faults: list[Fault] = []
         # thread
         self._work: collections.deque[tuple[Any, ...]] = collections.deque()
@@ -635,9 +640,10 @@ class SimGspRm:
         problems = []
         if info.gpuPhysAddr == 0:
             problems.append("gpuPhysAddr (BAR0) is 0")
-        if (info.pciConfigMirrorBase, info.pciConfigMirrorSize) != (0x88000, 0x1000):
+        mirror = self.gpu.facts.pci_config_mirror  # 0x88000, NV_EP_PCFGM 0x92000 from Hopper on
+        if (info.pciConfigMirrorBase, info.pciConfigMirrorSize) != (mirror, 0x1000):
             problems.append(f"PCI config mirror {info.pciConfigMirrorBase:#x}/{info.pciConfigMirrorSize:#x}, "
-                            f"expected 0x88000/0x1000")
+                            f"expected {mirror:#x}/0x1000")
         if info.maxUserVa == 0:
             problems.append("maxUserVa is 0")
         if problems:
@@ -660,7 +666,8 @@ class SimGspRm:
 
     def _rpc_get_gsp_static_info(self, payload: bytes) -> tuple[int, bytes]:
         assert self.m is not None
-        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device)
+        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device,
+                              fw_wpr_layout=self.fw_wpr_layout)
 
     def _rpc_gsp_rm_alloc(self, payload: bytes) -> tuple[int, bytes]:
         m = self.m
@@ -741,6 +748,8 @@ class SimGspRm:
         self.state = "unloaded"
         self.bar.poke(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), UNLOADED_MAILBOX0)
         self.log.info("gsp-rm", "GSP-RM unloaded (GSP MAILBOX0 = 0x80000000)")
+        for fn in list(self.on_unloaded):  # what runs below GSP-RM shuts down with it (the GSP-FMC on Hopper+)
+            fn()
 
     # -- boot sequence and events ----------------------------------------------------------------
 

@@ -32,8 +32,10 @@ def _l2(chip: str) -> int:
     return 4 * MiB
 
 
-def static_info(m: ModuleType, chipset: Chipset, vram_mib: int, pci_device: int) -> bytes:
-    """The ``GspStaticConfigInfo`` bytes of ``m``'s version for this chip."""
+def static_info(m: ModuleType, chipset: Chipset, vram_mib: int, pci_device: int, *,
+                fw_wpr_layout: tuple[int, int] | None = None) -> bytes:
+    """The ``GspStaticConfigInfo`` bytes of ``m``'s version for this chip; ``fw_wpr_layout`` (the non-WPR heap and
+    FRTS offsets the GSP-FMC's ACR chose, Hopper and later) goes to ``fwWprLayoutOffset`` where the version has it."""
     s = m.GspStaticConfigInfo()
     name = f"NVIDIA {chipset.facts.board}"
     short = chipset.name.encode()
@@ -60,6 +62,8 @@ def static_info(m: ModuleType, chipset: Chipset, vram_mib: int, pci_device: int)
     r0.supportCompressed, r0.supportISO, r0.bProtected = 1, 1, 0
     r1.base, r1.limit, r1.reserved, r1.performance = usable, fb - 1, RESERVED_TOP, 0
     r1.supportCompressed, r1.supportISO, r1.bProtected = 0, 0, 1
+    if fw_wpr_layout is not None and hasattr(s, "fwWprLayoutOffset"):
+        s.fwWprLayoutOffset.nonWprHeapOffset, s.fwWprLayoutOffset.frtsOffset = fw_wpr_layout
     uuid = hashlib.sha1(f"nova-sim {chipset.name} {pci_device:#x}".encode()).digest()[:16]
     s.gidInfo.index = 0
     s.gidInfo.flags = 2  # binary UUID (NV2080_GPU_CMD_GPU_GET_GID_FLAGS_FORMAT_BINARY)

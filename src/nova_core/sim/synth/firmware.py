@@ -52,6 +52,8 @@ from .. import crypto
 MANIFEST_NAME = "nova-synthetic-firmware.json"
 DEFAULT_VERSION = "535.113.01"
 VERSIONS = ("535.113.01", "570.144")
+#: Hopper/Blackwell: the first release linux-firmware ships a GSP-FMC for
+FSP_DEFAULT_VERSION = "570.144"
 GENERATOR = "nova_core.sim.synth.firmware"
 
 _PAGE = 0x1000
