@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from boot_helpers import REAL_ROMS, SEC2_CHIPS, rm, wpr2
 
-from nova_core.errors import BootError, FalconError
+from nova_core.errors import BootError
 from nova_core.gpu import Chipset
-from nova_core.gsp.boot import STAGES, BootFailed, boot
+from nova_core.gpu.chips import BootPath
+from nova_core.gsp.boot import STAGES, BootFailed, boot, stages_for
 from nova_core.gsp.client import NV01_DEVICE_0, NV01_ROOT, NV20_SUBDEVICE_0
 from nova_core.gsp.fw import DEFAULT_REGISTRY
 from nova_core.sim import SimGpu
@@ -23,7 +24,7 @@ def _check_booted(gpu: SimGpu, g: object, *, boots: int = 1) -> None:
 
     assert isinstance(g, GspDevice)
     assert g.gsp_ready and g.stopped_after is None
-    assert [s.name for s in g.stages] == list(STAGES)
+    assert [s.name for s in g.stages] == list(stages_for(gpu.chipset))
     assert all(s.ok for s in g.stages)
     # what the simulated GSP-RM saw
     r = rm(gpu)
@@ -39,8 +40,9 @@ def _check_booted(gpu: SimGpu, g: object, *, boots: int = 1) -> None:
     # the BAR page directories GSP-RM was handed are the driver's root tables
     bars = g.bars
     assert bars is not None and bars.bar2 is not None
-    assert r.bar_pde["BAR2"] == (bars.bar2.root_pde(), 47)
-    assert r.bar_pde["BAR1"] == (bars.bar1.fmt.pde(bars.bar1.pdb), 47)
+    shift = 56 if gpu.chipset.facts.boot_path is BootPath.FSP else 47  # MMU v3's PD4 / v2's PD3
+    assert r.bar_pde["BAR2"] == (bars.bar2.root_pde(), shift)
+    assert r.bar_pde["BAR1"] == (bars.bar1.fmt.pde(bars.bar1.pdb), shift)
     assert wpr2(gpu)[1] != 0
 
 
@@ -52,8 +54,11 @@ def _check_closed(gpu: SimGpu, g: object) -> None:
     assert wpr2(gpu) == (0, 0)
     assert rm(gpu).state in ("off", "unloaded")
     names = [s.name for s in g.shutdown_stages]
-    assert names == ["unload:client-free", "unload:unloading-guest-driver", "unload:gsp-reset", "unload:fwsec-sb",
-                     "unload:booter-unload", "unload:wpr2-check"]
+    if gpu.chipset.facts.boot_path is BootPath.FSP:  # GSP-RM unloads, the GSP-FMC shuts down, the core halts
+        assert names == ["unload:client-free", "unload:unloading-guest-driver", "unload:gsp-halt"]
+    else:
+        assert names == ["unload:client-free", "unload:unloading-guest-driver", "unload:gsp-reset", "unload:fwsec-sb",
+                         "unload:booter-unload", "unload:wpr2-check"]
     # every DMA buffer of the boot (queues, log rings, libos page, image, radix3, WPR meta) was freed
     assert gpu.sysmem.mappings() == []
 
@@ -110,19 +115,26 @@ def test_boot_real_firmware_and_family_vbios(chip: str, firmware_path: Path, vbi
     _check_closed(gpu, g)
 
 
-@pytest.mark.parametrize("until", STAGES)
-def test_until_every_stage_stops_there_and_tears_down(until: str) -> None:
-    gpu = SimGpu("tu117")
-    g = boot_sim("tu117", synthetic=True, gpu=gpu, until=until)
+def until_case(chip: str, until: str) -> None:
+    """``until`` stops ``chip``'s boot after that stage, the teardown is clean, and the next boot works."""
+    gpu = SimGpu(chip)
+    order = stages_for(gpu.chipset)
+    g = boot_sim(chip, synthetic=True, gpu=gpu, until=until)
     names = [s.name for s in g.stages]
-    assert names == list(STAGES[:STAGES.index(until) + 1])
-    assert g.stopped_after == (None if until == STAGES[-1] else until)
-    assert g.gsp_ready == (STAGES.index(until) >= STAGES.index("init-done"))
+    assert names == list(order[:order.index(until) + 1])
+    assert g.stopped_after == (None if until == order[-1] else until)
+    assert g.gsp_ready == (order.index(until) >= order.index("init-done"))
     g.close()
     assert g.teardown_status == "clean" and wpr2(gpu) == (0, 0)
-    again = boot_sim("tu117", synthetic=True, gpu=gpu)  # the device is usable again
+    assert gpu.sysmem.mappings() == []
+    again = boot_sim(chip, synthetic=True, gpu=gpu)  # the device is usable again
     assert again.gsp_ready
     again.close()
+
+
+@pytest.mark.parametrize("until", stages_for(Chipset.TU117))
+def test_until_every_stage_stops_there_and_tears_down(until: str) -> None:
+    until_case("tu117", until)
 
 
 def test_until_unknown_stage_is_refused_with_the_list() -> None:
@@ -130,17 +142,14 @@ def test_until_unknown_stage_is_refused_with_the_list() -> None:
         boot_sim("ga102", synthetic=True, until="booter")
 
 
-@pytest.mark.parametrize("chip", ["gh100", "gb100", "gb202"])
-def test_fsp_chips_are_refused_clearly(chip: str) -> None:
-    with pytest.raises(FalconError, match="through the FSP.*not implemented yet"):
-        boot_sim(chip, synthetic=True)
-
-
-def test_boot_refuses_fsp_chip_at_identify_when_given_a_device() -> None:
-    gpu = SimGpu("gh100")
+@pytest.mark.parametrize(("chip", "until"), [("gh100", "booter-load"), ("ga102", "fsp-cot")])
+def test_until_a_stage_of_the_other_path_is_refused_at_identify(chip: str, until: str) -> None:
+    gpu = SimGpu(chip)
     with pytest.raises(BootFailed) as ei:
-        boot(gpu.device(), firmware_roots=[])
-    assert ei.value.stage == "identify" and "FSP" in str(ei.value)
+        boot(gpu.device(), firmware_roots=[], until=until)
+    assert ei.value.stage == "identify"
+    assert f"stage {until!r} is not on {chip.upper()}'s boot path" in str(ei.value)
+    assert STAGES.index(until) >= 0  # a stage of some path: only this chip's path lacks it
 
 
 def test_synthetic_firmware_is_generated_once_and_reused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from nova_core.cli.main import main
-from nova_core.gsp.boot import STAGES
+from nova_core.gpu.chips import Chipset
+from nova_core.gsp.boot import STAGES, stages_for
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -23,7 +24,7 @@ def test_boot_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) -
     d = json.loads(out)
     assert d["chipset"] == "GA106" and d["firmware_version"] == "535.113.01" and d["firmware_synthetic"] is True
     assert d["gsp_ready"] is True  # GSP-RM was ready before the shutdown at the end of the command
-    assert [s["name"] for s in d["stages"]] == list(STAGES)
+    assert [s["name"] for s in d["stages"]] == list(stages_for(Chipset.GA106))
     assert all(s["ok"] is True and isinstance(s["seconds"], float) and s["seconds"] >= 0 for s in d["stages"])
     assert [o["class"] for o in d["objects"]] == [0x0, 0x80, 0x2080]
     assert all(isinstance(o["handle"], int) and o["handle"] for o in d["objects"])
@@ -99,9 +100,24 @@ def test_failure_is_one_line_and_logs_are_saved(capsys: pytest.CaptureFixture[st
     assert "shutdown: clean" in out
 
 
-def test_hopper_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _, err = _run(capsys, "boot", "--sim", "gh100")
-    assert rc == 1 and "FSP" in err and "not implemented yet" in err and err.count("\n") == 1
+@pytest.mark.parametrize("chip", ["gh100", "gb100", "gb202"])
+def test_hopper_and_blackwell_boot_through_the_fsp(capsys: pytest.CaptureFixture[str], chip: str) -> None:
+    rc, out, err = _run(capsys, "boot", "--sim", chip, "--firmware-version", "570.144", "--synthetic", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["chipset"] == chip.upper() and d["gsp_ready"] is True and d["firmware_synthetic"] is True
+    assert d["firmware_version"] == "570.144" and d["shutdown"]["status"] == "clean"
+    names = [s["name"] for s in d["stages"]]
+    assert names == list(stages_for(Chipset.parse(chip)))
+    assert {"fmc-load", "fsp-cot", "gsp-lockdown"} <= set(names) and "booter-load" not in names
+    assert d["layout"]["acr_placed"] is True
+
+
+def test_fsp_progress_counts_the_chips_own_stages(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _run(capsys, "boot", "--sim", "gb202", "--synthetic", "--until", "fsp-cot")
+    assert rc == 0
+    n = len(stages_for(Chipset.GB202))
+    assert f"[10/{n}] fsp-cot" in err and "booter" not in err
 
 
 def test_device_without_vfio_fails_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

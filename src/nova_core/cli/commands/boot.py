@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from rich.live import Live
 from rich.table import Table
 
 from ...errors import NovaError
-from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot
+from ...gpu.chips import Chipset
+from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot, stages_for
 from ...hw.events import Span, Timeline
 from ...sim_boot import boot_sim
 from ..common import DEFAULT_SIM, FirmwareVersionOpt, JsonOpt, SyntheticOpt, console, human_bytes, parse_int, print_json
@@ -39,19 +41,19 @@ The device is shut down at the end (UNLOADING_GUEST_DRIVER, FWSEC-SB, booter_unl
   [cyan]nova boot --sim ga102 --until booter-load --trace boot.json[/cyan]  stop after the booter; open the
   trace in ui.perfetto.dev
 
-Hopper and Blackwell boot through the FSP, which is not supported yet; --device BDF boots a real GPU owned
-through VFIO (bound to vfio-pci).
+Hopper and Blackwell take the FSP chain of trust (fmc-load, fsp-cot, gsp-lockdown) where the others run
+FWSEC-FRTS and the SEC2 booter; --device BDF boots a real GPU owned through VFIO (bound to vfio-pci).
 """
 
 
-def _progress_plain(err: Any) -> Any:
-    index = {name: i + 1 for i, name in enumerate(STAGES)}
+def _progress_plain(err: Any, order: Sequence[str]) -> Any:
+    index = {name: i + 1 for i, name in enumerate(order)}
 
     def listener(phase: str, span: Span) -> None:
         if phase != "end" or span.kind != "stage":
             return
         n = index.get(span.name)
-        pos = f"[{n:>2}/{len(STAGES)}]" if n else "       "
+        pos = f"[{n:>2}/{len(order)}]" if n else "       "
         state = "ok" if span.ok else "FAILED"
         err.write(f"nova boot: {pos} {span.name:<30} {state} ({span.dev_ns / 1e6:.3f} ms device, "
                   f"{span.host_ns / 1e6:.1f} ms host)\n")
@@ -63,8 +65,9 @@ def _progress_plain(err: Any) -> Any:
 class _LiveProgress:
     """A rich table of the stages, updated as they run (on a terminal)."""
 
-    def __init__(self, con: Console) -> None:
+    def __init__(self, con: Console, order: Sequence[str]) -> None:
         self.con = con
+        self.order = order
         self.state: dict[str, tuple[str, str]] = {}
         self.current: str | None = None
         self.rpcs = 0
@@ -72,7 +75,7 @@ class _LiveProgress:
 
     def _render(self) -> Table:
         t = Table.grid(padding=(0, 2))
-        for name in STAGES:
+        for name in self.order:
             mark, note = self.state.get(name, ("[dim]·[/dim]", ""))
             t.add_row(mark, name if name in self.state else f"[dim]{name}[/dim]", note)
         t.add_row("", "", f"[dim]{self.rpcs} RPC(s)[/dim]")
@@ -169,12 +172,13 @@ def boot_cmd(
         raise NovaError(f"--until {until!r} is not a stage{did_you_mean(until, STAGES)}; stages: {', '.join(STAGES)}")
     err = sys.stderr
     tl = Timeline()
+    order = STAGES if device is not None else stages_for(Chipset.parse(sim or DEFAULT_SIM))
     live: _LiveProgress | None = None
     if err.isatty() and not json_:
-        live = _LiveProgress(Console(file=err, highlight=False))
+        live = _LiveProgress(Console(file=err, highlight=False), order)
         tl.listeners.append(live)
     elif not json_:
-        tl.listeners.append(_progress_plain(err))
+        tl.listeners.append(_progress_plain(err, order))
     import time
 
     t0 = time.perf_counter()
