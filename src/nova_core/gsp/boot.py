@@ -632,14 +632,14 @@ def _copy_logs(gpu: GspDevice) -> dict[str, bytes]:
 # -- the shutdown ------------------------------------------------------------------------------------------
 
 
-def _fsp_gsp_idle(dev: Device, chipset: Chipset) -> bool:
-    """FSP chips, after a failed boot: the GSP's RISC-V core is not running (its memory may be freed)."""
+def _reset_gsp(dev: Device, chipset: Chipset) -> str:
+    """FSP chips, a boot that ended after the COT but before GSP-RM was handed over: reset the GSP falcon (OpenRM
+    ``kgspResetHw_GH100`` resets it through its ENGINE register too), which stops the GSP-FMC and whatever it
+    started."""
     from ..falcon.engines import gsp_falcon
 
-    try:
-        return not gsp_falcon(dev, chipset).is_riscv_active()
-    except NovaError:
-        return False
+    gsp_falcon(dev, chipset).reset()
+    return "GSP falcon reset: the GSP-FMC (and a GSP-RM that was never initialized) stopped"
 
 
 def _teardown(gpu: GspDevice) -> BootError | None:
@@ -660,6 +660,7 @@ def _teardown(gpu: GspDevice) -> BootError | None:
             problems.append(f"{name}: {e}")
             return False
 
+    unloaded = False  #: GSP-RM acknowledged UNLOADING_GUEST_DRIVER
     if rpc is not None and gpu._gsp_alive and gpu.init_done and rpc.unresponsive:
         step("unload:unloading-guest-driver",
              lambda: "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent")
@@ -680,21 +681,21 @@ def _teardown(gpu: GspDevice) -> BootError | None:
                          interval=UNLOAD_INTERVAL, what="GSP-RM unloaded (GSP MAILBOX0 bit 31)")
             return "UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 bit 31 set"
 
-        step("unload:unloading-guest-driver", unload_rpc)
+        unloaded = step("unload:unloading-guest-driver", unload_rpc)
     gpu.saved_logs = _copy_logs(gpu)
 
     core_stopped = not gpu._chain_started
     if gpu._chain_started and gpu.spec is not None and gpu.spec.facts.boot_path is BootPath.FSP:
-        if gpu._gsp_alive:
+        if gpu._gsp_alive and unloaded:  # GSP-RM unloaded: the GSP-FMC shuts down and the core halts by itself
             try:
                 unload_fsp_chain(dev, gpu.spec, timeline=tl)
                 core_stopped = True
             except ChainError as e:
                 problems.append(f"unload:{e.stage}: {e.cause}")
-        else:  # the FSP never started the FMC, or GSP-RM never came up: nothing runs on the GSP's RISC-V core
-            core_stopped = _fsp_gsp_idle(dev, gpu.spec.chipset)
-            if not core_stopped:
-                problems.append("the GSP's RISC-V core runs although the boot failed before GSP-RM started")
+        else:  # stopped before GSP-RM was handed over or initialized, or it did not unload: stop the GSP ourselves
+            chip = gpu.spec.chipset  # (a COT the FSP refused started nothing: the GSP is not ours to reset)
+            accepted = isinstance(gpu.chain, FspChainResult) and gpu.chain.response is not None
+            core_stopped = not accepted or step("unload:gsp-reset", lambda: _reset_gsp(dev, chip))
     elif gpu._chain_started and gpu.spec is not None and gpu.vbios is not None and gpu.firmware is not None:
         try:
             unload_secure_chain(dev, gpu.spec, gpu.vbios, gpu.firmware, timeline=tl)

@@ -48,7 +48,8 @@ FRTS size, the chip's non-WPR heap and PMU sizes, a LibOS 3 heap of 88..280 MiB)
 OpenRM's GH100 diagram), sets WPR2, clears MAILBOX0/1, releases the lockdown (HWCFG2.RISCV_BR_PRIV_LOCKDOWN 0) and
 starts GSP-RM on the GSP's RISC-V core with the LibOS arguments of the boot parameters; GSP-RM then reports the
 layout in ``fwWprLayoutOffset``. An FMC check that fails leaves the lockdown and puts an :class:`FmcError` in
-MAILBOX0. When GSP-RM unloads, the FMC's ACR tears WPR2 down and the GSP's RISC-V core halts.
+MAILBOX0. When GSP-RM unloads, the FMC's ACR tears WPR2 down and the GSP's RISC-V core halts; a CPU reset of
+the GSP while the FMC runs stops it and releases WPR2 (sim choice), and one before the FMC started cancels it.
 
 **Faults** (:meth:`SimFsp.inject`, one-shot): ``no_response`` (the FSP takes the command and never answers),
 ``error`` (answers with the given error code), ``corrupt`` (answers with a garbled NVDM header), ``fmc_error``
@@ -197,6 +198,8 @@ class SimFsp:
         rm = gpu.models.get("gsp_rm")
         if rm is not None:
             rm.on_unloaded.append(self._gsp_rm_unloaded)  # type: ignore[attr-defined]
+        self.gsp.on_riscv_reset.append(self._gsp_reset)
+        self._fmc_resets = 0
 
     # -- configuration and faults -------------------------------------------------------------------------
 
@@ -470,6 +473,7 @@ class SimFsp:
             end = fb - cot["frtsVidmemOffset"]
             self.frts = (end - cot["frtsVidmemSize"], end)
         self.gsp.internal_reset()
+        self._fmc_resets = self.gsp.resets
         self.target_locked = True
         self.fmc_running = True
         hw = F.NV_PFALCON_FALCON_HWCFG2
@@ -479,6 +483,10 @@ class SimFsp:
 
     def _run_fmc(self, cot: dict[str, Any]) -> None:
         self.target_locked = False
+        if self.gsp.resets != self._fmc_resets:  # the CPU reset the GSP before the FMC got going
+            self.fmc_running = False
+            self.log.warning("fsp", "GSP-FMC: the GSP was reset before it ran; nothing started")
+            return
         self.history.append("GSP-FMC")
         fault = self._take("fmc_error")
         try:
@@ -584,6 +592,16 @@ class SimFsp:
         cls = bindings.load(version).GspFwWprMeta
         obj = cls.from_buffer_copy(raw[:ctypes.sizeof(cls)])
         return int(getattr(obj, "pmuReservedSize", 0))
+
+    def _gsp_reset(self) -> None:
+        """A CPU reset of the GSP while its RISC-V core runs ends the GSP-FMC; its ACR releases WPR2 (sim choice)."""
+        if self.fmc_running:
+            self.fmc_running = False
+            self.chain.set_wpr2(0, 0)
+            rm = self.gpu.models.get("gsp_rm")
+            if rm is not None:
+                rm.fw_wpr_layout = None  # type: ignore[attr-defined]
+            self.log.warning("fsp", "GSP reset while the GSP-FMC ran: the FMC stops, WPR2 is released")
 
     def _gsp_rm_unloaded(self) -> None:
         if not self.fmc_running:
