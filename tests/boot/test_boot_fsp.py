@@ -4,6 +4,8 @@ exchange ends in one BootFailed naming its stage, the device torn down and the n
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -155,8 +157,6 @@ def test_corrupted_cot_message_is_refused(field: str, reason: str, monkeypatch: 
     real = cot_mod.build_cot
 
     def corrupt(*args: object, **kwargs: object) -> cot_mod.CotPayload:
-        import dataclasses
-
         c = real(*args, **kwargs)  # type: ignore[arg-type]
         value = getattr(c, field)
         if isinstance(value, bytes):
@@ -170,7 +170,7 @@ def test_corrupted_cot_message_is_refused(field: str, reason: str, monkeypatch: 
     e = _fails(gpu, "gb202")
     assert e.stage == "fsp-cot" and isinstance(e.cause, FspError) and e.cause.code == 0xA1
     assert "errorCode 0xa1 (FSP_IFS_ERR_INVALID_DATA" in str(e)
-    assert any(pytest.importorskip("re").search(reason, r) for r in fsp(gpu).refusals)  # type: ignore[attr-defined]
+    assert any(re.search(reason, r) for r in fsp(gpu).refusals)  # type: ignore[attr-defined]
     monkeypatch.undo()
     _next_boot_works(gpu, "gb202")
 
@@ -205,3 +205,37 @@ def test_cot_while_gsp_rm_runs_is_refused_by_the_fsp() -> None:
     finally:
         first.close()
     assert first.teardown_status == "clean"
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"gspFwWprStart": 0x1000_0000}, r"GspFwWprMeta.gspFwWprStart is 0x10000000: the ACR places WPR2 itself"),
+    ({"nonWprHeapSize": 0x100000}, r"GspFwWprMeta.nonWprHeapSize 0x100000, expected 0x200000"),
+    ({"gspFwHeapSize": 8 << 20}, r"gspFwHeapSize 0x800000: a whole number of MiB in the LibOS 3 bounds"),
+    ({"vgaWorkspaceSize": 1 << 20}, r"vgaWorkspaceSize 0x100000, expected 0x20000"),
+])
+def test_gsp_fmc_refuses_a_wpr_meta_that_is_not_sizes_only(change: dict[str, int], reason: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from nova_core.fb.layout import FbLayout
+
+    real = FbLayout.wpr_meta_fields
+    monkeypatch.setattr(FbLayout, "wpr_meta_fields", lambda self: {**real(self), **change})
+    gpu = SimGpu("gh100")
+    e = _fails(gpu, "gh100")
+    assert e.stage == "gsp-lockdown" and f"GSP MAILBOX0 {FmcError.LAYOUT:#010x}" in str(e)
+    assert re.search(reason, fsp(gpu).refusals[-1])  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    _next_boot_works(gpu, "gh100")
+
+
+def test_gsp_fmc_refuses_boot_args_in_fb(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nova_core.fsp import cot as c
+
+    real = c.pack_fmc_boot_params
+    monkeypatch.setattr("nova_core.fsp.boot.pack_fmc_boot_params",
+                        lambda **kw: real(**kw, wpr_meta_target=c.F.GspDmaTarget.LOCAL_FB))
+    gpu = SimGpu("gb100")
+    e = _fails(gpu, "gb100")
+    assert e.stage == "gsp-lockdown" and f"GSP MAILBOX0 {FmcError.BOOT_ARGS:#010x}" in str(e)
+    assert "GSP_FMC_BOOT_PARAMS targets 0/1: system memory (1 or 2) expected" in fsp(gpu).refusals[-1]  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    _next_boot_works(gpu, "gb100")
