@@ -28,13 +28,14 @@ def vbios_dir() -> Path | None:
     return None
 
 
-def firmware_root() -> Path | None:
+def _firmware_roots() -> list[Path]:
     env = os.environ.get("NOVA_FIRMWARE_PATH")
-    for cand in (env.split(os.pathsep) if env else []) + ["/lib/firmware"]:
-        p = Path(cand)
-        if (p / "nvidia").is_dir() and any((p / "nvidia").glob("*/gsp")):
-            return p
-    return None
+    return [Path(c) for c in (env.split(os.pathsep) if env else [])] + [Path("/lib/firmware")]
+
+
+def firmware_root() -> Path | None:
+    return next((p for p in _firmware_roots() if (p / "nvidia").is_dir() and any((p / "nvidia").glob("*/gsp"))),
+                None)
 
 
 #: a file only the 570.144 linux-firmware (Debian sid's firmware-nvidia-graphics) has
@@ -43,11 +44,7 @@ FIRMWARE_570_MARKER = "nvidia/gh100/gsp/fmc-570.144.bin"
 
 def firmware_570_root() -> Path | None:
     """The root holding GSP-RM 570.144 for every chip (the Hopper/Blackwell FMC included), if any."""
-    env = os.environ.get("NOVA_FIRMWARE_PATH")
-    for cand in (env.split(os.pathsep) if env else []) + ["/lib/firmware"]:
-        if (Path(cand) / FIRMWARE_570_MARKER).is_file():
-            return Path(cand)
-    return None
+    return next((p for p in _firmware_roots() if (p / FIRMWARE_570_MARKER).is_file()), None)
 
 
 @pytest.fixture

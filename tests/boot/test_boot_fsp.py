@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from boot_helpers import rm, wpr2
 from test_boot import _check_booted, _check_closed, until_case
+from test_boot_faults import _fails as fails
+from test_boot_faults import _next_boot_works
 
 from nova_core.errors import FalconError, FspError, PollTimeout
 from nova_core.fb.layout import fsp_frts_offset_from_end
@@ -98,22 +100,9 @@ def test_fsp_path_has_its_own_stages() -> None:
 
 
 def _fails(gpu: SimGpu, chip: str) -> BootFailed:
-    with pytest.raises(BootFailed) as ei:
-        boot_sim(chip, synthetic=True, gpu=gpu)
-    e = ei.value
-    assert "\n" not in str(e)
-    assert str(e).startswith(f"sim:{chip}: boot failed at stage {e.stage!r}: ")
-    assert e.__cause__ is e.cause and e.device.closed and e.teardown == "clean"
+    e = fails(gpu, chip=chip)
+    assert e.teardown == "clean"
     return e
-
-
-def _next_boot_works(gpu: SimGpu, chip: str) -> None:
-    assert gpu.sysmem.mappings() == []  # nothing of the failed boot left mapped
-    assert wpr2(gpu) == (0, 0)
-    g = boot_sim(chip, synthetic=True, gpu=gpu)
-    assert g.gsp_ready
-    g.close()
-    assert g.teardown_status == "clean"
 
 
 @pytest.mark.parametrize("chip", ["gh100", "gb202"])

@@ -35,11 +35,10 @@ from typing import Any
 
 from ..errors import BootError, FalconError
 from ..falcon.booter import start_gsp_rm
-from ..falcon.chain import ChainError, Stage, StageRunner
+from ..falcon.chain import ChainError, GspLoad, Stage, StageRunner
 from ..fb.layout import FbLayout
-from ..fb.wpr_meta import WprMeta, write_wpr_meta
+from ..fb.wpr_meta import write_wpr_meta
 from ..firmware.discovery import FirmwareSet
-from ..firmware.gsp import PreparedGsp
 from ..gpu.chips import BootPath, Chipset
 from ..gpu.identify import Spec
 from ..hw.clock import MS, SEC
@@ -72,59 +71,36 @@ _PAGE = 0x1000
 
 
 @dataclass
-class FspChainResult:
+class FspChainResult(GspLoad):
     """What :func:`run_fsp_chain` did, and the DMA memory GSP-RM and the FMC now use (free it with :meth:`free`
     only once the GSP's RISC-V core has halted)."""
 
-    chipset: Chipset
-    stages: list[Stage] = field(default_factory=list)
-    gsp: PreparedGsp | None = None
-    bootloader_buf: DmaBuffer | None = None
-    wpr_meta: WprMeta | None = None
     fmc_buf: DmaBuffer | None = None
     boot_args_buf: DmaBuffer | None = None
     cot: CotPayload | None = None
     response: CommandResponse | None = None
-    stopped_after: str | None = None
+
+    TITLE = "chain of trust (FSP)"
 
     @property
     def completed(self) -> bool:
         return len(self.stages) == len(FSP_LOAD_STAGES)
 
-    def stage(self, name: str) -> Stage | None:
-        return next((s for s in self.stages if s.name == name), None)
-
     def free(self, dma: DmaAllocator) -> None:
         """Free everything the chain allocated (idempotent)."""
-        if self.wpr_meta is not None:
-            self.wpr_meta.free(dma)
-            self.wpr_meta = None
-        if self.gsp is not None:
-            self.gsp.free(dma)
-            self.gsp = None
-        for name in ("bootloader_buf", "fmc_buf", "boot_args_buf"):
+        super().free(dma)
+        for name in ("fmc_buf", "boot_args_buf"):
             buf = getattr(self, name)
             if buf is not None:
                 dma.free(buf)
                 setattr(self, name, None)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "chipset": self.chipset.name, "boot_path": BootPath.FSP.value, "completed": self.completed,
-            "stopped_after": self.stopped_after, "stages": [s.as_json() for s in self.stages],
-            "gsp": None if self.gsp is None else self.gsp.as_json(),
-            "wpr_meta": None if self.wpr_meta is None else self.wpr_meta.as_json(),
-            "fmc_bus": None if self.fmc_buf is None else self.fmc_buf.bus_addr,
-            "boot_args_bus": None if self.boot_args_buf is None else self.boot_args_buf.bus_addr,
-            "cot": None if self.cot is None else self.cot.as_json(),
-            "response": None if self.response is None else self.response.as_json(),
-        }
-
-    def __str__(self) -> str:
-        lines = [f"{self.chipset.name} chain of trust (FSP)"
-                 + (f" (stopped after {self.stopped_after})" if self.stopped_after else "")]
-        lines += [f"  {s.name:<14} {s.status:<8} {s.detail}" for s in self.stages]
-        return "\n".join(lines)
+        return {**self._load_json(), "boot_path": BootPath.FSP.value, "completed": self.completed,
+                "fmc_bus": None if self.fmc_buf is None else self.fmc_buf.bus_addr,
+                "boot_args_bus": None if self.boot_args_buf is None else self.boot_args_buf.bus_addr,
+                "cot": None if self.cot is None else self.cot.as_json(),
+                "response": None if self.response is None else self.response.as_json()}
 
 
 @dataclass
@@ -255,11 +231,7 @@ def run_fsp_chain(dev: Device, spec: Spec | Chipset, fwset: FirmwareSet, layout:
         start_gsp_rm(dev, chipset, fwset.bootloader.app_version)
         return "done", f"GSP OS register = appVersion {fwset.bootloader.app_version:#x}; GSP RISC-V core active"
 
-    for name, fn in zip(FSP_LOAD_STAGES, (meta, fmc_load, cot, lockdown, active), strict=True):
-        run.stage(name, fn)
-        if name == until and name != FSP_LOAD_STAGES[-1]:
-            result.stopped_after = name
-            break
+    result.stopped_after = run.run_until(FSP_LOAD_STAGES, (meta, fmc_load, cot, lockdown, active), until)
     return result
 
 
