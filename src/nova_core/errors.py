@@ -115,6 +115,18 @@ class BootError(NovaError):
     """A bring-up stage failed; the message names the stage and the cause."""
 
 
+class FspError(NovaError):
+    """The FSP (Hopper and later) refused or garbled a message, or never answered.
+
+    Attributes:
+        code: the FSP's error code (``NVDM_PAYLOAD_COMMAND_RESPONSE.errorCode``) when it answered with one.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 # --- the simulated GPU ------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""nova_core.gsp.boot: bring GSP-RM up on a Turing, Ampere or Ada GPU, use it, and shut it down again.
+"""nova_core.gsp.boot: bring GSP-RM up on a GPU with a GSP (Turing to Blackwell), use it, and shut it down again.
 
 :func:`boot` is the whole bring-up, one stage after the other, as nouveau (``r535_gsp_oneinit``/``_init``,
 ``tu102_gsp_init``), nova-core (``gsp/boot.rs``) and OpenRM (``kgspBootstrap_TU102``) do it (reference §9):
@@ -8,8 +8,9 @@ stage             what happens
 ================  =====================================================================================
 ``identify``      PMC_BOOT_0/BOOT_42: the chip and its revision (pre-Turing and unknown chips refused)
 ``gfw-boot``      wait for the GPU's own firmware (GFW/devinit) to finish; the VRAM size
-``sysmem-flush``  a DMA page in NV_PFB_NISO_FLUSH_SYSMEM_ADDR(_HI): falcon resets flush through it, so it comes
-                  before any (nova-core ``SysmemFlush``; :mod:`nova_core.fb.sysmem_flush`)
+``sysmem-flush``  a DMA page in NV_PFB_NISO_FLUSH_SYSMEM_ADDR(_HI) - from Hopper on the FB hub's PCIE flush
+                  registers -: falcon resets flush through it, so it comes before any (nova-core ``SysmemFlush``;
+                  :mod:`nova_core.fb.sysmem_flush`)
 ``vbios``         the vBIOS through the PROM window: BIT, falcon ucode table, FWSEC
 ``firmware``      the GSP-RM image, RISC-V bootloader and booters for this chip, found and parsed
 ``fb-layout``     the framebuffer layout top-down: VGA workspace, FRTS, bootloader, image, heap, WPR2
@@ -20,6 +21,10 @@ stage             what happens
 ``gsp-reset``     GspFwWprMeta; the GSP falcon reset into RISC-V mode with the libos page in MAILBOX0/1;
 ``booter-load``   booter_load on SEC2 with the WPR meta address; the GSP RISC-V core must come up
 ``gsp-active``
+(FSP chips)       Hopper and Blackwell take the chain of trust instead (:mod:`nova_core.fsp.boot`): ``wpr-meta``
+``fmc-load``      (sizes only: the GSP-FMC's ACR places WPR2), the FMC image and its boot arguments, the COT
+``fsp-cot``       message to the FSP over EMEM and its response, the GSP's PRIV lockdown released by the FMC,
+``gsp-lockdown``  ``gsp-active``; the ``gfw-boot`` stage waits for the FSP's own secure boot there
 ``sequencer``     GSP-RM's RUN_CPU_SEQUENCER, executed by the CPU (:mod:`.sequencer`)
 ``init-done``     GSP_INIT_DONE: GSP-RM is ready for RPCs
 ``static-info``   GET_GSP_STATIC_INFO: board name, FB regions, RM's own handles, BAR page-directory bases
@@ -38,8 +43,9 @@ The result is a :class:`GspDevice` (a context manager). :meth:`GspDevice.close` 
 nouveau uses (``r535_bar_bar2_fini`` before ``r535_gsp_fini``): a zero BAR2 entry sent with UPDATE_BAR_PDE, the
 client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0
 to read 0x80000000, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
-must read 0), the DMA memory freed and the sysmem flush page released - so the next :func:`boot` of the same GPU
-works.
+must read 0; on Hopper/Blackwell :func:`~nova_core.fsp.boot.unload_fsp_chain`: the GSP's RISC-V core halts as the
+GSP-FMC's ACR shuts down), the DMA memory freed and the sysmem flush page released - so the next :func:`boot` of the
+same GPU works.
 
 A failing stage raises :class:`BootFailed`: one line naming the stage and the cause (chained), with the log
 rings copied out (``.logs``) before the device was torn down (``.teardown`` says how that went).
@@ -53,6 +59,7 @@ GPU (the driver here never imports the simulator).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,11 +69,12 @@ from typing import Any
 from ..errors import BootError, NovaError, did_you_mean
 from ..falcon.chain import LOAD_STAGES, ChainError, ChainResult, unload_secure_chain
 from ..falcon.chain import run_secure_chain as _run_secure_chain
-from ..falcon.engines import SequencerCores, require_sec2_boot_path
+from ..falcon.engines import SequencerCores
 from ..fb.layout import FbLayout, read_fb_layout
 from ..fb.sysmem_flush import SysmemFlush
 from ..firmware.discovery import FirmwareSet, open_firmware_set
-from ..gpu.chips import Chipset
+from ..fsp.boot import FSP_LOAD_STAGES, FspChainResult, run_fsp_chain, unload_fsp_chain
+from ..gpu.chips import BootPath, Chipset
 from ..gpu.devinit import wait_gfw_boot
 from ..gpu.identify import Spec, identify
 from ..gpu.vram import vram_size as read_vram_size
@@ -104,25 +112,35 @@ from .rpc import GspRpc
 from .sequencer import CpuSequencer
 
 #: every stage of :func:`boot`, in order (``until=`` takes one of them)
-STAGES: tuple[str, ...] = ("identify", "gfw-boot", "sysmem-flush", "vbios", "firmware", "fb-layout", "libos",
-                           "boot-rpcs", *LOAD_STAGES, "sequencer", "init-done", "static-info", "client", "vram",
-                           "bar-pde")
+_HEAD = ("identify", "gfw-boot", "sysmem-flush", "vbios", "firmware", "fb-layout", "libos", "boot-rpcs")
+_TAIL = ("sequencer", "init-done", "static-info", "client", "vram", "bar-pde")
+STAGES: tuple[str, ...] = (*_HEAD, *LOAD_STAGES, *(s for s in FSP_LOAD_STAGES if s not in LOAD_STAGES), *_TAIL)
+
+
+def stages_for(chipset: Chipset) -> tuple[str, ...]:
+    """The stages a boot of ``chipset`` runs, in order (the SEC2 booter or the FSP chain of trust in the middle)."""
+    chain = FSP_LOAD_STAGES if chipset.facts.boot_path is BootPath.FSP else LOAD_STAGES
+    return (*_HEAD, *chain, *_TAIL)
+
 
 #: one line per stage (``nova boot --help`` lists them)
 STAGE_HELP: dict[str, str] = {
     "identify": "read PMC_BOOT_0/BOOT_42: chip and revision",
-    "gfw-boot": "wait for the GPU firmware's devinit; VRAM size",
+    "gfw-boot": "wait for the GPU firmware's devinit (Hopper/Blackwell: the FSP's secure boot); VRAM size",
     "sysmem-flush": "register the sysmem flush page (before any falcon reset)",
     "vbios": "parse the vBIOS through the PROM window (BIT, FWSEC)",
-    "firmware": "find and parse GSP-RM, its bootloader and the booters",
+    "firmware": "find and parse GSP-RM, its bootloader and the booters (or the GSP-FMC)",
     "fb-layout": "compute the FB/WPR2 layout for this firmware",
     "libos": "queues, log rings, RMARGS and the libos page in DMA memory",
     "boot-rpcs": "queue SET_SYSTEM_INFO and SET_REGISTRY",
     "fwsec-frts": "FWSEC-FRTS on the GSP falcon: WPR2 carved out",
-    "wpr-meta": "image + radix3, signature, bootloader, GspFwWprMeta",
+    "wpr-meta": "image + radix3, signature, bootloader, GspFwWprMeta (FSP chips: sizes only)",
     "gsp-reset": "GSP falcon reset into RISC-V mode, libos address in MAILBOX0/1",
     "booter-load": "booter_load on SEC2 with the WPR meta address",
     "gsp-active": "GSP RISC-V core active (GSP-RM starts)",
+    "fmc-load": "FSP chips: GSP-FMC image, GSP_FMC_BOOT_PARAMS, the chain-of-trust payload",
+    "fsp-cot": "FSP chips: COT message over the FSP's EMEM queue; FSP_RESPONSE error code 0",
+    "gsp-lockdown": "FSP chips: GSP PRIV lockdown released by the GSP-FMC (or its error in MAILBOX0)",
     "sequencer": "run GSP-RM's RUN_CPU_SEQUENCER on the CPU",
     "init-done": "GSP_INIT_DONE received",
     "static-info": "GET_GSP_STATIC_INFO",
@@ -219,7 +237,7 @@ class GspDevice:
     libos: LibosArgs | None = None
     rpc: GspRpc | None = None
     sequencer: CpuSequencer | None = None
-    chain: ChainResult | None = None
+    chain: ChainResult | FspChainResult | None = None
     sysmem_flush: SysmemFlush | None = None
     static: GspStaticInfo | None = None
     client: RmClient | None = None
@@ -399,8 +417,9 @@ def _bdf_number(name: str) -> int:
         return 0x0100
 
 
-def system_info(dev: Device) -> SystemInfo:
-    """What SET_SYSTEM_INFO says about the host: BAR addresses from the config space, the PCI ids."""
+def system_info(dev: Device, chipset: Chipset | None = None) -> SystemInfo:
+    """What SET_SYSTEM_INFO says about the host: BAR addresses from the config space, the PCI ids, and the chip's PCI
+    config mirror (``ChipFacts.pci_config_mirror``)."""
     bar_addr: dict[int, int] = {}
     sizes: dict[int, int | None] = {}
     ids = (dev.pci_device or 0, 0, 0)
@@ -416,9 +435,12 @@ def system_info(dev: Device) -> SystemInfo:
     if not bar_addr.get(0):
         raise BootError(f"{dev.name}: BAR0's bus address is unknown (no PCI config space or BAR0 unassigned); "
                         f"GSP-RM needs it in SET_SYSTEM_INFO")
-    return SystemInfo(bar0_phys=bar_addr[0], bar1_phys=bar_addr.get(1, 0), bar3_phys=bar_addr.get(3, 0),
+    info = SystemInfo(bar0_phys=bar_addr[0], bar1_phys=bar_addr.get(1, 0), bar3_phys=bar_addr.get(3, 0),
                       pci_bdf=_bdf_number(dev.name), pci_device_id=ids[0], pci_subsystem_id=ids[1],
                       pci_revision_id=ids[2])
+    if chipset is not None:
+        info = dataclasses.replace(info, pci_config_mirror_base=chipset.facts.pci_config_mirror)
+    return info
 
 
 def _bar1_size(dev: Device) -> int:
@@ -488,19 +510,22 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
 
     with stage("identify") as s:
         gpu.spec = spec = identify(bar)
-        require_sec2_boot_path(spec.chipset)  # Hopper/Blackwell: the FSP path, not implemented yet
-        s["detail"] = str(spec)
+        own = stages_for(spec.chipset)
+        if stage.until is not None and stage.until not in own:
+            raise BootError(f"stage {stage.until!r} is not on {spec.chipset.name}'s boot path "
+                            f"({spec.facts.boot_path.value}): {', '.join(own)}")
+        s["detail"] = f"{spec}; boot path {spec.facts.boot_path.value}"
     chip: Chipset = spec.chipset
 
     with stage("gfw-boot") as s:
         waited = wait_gfw_boot(bar, clock, spec)
         gpu.vram_size = read_vram_size(bar, spec)
-        s["detail"] = f"GFW boot {'complete' if waited else 'not applicable'}; {gpu.vram_size >> 20} MiB of VRAM"
+        what = "FSP secure boot" if spec.facts.boot_path is BootPath.FSP else "GFW boot"
+        s["detail"] = f"{what} {'complete' if waited else 'not applicable'}; {gpu.vram_size >> 20} MiB of VRAM"
 
     with stage("sysmem-flush") as s:
         gpu.sysmem_flush = flush = SysmemFlush.register(bar, dev.dma, chip)
-        s["detail"] = (f"page at bus {flush.bus_addr:#x} in NV_PFB_NISO_FLUSH_SYSMEM_ADDR"
-                       + ("/_HI" if chip.facts.sysmem_flush_hi else ""))
+        s["detail"] = f"page at bus {flush.bus_addr:#x} in {chip.facts.sysmem_flush.name}"
 
     with stage("vbios") as s:
         gpu.vbios = vbios if vbios is not None else Vbios.from_bar(bar, dev.name)
@@ -517,7 +542,8 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
             raise BootError(f"the firmware set is {fw.version}, but {firmware_version} was asked for")
         gpu.abi = GspAbi.for_version(fw.version)
         s["detail"] = (f"GSP-RM {fw.version}{' (synthetic)' if fw.synthetic else ''}: image {fw.gsp.image_size:#x} "
-                       f"bytes, signature {fw.gsp.signature_section(chip)}, bootloader v{fw.bootloader.desc.version}")
+                       f"bytes, signature {fw.gsp.signature_section(chip)}, bootloader v{fw.bootloader.desc.version}"
+                       + (f", GSP-FMC {fw.fmc.image.nbytes:#x} bytes ({fw.fmc.scheme})" if fw.fmc is not None else ""))
     abi = gpu.abi
 
     with stage("fb-layout") as s:
@@ -536,25 +562,31 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
                        f"{', '.join(LOG_NAMES)} {libos.logs['LOGRM'].buf.size >> 10} KiB each; RMARGS")
 
     with stage("boot-rpcs") as s:
-        info = system_info(dev)
+        info = system_info(dev, chip)
         rpc.send(SetSystemInfo(info))
         rpc.send(SetRegistry(dict(DEFAULT_REGISTRY if registry is None else registry)))
         s["detail"] = f"SET_SYSTEM_INFO (BAR0 {info.bar0_phys:#x}, BDF {info.pci_bdf:#06x}) and SET_REGISTRY queued"
 
-    # FWSEC-FRTS -> WPR meta -> GSP in RISC-V mode -> booter_load -> GSP RISC-V active (falcon.chain)
-    until = stage.until if stage.until in LOAD_STAGES else None
+    # FWSEC-FRTS -> WPR meta -> GSP in RISC-V mode -> booter_load -> GSP RISC-V active (falcon.chain), or on
+    # Hopper/Blackwell WPR meta -> GSP-FMC -> COT to the FSP -> lockdown released -> GSP RISC-V active (fsp.boot)
+    fsp = spec.facts.boot_path is BootPath.FSP
+    chain_stages = FSP_LOAD_STAGES if fsp else LOAD_STAGES
+    until = stage.until if stage.until in chain_stages else None
     gpu._chain_started = True
     try:
-        gpu.chain = _run_secure_chain(dev, spec, gpu.vbios, fw, layout, libos.bus_addr, until=until, recover=recover,
-                                      timeline=gpu.timeline)
+        if fsp:
+            gpu.chain = run_fsp_chain(dev, spec, fw, layout, libos.bus_addr, until=until, timeline=gpu.timeline)
+        else:
+            gpu.chain = _run_secure_chain(dev, spec, gpu.vbios, fw, layout, libos.bus_addr, until=until,
+                                          recover=recover, timeline=gpu.timeline)
     except ChainError as e:
-        if isinstance(e.result, ChainResult):
+        if isinstance(e.result, (ChainResult, FspChainResult)):
             gpu.chain = e.result
         raise _Failed(e.stage, e.cause) from e
     if gpu.chain.stopped_after is not None:
         stage.check_until(gpu.chain.stopped_after)
     gpu._gsp_alive = True
-    stage.check_until(LOAD_STAGES[-1])
+    stage.check_until(chain_stages[-1])
 
     with stage("sequencer") as s:
         poll_timeout(lambda: (rpc.poll(), seq.runs)[1], lambda n: n > 0, clock=clock, timeout=INIT_TIMEOUT,
@@ -571,6 +603,8 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
     with stage("static-info") as s:
         gpu.static = st = rpc.call(GetGspStaticInfo())
         s["detail"] = f"{st.gpu_name}, FB {st.fb_length >> 20} MiB, {len(st.fb_regions)} FB region(s)"
+        if layout.acr_placed:
+            s["detail"] += "; " + _check_acr_layout(layout, st)
 
     with stage("client") as s:
         gpu.client = RmClient.open(rpc)
@@ -600,6 +634,24 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
         s["detail"] = "; ".join(notes)
 
 
+def _check_acr_layout(layout: FbLayout, st: GspStaticInfo) -> str:
+    """FSP chips: GSP-RM reports where the GSP-FMC's ACR put the non-WPR heap and FRTS
+    (``fwWprLayoutOffset``, OpenRM ``_kgspSetFwWprLayoutOffset``); the driver's layout must be the same.
+
+    Raises:
+        BootError: the ACR placed them elsewhere (expected and found offsets named).
+    """
+    if st.fw_wpr_layout is None:
+        return "GSP-RM reports no fwWprLayoutOffset: the FB layout is the driver's prediction"
+    non_wpr, frts = st.fw_wpr_layout
+    for what, want, got in (("nonWprHeapOffset", layout.non_wpr_heap.start, non_wpr),
+                            ("frtsOffset", layout.frts.start, frts)):
+        if want != got:
+            raise BootError(f"the GSP-FMC's ACR placed WPR2 differently than predicted: fwWprLayoutOffset.{what} "
+                            f"expected {want:#x}, found {got:#x}")
+    return f"ACR layout as predicted (non-WPR heap {non_wpr:#x}, FRTS {frts:#x})"
+
+
 def _vram_and_bars(dev: Device, spec: Spec, vram: int, layout: FbLayout, static: GspStaticInfo) -> BarSpaces:
     """The VRAM allocator over what GSP-RM leaves the driver, BAR2 shared with GSP-RM, BAR1 on GSP-RM's root."""
     claims = [FbClaim(r.base, r.limit + 1, not r.reserved and not r.protected,
@@ -612,7 +664,7 @@ def _vram_and_bars(dev: Device, spec: Spec, vram: int, layout: FbLayout, static:
         raise BootError(f"GET_GSP_STATIC_INFO: none of the {len(claims)} FB region(s) is neither reserved nor "
                         f"protected: no VRAM for the driver")
     alloc = VramAllocator(vram, ownership_reservations(vram, claims, regions_from_layout(layout)))
-    access = PraminVram(dev.bar0, vram)
+    access = PraminVram(dev.bar0, vram, chipset=spec.chipset)
     space = inst = None
     if dev.bar2 is not None:
         space = Bar2Space(spec.chipset, dev.bar0, dev.clock, access, alloc, dev.bar2, gsp_pdb=static.bar2_pde_base)
@@ -635,6 +687,16 @@ def _copy_logs(gpu: GspDevice) -> dict[str, bytes]:
 # -- the shutdown ------------------------------------------------------------------------------------------
 
 
+def _reset_gsp(dev: Device, chipset: Chipset) -> str:
+    """FSP chips, a boot that ended after the COT but before GSP-RM was handed over: reset the GSP falcon (OpenRM
+    ``kgspResetHw_GH100`` resets it through its ENGINE register too), which stops the GSP-FMC and whatever it
+    started."""
+    from ..falcon.engines import gsp_falcon
+
+    gsp_falcon(dev, chipset).reset()
+    return "GSP falcon reset: the GSP-FMC (and a GSP-RM that was never initialized) stopped"
+
+
 def _teardown(gpu: GspDevice) -> BootError | None:
     """nouveau ``r535_gsp_fini`` + ``tu102_gsp_fini``; returns the error that stopped it (None: all done)."""
     tl = gpu.timeline
@@ -655,11 +717,16 @@ def _teardown(gpu: GspDevice) -> BootError | None:
 
     skipped = "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent"
 
-    def rpc_step(name: str, fn: Callable[[], str]) -> None:
-        """A step that talks to GSP-RM: skipped once an RPC timed out (each would only wait out its timeout)."""
+    def rpc_step(name: str, fn: Callable[[], str]) -> bool:
+        """A step that talks to GSP-RM: skipped (``False``) once an RPC timed out (each would only wait out its
+        timeout)."""
         assert rpc is not None
-        step(name, (lambda: skipped) if rpc.unresponsive else fn)
+        if rpc.unresponsive:
+            step(name, lambda: skipped)
+            return False
+        return step(name, fn)
 
+    unloaded = False  #: GSP-RM acknowledged UNLOADING_GUEST_DRIVER
     if rpc is not None and gpu._gsp_alive and gpu.init_done and rpc.unresponsive:
         step("unload:unloading-guest-driver", lambda: skipped)
     elif rpc is not None and gpu._gsp_alive and gpu.init_done:
@@ -690,11 +757,22 @@ def _teardown(gpu: GspDevice) -> BootError | None:
                          interval=UNLOAD_INTERVAL, what=f"GSP-RM unloaded (GSP MAILBOX0 == {UNLOADED_MAILBOX0:#x})")
             return f"UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 = {UNLOADED_MAILBOX0:#x}"
 
-        rpc_step("unload:unloading-guest-driver", unload_rpc)
+        unloaded = rpc_step("unload:unloading-guest-driver", unload_rpc)
     gpu.saved_logs = _copy_logs(gpu)
 
     core_stopped = not gpu._chain_started
-    if gpu._chain_started and gpu.spec is not None and gpu.vbios is not None and gpu.firmware is not None:
+    if gpu._chain_started and gpu.spec is not None and gpu.spec.facts.boot_path is BootPath.FSP:
+        if gpu._gsp_alive and unloaded:  # GSP-RM unloaded: the GSP-FMC shuts down and the core halts by itself
+            try:
+                unload_fsp_chain(dev, gpu.spec, timeline=tl)
+                core_stopped = True
+            except ChainError as e:
+                problems.append(f"unload:{e.stage}: {e.cause}")
+        else:  # stopped before GSP-RM was handed over or initialized, or it did not unload: stop the GSP ourselves
+            chip = gpu.spec.chipset  # (a COT the FSP refused started nothing: the GSP is not ours to reset)
+            accepted = isinstance(gpu.chain, FspChainResult) and gpu.chain.response is not None
+            core_stopped = not accepted or step("unload:gsp-reset", lambda: _reset_gsp(dev, chip))
+    elif gpu._chain_started and gpu.spec is not None and gpu.vbios is not None and gpu.firmware is not None:
         try:
             unload_secure_chain(dev, gpu.spec, gpu.vbios, gpu.firmware, timeline=tl)
             core_stopped = True

@@ -33,6 +33,7 @@ from ..errors import DeviceAccessError, ReplayMismatch
 from ..files import InputFormat, check_output_file, read_input
 from ..regs.pbus import NV_PBUS_BAR0_WINDOW, Bar0WindowTarget
 from ..regs.prom import PRAMIN
+from ..regs.xal import NV_XAL_EP_BAR0_WINDOW, XAL_BAR0_WINDOW_BASE_SHIFT
 from .bar import Bar, check_block
 from .clock import VirtualClock
 from .device import Device, NoDma
@@ -346,9 +347,10 @@ class ReplayBar:
 
 def pramin_writes(entries: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
     """``(VRAM address, length)`` of every write the trace makes through the PRAMIN window into VRAM, following
-    ``NV_PBUS_BAR0_WINDOW`` as the hardware does (system-memory targets are left out)."""
+    ``NV_PBUS_BAR0_WINDOW`` as the hardware does (system-memory targets are left out) - and, from Hopper on,
+    ``NV_XAL_EP_BAR0_WINDOW`` (always VRAM). A trace of one chip moves the window through one of them only."""
     base: int | None = 0
-    window = NV_PBUS_BAR0_WINDOW.addr()
+    window, xal_window = NV_PBUS_BAR0_WINDOW.addr(), NV_XAL_EP_BAR0_WINDOW.addr()
     out: list[tuple[int, int]] = []
     for e in entries:
         if e.get("bar", 0) != 0 or e["op"] not in ("w32", "wblk"):
@@ -358,6 +360,9 @@ def pramin_writes(entries: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
             v = e["val"]
             vid = NV_PBUS_BAR0_WINDOW.target.get(v) == Bar0WindowTarget.VID_MEM
             base = NV_PBUS_BAR0_WINDOW.base_.get(v) << 16 if vid else None
+            continue
+        if off == xal_window and e["op"] == "w32":
+            base = NV_XAL_EP_BAR0_WINDOW.base_.get(e["val"]) << XAL_BAR0_WINDOW_BASE_SHIFT
             continue
         length = 4 if e["op"] == "w32" else len(e["data"]) // 2
         if base is not None and PRAMIN.start <= off < PRAMIN.start + PRAMIN.size:

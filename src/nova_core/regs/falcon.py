@@ -89,6 +89,8 @@ class NV_PFALCON_FALCON_HWCFG2(Register, domain=FALCON, offset=0x0F4):
 
     riscv = Field(10, 10, RO, doc="1 = the engine has a RISC-V core")
     mem_scrubbing = Field(12, 12, RO, doc="1 = IMEM/DMEM scrubbing still in progress")
+    riscv_br_priv_lockdown = Field(13, 13, RO, doc="GH100+: 1 = the RISC-V boot ROM keeps the engine's PRIV locked "
+                                                    "(hopper/gh100/dev_falcon_v4.h); the GSP-FMC releases it")
     reset_ready = Field(31, 31, RO, doc="GA102+: engine may be reset (hardware sometimes never sets it)")
 
 

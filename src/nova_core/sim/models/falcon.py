@@ -728,10 +728,27 @@ class SimFalcon:
         stat = self.addr(F.NV_PFALCON_FALCON_IRQSTAT)
         self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_HALT)
 
+    def internal_reset(self) -> None:
+        """A reset the chip's security processor performs (the FSP before it starts the GSP-FMC): the engine is reset
+        and scrubbed at once, with no CPU register access."""
+        self._enter_reset(self.gpu.clock.now())
+        self._scrub_done()
+
+    def halt_riscv(self) -> None:
+        """This engine's RISC-V core halts (GSP-RM and the GSP-FMC shut down after an unload)."""
+        self.state = State.HALTED
+        if self.ga102:
+            self._set_field(F.NV_PRISCV_RISCV_CPUCTL, "active_stat", 0)
+            self._set_field(F.NV_PRISCV_RISCV_CPUCTL, "halted", 1)
+        else:
+            self._set_field(F.NV_PRISCV_RISCV_CORE_SWITCH_RISCV_STATUS, "active_stat", 0)
+        self.log.info("falcon", f"{self.engine}: RISC-V core halted")
+
     def start_riscv(self) -> None:
         """This engine's RISC-V core starts (the booter hands the GSP over to GSP-RM)."""
         self.state = State.RISCV
         if self.ga102:
+            self._set_field(F.NV_PRISCV_RISCV_CPUCTL, "halted", 0)
             self._set_field(F.NV_PRISCV_RISCV_CPUCTL, "active_stat", 1)
         else:
             self._set_field(F.NV_PRISCV_RISCV_CORE_SWITCH_RISCV_STATUS, "active_stat", 1)
