@@ -28,6 +28,7 @@ from .firmware.discovery import FirmwareNotFound, FirmwareSet, open_firmware_set
 from .gpu.chips import Chipset
 from .gsp.boot import GspDevice, boot
 from .hw.events import Timeline
+from .hw.irq import MODES
 
 
 def synthetic_firmware_root() -> Path:
@@ -72,12 +73,13 @@ def sim_firmware(chip: Chipset | str, version: str | None = None, *,
 def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | bytes | None = None,
              firmware_version: str | None = None, synthetic: bool | None = None,
              firmware_roots: Sequence[str | os.PathLike[str]] | None = None, pci_device: int | None = None,
-             until: str | None = None, timeline: Timeline | None = None, gpu: Any = None) -> GspDevice:
+             until: str | None = None, timeline: Timeline | None = None, gpu: Any = None,
+             interrupts: Sequence[str] = MODES) -> GspDevice:
     """Boot a simulated GPU (a REPL shortcut: ``nova_core.boot_sim("ga102")``).
 
     The sim is told which firmware the driver uses (as a real GPU "knows" its signed firmware); ``gpu`` boots an
-    existing :class:`~nova_core.sim.SimGpu` again (a second boot of the same device). Closing the returned
-    device also closes the firmware set.
+    existing :class:`~nova_core.sim.SimGpu` again (a second boot of the same device); ``interrupts`` the delivery
+    modes to try (``("poll",)``: none). Closing the returned device also closes the firmware set.
     """
     from .sim import SimGpu
 
@@ -91,7 +93,8 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
         root = next(iter(fw.files.values())).root
         gpu.models["secure_chain"].expect_firmware(root, fw.version)
         dev = gpu.device()
-        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline)
+        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline,
+                      interrupts=interrupts)
     except BaseException:
         fw.close()
         raise

@@ -39,7 +39,7 @@ def test_boot_default_is_ad102_and_says_which_firmware(capsys: pytest.CaptureFix
     assert "sim:ad102" in out and "AD102" in out
     assert "firmware    GSP-RM 535.113.01, synthetic" in out or "GSP-RM 535.113.01, real" in out
     assert "shutdown: clean" in out
-    assert "[17/17] bar-pde" in err  # progress lines on a non-terminal stderr
+    assert f"[{len(STAGES)}/{len(STAGES)}] bar-pde" in err  # progress lines on a non-terminal stderr
 
 
 def test_trace_is_valid_chrome_trace_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

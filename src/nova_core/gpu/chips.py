@@ -157,6 +157,10 @@ class ChipFacts:
         pci_device_id: a representative PCI device id (``pci.ids``; Blackwell ids from board data).
         board: the board the representative id belongs to.
         sim_vram_mib: VRAM of that board, used by the simulated GPU.
+        vfn_leaves: ``NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF__SIZE_1``: interrupt leaf registers (32 vectors each)
+            of the VFN tree - 8 on Turing/Ampere/Ada, 16 on Hopper/Blackwell (``dev_vm.h``, see ``regs.vfn``).
+        msi_rearm_xve: with MSI, each interrupt is re-armed by a write to ``NV_XVE_CYA_2`` (TU102..AD107: OpenRM
+            ``PDB_PROP_KBIF_USE_CONFIG_SPACE_TO_REARM_MSI``); Hopper and later re-arm through the top-level enables.
     """
 
     chipset: Chipset
@@ -172,6 +176,8 @@ class ChipFacts:
     pci_device_id: int
     board: str
     sim_vram_mib: int
+    vfn_leaves: int
+    msi_rearm_xve: bool
 
     @property
     def name(self) -> str:
@@ -209,6 +215,7 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         sig = ".fwsignature_gb20x"
     fsp = arch in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
     compute_only = chipset in (Chipset.GA100, Chipset.GH100, Chipset.GB100, Chipset.GB102)
+    pre_hopper = arch in (Architecture.TURING, Architecture.AMPERE, Architecture.ADA)
     return ChipFacts(
         chipset=chipset,
         gsp_sig_section=sig,
@@ -223,6 +230,8 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         pci_device_id=pci,
         board=board,
         sim_vram_mib=int(vram_gib * 1024),
+        vfn_leaves=8 if pre_hopper else 16,
+        msi_rearm_xve=pre_hopper,
     )
 
 

@@ -13,9 +13,12 @@
   waits for them, and events are dispatched to the handlers registered with :meth:`GspRpc.on_event`
   (RUN_CPU_SEQUENCER, OS_ERROR_LOG, ...) - while the caller keeps waiting for its own reply. Events
   nobody handles are kept (bounded) for :meth:`GspRpc.wait_event` (INIT_DONE).
-- **notification**: GSP-RM raises SWGEN0 in the GSP falcon's IRQSTAT when it writes the status queue;
-  the drain acknowledges it through IRQSCLR before reading, so a message written meanwhile raises it
-  again (nouveau ``r535_gsp_intr``).
+- **notification**: GSP-RM raises SWGEN0 in the GSP falcon's IRQSTAT when it writes the status queue.
+  Polling (the default, and until the boot's ``interrupts`` stage), the drain acknowledges it through IRQSCLR
+  before reading, so a message written meanwhile raises it again (nouveau ``r535_gsp_intr``). With
+  :meth:`GspRpc.use_wakeup` the GSP's interrupt handler (:mod:`nova_core.gsp.intr`) owns that acknowledge and
+  wakes the waiters: they sleep on the wakeup instead of polling (:func:`~nova_core.hw.irq.wait_woken`, same
+  bounds and messages).
 - **failures**: a non-zero ``rpc_result`` (or RM status inside an ALLOC/CONTROL/FREE reply) is an
   :class:`~nova_core.gsp.fw.RpcFailure` naming the function and the status; a reply that never comes
   is a :class:`~nova_core.errors.PollTimeout` naming the RPC and its sequence number.
@@ -35,6 +38,7 @@ from ..errors import GspError, NovaError, PollTimeout
 from ..hw.bar import Bar
 from ..hw.clock import SEC, US, Clock
 from ..hw.events import Timeline
+from ..hw.irq import Wakeup, wait_woken
 from ..hw.poll import poll_timeout
 from ..regs.falcon import FALCON, IRQ_SWGEN0, NV_PFALCON_FALCON_IRQSCLR, NV_PFALCON_FALCON_IRQSTAT
 from ..regs.gsp import NV_PGSP_QUEUE_HEAD
@@ -135,6 +139,25 @@ class GspRpc:
         self.received = 0
         #: a reply never came: GSP-RM has stopped answering (a shutdown then skips its RPCs)
         self.unresponsive = False
+        self._wakeup: Wakeup | None = None
+
+    # -- interrupts ----------------------------------------------------------------------------------
+
+    @property
+    def wakeup(self) -> Wakeup | None:
+        """What waits sleep on when the GSP interrupt is delivered (None: they poll)."""
+        return self._wakeup
+
+    def use_wakeup(self, wakeup: Wakeup | None) -> None:
+        """Wait for GSP-RM's messages on ``wakeup`` (signalled by the GSP interrupt handler); None: poll again."""
+        self._wakeup = wakeup
+
+    def _await(self, done: Callable[[], bool], timeout: int, what: str) -> None:
+        wakeup = self._wakeup
+        if wakeup is None:
+            poll_timeout(done, bool, clock=self.clock, timeout=timeout, interval=POLL_INTERVAL, what=what)
+        else:
+            wait_woken(wakeup, done, clock=self.clock, timeout=timeout, what=what)
 
     # -- sending -----------------------------------------------------------------------------------
 
@@ -188,9 +211,8 @@ class GspRpc:
                 self.posted_failures = [f for f in self.posted_failures if f.sequence != pending.sequence]
         if pending.reply is None:
             try:
-                poll_timeout(lambda: self._drain_until(pending), bool, clock=self.clock, timeout=timeout,
-                             interval=POLL_INTERVAL,
-                             what=f"GSP-RM's reply to {pending.name} (rpc sequence {pending.sequence})")
+                self._await(lambda: self._drain_until(pending), timeout,
+                            f"GSP-RM's reply to {pending.name} (rpc sequence {pending.sequence})")
             except PollTimeout:
                 self.unresponsive = True
                 raise
@@ -273,8 +295,7 @@ class GspRpc:
                         return True
             return False
 
-        poll_timeout(look, bool, clock=self.clock, timeout=timeout, interval=POLL_INTERVAL,
-                     what=f"event {self.abi.name_of(number)} ({number:#x}) from GSP-RM")
+        self._await(look, timeout, f"event {self.abi.name_of(number)} ({number:#x}) from GSP-RM")
         return found[0]
 
     def backlog(self) -> list[EventMessage]:
@@ -299,7 +320,7 @@ class GspRpc:
         count = 0
         if self.msgq.available() == 0:
             return 0
-        if self.bar.read32(self._irqstat) & IRQ_SWGEN0:
+        if self._wakeup is None and self.bar.read32(self._irqstat) & IRQ_SWGEN0:  # else the handler acks it
             self.bar.write32(self._irqsclr, IRQ_SWGEN0)
         while True:
             msg = self.msgq.receive()
