@@ -10,7 +10,8 @@ message to the CPU. Per-chip geometry: ``ChipFacts.vfn_leaves`` (facts in :mod:`
 
 1. *unarm*: TOP_EN_CLEAR of every subtree (the line drops; anything still pending when it is set again sends a
    new message) and, with MSI on TU102..AD107, the MSI re-arm write (``NV_XVE_CYA_2``; :mod:`nova_core.regs.xve`);
-2. read TOP, then each LEAF whose subtree bit is set; keep the bits this driver enabled;
+2. read TOP, then each LEAF (and its enable mask, LEAF_EN_SET reads it) whose subtree bit is set: the
+   enabled, pending vectors;
 3. for each pending vector with a handler: *reset* it (LEAF write-1-to-clear) **before** calling the handler, so
    an interrupt raised while the handler runs is not lost;
 4. a pending, enabled vector with no handler is *blocked* (LEAF_EN_CLEAR) and reported once - an interrupt
@@ -252,8 +253,8 @@ class VfnController:
             if self._rearm_msi is not None:
                 self._rearm_msi.write(0)
             top = self._top.read()
-            stat = [self._leaf[i].read() & self._en[i] if top >> (i // LEAVES_PER_SUBTREE) & 1 else 0
-                    for i in range(self.leaves)]
+            stat = [self._leaf[i].read() & self._leaf_set[i].read() if top >> (i // LEAVES_PER_SUBTREE) & 1 else 0
+                    for i in range(self.leaves)]  # enabled and pending (a vector blocked stays latched, unseen)
             try:
                 if not any(stat):
                     self.spurious += 1
