@@ -11,8 +11,9 @@ from nova_core.cli.main import main
 Capture = pytest.CaptureFixture[str]
 
 
-@pytest.mark.parametrize(("chip", "mode", "leaves", "display"), [("tu102", "msi", 8, True), ("ga102", "msi", 8, True),
-                                                                 ("ad102", "msi", 8, True), ("ga100", "msi-x", 8, False)])
+@pytest.mark.parametrize(("chip", "mode", "leaves", "display"),
+                         [("tu102", "msi", 8, True), ("ga102", "msi", 8, True), ("ad102", "msi", 8, True),
+                          ("ga100", "msi-x", 8, False)])
 def test_irq_json(chip: str, mode: str, leaves: int, display: bool, capsys: Capture) -> None:
     assert main(["irq", "--sim", chip, "--synthetic", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
