@@ -106,6 +106,10 @@ class VfnController:
         self._leaf_set = [NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET.bind(bar, i=i) for i in range(leaves)]
         self._leaf_clear = [NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR.bind(bar, i=i) for i in range(leaves)]
         self._rearm_msi = NV_XVE_CYA_2.bind(bar) if msi_rearm else None
+        # the handler's writes go straight to the BAR (their offsets and values were checked above)
+        self._w = bar.write32
+        self._top_en_set_at, self._top_en_clear_at = self._top_en_set.offset, self._top_en_clear.offset
+        self._leaf_at = [r.offset for r in self._leaf]
         self._lock = threading.RLock()  #: register programming and servicing, one at a time (nouveau intr.lock)
         self._en = [0] * leaves  #: what this driver enabled (LEAF_EN), per leaf
         self._vectors: dict[int, Vector] = {}
@@ -249,9 +253,10 @@ class VfnController:
             if not self.armed:
                 return False
             self.services += 1
-            self._top_en_clear.write(self.top_mask)
+            w = self._w
+            w(self._top_en_clear_at, self.top_mask)
             if self._rearm_msi is not None:
-                self._rearm_msi.write(0)
+                w(self._rearm_msi.offset, 0)
             top = self._top.read()
             stat = [self._leaf[i].read() & self._leaf_set[i].read() if top >> (i // LEAVES_PER_SUBTREE) & 1 else 0
                     for i in range(self.leaves)]  # enabled and pending (a vector blocked stays latched, unseen)
@@ -273,7 +278,7 @@ class VfnController:
                     if v.handler is None or not v.allowed:
                         continue
                     stat[leaf] &= ~bit
-                    self._leaf[leaf].write(bit)  # reset before the handler runs (nouveau)
+                    w(self._leaf_at[leaf], bit)  # reset before the handler runs (nouveau)
                     self._call(v)
                 for leaf, bits in enumerate(stat):
                     if bits:
@@ -282,7 +287,7 @@ class VfnController:
                         self._report_blocked(leaf, bits)
                 return True
             finally:
-                self._top_en_set.write(self.top_mask)
+                self._w(self._top_en_set_at, self.top_mask)
 
     def _call(self, v: Vector) -> None:
         handler = v.handler

@@ -183,8 +183,9 @@ class SimIntr:
     def top(self) -> int:
         """TOP: subtrees with an enabled vector pending."""
         t = 0
-        for i in range(self.leaves):
-            if self.bar.peek(self._leaf_at[i]) & self.en[i]:
+        peek = self.bar.peek
+        for i, en in enumerate(self.en):
+            if en and peek(self._leaf_at[i]) & en:
                 t |= 1 << (i // LEAVES_PER_SUBTREE)
         return t
 
