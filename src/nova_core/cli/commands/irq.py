@@ -18,18 +18,23 @@ table GSP-RM gave - each engine's stall and non-stall vector - with the handler 
 The GSP's vector counts the messages that woke RPC waiters during the boot.
 
 --mode tries the given delivery modes in order (default msi-x, msi, intx; the simulated GeForce parts offer MSI,
-compute parts MSI-X); --mode poll boots without interrupts, as nova-core did before them.
+compute parts MSI-X); --mode poll boots without interrupts, as nova-core did before them. --no-boot only opens the
+interrupts and arms the tree (no GSP-RM, so no vector table): the geometry of chips that do not boot yet (Hopper,
+Blackwell).
 
 [bold]Examples[/bold]
 
   [cyan]nova irq --sim ga102 --json[/cyan]   mode, geometry and vectors as JSON
 
   [cyan]nova irq --sim tu102 --mode poll[/cyan]   the same boot, every wait polling
+
+  [cyan]nova irq --sim gh100 --no-boot --json[/cyan]   Hopper's tree: 16 leaves, MSI-X
 """
 
 _SIM = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
 _VBIOS = typer.Option(None, "--vbios", metavar="FILE", help="ROM file the simulated GPU serves.")
 _MODE = typer.Option([], "--mode", metavar="MODE", help="Delivery mode to try (msi-x, msi, intx, poll; repeatable).")
+_NO_BOOT = typer.Option(False, "--no-boot", help="Open the interrupts and arm the tree only (no GSP-RM).")
 
 
 def irq_cmd(
@@ -38,12 +43,16 @@ def irq_cmd(
     firmware_version: str | None = FirmwareVersionOpt,
     synthetic: bool | None = SyntheticOpt,
     mode: list[str] = _MODE,
+    no_boot: bool = _NO_BOOT,
     json_: bool = JsonOpt,
 ) -> None:
     modes = [m.lower() for m in mode] or list(MODES)
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise NovaError(f"--mode {bad[0]!r}: modes are {', '.join(MODES)}")
+    if no_boot:
+        _show(_tree_only(sim or DEFAULT_SIM, vbios, modes), json_)
+        return
     gpu = boot_sim(sim or DEFAULT_SIM, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic,
                    interrupts=modes)
     try:
@@ -52,13 +61,37 @@ def irq_cmd(
         gpu.close()
     if view is None:  # pragma: no cover - boot_sim runs every stage
         raise NovaError(f"{gpu.name}: the boot did not reach the interrupts stage")
-    out: dict[str, Any] = {"device": gpu.name, "chipset": gpu.spec.chipset.name if gpu.spec else None, **view,
-                           "teardown": gpu.teardown_status}
+    _show({"device": gpu.name, "chipset": gpu.spec.chipset.name if gpu.spec else None, **view,
+           "teardown": gpu.teardown_status}, json_)
+
+
+def _tree_only(chip: str, vbios: Path | None, modes: list[str]) -> dict[str, Any]:
+    """The device's interrupts opened and its tree armed, with no GSP-RM (so no vector table)."""
+    from ...irq import VfnController, open_irq
+    from ...sim import SimGpu
+
+    sim = SimGpu(chip, vbios=vbios)
+    dev = sim.device()
+    irq = open_irq(dev, prefer=modes)
+    try:
+        rearm = sim.facts.msi_rearm_xve and irq.mode == "msi"
+        vfn = VfnController(dev.bar0, sim.facts.vfn_leaves, irq, msi_rearm=rearm)
+        vfn.attach()
+        view = vfn.view()
+        vfn.detach()
+    finally:
+        irq.close()
+    return {"device": dev.name, "chipset": sim.chipset.name, **view, "backend": irq.backend.describe(),
+            "reports": list(irq.reports), "teardown": None}
+
+
+def _show(out: dict[str, Any], json_: bool) -> None:
+    view = out
     if json_:
         print_json(out)
         return
     con = console()
-    con.print(f"[bold]{gpu.name}[/bold]: {view['backend']}", markup=True)
+    con.print(f"[bold]{out['device']}[/bold]: {view['backend']}", markup=True)
     con.print(f"VFN tree: {view['top']} TOP register, {view['subtrees']} subtrees, {view['leaves']} leaves "
               f"(vectors 0..{view['leaves'] * 32 - 1})")
     con.print(f"{'vector':>6}  {'leaf':>4}  {'bit':>3}  {'kind':<8}  {'name':<16}  {'count':>6}  handler")
