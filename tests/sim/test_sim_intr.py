@@ -9,23 +9,16 @@ from nova_core.errors import SimViolation
 from nova_core.pci import ConfigSpace
 from nova_core.pci.msi import MsiController
 from nova_core.regs import falcon as F
-from nova_core.regs.vfn import (
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET,
-)
+from nova_core.regs import vfn as V
 from nova_core.regs.xve import NV_XVE_CYA_2
 from nova_core.sim import SimGpu
 from nova_core.sim.gsp_rm.intr import engine_vectors, stall_vector
 from nova_core.sim.models.intr import SimIntr
 
-LEAF, LEAF_SET, LEAF_CLR = (NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF, NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
-                            NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR)
-TOP, TOP_SET, TOP_CLR = (NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP, NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET,
-                         NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR)
+LEAF, LEAF_SET, LEAF_CLR = (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF, V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
+                            V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR)
+TOP, TOP_SET, TOP_CLR = (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP, V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET,
+                         V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR)
 
 
 def tree(gpu: SimGpu) -> SimIntr:

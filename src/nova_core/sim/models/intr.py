@@ -34,25 +34,16 @@ from ...errors import SimViolation
 from ...gpu.chips import Architecture
 from ...regs import Register
 from ...regs import falcon as F
-from ...regs.vfn import (
-    LEAVES_PER_SUBTREE,
-    MAX_LEAVES,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET,
-)
+from ...regs import vfn as V
 from ...regs.xve import NV_XVE_CYA_2
 from ..gsp_rm.intr import stall_vector
 
 if TYPE_CHECKING:
     from ..gpu import SimGpu
 
-_LEAF_EN: tuple[type[Register], ...] = (NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
-                                        NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR)
-_LEAF_ALL: tuple[type[Register], ...] = (NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF, *_LEAF_EN)
+_LEAF_EN: tuple[type[Register], ...] = (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
+                                        V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR)
+_LEAF_ALL: tuple[type[Register], ...] = (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF, *_LEAF_EN)
 
 NAME = "intr"
 ORDER = 70  #: after the PCI function (5), the falcons (40) and GSP-RM (60)
@@ -66,7 +57,7 @@ class SimIntr:
         self.bar = gpu.bar0
         self.log = gpu.log
         self.leaves = gpu.facts.vfn_leaves
-        self.subtrees = self.leaves // LEAVES_PER_SUBTREE
+        self.subtrees = self.leaves // V.LEAVES_PER_SUBTREE
         self.en = [0] * self.leaves
         self.top_en = 0
         self.line = False  #: TOP & TOP_EN != 0
@@ -75,7 +66,7 @@ class SimIntr:
         self.held = False  #: a rise while MSI was not re-armed
         self.messages = 0  #: rises that reached the PCI function
         self.raised: dict[int, int] = {}  #: raises per vector
-        self._leaf_at = [NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.addr(i=i) for i in range(MAX_LEAVES)]
+        self._leaf_at = [V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.addr(i=i) for i in range(V.MAX_LEAVES)]
         self._install()
         self._gsp_vector = stall_vector(gpu.chipset, "GSP")
         self._gsp_host = 0
@@ -88,21 +79,22 @@ class SimIntr:
 
     def _install(self) -> None:
         b = self.bar
-        for i in range(MAX_LEAVES):
+        for i in range(V.MAX_LEAVES):
             if i < self.leaves:
                 b.on_write(self._leaf_at[i], self._leaf_writer(i))
-                b.on_write(NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET.addr(i=i), self._en_writer(i, True))
-                b.on_write(NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR.addr(i=i), self._en_writer(i, False))
+                b.on_write(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET.addr(i=i), self._en_writer(i, True))
+                b.on_write(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR.addr(i=i), self._en_writer(i, False))
                 for reg in _LEAF_EN:
                     b.on_read(reg.addr(i=i), self._en_reader(i))
             else:
                 for absent in _LEAF_ALL:
                     b.on_write(absent.addr(i=i), self._absent_leaf(absent.NAME, i))
                     b.on_read(absent.addr(i=i), self._absent_leaf_read(absent.NAME, i))
-        b.on_read(NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP.addr(i=0), lambda _off: self.top())
-        b.on_write(NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET.addr(i=0), self._top_en_write(True))
-        b.on_write(NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR.addr(i=0), self._top_en_write(False))
-        for top_reg in (NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET, NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR):
+        b.on_read(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP.addr(i=0), lambda _off: self.top())
+        b.on_write(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET.addr(i=0), self._top_en_write(True))
+        b.on_write(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR.addr(i=0), self._top_en_write(False))
+        for top_reg in (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET,
+                        V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR):
             b.on_read(top_reg.addr(i=0), lambda _off: self.top_en)
         b.on_write(NV_XVE_CYA_2.addr(), self._msi_rearm)
         for i in range(F.NV_PFALCON_FALCON_INTR_RETRIGGER.COUNT or 1):
@@ -186,7 +178,7 @@ class SimIntr:
         peek = self.bar.peek
         for i, en in enumerate(self.en):
             if en and peek(self._leaf_at[i]) & en:
-                t |= 1 << (i // LEAVES_PER_SUBTREE)
+                t |= 1 << (i // V.LEAVES_PER_SUBTREE)
         return t
 
     def pending(self, vector: int) -> bool:
