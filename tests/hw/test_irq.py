@@ -355,3 +355,16 @@ def test_manager_settles_before_virtual_time_moves() -> None:
         seen = w.count
         assert w.wait(seen, clock, SEC)
         assert clock.now() == 50 * US
+
+
+def test_interrupt_waits_are_counted_by_an_observed_clock() -> None:
+    from nova_core.hw.events import ObservedClock, Timeline
+
+    inner = VirtualClock()
+    tl = Timeline(inner)
+    clock = ObservedClock(inner, tl)
+    w = Wakeup()
+    inner.call_at(30 * US, w.signal)
+    wait_woken(w, lambda: w.count > 0, clock=clock, timeout=SEC, what="the signal")
+    assert tl.dev_sleep_ns == 30 * US and [s.name for s in tl.of_kind("wait")] == ["the signal"]
+    assert ObservedClock(MonotonicClock(), tl).run_until is None  # a real clock: waits block on the wakeup

@@ -61,8 +61,10 @@ def irq_cmd(
         gpu.close()
     if view is None:  # pragma: no cover - boot_sim runs every stage
         raise NovaError(f"{gpu.name}: the boot did not reach the interrupts stage")
-    _show({"device": gpu.name, "chipset": gpu.spec.chipset.name if gpu.spec else None, **view,
-           "teardown": gpu.teardown_status}, json_)
+    fw = gpu.firmware
+    _show({"device": gpu.name, "chipset": gpu.spec.chipset.name if gpu.spec else None,
+           "firmware_version": None if fw is None else fw.version,
+           "firmware_synthetic": None if fw is None else fw.synthetic, **view, "teardown": gpu.teardown_status}, json_)
 
 
 def _tree_only(chip: str, vbios: Path | None, modes: list[str]) -> dict[str, Any]:
