@@ -7,7 +7,7 @@
 2. **RPC round trip, interrupt vs sleeping poll** (simulated GPU): NOP RPCs on two booted GA102s, one woken by the
    GSP's interrupt, one polling every 10 us - host time per RPC, with device (virtual) time and BAR reads per RPC as
    figures. On the sim a poll step is free (virtual time), so this measures the interrupt path's own cost.
-3. **The wait itself on the host clock**: a peer thread completes work 200 us after it is asked; the waiter either
+3. **The wait itself on the host clock**: a peer thread completes work ~200 us after it is asked; the waiter either
    sleeps on a :class:`~nova_core.hw.irq.Wakeup` the peer signals (what the GSP interrupt does) or polls with
    :func:`~nova_core.hw.poll.poll_timeout` every 10 us (what RPC waits did) - wall time per wait, with the CPU time the
    waiting thread burns as a figure.
@@ -110,7 +110,7 @@ def _rpc(h: Harness) -> None:
 
 
 class _Peer:
-    """Completes a request 200 us (host time) after it is made, then signals a Wakeup."""
+    """Completes a request ``time.sleep(200 us)`` after it is made (longer in practice), then signals a Wakeup."""
 
     DELAY_S = 200e-6
 
@@ -128,9 +128,7 @@ class _Peer:
             self.req.clear()
             if self.stop:
                 return
-            end = time.perf_counter() + self.DELAY_S
-            while time.perf_counter() < end:
-                time.sleep(0)
+            time.sleep(self.DELAY_S)  # the work (the GIL is free meanwhile, as when a GPU works)
             self.done = True
             self.wakeup.signal()
 
