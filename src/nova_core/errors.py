@@ -60,6 +60,10 @@ class DmaError(DeviceError):
     """A DMA buffer could not be allocated, or an access fell outside it."""
 
 
+class IrqError(DeviceError):
+    """An interrupt vector could not be requested, freed or configured (or its handler is stuck)."""
+
+
 class PollTimeout(NovaError, TimeoutError):
     """A bounded wait for a hardware condition expired.
 

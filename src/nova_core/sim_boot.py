@@ -28,6 +28,7 @@ from .firmware.discovery import FirmwareNotFound, FirmwareSet, open_firmware_set
 from .gpu.chips import BootPath, Chipset
 from .gsp.boot import GspDevice, boot
 from .hw.events import Timeline
+from .hw.irq import MODES
 from .hw.trace import record_device
 
 
@@ -78,13 +79,14 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
              firmware_version: str | None = None, synthetic: bool | None = None,
              firmware_roots: Sequence[str | os.PathLike[str]] | None = None, pci_device: int | None = None,
              until: str | None = None, timeline: Timeline | None = None, gpu: Any = None,
-             record: str | os.PathLike[str] | None = None) -> GspDevice:
+             record: str | os.PathLike[str] | None = None, interrupts: Sequence[str] = MODES) -> GspDevice:
     """Boot a simulated GPU (a REPL shortcut: ``nova_core.boot_sim("ga102")``).
 
     The sim is told which firmware the driver uses (as a real GPU "knows" its signed firmware); ``gpu`` boots an
     existing :class:`~nova_core.sim.SimGpu` again (a second boot of the same device). ``record``: every BAR access
-    of the boot and of its shutdown goes to this trace file (:mod:`nova_core.hw.trace`), closed with the device.
-    Closing the returned device also closes the firmware set.
+    of the boot and of its shutdown goes to this trace file (:mod:`nova_core.hw.trace`), closed with the device;
+    ``interrupts`` the delivery modes to try (``("poll",)``: none). Closing the returned device also closes the
+    firmware set.
     """
     from .sim import SimGpu
 
@@ -104,7 +106,8 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
         fw.close()
         raise
     try:
-        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline)
+        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline,
+                      interrupts=interrupts)
     except BaseException:
         fw.close()
         dev.close()  # a failed boot was torn down already: the trace is complete

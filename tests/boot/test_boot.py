@@ -224,7 +224,7 @@ def test_timeline_records_stages_rpcs_and_waits() -> None:
     g.close()
     tl = g.timeline
     rpcs = [s.name for s in tl.of_kind("rpc")]
-    assert rpcs[:2] == ["GET_GSP_STATIC_INFO", "GSP_RM_ALLOC"]
+    assert rpcs[:3] == ["GET_GSP_STATIC_INFO", "GSP_RM_CONTROL", "GSP_RM_ALLOC"]  # the interrupt table, then the client
     assert rpcs.count("UPDATE_BAR_PDE") == 2 and "UNLOADING_GUEST_DRIVER" in rpcs  # BAR2 in, BAR2 out
     events = [s.name for s in tl.of_kind("event")]
     assert "GSP_RUN_CPU_SEQUENCER" in events[0] or "RUN_CPU_SEQUENCER" in events[0]

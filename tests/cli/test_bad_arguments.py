@@ -47,6 +47,8 @@ INPUTS = [
     ("mm stats --replay", ["mm", "stats", "--replay", "{}"]),
     ("boot --vbios", ["boot", "--vbios", "{}"]),
     ("gsp-log --vbios", ["gsp-log", "--vbios", "{}"]),
+    ("irq --vbios", ["irq", "--vbios", "{}"]),
+    ("irq --no-boot --vbios", ["irq", "--no-boot", "--vbios", "{}"]),
     ("gsp-log --log-elf", ["gsp-log", "--log-elf", "{}"]),
     ("mount --vbios", ["mount", "{mnt}", "--vbios", "{}"]),
     ("mount --log-elf", ["mount", "{mnt}", "--log-elf", "{}"]),
@@ -54,9 +56,11 @@ INPUTS = [
 BAD_INPUTS = ["missing", "missing-dir", "directory", "empty", "/dev/zero", "huge", "unreadable", "text",
               "other-kind"]
 #: served, not refused: the simulated GPU shows any ROM bytes through its PROM window - a board with a corrupt ROM
-#: - and probe and regs read identify the chip without parsing it (tests/vbios: an unparseable ROM is survived)
+#: - and probe and regs read identify the chip without parsing it, irq --no-boot arms the tree without reading it
+#: (tests/vbios: an unparseable ROM is survived)
 ACCEPTED = {("probe --vbios", "text"), ("probe --vbios", "other-kind"), ("regs read --vbios", "text"),
-            ("regs read --vbios", "other-kind")}
+            ("regs read --vbios", "other-kind"), ("irq --no-boot --vbios", "text"),
+            ("irq --no-boot --vbios", "other-kind")}
 
 #: (name, argv with {} for the bad path) of every output a command writes
 OUTPUTS = [
@@ -93,6 +97,9 @@ OTHERS = [
     (["boot", "--sim", "tu102", "--until", "fsp-cot"], "is not on TU102's boot path (sec2-booter)"),
     (["boot", "--sim", "gb202", "--firmware-version", "1.2.3"], "no synthetic firmware for version '1.2.3'"),
     (["fw", "--chip", "gh100", "--firmware-version", "1.2.3"], "1.2.3"),
+    (["irq", "--mode", "msi-y"], "--mode 'msi-y': modes are msi-x, msi, intx, poll"),
+    (["irq", "--sim", ""], "--sim is given an empty value"),
+    (["irq", "--sim", "gb202", "--firmware-version", "1.2.3", "--json"], "no synthetic firmware for version"),
     (["gsp-log", "--last", "0"], "--last"),
     (["gsp-log", "--last", "-1"], "--last"),
     (["gsp-log", "--ring", "LOGX"], "the rings are"),

@@ -90,7 +90,7 @@ def test_vfn_interrupt_tree_sizes(header: str, leaves: int) -> None:
 def test_chip_columns_of_the_fsp_path() -> None:
     for chip, f in CHIPS.items():
         fsp_chip = f.boot_path is BootPath.FSP
-        assert (f.vfn_intr_leaves == 16) == fsp_chip and f.bar0_window_xal == fsp_chip
+        assert (f.vfn_leaves == 16) == fsp_chip and f.bar0_window_xal == fsp_chip
         assert (f.fsp_boot_scratch is not None) == fsp_chip == bool(f.cot_version)
         assert f.pci_config_mirror == (0x92000 if fsp_chip else 0x88000)
         if fsp_chip:

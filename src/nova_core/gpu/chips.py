@@ -162,9 +162,12 @@ class ChipFacts:
         pci_device_id: a representative PCI device id (``pci.ids``; Blackwell ids from board data).
         board: the board the representative id belongs to.
         sim_vram_mib: VRAM of that board, used by the simulated GPU.
-        vfn_intr_leaves: NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF registers (``dev_vm.h`` ``LEAF__SIZE_1``: 8 on
-            TU102/GA10x (Ada takes the TU102 HAL, ``g_intr_nvoc.c``), 16 on GH100 and GB100; GB20x takes the GH100
-            HAL ``intrGetNumLeaves_GH100``).
+        vfn_leaves: ``NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF__SIZE_1``: interrupt leaf registers (32 vectors each)
+            of the VFN tree - 8 on Turing/Ampere/Ada (``dev_vm.h`` of TU102/GA10x; Ada takes the TU102 HAL,
+            ``g_intr_nvoc.c``), 16 on Hopper/Blackwell (GH100 and GB100 headers; GB20x takes the GH100 HAL
+            ``intrGetNumLeaves_GH100``); see ``regs.vfn``.
+        msi_rearm_xve: with MSI, each interrupt is re-armed by a write to ``NV_XVE_CYA_2`` (TU102..AD107: OpenRM
+            ``PDB_PROP_KBIF_USE_CONFIG_SPACE_TO_REARM_MSI``); Hopper and later re-arm through the top-level enables.
         pci_config_mirror: BAR0 offset of the PCI config space mirror GSP-RM is told about in SET_SYSTEM_INFO
             (OpenRM ``kbifGetPciConfigSpacePriMirror``: 0x88000 through Ada (nouveau, nova-core), ``NV_EP_PCFGM``
             0x92000 from Hopper, ``hopper/gh100/dev_xtl_ep_pri.h``).
@@ -199,7 +202,8 @@ class ChipFacts:
     pci_device_id: int
     board: str
     sim_vram_mib: int
-    vfn_intr_leaves: int
+    vfn_leaves: int
+    msi_rearm_xve: bool
     pci_config_mirror: int
     non_wpr_heap_size: int
     pmu_reserved_size: int
@@ -273,6 +277,7 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
     fsp = arch in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
     blackwell = arch in (Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
     compute_only = chipset in (Chipset.GA100, Chipset.GH100, Chipset.GB100, Chipset.GB102)
+    pre_hopper = arch in (Architecture.TURING, Architecture.AMPERE, Architecture.ADA)
     return ChipFacts(
         chipset=chipset,
         gsp_sig_section=sig,
@@ -287,7 +292,8 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         pci_device_id=pci,
         board=board,
         sim_vram_mib=int(vram_gib * 1024),
-        vfn_intr_leaves=16 if fsp else 8,
+        vfn_leaves=8 if pre_hopper else 16,
+        msi_rearm_xve=pre_hopper,
         pci_config_mirror=0x92000 if fsp else 0x88000,
         non_wpr_heap_size=(0x220000 if arch is Architecture.BLACKWELL_GB20X else 2 * _MiB) if fsp else _MiB,
         pmu_reserved_size=_align_up(0x800000 + 0x1000000 + 0x1000, 128 << 10) if blackwell else 0,

@@ -28,6 +28,9 @@ stage             what happens
 ``sequencer``     GSP-RM's RUN_CPU_SEQUENCER, executed by the CPU (:mod:`.sequencer`)
 ``init-done``     GSP_INIT_DONE: GSP-RM is ready for RPCs
 ``static-info``   GET_GSP_STATIC_INFO: board name, FB regions, RM's own handles, BAR page-directory bases
+``interrupts``    the kernel interrupt table from GSP-RM; the device's interrupts (MSI-X, MSI, INTx, or polling
+                  where none can be had: :func:`nova_core.irq.open_irq`) serve the VFN tree; the GSP's vector
+                  wakes the RPC waiters from here on (:mod:`.intr`); engines' non-stall listeners
 ``client``        a root client (NV01_ROOT), the device (NV01_DEVICE_0) and subdevice (NV20_SUBDEVICE_0)
 ``vram``          the VRAM allocator over the FB regions static info reports neither reserved nor protected
                   (nouveau ``r535_gsp_get_static_info``/``r535_fb_ram_new``): everything else is GSP-RM's
@@ -45,7 +48,7 @@ client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0
 to read 0x80000000, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
 must read 0; on Hopper/Blackwell :func:`~nova_core.fsp.boot.unload_fsp_chain`: the GSP's RISC-V core halts as the
 GSP-FMC's ACR shuts down), the DMA memory freed and the sysmem flush page released - so the next :func:`boot` of the
-same GPU works.
+same GPU works. The interrupts are released once GSP-RM has unloaded (before the secure chain is torn down).
 
 A failing stage raises :class:`BootFailed`: one line naming the stage and the cause (chained), with the log
 rings copied out (``.logs``) before the device was torn down (``.teardown`` says how that went).
@@ -82,7 +85,9 @@ from ..hw.bar import Bar
 from ..hw.clock import SEC, US
 from ..hw.device import Device, NoDma
 from ..hw.events import ObservedClock, Timeline
+from ..hw.irq import MODES, IrqManager
 from ..hw.poll import poll_timeout
+from ..irq import NonstallListeners, VfnController, open_irq
 from ..mm.allocator import VramAllocator
 from ..mm.instmem import Bar2Space, InstMemory
 from ..mm.layout import FbClaim, ownership_reservations, regions_from_layout
@@ -107,13 +112,14 @@ from .fw import (
     UnloadingGuestDriver,
     UpdateBarPde,
 )
+from .intr import GspInterrupts, disable_gsp_interrupts, enable_gsp_interrupts, get_vector_table
 from .libos import LOG_NAMES, LibosArgs
 from .rpc import GspRpc
 from .sequencer import CpuSequencer
 
 #: every stage of :func:`boot`, in order (``until=`` takes one of them)
 _HEAD = ("identify", "gfw-boot", "sysmem-flush", "vbios", "firmware", "fb-layout", "libos", "boot-rpcs")
-_TAIL = ("sequencer", "init-done", "static-info", "client", "vram", "bar-pde")
+_TAIL = ("sequencer", "init-done", "static-info", "interrupts", "client", "vram", "bar-pde")
 STAGES: tuple[str, ...] = (*_HEAD, *LOAD_STAGES, *(s for s in FSP_LOAD_STAGES if s not in LOAD_STAGES), *_TAIL)
 
 
@@ -144,6 +150,7 @@ STAGE_HELP: dict[str, str] = {
     "sequencer": "run GSP-RM's RUN_CPU_SEQUENCER on the CPU",
     "init-done": "GSP_INIT_DONE received",
     "static-info": "GET_GSP_STATIC_INFO",
+    "interrupts": "interrupt table from GSP-RM; VFN tree armed; the GSP vector wakes RPC waiters",
     "client": "root client, device and subdevice allocated",
     "vram": "VRAM allocator over the FB regions GSP-RM leaves the driver",
     "bar-pde": "BAR2: driver's half merged into GSP-RM's table (UPDATE_BAR_PDE), verified; BAR1 on GSP-RM's root",
@@ -244,6 +251,10 @@ class GspDevice:
     device: RmObject | None = None
     subdevice: RmObject | None = None
     bars: BarSpaces | None = None
+    irq: IrqManager | None = None
+    vfn: VfnController | None = None
+    gsp_irq: GspInterrupts | None = None
+    nonstall: NonstallListeners | None = None
     stopped_after: str | None = None
     init_done: bool = False
     closed: bool = False
@@ -318,8 +329,26 @@ class GspDevice:
             "layout": None if self.layout is None else self.layout.as_json(),
             "stages": [s.as_json() for s in self.stages],
             "rpcs": len(self.timeline.of_kind("rpc")),
+            "interrupts": self.interrupts(),
             "closed": self.closed,
         }
+
+    def interrupts(self) -> dict[str, Any] | None:
+        """The interrupt view (``nova irq``): mode, geometry, every vector with its count and handler, the
+        hardware vectors, the GSP handler's figures and the faults reported; None before the ``interrupts``
+        stage."""
+        if self.vfn is None or self.irq is None:
+            return None
+        view = self.vfn.view(None if self.gsp_irq is None else self.gsp_irq.table)
+        view["backend"] = self.irq.backend.describe()
+        view["hardware"] = self.irq.stats()
+        if self.gsp_irq is not None:
+            h = self.gsp_irq.handler
+            view["gsp"] = {"vector": self.gsp_irq.vector, "messages": h.stats.messages, "halts": h.stats.halts,
+                           "unclaimed": h.stats.unclaimed, "missed": h.wakeup.missed}
+            view["table"] = self.gsp_irq.table.as_json()
+        view["reports"] = list(self.irq.reports) + ([] if self.gsp_irq is None else self.gsp_irq.handler.reports)
+        return view
 
     def __repr__(self) -> str:
         chip = self.spec.chipset.name if self.spec else "?"
@@ -459,7 +488,8 @@ def _bar1_size(dev: Device) -> int:
 def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: str | None = None,
          firmware_roots: Sequence[str | os.PathLike[str]] | None = None, vbios: Vbios | None = None,
          until: str | None = None, timeline: Timeline | None = None,
-         registry: Mapping[str, int | str | bytes] | None = None, recover: bool = True) -> GspDevice:
+         registry: Mapping[str, int | str | bytes] | None = None, recover: bool = True,
+         interrupts: Sequence[str] = MODES) -> GspDevice:
     """Bring GSP-RM up on ``dev`` (see the module docstring for the stages).
 
     Args:
@@ -472,6 +502,8 @@ def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: 
         timeline: where stages, RPCs and waits are reported (default: a new one, ``GspDevice.timeline``).
         registry: SET_REGISTRY entries (default: nouveau's).
         recover: a WPR2 left set by an earlier driver is torn down first (FWSEC-SB + booter_unload).
+        interrupts: the delivery modes to try, in order (:data:`~nova_core.hw.irq.MODES`; ``("poll",)``: none,
+            every wait polls as before the ``interrupts`` stage).
 
     Raises:
         BootFailed: naming the stage and the cause; the device is torn down, the logs copied.
@@ -486,12 +518,13 @@ def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: 
     tl.use_clock(dev.clock)
     # every wait of every layer reports to the timeline through the device's clock
     obs = Device(bar0=dev.bar0, dma=dev.dma, clock=ObservedClock(dev.clock, tl), name=dev.name, kind=dev.kind,
-                 pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim, config=dev.config, bar2=dev.bar2)
+                 pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim, config=dev.config, bar2=dev.bar2,
+                 vfio=dev.vfio, msi_sink=dev.msi_sink)
     gpu = GspDevice(obs, tl, dev.name, firmware=firmware, _own_firmware=firmware is None)
     stage = _Stages(gpu, until)
     try:
         _bring_up(gpu, stage, vbios=vbios, firmware_version=firmware_version, firmware_roots=firmware_roots,
-                  registry=registry, recover=recover)
+                  registry=registry, recover=recover, interrupts=interrupts)
     except _Stop:
         pass
     except _Failed as f:
@@ -504,7 +537,7 @@ def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: 
 
 def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_version: str | None,
               firmware_roots: Sequence[str | os.PathLike[str]] | None,
-              registry: Mapping[str, int | str | bytes] | None, recover: bool) -> None:
+              registry: Mapping[str, int | str | bytes] | None, recover: bool, interrupts: Sequence[str]) -> None:
     dev = gpu.dev
     bar, clock = dev.bar0, dev.clock
 
@@ -606,6 +639,18 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
         if layout.acr_placed:
             s["detail"] += "; " + _check_acr_layout(layout, st)
 
+    with stage("interrupts") as s:
+        table = get_vector_table(rpc, st)
+        gpu.irq = irq = open_irq(dev, prefer=interrupts)
+        gpu.vfn = vfn = VfnController(bar, chip.facts.vfn_leaves, irq,
+                                      msi_rearm=chip.facts.msi_rearm_xve and irq.mode == "msi")
+        vfn.attach()
+        gpu.gsp_irq = gsp_irq = enable_gsp_interrupts(rpc, vfn, table, chip, bar)
+        gpu.nonstall = NonstallListeners(vfn, table)
+        s["detail"] = (f"{irq.backend.describe()}; {vfn.leaves} leaves; GSP stall vector {gsp_irq.vector}; "
+                       f"{len(table.entries)} engine(s) in the table, {len(gpu.nonstall.engines())} with non-stall "
+                       f"vectors")
+
     with stage("client") as s:
         gpu.client = RmClient.open(rpc)
         gpu.device = gpu.client.device()
@@ -697,6 +742,17 @@ def _reset_gsp(dev: Device, chipset: Chipset) -> str:
     return "GSP falcon reset: the GSP-FMC (and a GSP-RM that was never initialized) stopped"
 
 
+def _release_interrupts(gpu: GspDevice) -> None:
+    """RPC waits poll again, the tree is disarmed and blocked, the vectors released (idempotent)."""
+    if gpu.rpc is not None and gpu.gsp_irq is not None:
+        disable_gsp_interrupts(gpu.rpc, gpu.gsp_irq)
+    if gpu.vfn is not None:
+        with contextlib.suppress(NovaError):  # a lost device: nothing to disarm
+            gpu.vfn.detach()
+    if gpu.irq is not None:
+        gpu.irq.close()
+
+
 def _teardown(gpu: GspDevice) -> BootError | None:
     """nouveau ``r535_gsp_fini`` + ``tu102_gsp_fini``; returns the error that stopped it (None: all done)."""
     tl = gpu.timeline
@@ -758,6 +814,7 @@ def _teardown(gpu: GspDevice) -> BootError | None:
             return f"UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 = {UNLOADED_MAILBOX0:#x}"
 
         unloaded = rpc_step("unload:unloading-guest-driver", unload_rpc)
+    _release_interrupts(gpu)
     gpu.saved_logs = _copy_logs(gpu)
 
     core_stopped = not gpu._chain_started

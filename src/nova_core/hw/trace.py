@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -42,7 +43,9 @@ TRACE_VERSION = 1
 
 
 class TraceWriter:
-    """Writes a trace file: header first, then one line per access (flushed on close)."""
+    """Writes a trace file: header first, then one line per access (flushed on close). ``lock`` makes an access
+    and its line one step: a device used from several threads (the boot's interrupt handlers) records its accesses
+    in the order the device saw them, one whole line each."""
 
     def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]) -> None:
         self.path = check_output_file(Path(path), "trace", DeviceAccessError)
@@ -52,6 +55,7 @@ class TraceWriter:
             raise DeviceAccessError(f"cannot write trace {str(self.path)!r}: {exc.strerror}") from exc
         self._fh.write(json.dumps({"nova_trace": TRACE_VERSION, **header}, sort_keys=True) + "\n")
         self.count = 0
+        self.lock = threading.RLock()
 
     def write(self, entry: dict[str, Any]) -> None:
         self._fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
@@ -76,22 +80,26 @@ class RecordingBar:
         return self.inner.size
 
     def read32(self, offset: int) -> int:
-        value = self.inner.read32(offset)
-        self.writer.write({"op": "r32", "off": offset, "val": value, **self._tag})
+        with self.writer.lock:
+            value = self.inner.read32(offset)
+            self.writer.write({"op": "r32", "off": offset, "val": value, **self._tag})
         return value
 
     def write32(self, offset: int, value: int) -> None:
-        self.inner.write32(offset, value)
-        self.writer.write({"op": "w32", "off": offset, "val": value, **self._tag})
+        with self.writer.lock:
+            self.inner.write32(offset, value)
+            self.writer.write({"op": "w32", "off": offset, "val": value, **self._tag})
 
     def read_block(self, offset: int, length: int) -> bytes:
-        data = self.inner.read_block(offset, length)
-        self.writer.write({"op": "rblk", "off": offset, "len": length, "data": data.hex(), **self._tag})
+        with self.writer.lock:
+            data = self.inner.read_block(offset, length)
+            self.writer.write({"op": "rblk", "off": offset, "len": length, "data": data.hex(), **self._tag})
         return data
 
     def write_block(self, offset: int, data: bytes) -> None:
-        self.inner.write_block(offset, data)
-        self.writer.write({"op": "wblk", "off": offset, "data": bytes(data).hex(), **self._tag})
+        with self.writer.lock:
+            self.inner.write_block(offset, data)
+            self.writer.write({"op": "wblk", "off": offset, "data": bytes(data).hex(), **self._tag})
 
 
 #: the largest trace read: 64 MiB. A trace line is about 44 bytes; the largest recording a read-only command
@@ -388,7 +396,8 @@ def record_device(dev: Device, path: str | os.PathLike[str], **header: Any) -> D
     })
     rec = Device(bar0=RecordingBar(dev.bar0, writer), dma=dev.dma, clock=dev.clock, name=dev.name,
                  kind=dev.kind, pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim,
-                 config=dev.config, bar2=None if dev.bar2 is None else RecordingBar(dev.bar2, writer, bar=2))
+                 config=dev.config, bar2=None if dev.bar2 is None else RecordingBar(dev.bar2, writer, bar=2),
+                 vfio=dev.vfio, msi_sink=dev.msi_sink)  # its interrupts are the device's
     rec.on_close(dev.close)
     rec.on_close(writer.close)
     return rec

@@ -748,7 +748,10 @@ class SimGspRm:
         if h.paramsSize > len(params):
             status = self._status("NV_ERR_INVALID_PARAM_STRUCT")
         else:
-            status = self.objects.control(h.hClient, h.hObject, h.cmd)
+            status, params, why = self.objects.answer(h.hClient, h.hObject, h.cmd, params[:h.paramsSize],
+                                                      self.gpu.chipset)
+            if why:
+                self._refuse(f"GSP_RM_CONTROL: {why}")
         h.status = status
         return status, bytes(h) + params
 
@@ -1044,9 +1047,13 @@ class SimGspRm:
             else:
                 self._write_msg(item)
                 published = True
-        if published:
-            stat = F.NV_PFALCON_FALCON_IRQSTAT.addr(self._gsp)
-            self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_SWGEN0)
+        if published:  # the message-queue doorbell: SWGEN0 (through the falcon model, which tells the tree)
+            falcon = getattr(self.gpu.models.get("falcon"), "gsp", None)
+            if falcon is not None:
+                falcon.raise_irq(F.IRQ_SWGEN0)
+            else:
+                stat = F.NV_PFALCON_FALCON_IRQSTAT.addr(self._gsp)
+                self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_SWGEN0)
 
     def _write_msg(self, item: _Out) -> None:
         m = self.m
