@@ -14,8 +14,8 @@ VERSION = "535.113.01"
 SOURCE = "NVIDIA/open-gpu-kernel-modules"
 SOURCE_TAG = "535.113.01"
 SOURCE_COMMIT = "f59818b7517a913d93adf714f1f45ae69906e207"
-GENERATOR_SHA256 = "28cc8748039a1019813cbef878847ee11145ef09e8e29b44cd3d2e4923282ede"
-INPUTS_SHA256 = "ff06dedea5c9c2ab3787247646950d9023e67415b9f39fd710d511db680bed8f"  # the 262 header files gcc read
+GENERATOR_SHA256 = "b454e929dfc124257b79f621d82d541c0acc6113028d72670080175f67be05c6"
+INPUTS_SHA256 = "45b841c21744207cfe62eb51181a0ced55de96369fc779926ce0f53e87adb03b"  # the 264 header files gcc read
 
 # -- constants (macros) -----------------------------------------------------------------------------
 
@@ -67,6 +67,58 @@ NV0000_CTRL_CMD_NULL = 0x0
 NV2080_GPU_MAX_NAME_STRING_LENGTH = 0x40
 NV_MAX_DEVICES = 0x20
 NV_MAX_SUBDEVICES = 0x8
+NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE = 0x20800a5c
+NV2080_CTRL_INTERNAL_INTR_MAX_TABLE_SIZE = 0x80
+NV2080_INTR_INVALID_SUBTREE = 0xff
+NV_INTR_VECTOR_INVALID = 0xffffffff
+MC_ENGINE_IDX_TMR = 0x1
+MC_ENGINE_IDX_DISP = 0x2
+MC_ENGINE_IDX_FB = 0x3
+MC_ENGINE_IDX_FIFO = 0x4
+MC_ENGINE_IDX_BUS = 0x7
+MC_ENGINE_IDX_PMGR = 0x8
+MC_ENGINE_IDX_BIF = 0xb
+MC_ENGINE_IDX_PRIVRING = 0xd
+MC_ENGINE_IDX_PMU = 0xe
+MC_ENGINE_IDX_CE0 = 0xf
+MC_ENGINE_IDX_CE1 = 0x10
+MC_ENGINE_IDX_CE2 = 0x11
+MC_ENGINE_IDX_CE3 = 0x12
+MC_ENGINE_IDX_CE4 = 0x13
+MC_ENGINE_IDX_CE5 = 0x14
+MC_ENGINE_IDX_CE6 = 0x15
+MC_ENGINE_IDX_CE7 = 0x16
+MC_ENGINE_IDX_CE8 = 0x17
+MC_ENGINE_IDX_CE9 = 0x18
+MC_ENGINE_IDX_LTC = 0x2a
+MC_ENGINE_IDX_FBHUB = 0x2b
+MC_ENGINE_IDX_HDACODEC = 0x2c
+MC_ENGINE_IDX_GMMU = 0x2d
+MC_ENGINE_IDX_SEC2 = 0x2e
+MC_ENGINE_IDX_FSP = 0x2f
+MC_ENGINE_IDX_NVLINK = 0x30
+MC_ENGINE_IDX_GSP = 0x31
+MC_ENGINE_IDX_NVJPEG0 = 0x32
+MC_ENGINE_IDX_REPLAYABLE_FAULT = 0x3a
+MC_ENGINE_IDX_NON_REPLAYABLE_FAULT = 0x3c
+MC_ENGINE_IDX_INFO_FAULT = 0x3f
+MC_ENGINE_IDX_NVDEC0 = 0x40
+MC_ENGINE_IDX_NVDEC1 = 0x41
+MC_ENGINE_IDX_NVDEC2 = 0x42
+MC_ENGINE_IDX_NVDEC3 = 0x43
+MC_ENGINE_IDX_CPU_DOORBELL = 0x48
+MC_ENGINE_IDX_PRIV_DOORBELL = 0x49
+MC_ENGINE_IDX_OFA0 = 0x50
+MC_ENGINE_IDX_GR0 = 0x52
+MC_ENGINE_IDX_GR1 = 0x53
+MC_ENGINE_IDX_GR2 = 0x54
+MC_ENGINE_IDX_GR3 = 0x55
+MC_ENGINE_IDX_GR4 = 0x56
+MC_ENGINE_IDX_GR5 = 0x57
+MC_ENGINE_IDX_GR6 = 0x58
+MC_ENGINE_IDX_GR7 = 0x59
+MC_ENGINE_IDX_MAX = 0xa7
+MC_ENGINE_IDX_MSENC = 0x26
 
 # -- enumerations -----------------------------------------------------------------------------------
 
@@ -101,6 +153,16 @@ LIBOS_MEMORY_REGION_LOC_FB = 0x2
 NV_RPC_UPDATE_PDE_BAR_1 = 0x0
 NV_RPC_UPDATE_PDE_BAR_2 = 0x1
 NV_RPC_UPDATE_PDE_BAR_INVALID = 0x2
+
+# NV2080_INTR_CATEGORY
+NV2080_INTR_CATEGORY_DEFAULT = 0x0
+NV2080_INTR_CATEGORY_ESCHED_DRIVEN_ENGINE = 0x1
+NV2080_INTR_CATEGORY_ESCHED_DRIVEN_ENGINE_NOTIFICATION = 0x2
+NV2080_INTR_CATEGORY_RUNLIST = 0x3
+NV2080_INTR_CATEGORY_RUNLIST_NOTIFICATION = 0x4
+NV2080_INTR_CATEGORY_UVM_OWNED = 0x5
+NV2080_INTR_CATEGORY_UVM_SHARED = 0x6
+NV2080_INTR_CATEGORY_ENUM_COUNT = 0x7
 
 #: RPC functions (CPU -> GSP), NV_VGPU_MSG_FUNCTION_* without the prefix
 FUNCTIONS: dict[str, int] = {
@@ -1312,6 +1374,35 @@ class NV2080_ALLOC_PARAMETERS(ctypes.LittleEndianStructure):  # sizeof 0x4
     ]
 
 
+class NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_ENTRY(ctypes.LittleEndianStructure):  # sizeof 0x10
+    _pack_ = 1
+    _fields_ = [
+        ("engineIdx", ctypes.c_uint16),  # +0x0
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x2
+        ("pmcIntrMask", ctypes.c_uint32),  # +0x4
+        ("vectorStall", ctypes.c_uint32),  # +0x8
+        ("vectorNonStall", ctypes.c_uint32),  # +0xc
+    ]
+
+
+class NV2080_INTR_CATEGORY_SUBTREE_MAP(ctypes.LittleEndianStructure):  # sizeof 0x2
+    _pack_ = 1
+    _fields_ = [
+        ("subtreeStart", ctypes.c_uint8),  # +0x0
+        ("subtreeEnd", ctypes.c_uint8),  # +0x1
+    ]
+
+
+class NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x814
+    _pack_ = 1
+    _fields_ = [
+        ("tableLen", ctypes.c_uint32),  # +0x0
+        ("table", (NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_ENTRY * 128)),  # +0x4
+        ("subtreeMap", (NV2080_INTR_CATEGORY_SUBTREE_MAP * 7)),  # +0x804
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x812
+    ]
+
+
 # -- the names the RPC layer uses -------------------------------------------------------------------
 
 rpc_message_header_v = rpc_message_header_v03_00
@@ -1370,4 +1461,5 @@ ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {
     "NV0000_ALLOC_PARAMETERS": NV0000_ALLOC_PARAMETERS,
     "NV0080_ALLOC_PARAMETERS": NV0080_ALLOC_PARAMETERS,
     "NV2080_ALLOC_PARAMETERS": NV2080_ALLOC_PARAMETERS,
+    "NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS": NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS,
 }
