@@ -126,6 +126,31 @@ def test_r570_reports_the_fault_address(booter: Any) -> None:
                             f"address 0x6600001000 [RC_TRIGGERED]")
 
 
+@pytest.mark.parametrize("chip", ["tu102", "gh100", "gb202"])
+def test_fault_and_recovery_on_other_generations(booter: Any, chip: str) -> None:
+    """Turing (MMU v2, the runlist in the token), Hopper and Blackwell (MMU v3, booted through the FSP, 570.144):
+    a copy, a fault that stops only its channel, and a new channel after it."""
+    gpu = booter(chip)
+    fifo = gpu.channels
+    with fifo.open("ce1") as good:
+        bad = fifo.open("ce1")
+        with pytest.raises(ChannelFault) as err:
+            bad.copy_engine().copy(bad.vaspace.alloc_sysmem(0x1000), 0x55_0000_0000, 0x1000).wait()
+        rep = err.value.report
+        assert (rep.chid, rep.engine, rep.rc) == (bad.chid, "CE1", F.RC_MMU_FAULT)
+        assert rep.fault_address == (0x55_0000_0000 if gpu.info()["firmware_version"] == "570.144" else None)
+        bad.close()
+        for ch in (good, fifo.open("ce1")):
+            src, dst = ch.vaspace.alloc_vram(3 << 20), ch.vaspace.alloc_sysmem(3 << 20)
+            data = np.random.default_rng(ch.chid).bytes(3 << 20)
+            src.write(data)
+            ch.copy_engine().copy(dst, src, 3 << 20).wait()
+            assert dst.read() == data and ch.error is None
+            if ch is not good:
+                ch.close()
+    assert fifo.stats()["channels"] == 0
+
+
 @pytest.mark.parametrize("words, rc", [
     ([header(F.SecOp.INC_METHOD, 4, 0x1F0, 1), 0], F.RC_CE_ERROR[1]),  # unknown CE method (CE1)
     ([header(F.SecOp.INC_METHOD, 6, 0x300, 1), 0], F.RC_PBDMA_ERROR),  # a subchannel nothing is bound to
