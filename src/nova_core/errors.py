@@ -119,6 +119,30 @@ class BootError(NovaError):
     """A bring-up stage failed; the message names the stage and the cause."""
 
 
+class ChannelError(NovaError):
+    """A channel, channel group or engine request was invalid or refused (:mod:`nova_core.engines`)."""
+
+
+class ChannelExhausted(ChannelError):
+    """Every channel id of the FIFO is in use."""
+
+
+class PushbufferError(ChannelError):
+    """A pushbuffer method that the channel's classes do not have, or a value that does not fit."""
+
+
+class ChannelFault(ChannelError):
+    """The GPU stopped a channel (robust-channel recovery): its error notifier and GSP-RM's RC_TRIGGERED say why.
+
+    Attributes:
+        report: the :class:`nova_core.engines.fifo.ChannelErrorReport` (chid, engine, fault address, reason).
+    """
+
+    def __init__(self, report: object) -> None:
+        self.report = report
+        super().__init__(str(report))
+
+
 class FspError(NovaError):
     """The FSP (Hopper and later) refused or garbled a message, or never answered.
 

@@ -60,11 +60,12 @@ def _check_closed(gpu: SimGpu, g: object) -> None:
     assert rm(gpu).state in ("off", "unloaded")
     names = [s.name for s in g.shutdown_stages]
     if gpu.chipset.facts.boot_path is BootPath.FSP:  # GSP-RM unloads, the GSP-FMC shuts down, the core halts
-        assert names == ["unload:bar2-pde", "unload:client-free", "unload:unloading-guest-driver", "unload:gsp-halt",
-                         "unload:sysmem-flush"]
+        assert names == ["unload:channels", "unload:bar2-pde", "unload:client-free",
+                         "unload:unloading-guest-driver", "unload:gsp-halt", "unload:sysmem-flush"]
     else:
-        assert names == ["unload:bar2-pde", "unload:client-free", "unload:unloading-guest-driver", "unload:gsp-reset",
-                         "unload:fwsec-sb", "unload:booter-unload", "unload:wpr2-check", "unload:sysmem-flush"]
+        assert names == ["unload:channels", "unload:bar2-pde", "unload:client-free",
+                         "unload:unloading-guest-driver", "unload:gsp-reset", "unload:fwsec-sb",
+                         "unload:booter-unload", "unload:wpr2-check", "unload:sysmem-flush"]
     r = rm(gpu)
     assert r.bar_pde["BAR2"][0] == 0  # nouveau r535_bar_bar2_fini: the driver's entry taken out of GSP-RM's table
     # every DMA buffer of the boot (queues, log rings, libos page, image, radix3, WPR meta) was freed

@@ -43,7 +43,7 @@ def test_boot_default_is_ad102_and_says_which_firmware(capsys: pytest.CaptureFix
     assert "firmware    GSP-RM 535.113.01, synthetic" in out or "GSP-RM 535.113.01, real" in out
     assert "shutdown: clean" in out
     n = len(stages_for(Chipset.AD102))  # progress lines on a non-terminal stderr count AD102's own stages
-    assert f"[{n}/{n}] bar-pde" in err
+    assert f"[{n}/{n}] engines" in err
 
 
 def test_trace_is_valid_chrome_trace_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -232,11 +232,13 @@ def test_object_table(booted: Booted) -> None:
     assert _status(b, RmAlloc(C, D, S, 0x2080, sub)) == "NV_OK"
     assert _status(b, RmAlloc(C, D, S + 1, 0x2080, sub)) == "NV_ERR_STATE_IN_USE"
     assert _status(b, RmAlloc(C, D, 0xCAFE, 0x1234, b"")) == "NV_ERR_INVALID_CLASS"
-    assert _status(b, RmAlloc(C, D, 0xF1F00000, 0xC56F, b"")) == "NV_OK"  # AMPERE_CHANNEL_GPFIFO_A on GA102
+    assert _status(b, RmAlloc(C, D, 0xF1F00000, 0xC561, b"")) == "NV_OK"  # AMPERE_USERMODE_A on GA102
+    # a GPFIFO channel needs its NV_CHANNEL_ALLOC_PARAMS (tests/engines covers them)
+    assert _status(b, RmAlloc(C, D, 0xF1F00001, 0xC56F, b"")) == "NV_ERR_INVALID_PARAM_STRUCT"
     assert _status(b, RmControl(C, S, 0x20800110, b"")) == "NV_ERR_NOT_SUPPORTED"
     assert _status(b, RmControl(C, 0x999, 0, b"")) == "NV_ERR_INVALID_OBJECT_HANDLE"
     assert _status(b, RmFree(C, C, 0x999)) == "NV_ERR_INVALID_OBJECT_HANDLE"
-    assert _status(b, RmFree(C, C, D)) == "NV_OK"  # frees the subdevice and the channel under it too
+    assert _status(b, RmFree(C, C, D)) == "NV_OK"  # frees the subdevice and the object under it too
     assert _status(b, RmControl(C, S, 0, b"")) == "NV_ERR_INVALID_OBJECT_HANDLE"
     assert b.gsp.objects is not None and b.gsp.objects.count() == 1
     internal = b.gsp.objects.clients

@@ -40,6 +40,8 @@ stage             what happens
                   merged by UPDATE_BAR_PDE (nouveau ``r535_bar_bar2_update_pde``), then BAR2 checked against the
                   BAR0 window (OpenRM ``kbusVerifyBar2_GM107``). BAR1 reuses GSP-RM's root table ``bar1PdeBase``
                   (nouveau ``r535_bar_bar1_init``; no UPDATE_BAR_PDE for BAR1: no NVIDIA client sends one)
+``engines``       the engines and runlists (NV2080_CTRL_CMD_FIFO_GET_DEVICE_INFO_TABLE): the FIFO that opens
+                  channels (:mod:`nova_core.engines.fifo`, ``GspDevice.channels``)
 ================  =====================================================================================
 
 The result is a :class:`GspDevice` (a context manager). :meth:`GspDevice.close` shuts down in the order
@@ -69,6 +71,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..engines.fifo import Fifo
 from ..errors import BootError, NovaError, did_you_mean
 from ..falcon.chain import LOAD_STAGES, ChainError, ChainResult, unload_secure_chain
 from ..falcon.chain import run_secure_chain as _run_secure_chain
@@ -119,7 +122,7 @@ from .sequencer import CpuSequencer
 
 #: every stage of :func:`boot`, in order (``until=`` takes one of them)
 _HEAD = ("identify", "gfw-boot", "sysmem-flush", "vbios", "firmware", "fb-layout", "libos", "boot-rpcs")
-_TAIL = ("sequencer", "init-done", "static-info", "interrupts", "client", "vram", "bar-pde")
+_TAIL = ("sequencer", "init-done", "static-info", "interrupts", "client", "vram", "bar-pde", "engines")
 STAGES: tuple[str, ...] = (*_HEAD, *LOAD_STAGES, *(s for s in FSP_LOAD_STAGES if s not in LOAD_STAGES), *_TAIL)
 
 
@@ -154,6 +157,7 @@ STAGE_HELP: dict[str, str] = {
     "client": "root client, device and subdevice allocated",
     "vram": "VRAM allocator over the FB regions GSP-RM leaves the driver",
     "bar-pde": "BAR2: driver's half merged into GSP-RM's table (UPDATE_BAR_PDE), verified; BAR1 on GSP-RM's root",
+    "engines": "engines and runlists from GSP-RM: the FIFO for channels",
 }
 
 # TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 to read 0x80000000 after UNLOADING_GUEST_DRIVER.
@@ -251,6 +255,7 @@ class GspDevice:
     device: RmObject | None = None
     subdevice: RmObject | None = None
     bars: BarSpaces | None = None
+    fifo: Fifo | None = None
     irq: IrqManager | None = None
     vfn: VfnController | None = None
     gsp_irq: GspInterrupts | None = None
@@ -280,6 +285,15 @@ class GspDevice:
     @property
     def instmem(self) -> InstMemory | None:
         return None if self.bars is None else self.bars.instmem
+
+    @property
+    def channels(self) -> Fifo:
+        """The FIFO: engines, address spaces, channels (:class:`~nova_core.engines.fifo.Fifo`)."""
+        if self.fifo is None or self.closed:
+            why = "the device is closed" if self.closed else (
+                f"the boot stopped after {self.stopped_after}" if self.stopped_after else "no instance memory (BAR2)")
+            raise BootError(f"{self.name}: no channels: {why}")
+        return self.fifo
 
     @property
     def stages(self) -> list[StageResult]:
@@ -324,6 +338,7 @@ class GspDevice:
                 "bar2_pde_base": st.bar2_pde_base, "uuid": "GPU-" + _uuid(st.gid) if st.gid else None,
                 "fb_regions": [{"base": r.base, "limit": r.limit, "reserved": r.reserved, "protected": r.protected}
                                for r in st.fb_regions]},
+            "engines": None if self.fifo is None else [e.as_json() for e in self.fifo.engines],
             "objects": [{"handle": o.handle, "class": o.cls, "class_name": o.class_name,
                          "parent": None if o.parent is None else o.parent.handle} for o in self.objects()],
             "layout": None if self.layout is None else self.layout.as_json(),
@@ -678,6 +693,20 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
         notes.append(f"BAR1 reuses GSP-RM's root table {st.bar1_pde_base:#x}")
         s["detail"] = "; ".join(notes)
 
+    with stage("engines") as s:
+        if bars.bar2 is None or bars.instmem is None or dev.bar2 is None:
+            s["detail"] = "no instance memory (BAR2 not mapped): channels are not available"
+        else:
+            assert gpu.client is not None and gpu.device is not None and gpu.subdevice is not None
+            gpu.fifo = fifo = Fifo.create(
+                chipset=chip, rpc=rpc, abi=abi, client=gpu.client, device=gpu.device, subdevice=gpu.subdevice,
+                allocator=bars.allocator, vram=bars.bar2.vram, instmem=bars.instmem, bar2_space=bars.bar2,
+                bar2=dev.bar2, dma=dev.dma, bar0=bar, clock=clock, timeline=gpu.timeline,
+                interrupts=gpu.nonstall)
+            s["detail"] = (f"{len(fifo.engines)} engines on {len({e.runlist for e in fifo.engines})} runlists: "
+                           f"{', '.join(f'{e.name}@{e.runlist}' for e in fifo.engines)}; channel class "
+                           f"{fifo.classes.gpfifo:#06x}, copy class {fifo.classes.copy:#06x}")
+
 
 def _check_acr_layout(layout: FbLayout, st: GspStaticInfo) -> str:
     """FSP chips: GSP-RM reports where the GSP-FMC's ACR put the non-WPR heap and FRTS
@@ -786,6 +815,15 @@ def _teardown(gpu: GspDevice) -> BootError | None:
     if rpc is not None and gpu._gsp_alive and gpu.init_done and rpc.unresponsive:
         step("unload:unloading-guest-driver", lambda: skipped)
     elif rpc is not None and gpu._gsp_alive and gpu.init_done:
+        fifo = gpu.fifo
+        if fifo is not None and not fifo.closed:
+
+            def close_fifo() -> str:
+                n = len(fifo.channels())
+                fifo.close()
+                return f"{n} channel(s) closed"
+
+            rpc_step("unload:channels", close_fifo)
         bars = gpu.bars
         if bars is not None and bars.bar2 is not None and bars.bar2_shared:
             space = bars.bar2

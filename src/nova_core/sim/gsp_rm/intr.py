@@ -12,8 +12,9 @@ OpenRM's subtree map puts each category:
 - the subtree map itself as ``intrInitSubtreeMap_TU102`` (TU102..AD107) / ``intrInitSubtreeMap_GH100`` set it,
   the categories they leave unset as ``NV2080_INTR_INVALID_SUBTREE`` (``intrConstruct``).
 
-Engines: GSP and SEC2 (stall only), GR0, four copy engines and NVDEC0 (stall and non-stall), DISP on chips with a
-display; ``pmcIntrMask`` 0 (unused since Turing's tree).
+Engines: GSP and SEC2 (stall only), GR0, the copy engines of the simulated host's topology
+(:func:`~nova_core.sim.engines.host.copy_engine_count`: the device info table's) and NVDEC0 (stall and non-stall),
+DISP on chips with a display; ``pmcIntrMask`` 0 (unused since Turing's tree).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import ctypes
 from types import ModuleType
 
 from ...gpu.chips import Architecture, Chipset
+from ..engines.host import copy_engine_count
 
 STALL_BASE = 3 * 2 * 32  #: first vector of TOP bit 3 (NV_CPU_INTR_STALL_SUBTREE_START)
 NONSTALL_BASE = 0  #: TOP bit 0 (ESCHED_DRIVEN_ENGINE_NOTIFICATION)
@@ -36,7 +38,8 @@ _SUBTREES_GH100 = {"ESCHED_DRIVEN_ENGINE": (3, 3), "ESCHED_DRIVEN_ENGINE_NOTIFIC
 def engine_vectors(chipset: Chipset) -> list[tuple[str, int, int | None]]:
     """``(engine, stall vector, non-stall vector or None)`` of the simulated chip (a sim choice, see above)."""
     engines: list[tuple[str, bool]] = [("GSP", False), ("SEC2", False), ("GR0", True),
-                                       *((f"CE{i}", True) for i in range(4)), ("NVDEC0", True)]
+                                       *((f"CE{i}", True) for i in range(copy_engine_count(chipset))),
+                                       ("NVDEC0", True)]
     if chipset.facts.has_display:
         engines.append(("DISP", False))
     out: list[tuple[str, int, int | None]] = []

@@ -85,6 +85,7 @@ from ...regs.mmu import NV_RAMIN_PAGE_DIR_BASE, RAMIN_PAGE_DIR_OFFSET, RAMIN_SIZ
 from ..models.bar2 import BAR2_SIZE, Bar2Model
 from ..models.fb import FbModel
 from ..models.mmu import VID, SimMmu
+from .fifo import FifoRm
 from .logs import LibosLog, LogFormats
 from .objects import ARCH_CLASSES, ObjectTable
 from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, FbPlan, MiB, fb_plan, static_info
@@ -171,6 +172,7 @@ class SimGspRm:
         self.logs: dict[str, LibosLog] = {}
         self.formats: LogFormats | None = None
         self.objects: ObjectTable | None = None
+        self.fifo: FifoRm | None = None  #: channels, channel groups, VA spaces, copy-engine objects (.fifo)
         self.registry: dict[str, int | str | bytes] = {}
         self.system_info: Any = None
         self.bar_pde: dict[str, tuple[int, int]] = {}
@@ -443,6 +445,7 @@ class SimGspRm:
         key = "AMPERE_GA100" if self.gpu.chipset.name == "GA100" else arch.name
         self.objects = ObjectTable(m, ARCH_CLASSES.get(key, set()))
         self.objects.internal(INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE)
+        self.fifo = FifoRm(self)
         q = self.q
         assert q is not None
         self._cmd_rptr = 0
@@ -748,10 +751,15 @@ class SimGspRm:
         if h.paramsSize > len(params):
             status = self._status("NV_ERR_INVALID_PARAM_STRUCT")
         else:
-            status, params, why = self.objects.answer(h.hClient, h.hObject, h.cmd, params[:h.paramsSize],
-                                                      self.gpu.chipset)
+            status, out, why = self.objects.answer(h.hClient, h.hObject, h.cmd, params[:h.paramsSize],
+                                                   self.gpu.chipset)
             if why:
                 self._refuse(f"GSP_RM_CONTROL: {why}")
+            if len(out) != h.paramsSize:  # a control answers in the caller's buffer: its size never changes
+                self._refuse(f"control {h.cmd:#010x} answered {len(out):#x} bytes for paramsSize {h.paramsSize:#x}")
+                status = self._status("NV_ERR_INVALID_STATE")
+            else:
+                params = out + params[h.paramsSize:]
         h.status = status
         return status, bytes(h) + params
 
