@@ -66,3 +66,27 @@ def test_removal_gives_everything_back(drm: nova_drm.DrmDevice) -> None:
     f.close()
     g.close()
     assert f.close_problems == g.close_problems == []
+
+
+@pytest.mark.parametrize("chip", ["gh100", "gb202"])
+def test_exec_on_gpus_booted_through_the_fsp(chip: str, _synthetic_cache_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond the uAPI suite's three chips: nova-drm on Hopper and Blackwell (their classes, MMU v3, 52-bit
+    BAR pointers) - a copy on the copy engine from the client's pushbuffer."""
+    from nova_drm import push
+
+    monkeypatch.setenv("NOVA_CACHE", str(_synthetic_cache_dir))
+    with nova_drm.open_device(chip=chip, synthetic=True) as dev, dev.open() as f:
+        va = f.getparam(nova_drm.GETPARAM_VA_START)
+        src, dst, cmd = f.gem_create(MiB, placement="sysmem"), f.gem_create(MiB), f.gem_create(4096)
+        data = bytes(range(256)) * 4096
+        f.gem_pwrite(src, 0, data)
+        for h, at in ((src, va), (dst, va + 2 * MiB), (cmd, va + 4 * MiB)):
+            f.vm_bind(h, at)
+        words = push.copy(f.getparam(nova_drm.GETPARAM_GPFIFO_CLASS), f.getparam(nova_drm.GETPARAM_COPY_CLASS),
+                          va + 2 * MiB, va, MiB)
+        f.gem_pwrite(cmd, 0, words)
+        s = f.syncobj_create()
+        f.exec(f.channel_create(), [(va + 4 * MiB, len(words))], signal=[s])
+        f.syncobj_wait([s], timeout_ns=10**9)
+        assert f.gem_pread(dst, 0, MiB) == data

@@ -23,6 +23,8 @@ DIR: an existing, empty directory, not a mount point yet. Per device (sim-ad102/
 
   [cyan]regs/NAME[/cyan], [cyan]regs/NAME\\[i][/cyan], [cyan]regs/gsp/NAME[/cyan]  a register, read at open, decoded
 
+  [cyan]irq/vectors[/cyan], [cyan]irq/info.json[/cyan]  the interrupts: mode, tree geometry, every vector, its count
+
 Ctrl-C (SIGINT) or SIGTERM unmounts, then the device is shut down (UNLOADING_GUEST_DRIVER ... WPR2 cleared).
 Needs libfuse (./dev fetches Debian's libfuse3 privately and sets FUSE_LIBRARY_PATH) and /dev/fuse.
 

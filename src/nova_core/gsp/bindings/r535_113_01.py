@@ -14,8 +14,8 @@ VERSION = "535.113.01"
 SOURCE = "NVIDIA/open-gpu-kernel-modules"
 SOURCE_TAG = "535.113.01"
 SOURCE_COMMIT = "f59818b7517a913d93adf714f1f45ae69906e207"
-GENERATOR_SHA256 = "5722c7404032459fde32ecc3901d05488bf059312e58dfb6db5486a9fa55d250"
-INPUTS_SHA256 = "d77c26212c4291711c14a9db01a670849355aa4e62afad729f616b7c62272c47"  # the 287 header files gcc read
+GENERATOR_SHA256 = "615cff1830e5d65bdfe0788c4b8076d5c15dc333c0a62a632092b532a8250aba"
+INPUTS_SHA256 = "7a77dd94664214d69b4aa34bd315de9a245f7c8a77b729cd92beb4e24ce70c35"  # the 289 header files gcc read
 
 # -- constants (macros) -----------------------------------------------------------------------------
 
@@ -98,6 +98,58 @@ ROBUST_CHANNEL_FIFO_ERROR_MMU_ERR_FLT = 0x1f
 ROBUST_CHANNEL_PBDMA_ERROR = 0x20
 ROBUST_CHANNEL_CE0_ERROR = 0x27
 ROBUST_CHANNEL_PREEMPTIVE_REMOVAL = 0x2d
+NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE = 0x20800a5c
+NV2080_CTRL_INTERNAL_INTR_MAX_TABLE_SIZE = 0x80
+NV2080_INTR_INVALID_SUBTREE = 0xff
+NV_INTR_VECTOR_INVALID = 0xffffffff
+MC_ENGINE_IDX_TMR = 0x1
+MC_ENGINE_IDX_DISP = 0x2
+MC_ENGINE_IDX_FB = 0x3
+MC_ENGINE_IDX_FIFO = 0x4
+MC_ENGINE_IDX_BUS = 0x7
+MC_ENGINE_IDX_PMGR = 0x8
+MC_ENGINE_IDX_BIF = 0xb
+MC_ENGINE_IDX_PRIVRING = 0xd
+MC_ENGINE_IDX_PMU = 0xe
+MC_ENGINE_IDX_CE0 = 0xf
+MC_ENGINE_IDX_CE1 = 0x10
+MC_ENGINE_IDX_CE2 = 0x11
+MC_ENGINE_IDX_CE3 = 0x12
+MC_ENGINE_IDX_CE4 = 0x13
+MC_ENGINE_IDX_CE5 = 0x14
+MC_ENGINE_IDX_CE6 = 0x15
+MC_ENGINE_IDX_CE7 = 0x16
+MC_ENGINE_IDX_CE8 = 0x17
+MC_ENGINE_IDX_CE9 = 0x18
+MC_ENGINE_IDX_LTC = 0x2a
+MC_ENGINE_IDX_FBHUB = 0x2b
+MC_ENGINE_IDX_HDACODEC = 0x2c
+MC_ENGINE_IDX_GMMU = 0x2d
+MC_ENGINE_IDX_SEC2 = 0x2e
+MC_ENGINE_IDX_FSP = 0x2f
+MC_ENGINE_IDX_NVLINK = 0x30
+MC_ENGINE_IDX_GSP = 0x31
+MC_ENGINE_IDX_NVJPEG0 = 0x32
+MC_ENGINE_IDX_REPLAYABLE_FAULT = 0x3a
+MC_ENGINE_IDX_NON_REPLAYABLE_FAULT = 0x3c
+MC_ENGINE_IDX_INFO_FAULT = 0x3f
+MC_ENGINE_IDX_NVDEC0 = 0x40
+MC_ENGINE_IDX_NVDEC1 = 0x41
+MC_ENGINE_IDX_NVDEC2 = 0x42
+MC_ENGINE_IDX_NVDEC3 = 0x43
+MC_ENGINE_IDX_CPU_DOORBELL = 0x48
+MC_ENGINE_IDX_PRIV_DOORBELL = 0x49
+MC_ENGINE_IDX_OFA0 = 0x50
+MC_ENGINE_IDX_GR0 = 0x52
+MC_ENGINE_IDX_GR1 = 0x53
+MC_ENGINE_IDX_GR2 = 0x54
+MC_ENGINE_IDX_GR3 = 0x55
+MC_ENGINE_IDX_GR4 = 0x56
+MC_ENGINE_IDX_GR5 = 0x57
+MC_ENGINE_IDX_GR6 = 0x58
+MC_ENGINE_IDX_GR7 = 0x59
+MC_ENGINE_IDX_MAX = 0xa7
+MC_ENGINE_IDX_MSENC = 0x26
 
 # -- enumerations -----------------------------------------------------------------------------------
 
@@ -208,6 +260,16 @@ ENGINE_INFO_TYPE_KERNEL_RM_MAX = 0xf
 ENGINE_INFO_TYPE_INVALID = 0xf
 ENGINE_INFO_TYPE_ENGINE_DATA_ARRAY_SIZE = 0xf
 ENGINE_INFO_TYPE_PBDMA_ID = 0x10
+
+# NV2080_INTR_CATEGORY
+NV2080_INTR_CATEGORY_DEFAULT = 0x0
+NV2080_INTR_CATEGORY_ESCHED_DRIVEN_ENGINE = 0x1
+NV2080_INTR_CATEGORY_ESCHED_DRIVEN_ENGINE_NOTIFICATION = 0x2
+NV2080_INTR_CATEGORY_RUNLIST = 0x3
+NV2080_INTR_CATEGORY_RUNLIST_NOTIFICATION = 0x4
+NV2080_INTR_CATEGORY_UVM_OWNED = 0x5
+NV2080_INTR_CATEGORY_UVM_SHARED = 0x6
+NV2080_INTR_CATEGORY_ENUM_COUNT = 0x7
 
 #: RPC functions (CPU -> GSP), NV_VGPU_MSG_FUNCTION_* without the prefix
 FUNCTIONS: dict[str, int] = {
@@ -1563,6 +1625,35 @@ class NvNotificationRec(ctypes.LittleEndianStructure):  # sizeof 0x10
     ]
 
 
+class NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_ENTRY(ctypes.LittleEndianStructure):  # sizeof 0x10
+    _pack_ = 1
+    _fields_ = [
+        ("engineIdx", ctypes.c_uint16),  # +0x0
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x2
+        ("pmcIntrMask", ctypes.c_uint32),  # +0x4
+        ("vectorStall", ctypes.c_uint32),  # +0x8
+        ("vectorNonStall", ctypes.c_uint32),  # +0xc
+    ]
+
+
+class NV2080_INTR_CATEGORY_SUBTREE_MAP(ctypes.LittleEndianStructure):  # sizeof 0x2
+    _pack_ = 1
+    _fields_ = [
+        ("subtreeStart", ctypes.c_uint8),  # +0x0
+        ("subtreeEnd", ctypes.c_uint8),  # +0x1
+    ]
+
+
+class NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x814
+    _pack_ = 1
+    _fields_ = [
+        ("tableLen", ctypes.c_uint32),  # +0x0
+        ("table", (NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_ENTRY * 128)),  # +0x4
+        ("subtreeMap", (NV2080_INTR_CATEGORY_SUBTREE_MAP * 7)),  # +0x804
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x812
+    ]
+
+
 # -- the names the RPC layer uses -------------------------------------------------------------------
 
 rpc_message_header_v = rpc_message_header_v03_00
@@ -1633,4 +1724,5 @@ ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {
     "NVA06F_CTRL_BIND_PARAMS": NVA06F_CTRL_BIND_PARAMS,
     "NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS": NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS,
     "NvNotification": NvNotification,
+    "NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS": NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS,
 }

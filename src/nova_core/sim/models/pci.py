@@ -708,6 +708,16 @@ class SimPciFunction:
                 v.pending = False
                 self._send(v.address, v.data, f"MSI-X vector {i} (pending)")
 
+    def interrupt_mode(self) -> str:
+        """How :meth:`signal` delivers now: ``"msi-x"``, ``"msi"`` or ``"intx"``."""
+        with self.gpu.clock.lock:
+            if self._msix_on()[0]:
+                return "msi-x"
+            ctrl = self._u16(OFF_MSI + F.MSI_FLAGS)
+            if self.image[OFF_MSI] == F.CapId.MSI and F.MsiControl.enable.is_set(ctrl):
+                return "msi"
+            return "intx"
+
     def signal(self, vector: int = 0) -> bool:
         """The GPU raises interrupt ``vector``; returns True when a message was sent now.
 
