@@ -311,12 +311,22 @@ class Vmm:
             space no GPU uses yet.
         va_start, va_end: the usable VA range (default: all of the format's VA bits).
         name: for messages and allocation tags.
-        cache_bytes: idle page tables kept for reuse (see the module docstring); 0 frees them when empty.
+        root: VRAM address of a root table that already exists and belongs to someone else (GSP-RM's BAR1 page
+            directory, static info's ``bar1PdeBase``: nouveau ``r535_bar_bar1_init``, OpenRM
+            ``kbusPatchBar1Pdb_GSPCLIENT``): used as this space's root, never cleared, allocated or freed; only
+            the entries of what this space maps are written there. ``None``: a root table of its own.
+        invalidate_pdb: the page directory base TLB invalidates name, when the hardware walks this space's tables
+            from another root (BAR2 shared with GSP-RM: GSP-RM's ``bar2PdeBase``, nouveau ``vmm->rm.bar2_pdb``,
+            OpenRM ``kbusPatchBar2Pdb_GSPCLIENT``). ``None``: :attr:`pdb`.
+        cache_bytes: idle page tables kept for reuse (see the module docstring); 0 frees them when empty. ``None``
+            (the default): :data:`DEFAULT_TABLE_CACHE`, or 0 with a ``root`` of someone else's - an emptied table is
+            then unlinked from that root at once, not left pointed to from GSP-RM's page directory.
     """
 
     def __init__(self, fmt: MmuFormat, vram: VramAccess, allocator: RangeAllocator,
                  invalidator: Invalidator | None = None, *, va_start: int = 0, va_end: int | None = None,
-                 name: str = "vmm", cache_bytes: int = DEFAULT_TABLE_CACHE) -> None:
+                 name: str = "vmm", root: int | None = None, invalidate_pdb: int | None = None,
+                 cache_bytes: int | None = None) -> None:
         self.fmt = fmt
         self.geometry = fmt.geometry
         self.vram = vram
@@ -340,13 +350,23 @@ class Vmm:
         self._va_alloc: RangeAllocator | None = None
         self._table_shift = {shift: self._level_of(shift).va_hi + 1 for shift in (12, 16, 21, 29)}
         self._templates: dict[tuple[PteAperture, PteFlags], PteTemplate] = {}
+        if cache_bytes is None:
+            cache_bytes = DEFAULT_TABLE_CACHE if root is None else 0
         self.cache_bytes = max(0, cache_bytes)
         self._idle: dict[_Table, None] = {}  #: idle tables, oldest first
         self._idle_bytes = 0
         self._idle_lock = threading.Lock()
         self.closed = False
         root_level = self._dirs[0]
-        self.root = self._new_table(root_level, 0, None)
+        self.external_root = root is not None
+        if root is None:
+            self.root = self._new_table(root_level, 0, None)
+        else:
+            if root & (max(root_level.align, 256) - 1) or root < 0:
+                raise MmError(f"{name}: root table {root:#x} is not {max(root_level.align, 256):#x}-byte aligned")
+            self.root = _Table(root_level, root, 0, None)
+        self.invalidate_pdb = self.root.addr if invalidate_pdb is None else invalidate_pdb
+        self._pinned: list[list[_Table]] = []
 
     # -- tables ---------------------------------------------------------------------------------
 
@@ -599,7 +619,7 @@ class Vmm:
         """End of a batch: one TLB invalidate, then the tables emptied in it go back to the allocator (if the
         invalidate fails they stay allocated: the MMU may still hold PDEs that point to them)."""
         if b.dirty and self.invalidator is not None:
-            self.invalidator.invalidate(self.pdb, InvalidatePdbAperture.VID_MEM)
+            self.invalidator.invalidate(self.invalidate_pdb, InvalidatePdbAperture.VID_MEM)
         for addr in b.frees:
             self.allocator.free(addr)
         if self._idle_bytes > self.cache_bytes:
@@ -616,27 +636,32 @@ class Vmm:
         self._trim_idle(keep_bytes)
         if b.frees:  # flush: the memory must be free when this returns
             if self.invalidator is not None:
-                self.invalidator.invalidate(self.pdb, InvalidatePdbAperture.VID_MEM)
+                self.invalidator.invalidate(self.invalidate_pdb, InvalidatePdbAperture.VID_MEM)
             b.dirty = False
             frees, b.frees = b.frees, []
             for addr in frees:
                 self.allocator.free(addr)
 
     def close(self) -> None:
-        """Unmap every mapping and free every page table, the root included (the space is unusable after)."""
+        """Unmap every mapping and free every page table - the pinned ones and the root included, unless the root
+        is someone else's (then only this space's entries in it are cleared). The space is unusable after."""
         if self.closed:
             return
         with self.batch():
             for mp in self.mappings():
                 self.unmap(mp.va, mp.size)
+            pinned, self._pinned = self._pinned, []
+            for path in pinned:
+                self._release(path)
             self._trim_idle(0)
             if self.root.count:
                 raise MmError(f"{self.name}: close: the root table still has {self.root.count} entries "
                               f"(internal error)")
-            self._batch().frees.append(self.root.addr)
-            self._batch().dirty = True
-            with self._stats_lock:
-                self.tables -= 1
+            if not self.external_root:
+                self._batch().frees.append(self.root.addr)
+                self._batch().dirty = True
+                with self._stats_lock:
+                    self.tables -= 1
         self.closed = True
 
     # -- planning -------------------------------------------------------------------------------
@@ -847,6 +872,17 @@ class Vmm:
                 self.pte_writes += run.count
         finally:
             self._release(path)
+
+    # -- pinned tables --------------------------------------------------------------------------
+
+    def pin_tables(self, va: int) -> list[int]:
+        """Create the directories down to the PD0 holding ``va`` and keep them while the space lives, mapped or
+        not (nouveau ``nvkm_vmm_boot`` builds BAR2's tables up front); returns their VRAM addresses, root first."""
+        self._check_range(va & ~0xFFF, 4096, "pin")
+        with self.batch():
+            path = self._acquire(va, 21, create=True)
+        self._pinned.append(path)
+        return [t.addr for t in path]
 
     # -- VA allocation --------------------------------------------------------------------------
 

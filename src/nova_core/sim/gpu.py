@@ -4,10 +4,11 @@ What a fresh ``SimGpu`` looks like, as a real GPU after power-on and GFW (devini
 
 - BOOT_0 / BOOT_42 identify the chip (revision A1 unless told otherwise);
 - VRAM size is published where the chip family publishes it (LOCAL_MEMORY_RANGE on Turing/GA100,
-  the usable-FB-size scratch register on GA102+), and the VGA workspace pointer is valid on chips
-  with a display;
+  the usable-FB-size scratch register on GA102+); the display fuse (``NV_FUSE_STATUS_OPT_DISPLAY``) says
+  whether the board has a display, and the VGA workspace pointer is valid on those that do;
 - GFW boot has completed (AON scratch progress 0xFF, level-0 reads enabled);
-- PTIMER (and its usermode copy) counts the virtual clock in nanoseconds;
+- PTIMER (and its usermode copy) counts the virtual clock in nanoseconds, in 32 ns steps as ``dev_timer.h``
+  has it (TIME_0 bits 4:0 and TIME_1 bits 31:29 read 0), and may be set (TIME_1, then TIME_0 loads);
 - the PROM window at BAR0+0x300000 serves a vBIOS: a real ROM file given by the user, or a synthetic
   one built for the chip (:mod:`nova_core.sim.synth.vbios`);
 - system memory (behind a simulated IOMMU) and VRAM exist for DMA and page tables.
@@ -20,10 +21,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ChipError, NovaError
-from ..gpu.chips import Chipset, FbSizeSource
+from ..errors import ChipError, NovaError, PciError
+from ..files import read_input
+from ..gpu.chips import Architecture, Chipset, FbSizeSource
 from ..hw.clock import VirtualClock
 from ..hw.device import Device
+from ..regs.fuse import DisplayFuse
 from ..regs.gc6 import (
     GFW_BOOT_PROGRESS_COMPLETED,
     NV_PGC6_AON_SECURE_SCRATCH_GROUP_05,
@@ -36,6 +39,7 @@ from ..regs.pmc import NV_PMC_BOOT_0, NV_PMC_BOOT_42
 from ..regs.prom import PROM
 from ..regs.ptimer import NV_PTIMER_TIME_0, NV_PTIMER_TIME_1
 from ..regs.vfn import NV_VIRTUAL_FUNCTION_TIME_0, NV_VIRTUAL_FUNCTION_TIME_1
+from ..vbios.facts import ROM_FILE
 from .log import SimLog
 from .memory import SimSystemMemory, SparseMemory
 from .models import discover as discover_models
@@ -43,6 +47,9 @@ from .regfile import SimBar
 from .synth.vbios import build_vbios
 
 MiB = 1 << 20
+TIME_0_NSEC_MASK = 0xFFFFFFE0  #: NV_PTIMER_TIME_0_NSEC 31:5 (dev_timer.h)
+TIME_1_NSEC_MASK = 0x1FFFFFFF  #: NV_PTIMER_TIME_1_NSEC 28:0
+TIME_MASK = (1 << 61) - 1  #: the 61 bits TIME_1:TIME_0 hold
 ERASED_FLASH = 0xFFFFFFFF  #: PROM reads past the end of the ROM image (erased flash)
 
 
@@ -83,11 +90,13 @@ class SimGpu:
         self.revision = revision
         self.pci_vendor = 0x10DE
         self.pci_device = self.facts.pci_device_id if pci_device is None else pci_device
+        if not 0 <= self.pci_device <= 0xFFFF:
+            raise PciError(f"PCI device id {self.pci_device:#x} is not a 16-bit value (0 to 0xffff)")
         self.vbios_synthetic = vbios is None
         if vbios is None:
             self.rom = build_vbios(self.chipset, pci_device=self.pci_device)
         elif isinstance(vbios, (str, Path)):
-            self.rom = Path(vbios).read_bytes()
+            self.rom = read_input(vbios, ROM_FILE)
         else:
             self.rom = bytes(vbios)
         self._init_identity()
@@ -123,6 +132,9 @@ class SimGpu:
         self.bar0.poke(NV_PFB_PRI_MMU_LOCAL_MEMORY_RANGE.addr(), encode_local_memory_range(self.vram_mib))
         if self.facts.fb_size_source is FbSizeSource.USABLE_FB_SIZE_SCRATCH:
             self.bar0.poke(NV_PGC6_AON_SECURE_SCRATCH_GROUP_42.addr(), self.vram_mib)
+        fuse = self.facts.display_fuse
+        self.bar0.poke(fuse.addr(), fuse.encode(data=DisplayFuse.ENABLE if self.facts.has_display else
+                                                 DisplayFuse.DISABLE))
         if self.facts.has_display:
             # The VBIOS places the VGA workspace in the last MiB of VRAM (64 KiB units).
             vga = self.vram_mib * MiB - MiB
@@ -136,15 +148,40 @@ class SimGpu:
                        NV_PGC6_AON_SECURE_SCRATCH_GROUP_05.encode(gfw_boot_progress=GFW_BOOT_PROGRESS_COMPLETED))
 
     def _init_timer(self) -> None:
+        """PTIMER as ``dev_timer.h`` has it (the sim's own reading, not the regs module's): TIME_0_NSEC 31:5 (the
+        low word in units of 32 ns: bits 4:0 read 0), TIME_1_NSEC 28:0 (a 61-bit count: bits 31:29 read 0), both
+        RW through Ada (gk104/gm107/gv100 ``dev_timer.h``; gh100's makes TIME_0 read-only). Writing TIME_0 loads
+        the new time with the TIME_1 written before it (OpenRM ``tmrSetCurrentTime_GV100``: "Writing TIME_0 is the
+        trigger to load the new time"). The usermode copy (``dev_vm.h`` NV_VIRTUAL_FUNCTION_TIME_0/1, R--) reads
+        the same."""
+        self._time_offset = 0  # the GPU time is the virtual clock plus this (changed by writes)
+        self._time_hi_latch: int | None = None
+
+        def now() -> int:
+            return (self.clock.now() + self._time_offset) & TIME_MASK
+
         def lo(_: int) -> int:
-            return self.clock.now() & 0xFFFFFFFF
+            return now() & TIME_0_NSEC_MASK
 
         def hi(_: int) -> int:
-            return (self.clock.now() >> 32) & 0xFFFFFFFF
+            return (now() >> 32) & TIME_1_NSEC_MASK
+
+        def write_hi(_: int, value: int) -> None:
+            self._time_hi_latch = value & TIME_1_NSEC_MASK
+
+        def write_lo(_: int, value: int) -> None:
+            high = (now() >> 32) & TIME_1_NSEC_MASK if self._time_hi_latch is None else self._time_hi_latch
+            self._time_hi_latch = None
+            self._time_offset = (high << 32 | value & TIME_0_NSEC_MASK) - self.clock.now()
+            self.log.info("ptimer", f"GPU time set to {high << 32 | value & TIME_0_NSEC_MASK:#x} ns")
 
         for reg, fn in ((NV_PTIMER_TIME_0, lo), (NV_PTIMER_TIME_1, hi),
                         (NV_VIRTUAL_FUNCTION_TIME_0, lo), (NV_VIRTUAL_FUNCTION_TIME_1, hi)):
             self.bar0.on_read(reg.addr(), fn)
+        # RW through Ada; Hopper's gh100 dev_timer.h makes TIME_0_NSEC read-only
+        if self.chipset.architecture in (Architecture.TURING, Architecture.AMPERE, Architecture.ADA):
+            self.bar0.on_write(NV_PTIMER_TIME_1.addr(), write_hi, writable=True)
+            self.bar0.on_write(NV_PTIMER_TIME_0.addr(), write_lo, writable=True)
 
     def _init_prom(self) -> None:
         rom = self.rom
@@ -166,15 +203,18 @@ class SimGpu:
     def device(self) -> Device:
         """This GPU as the driver sees it: BAR0, DMA through the simulated IOMMU, virtual clock."""
         bar2 = getattr(self.models.get("bar2"), "bar", None)
+        bar1 = getattr(self.models.get("bar1"), "bar", None)
+        pci = self.models.get("pci")
         return Device(bar0=self.bar0, dma=self.sysmem, clock=self.clock, name=f"sim:{self.chipset.lower}",
                       kind="sim", pci_vendor=self.pci_vendor, pci_device=self.pci_device, sim=self,
-                      config=self.models.get("pci"),  # type: ignore[arg-type]  # the PCI model is a ConfigSource
-                      bar2=bar2)
+                      config=pci,  # type: ignore[arg-type]  # the PCI model is a ConfigSource
+                      bar2=bar2, bar1=bar1, msi_sink=pci)  # type: ignore[arg-type]  # ... and its messages can be seen
 
     # -- fault injection ------------------------------------------------------------------------
 
     def fall_off_bus(self) -> None:
-        """Every read returns 0xffffffff from now on (a lost device)."""
+        """Every read returns 0xffffffff from now on (a lost device): a hardware condition, persistent - it outlives
+        GSP-RM restarts and lasts as long as this simulated GPU."""
         self.bar0.fall_off_bus()
 
     def model(self, name: str) -> object:

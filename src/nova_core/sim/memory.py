@@ -430,6 +430,22 @@ class SparseMemory:
             pos += n
         return bytes(out)
 
+    def read_into(self, addr: int, out: memoryview) -> None:
+        """Read ``out.nbytes`` bytes at ``addr`` straight into ``out`` (one copy; a DMA engine's bulk read)."""
+        n = out.nbytes
+        self._check(addr, n)
+        pos = 0
+        chunks = self._chunks
+        while pos < n:
+            idx, off = divmod(addr + pos, self.CHUNK)
+            k = min(self.CHUNK - off, n - pos)
+            chunk = chunks.get(idx)
+            if chunk is None:
+                out[pos:pos + k] = bytes(k)
+            else:
+                out[pos:pos + k] = memoryview(chunk)[off:off + k]
+            pos += k
+
     def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
         mv = memoryview(data).cast("B")
         self._check(addr, mv.nbytes)

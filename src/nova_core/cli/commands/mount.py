@@ -11,7 +11,7 @@ from ...debugfs import ExportTree
 from ...debugfs.fuse import check_mountpoint, load_fuse, mount
 from ...gsp.logs import LogDecoder
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM, FirmwareVersionOpt, LogElfOpt, SyntheticOpt
+from ..common import DEFAULT_SIM, FirmwareVersionOpt, LogElfOpt, SimOpt, SyntheticOpt, VbiosOpt, find_rom
 
 HELP = """Boot a device and serve a read-only, debugfs-like view of it at DIR until Ctrl-C.
 
@@ -23,6 +23,8 @@ DIR: an existing, empty directory, not a mount point yet. Per device (sim-ad102/
 
   [cyan]regs/NAME[/cyan], [cyan]regs/NAME\\[i][/cyan], [cyan]regs/gsp/NAME[/cyan]  a register, read at open, decoded
 
+  [cyan]irq/vectors[/cyan], [cyan]irq/info.json[/cyan]  the interrupts: mode, tree geometry, every vector, its count
+
 Ctrl-C (SIGINT) or SIGTERM unmounts, then the device is shut down (UNLOADING_GUEST_DRIVER ... WPR2 cleared).
 Needs libfuse (./dev fetches Debian's libfuse3 privately and sets FUSE_LIBRARY_PATH) and /dev/fuse.
 
@@ -33,21 +35,20 @@ Needs libfuse (./dev fetches Debian's libfuse3 privately and sets FUSE_LIBRARY_P
   [cyan]cat /tmp/gpu/sim-ga102/regs/NV_PMC_BOOT_0[/cyan]
 """
 
-_SIM = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
-_VBIOS = typer.Option(None, "--vbios", metavar="FILE", help="ROM file the simulated GPU serves.")
 
 
 def mount_cmd(
     mountpoint: Path = typer.Argument(..., metavar="DIR", help="An existing, empty directory."),  # noqa: B008
-    sim: str | None = _SIM,
-    vbios: Path | None = _VBIOS,
+    sim: str | None = SimOpt,
+    vbios: Path | None = VbiosOpt,
     firmware_version: str | None = FirmwareVersionOpt,
     synthetic: bool | None = SyntheticOpt,
     log_elf: Path | None = LogElfOpt,
 ) -> None:
     check_mountpoint(mountpoint)
-    load_fuse()  # fail before booting when FUSE cannot work here
+    vbios = find_rom(vbios, "--vbios")
     decoder = LogDecoder.from_file(log_elf) if log_elf is not None else None
+    load_fuse()  # fail before booting when FUSE cannot work here
     gpu = boot_sim(sim or DEFAULT_SIM, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic)
     try:
         tree = ExportTree([gpu], decoder=decoder)
