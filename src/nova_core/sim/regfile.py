@@ -103,7 +103,8 @@ class SimBar:
             raise SimViolation(f"BAR0 {msg}")
 
     def read32(self, offset: int) -> int:
-        self._check(offset, "read32")
+        if offset & 3 or offset < 0 or offset + 4 > self._size:
+            self._check(offset, "read32")
         self._clock.advance(self.read_cost)
         with self._lock:
             self.reads += 1
@@ -122,7 +123,8 @@ class SimBar:
         return PRI_ERROR
 
     def write32(self, offset: int, value: int) -> None:
-        self._check(offset, "write32")
+        if offset & 3 or offset < 0 or offset + 4 > self._size:
+            self._check(offset, "write32")
         if not 0 <= value <= ALL_ONES:
             raise SimViolation(f"BAR0 write32({offset:#x}, {value:#x}): value is not 32-bit")
         self._clock.advance(self.write_cost)
