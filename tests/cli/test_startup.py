@@ -68,3 +68,13 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["no-such-command"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+def test_probe_on_the_sim_imports_no_numpy_no_emulator_no_boot() -> None:
+    """`nova probe --sim` reads four registers and the vBIOS version: numpy, the falcon emulator, the FWSEC parser
+    and the boot sequence are imported where they are used, not by probing."""
+    rc, mods = _modules_after(["probe", "--sim", "ad102", "--json"])
+    assert rc == 0
+    assert [m for m in mods if m.startswith("nova_core.cli.commands.")] == ["nova_core.cli.commands.probe"]
+    heavy = {"numpy", "nova_core.sim.falcon_emu", "nova_core.vbios.fwsec", "nova_core.gsp.boot", "nova_core.gsp.cmdq"}
+    assert heavy.isdisjoint(mods), heavy & set(mods)

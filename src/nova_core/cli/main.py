@@ -237,6 +237,15 @@ class _LazyGroup(NovaGroup):
         cmd = self.commands.get(cmd_name)
         if cmd is not None:
             return cmd
+        if not self._listing and self._index is None:
+            # a command runs: the module of its own name (``gsp-log``: gsp_log.py) is tried before the index
+            # (which reads every command module's source)
+            module = cmd_name.replace("-", "_")
+            if module.isidentifier() and (Path(commands.__path__[0]) / f"{module}.py").is_file():
+                for name, command in _load(module).items():
+                    self.commands.setdefault(name, command)
+                if cmd_name in self.commands:
+                    return self.commands[cmd_name]
         entry = self._commands().get(cmd_name)
         if entry is None:
             return None

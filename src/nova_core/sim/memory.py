@@ -28,14 +28,16 @@ import mmap
 import random
 import threading
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from ..errors import DmaError, SimViolation
 from ..hw.dma import PAGE_SIZE, DmaBuffer, MemoryLike, check_alloc_args, memory_view
 from ..hw.sg import SgSegment, SgTable
 from .log import SimLog
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 _PAGE_SHIFT = 12
 _RADIX3_ENTRIES_PER_PAGE = PAGE_SIZE // 8  #: u64 entries per 4 KiB radix3 page
@@ -187,12 +189,16 @@ class SimSystemMemory:
                 return bytearray(rounded)
             if zero:  # private (a shared anonymous mapping would keep its pages through MADV_DONTNEED)
                 return mmap.mmap(-1, rounded, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            import numpy as np  # (here: a simulated GPU that allocates nothing large needs no numpy)
+
             fresh = np.empty(rounded, dtype=np.uint8)
             fresh[size:] = 0
             return memoryview(fresh.data)
         if zero and isinstance(backing, mmap.mmap):
             backing.madvise(mmap.MADV_DONTNEED)  # private anonymous memory: reads as zero again, lazily
             return backing
+        import numpy as np
+
         np.frombuffer(backing, dtype=np.uint8)[0 if zero else size:].fill(0)
         return backing
 
@@ -350,6 +356,8 @@ class SimSystemMemory:
     # -- GSP radix3, as the GSP's boot ROM/booter walks it ------------------------------------------
 
     def _u64_table(self, bus: int, count: int, what: str, who: str) -> npt.NDArray[np.uint64]:
+        import numpy as np
+
         raw = bytearray(count * 8)
         self.gather(bus, count * 8, memoryview(raw), who=f"{who} ({what} at {bus:#x})")
         table = np.frombuffer(raw, dtype="<u8").astype(np.uint64)
@@ -372,6 +380,8 @@ class SimSystemMemory:
         if not 0 < l2_pages <= _RADIX3_ENTRIES_PER_PAGE:
             raise self._fault(f"{who}: a {length:#x}-byte image needs {l2_pages} level-2 pages; one level-1 page "
                               f"holds 1..{_RADIX3_ENTRIES_PER_PAGE}")
+        import numpy as np
+
         level1 = int(self._u64_table(level0_bus, 1, "radix3 level 0", who)[0])
         level2 = self._u64_table(level1, l2_pages, "radix3 level 1", who)
         pages = np.empty(l2_pages * _RADIX3_ENTRIES_PER_PAGE, dtype=np.uint64)
@@ -389,6 +399,8 @@ class SimSystemMemory:
         if not length:
             return out
         # runs of bus-consecutive pages are read in one go
+        import numpy as np
+
         breaks = np.nonzero(np.diff(pages.astype(np.int64)) != PAGE_SIZE)[0] + 1
         starts = np.concatenate(([0], breaks)).tolist()
         ends = np.concatenate((breaks, [pages.size])).tolist()

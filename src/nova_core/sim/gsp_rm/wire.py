@@ -21,8 +21,6 @@ import struct
 from dataclasses import dataclass
 from types import ModuleType
 
-import numpy as np
-
 from ...errors import SimViolation
 from ..memory import SimSystemMemory
 
@@ -34,6 +32,8 @@ _U64 = struct.Struct("<Q")
 
 def xor32(data: bytes | bytearray | memoryview) -> int:
     """XOR of all u32 words (``data`` is a whole number of words)."""
+    import numpy as np  # imported on first use: a simulated GPU that never runs GSP-RM needs no numpy
+
     words = np.frombuffer(data, dtype="<u4")
     return int(np.bitwise_xor.reduce(words)) if words.size else 0
 
