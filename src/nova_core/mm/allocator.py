@@ -358,6 +358,31 @@ class RangeAllocator:
             hole, p = found
             return self._carve(hole, p, n, tag).start
 
+    def alloc_many(self, count: int, size: int, *, align: int = 0, tag: str = "") -> list[int]:
+        """``count`` blocks of ``size`` bytes aligned to ``align``, best fit (what ``count`` calls of :meth:`alloc`
+        give, under one lock: the pages behind a scattered buffer); all of them or none.
+
+        Raises:
+            MmError: bad count, size or alignment, or no room for all of them (none is kept).
+        """
+        if type(count) is not int or count < 0:
+            raise MmError(f"{self.name}: count {count!r} of blocks must be a non-negative integer")
+        g = self.granularity
+        n = (self._round(size, "allocation") + g - 1) & ~(g - 1)
+        a = self._align(align)
+        out: list[int] = []
+        with self._lock:
+            for _ in range(count):
+                found = self._best_fast(n, a)
+                if found is None:
+                    for p in reversed(out):
+                        self._free_locked(p)
+                    raise MmError(f"{self.name}: no room for {count} blocks of {n:#x} bytes aligned to {a:#x} "
+                                  f"({self._free_bytes():#x} bytes free, largest free block {self._largest():#x}); "
+                                  f"none allocated")
+                out.append(self._carve(found[0], found[1], n, tag).start)
+        return out
+
     def _best_fast(self, n: int, a: int) -> tuple[_Block, int] | None:
         """Good fit: probe the boundary classes briefly, then take any hole of a class that surely fits."""
         fit = self._fits.get((n, a))
@@ -541,38 +566,50 @@ class RangeAllocator:
             MmError: ``addr`` is not the start of an allocation (a double free, or an address inside one).
         """
         with self._lock:
-            b = self._used.pop(addr, None)
-            if b is None:
-                raise MmError(f"{self.name}: free of {addr:#x}: {self._describe_not_allocated(addr)}")
-            self.generation += 1
-            self._used_bytes -= b.size
-            if b.reserved:
-                self._reserved_bytes -= b.size
-                b.reserved = False
-            b.tag = ""
-            prev, nxt = b.prev, b.next
-            if prev is not None and prev.free:
-                size = prev.size + b.size
-                after = nxt
-                if nxt is not None and nxt.free:
-                    self._index_remove(nxt)
-                    size += nxt.size
-                    after = nxt.next
-                prev.next = after
-                if after is not None:
-                    after.prev = prev
-                self._index_resize(prev, size)
-            elif nxt is not None and nxt.free:
+            self._free_locked(addr)
+
+    def free_many(self, addrs: Iterable[int]) -> None:
+        """Free every block of ``addrs``, under one lock and in address order (blocks carved one after the other
+        then merge into the hole below them, one resize each); the first that is not an allocation stops it (the
+        ones below it are freed) with the error :meth:`free` gives."""
+        with self._lock:
+            for addr in sorted(addrs):
+                self._free_locked(addr)
+
+    def _free_locked(self, addr: int) -> None:
+        """Free the block at ``addr`` (the caller holds the lock)."""
+        b = self._used.pop(addr, None)
+        if b is None:
+            raise MmError(f"{self.name}: free of {addr:#x}: {self._describe_not_allocated(addr)}")
+        self.generation += 1
+        self._used_bytes -= b.size
+        if b.reserved:
+            self._reserved_bytes -= b.size
+            b.reserved = False
+        b.tag = ""
+        prev, nxt = b.prev, b.next
+        if prev is not None and prev.free:
+            size = prev.size + b.size
+            after = nxt
+            if nxt is not None and nxt.free:
                 self._index_remove(nxt)
-                b.size += nxt.size
-                b.next = nxt.next
-                if nxt.next is not None:
-                    nxt.next.prev = b
-                b.free = True
-                self._index_add(b)
-            else:
-                b.free = True
-                self._index_add(b)
+                size += nxt.size
+                after = nxt.next
+            prev.next = after
+            if after is not None:
+                after.prev = prev
+            self._index_resize(prev, size)
+        elif nxt is not None and nxt.free:
+            self._index_remove(nxt)
+            b.size += nxt.size
+            b.next = nxt.next
+            if nxt.next is not None:
+                nxt.next.prev = b
+            b.free = True
+            self._index_add(b)
+        else:
+            b.free = True
+            self._index_add(b)
 
     def _describe_not_allocated(self, addr: int) -> str:
         if not self.base <= addr < self.end:

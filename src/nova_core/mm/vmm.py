@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -53,15 +54,16 @@ from .vram import VramAccess
 _ZERO_4K = bytes(4096)
 #: bytes of idle (empty) page tables a Vmm keeps for reuse by default: 1 MiB, a few hundred small tables
 DEFAULT_TABLE_CACHE = 1 << 20
+_PACK_PAGES = 64  #: runs of scattered pages up to this many have their PTEs packed without numpy
 
 
 class _NoRoomForTable(MmError):
     """The VRAM allocator had no room for a page table (a map then frees the idle tables and tries again)."""
 
 
-@dataclass(frozen=True)
-class Segment:
-    """``length`` bytes of physical memory at ``addr`` in ``aperture``."""
+class Segment(NamedTuple):
+    """``length`` bytes of physical memory at ``addr`` in ``aperture`` (a named tuple: an sg list of scattered
+    pages makes one per page)."""
 
     aperture: PteAperture
     addr: int
@@ -237,17 +239,24 @@ class RangeLock:
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._held: list[tuple[int, int]] = []
+        self._waiting = 0  #: threads blocked in acquire (a release wakes them only if there are any)
 
     def acquire(self, start: int, end: int) -> None:
         with self._cond:
-            while any(s < end and start < e for s, e in self._held):
-                self._cond.wait()
-            self._held.append((start, end))
+            held = self._held
+            while held and any(s < end and start < e for s, e in held):
+                self._waiting += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self._waiting -= 1
+            held.append((start, end))
 
     def release(self, start: int, end: int) -> None:
         with self._cond:
             self._held.remove((start, end))
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
 
     @contextmanager
     def hold(self, start: int, end: int) -> Iterator[None]:
@@ -552,6 +561,8 @@ class Vmm:
             idx = level.index(run.va)
             if template is None:
                 data = bytes(run.count * level.entry_size)
+            elif run.pages is not None and len(run.pages) <= _PACK_PAGES and not level.dual:
+                data = template.pack(run.pages)  # a few scattered pages: no numpy set-up
             else:
                 values = self._values(run, template)
                 if level.dual:
@@ -676,6 +687,14 @@ class Vmm:
     def plan(self, va: int, segments: Sequence[Segment]) -> list[Run]:
         """The runs of pages mapping ``segments`` at ``va``: the largest page size alignment permits, grouped
         by page table (one run per table touched, even for scattered pages)."""
+        if len(segments) > 1:
+            pages = self._plan_pages(va, segments)
+            if pages is not None:
+                return pages
+        return self._plan_walk(va, segments)
+
+    def _plan_walk(self, va: int, segments: Sequence[Segment]) -> list[Run]:
+        """:meth:`plan`'s general walk, segment by segment."""
         runs: list[Run] = []
         shifts = self.fmt.page_shifts
         table_shift = self._table_shift
@@ -712,6 +731,32 @@ class Vmm:
                 rem -= step
         if cur is not None:
             runs.append(cur.run())
+        return runs
+
+    def _plan_pages(self, va: int, segments: Sequence[Segment]) -> list[Run] | None:
+        """:meth:`plan` of segments that are all single 4 KiB pages of one aperture (an sg table of scattered
+        pages): the same runs - 4 KiB pages, one run per page table, a run's ``pages`` None where its pages are
+        contiguous - made without the general walk. ``None`` for any other list."""
+        ap = segments[0].aperture
+        addrs = []
+        for seg in segments:
+            if seg.length != 4096 or seg.aperture is not ap:
+                return None
+            addrs.append(seg.addr)
+        if any(a & 0xFFF or a < 0 for a in addrs):
+            return None  # (plan's general walk names the bad segment)
+        ts = self._table_shift[12]
+        runs = []
+        i, n = 0, len(addrs)
+        while i < n:
+            count = min(n - i, ((((va >> ts) + 1) << ts) - va) >> 12)  # stay inside one table
+            chunk = addrs[i:i + count]
+            first = chunk[0]
+            contiguous = chunk[-1] - first == (count - 1) << 12 and all(
+                b - a == 4096 for a, b in itertools.pairwise(chunk))
+            runs.append(Run(va, first, count, 12, ap, None if contiguous else tuple(chunk)))
+            va += count << 12
+            i += count
         return runs
 
     # -- mapping records ------------------------------------------------------------------------
@@ -780,7 +825,7 @@ class Vmm:
                 raise MmError(f"{self.name}: map [{va:#x}, {va + size:#x}) overlaps the mapping "
                               f"[{o.va:#x}, {o.end:#x})")
             runs = self.plan(va, segs)
-            templates = {ap: self._template(ap, flags) for ap in {s.aperture for s in segs}}
+            templates = {ap: self._template(ap, flags) for ap in {r.aperture for r in runs}}
             done: list[Run] = []
             try:
                 for run in runs:
@@ -841,7 +886,7 @@ class Vmm:
             prev = old[0]
             flags = prev.flags if flags is None else flags
             runs = self.plan(va, segs)
-            templates = {ap: self._template(ap, flags) for ap in {s.aperture for s in segs}}
+            templates = {ap: self._template(ap, flags) for ap in {r.aperture for r in runs}}
             same = [(r.va, r.count, r.shift) for r in runs] == [(r.va, r.count, r.shift) for r in prev.runs]
             self._batch().dirty = True
             if same:
