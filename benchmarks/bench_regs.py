@@ -8,14 +8,20 @@ subtracted), so neither side pays a call the other does not:
   against the same kind of call written by hand: a plain function taking the same arguments whose body is the raw
   read (``raw_read(bar)``: ``words[0]``; ``raw_read_rel(bar, base=GSP)``: ``words[(base + 0x100) >> 2]``);
 - the same class verbs against the bare inline ``words[i]`` (no target: what any Python call costs on top of a
-  subscript), so the absolute overhead is on the table too.
+  subscript), so the absolute overhead is on the table too;
+- the floor of ``bind().read()``: a ``functools.partial`` of ``operator.getitem`` called directly, and the same
+  partial held in a ``__slots__`` attribute and called (bind's shape, with no register layer at all) - no call of
+  a prebuilt callable held by an object comes within 2x of an inline memoryview subscript in CPython 3.11 (a C
+  method found on the *type*, such as ``int.bit_length``, would, but a bound register's read is per object).
 
 The BAR is an ``MmapBar`` of a 16 MiB file (a sysfs ``resource0`` is mapped the same way).
 """
 
 from __future__ import annotations
 
+import functools
 import mmap
+import operator
 import tempfile
 
 from _harness import Harness, Target
@@ -24,6 +30,10 @@ from nova_core.regs.falcon import FALCON, NV_PFALCON_FALCON_CPUCTL
 from nova_core.regs.pmc import NV_PMC_BOOT_0, NV_PMC_BOOT_42
 
 CPUCTL_OFFSET = NV_PFALCON_FALCON_CPUCTL.OFFSET
+
+
+class _Slot:
+    __slots__ = ("read",)
 
 
 def run(h: Harness) -> None:
@@ -66,6 +76,16 @@ def run(h: Harness) -> None:
         h.compare_stmt("Bar.read32 (MmapBar)", "bar.read32(0xA00)", "words[i] (inline)", "words[i_boot42]", ns)
         h.compare_stmt("BOOT_42.architecture.get(BOOT_42.read(bar))", "arch.get(NV_PMC_BOOT_42.read(bar))",
                        "(words[i] >> 24) & 0x3F (inline)", "(words[i_boot42] >> 24) & 0x3F", ns)
+        # the floor of any bound read in CPython: the cheapest zero-argument calls of a prebuilt callable, no
+        # register layer at all (what bind().read() is made of: a slot holding a C callable, called)
+        ns["getword"] = functools.partial(operator.getitem, words, ns["i_boot42"])
+        slot = _Slot()
+        slot.read = ns["getword"]
+        ns["slot"] = slot
+        h.compare_stmt("floor: a functools.partial called directly, no attribute", "getword()", "words[i] (inline)",
+                       "words[i_boot42]", ns)
+        h.compare_stmt("floor: the same partial held in a __slots__ attribute (bind's shape)", "slot.read()",
+                       "words[i] (inline)", "words[i_boot42]", ns)
         del ns
         words.release()
         raw.close()

@@ -36,7 +36,7 @@ DEVICE_PID = 1
 HOST_PID = 2
 
 
-@dataclass
+@dataclass(slots=True)
 class Span:
     """One thing that took time (or, with ``dev_end == dev_start`` and kind "event", an instant)."""
 
@@ -103,11 +103,12 @@ class Timeline:
             self.spans.append(span)
 
     def _notify(self, phase: str, span: Span) -> None:
-        for fn in list(self.listeners):
-            fn(phase, span)
+        if self.listeners:
+            for fn in list(self.listeners):
+                fn(phase, span)
 
     def begin(self, kind: str, name: str, **args: Any) -> Span:
-        span = Span(kind, name, self.clock.now(), time.perf_counter_ns(), args=dict(args))
+        span = Span(kind, name, self.clock.now(), time.perf_counter_ns(), args=args)  # (a fresh dict already)
         self._notify("begin", span)
         return span
 

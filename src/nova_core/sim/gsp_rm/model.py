@@ -144,6 +144,20 @@ class _Out:
     stalled: bool = False
 
 
+class _Wire:
+    """Constants of a version's messages, read from its bindings once."""
+
+    __slots__ = ("continuation", "header_version", "m", "rpc_size_max", "signature")
+
+    def __init__(self, m: ModuleType) -> None:
+        self.m = m
+        self.header_version = (int(m.NV_VGPU_MSG_HEADER_VERSION_MAJOR_TOT) << 24
+                               | int(m.NV_VGPU_MSG_HEADER_VERSION_MINOR_TOT) << 16)
+        self.signature = int(m.NV_VGPU_MSG_SIGNATURE_VALID)
+        self.continuation = int(m.FUNCTIONS["CONTINUATION_RECORD"])
+        self.rpc_size_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX)
+
+
 @dataclass
 class _Assembly:
     """A large command being collected from its continuation records."""
@@ -167,6 +181,7 @@ class SimGspRm:
         self.version: str | None = None
         self.m: ModuleType | None = None
         self._names: dict[int, dict[int, str]] = {}  #: id(m) -> function/event number -> name
+        self._wire_cache: _Wire | None = None
         self._doorbell_at = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self.bar.on_write(self._doorbell_at, self._doorbell)
         self._gsp = F.FALCON.GSP
@@ -426,6 +441,15 @@ class SimGspRm:
         assert self.m is not None
         return int(self.m.EVENTS[name])
 
+    def _wire(self) -> _Wire:
+        """The running version's message constants (made once per version)."""
+        m = self.m
+        assert m is not None
+        w = self._wire_cache
+        if w is None or w.m is not m:
+            w = self._wire_cache = _Wire(m)
+        return w
+
     def _name(self, number: int) -> str:
         m = self.m
         assert m is not None
@@ -627,9 +651,10 @@ class SimGspRm:
         self._cmd_seq = (seq + 1) & 0xFFFFFFFF  # resynchronise on a gap (reported once)
         if seq != expected:
             return f"sequence gap: expected seqNum {expected:#x}, found {seq:#x}"
-        hv = int(m.NV_VGPU_MSG_HEADER_VERSION_MAJOR_TOT) << 24 | int(m.NV_VGPU_MSG_HEADER_VERSION_MINOR_TOT) << 16
-        if el.signature != int(m.NV_VGPU_MSG_SIGNATURE_VALID):
-            return f"rpc signature {el.signature:#010x}, expected {int(m.NV_VGPU_MSG_SIGNATURE_VALID):#010x}"
+        w = self._wire()
+        hv = w.header_version
+        if el.signature != w.signature:
+            return f"rpc signature {el.signature:#010x}, expected {w.signature:#010x}"
         if el.header_version != hv:
             return f"rpc header_version {el.header_version:#010x}, expected {hv:#010x}"
         hdr = self.q.el_hdr
@@ -642,8 +667,9 @@ class SimGspRm:
     def _command(self, el: Any, when: int) -> None:
         m = self.m
         assert m is not None and self.q is not None
-        cont = self._fn("CONTINUATION_RECORD")
-        payload_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size
+        w = self._wire()
+        cont = w.continuation
+        payload_max = w.rpc_size_max - self.q.rpc_size
         if self._assembly is not None:
             a = self._assembly
             if el.function == cont:
@@ -1056,9 +1082,10 @@ class SimGspRm:
                 result = f.status
             elif f.kind == "delay":
                 when += f.delay_ns
-        maxp = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size
+        w = self._wire()
+        maxp = w.rpc_size_max - self.q.rpc_size
         chunks = [payload[i:i + maxp] for i in range(0, max(len(payload), 1), maxp)] or [b""]
-        cont = self._fn("CONTINUATION_RECORD")
+        cont = w.continuation
         when = max(when, self._last_when)
         self._last_when = when
         for i, chunk in enumerate(chunks):
@@ -1133,8 +1160,8 @@ class SimGspRm:
         if "drop" in kinds:
             self.log.warning("gsp-rm", f"fault: dropped {self._name(item.function)} (status seqNum {seq})")
             return
-        hv = int(m.NV_VGPU_MSG_HEADER_VERSION_MAJOR_TOT) << 24 | int(m.NV_VGPU_MSG_HEADER_VERSION_MINOR_TOT) << 16
-        sig = int(m.NV_VGPU_MSG_SIGNATURE_VALID)
+        w = self._wire()
+        hv, sig = w.header_version, w.signature
         if "bad_signature" in kinds:
             sig ^= 0xFF
         buf, n = q.build(seq=seq, function=item.function, result=item.result, rpc_seq=item.rpc_seq,
