@@ -53,6 +53,7 @@ INPUTS = [
     ("mount --vbios", ["mount", "{mnt}", "--vbios", "{}"]),
     ("mount --log-elf", ["mount", "{mnt}", "--log-elf", "{}"]),
     ("ce copy --vbios", ["ce", "copy", "--size", "4k", "--vbios", "{}"]),
+    ("gr --vbios", ["gr", "--vbios", "{}"]),
     ("falcon disasm FILE", ["falcon", "disasm", "{}"]),
     ("falcon disasm --vbios", ["falcon", "disasm", "--vbios", "{}"]),
     ("falcon run --vbios", ["falcon", "run", "--vbios", "{}"]),
@@ -118,6 +119,9 @@ OTHERS = [
     (["ce", "copy", "--direction", "up"], "one of h2d, d2h, d2d, h2h"),
     (["ce", "copy", "--size", "4k", "--engine", "ce99"], "no engine 'ce99'"),
     (["ce", "copy", "--size", "4k", "--engine", "gr0"], "not a copy engine"),
+    (["gr", "--sim", ""], "--sim is given an empty value"),
+    (["gr", "--sim", "gx100", "--json"], "unknown chipset 'gx100'"),
+    (["gr", "--sim", "gb202", "--firmware-version", "1.2.3"], "no synthetic firmware for version '1.2.3'"),
     (["frobnicate"], "No such command"),
     (["probe", "--no-such-option"], "No such option"),
 ]

@@ -166,9 +166,8 @@ def test_compute_arguments_are_checked(ga102: GspDevice) -> None:
             compute.semaphore_release(sem, 1 << 32)
         with pytest.raises(ChannelError, match="256-byte aligned"):
             compute.launch(sem.va + 0x10)
-        with ga102.channels.open("gr0") as other:
-            with pytest.raises(ChannelError, match="another address space"):
-                compute.semaphore_release(other.vaspace.alloc_sysmem(0x1000), 1)
+        with ga102.channels.open("gr0") as other, pytest.raises(ChannelError, match="another address space"):
+            compute.semaphore_release(other.vaspace.alloc_sysmem(0x1000), 1)
         assert compute.fence().wait().done  # nothing was submitted by the refused calls
 
 

@@ -60,8 +60,8 @@ def test_facts_agree_with_the_generated_bindings(version: str) -> None:
     for eid in G.EngineCtxId:
         if eid < count:
             assert getattr(m, f"NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_{eid.name}") == eid, eid
-    assert (m.NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_VIDMEM, m.NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_COH_SYS,
-            m.NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_NCOH_SYS) == tuple(G.CtxAperture)
+    apertures = [getattr(m, f"NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_{a.name}") for a in G.CtxAperture]
+    assert apertures == [0, 1, 2] == list(G.CtxAperture)
     assert G.PhysAttr.encode(gpu_cacheable=m.NV2080_CTRL_GPU_INITIALIZE_CTX_GPU_CACHEABLE_NO) == 4
     # the layouts (tinygrad's autogen: promoteEntry at +48, the entry 32 bytes; 8 engines x COUNT x {size, align})
     assert ctypes.sizeof(m.NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ENTRY) == 0x20
@@ -101,7 +101,8 @@ def test_compute_methods_by_name_in_pushbuffers() -> None:
     with pytest.raises(PushbufferError, match="AMPERE_COMPUTE_B has no method 'SET_REPORT_SEMAPHORE_X'"):
         pb.method(1, "SET_REPORT_SEMAPHORE_X", 0)
     assert "SEND_SIGNALING_PCAS2_B" not in G.COMPUTE_METHODS[G.TURING_COMPUTE_A]
-    assert G.REPORT_SEMAPHORE_UPPER_BITS[G.ADA_COMPUTE_A] == 8 and G.REPORT_SEMAPHORE_UPPER_BITS[G.HOPPER_COMPUTE_A] == 25
+    bits = G.REPORT_SEMAPHORE_UPPER_BITS
+    assert bits[G.ADA_COMPUTE_A] == 8 and bits[G.HOPPER_COMPUTE_A] == 25
 
 
 # -- against NVIDIA's headers ----------------------------------------------------------------------------------

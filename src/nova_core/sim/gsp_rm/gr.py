@@ -70,7 +70,7 @@ from ...gpu.chips import Chipset
 from ...regs.mmu import NV_RAMIN_PAGE_DIR_BASE, RAMIN_PAGE_DIR_OFFSET, InstTarget
 from ..engines.memory import EngineMemory
 from ..models.mmu import SYS, VID, MmuFault
-from .fifo import ChannelState
+from .fifo import ChannelObjectState, ChannelState
 from .objects import NV20_SUBDEVICE_0, Client, RmObject
 
 if TYPE_CHECKING:
@@ -150,11 +150,6 @@ class GrChannel:
     buffers: dict[G.PromoteId, Promoted] = field(default_factory=dict)
     complete: bool = False
     loaded: bool = False  #: the golden image was written into its main buffer
-
-
-@dataclass
-class GrObjectState:
-    channel: int  #: handle of the channel it is under
 
 
 class Refused(Exception):
@@ -424,7 +419,7 @@ class GrRm:
         ch = self.host.channels.get(state.chid)
         if ch is not None:
             ch.objects.add(cls)
-        return 0, GrObjectState(parent.handle)
+        return 0, ChannelObjectState(parent.handle)
 
     def _load_golden(self, ctx: GrChannel) -> None:
         """The channel's context starts from the golden image: the sim's header into its main buffer."""
@@ -436,12 +431,6 @@ class GrRm:
         ctx.loaded = True
 
     def _freed(self, client: Client, obj: RmObject) -> None:
+        """A channel freed: GSP-RM forgets its context (a GR object's class is unbound by :mod:`.fifo`'s hook)."""
         if isinstance(obj.data, ChannelState):
             self.channels.pop((client.handle, obj.handle), None)
-        elif isinstance(obj.data, GrObjectState):
-            parent = client.objects.get(obj.data.channel)
-            if parent is not None and isinstance(parent.data, ChannelState):
-                ch = self.host.channels.get(parent.data.chid)
-                if ch is not None:
-                    ch.objects.discard(obj.cls)
-                    ch.subchannels = {k: v for k, v in ch.subchannels.items() if v != obj.cls}
