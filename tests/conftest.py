@@ -84,7 +84,7 @@ def firmware_path() -> Path:
 
 
 #: test directories whose boots may generate the synthetic firmware set: they get a private NOVA_CACHE
-_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs", "falcon_emu", "engines")
+_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs", "falcon_emu", "engines", "api", "uapi")
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +94,7 @@ def _synthetic_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _private_synthetic_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Boots in tests/boot, tests/debugfs and tests/engines write the synthetic firmware set into a session directory
+    """Boots in the directories above write the synthetic firmware set into a session directory
     (set and restored per test): the user's cache is never touched, and other tests still find the fetched
     artifacts in the real ``NOVA_CACHE``."""
     rel = Path(str(request.node.path)).resolve().relative_to(REPO / "tests")

@@ -45,12 +45,12 @@ stage             what happens
 ================  =====================================================================================
 
 The result is a :class:`GspDevice` (a context manager). :meth:`GspDevice.close` shuts down in the order
-nouveau uses (``r535_bar_bar2_fini`` before ``r535_gsp_fini``): a zero BAR2 entry sent with UPDATE_BAR_PDE, the
-client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0
-to read 0x80000000, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
-must read 0; on Hopper/Blackwell :func:`~nova_core.fsp.boot.unload_fsp_chain`: the GSP's RISC-V core halts as the
-GSP-FMC's ACR shuts down), the DMA memory freed and the sysmem flush page released - so the next :func:`boot` of the
-same GPU works. The interrupts are released once GSP-RM has unloaded (before the secure chain is torn down).
+nouveau uses (``r535_bar_bar2_fini`` before ``r535_gsp_fini``): the channels closed, a zero BAR2 entry sent with
+UPDATE_BAR_PDE, the client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0 to read 0x80000000, then
+:func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2 must read 0; on
+Hopper/Blackwell :func:`~nova_core.fsp.boot.unload_fsp_chain`: the GSP's RISC-V core halts as the GSP-FMC's ACR shuts
+down), the DMA memory freed and the sysmem flush page released - so the next :func:`boot` of the same GPU works. The
+interrupts are released once GSP-RM has unloaded (before the secure chain is torn down).
 
 A failing stage raises :class:`BootFailed`: one line naming the stage and the cause (chained), with the log
 rings copied out (``.logs``) before the device was torn down (``.teardown`` says how that went).
@@ -544,7 +544,7 @@ def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: 
     # every wait of every layer reports to the timeline through the device's clock
     obs = Device(bar0=dev.bar0, dma=dev.dma, clock=ObservedClock(dev.clock, tl), name=dev.name, kind=dev.kind,
                  pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim, config=dev.config, bar2=dev.bar2,
-                 vfio=dev.vfio, msi_sink=dev.msi_sink)
+                 vfio=dev.vfio, msi_sink=dev.msi_sink, bar1=dev.bar1)
     gpu = GspDevice(obs, tl, dev.name, firmware=firmware, _own_firmware=firmware is None)
     stage = _Stages(gpu, until)
     try:

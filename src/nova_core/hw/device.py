@@ -68,6 +68,7 @@ class Device:
         vfio: the VFIO device behind a ``"vfio"`` device (its interrupts are eventfds).
         msi_sink: where the function's MSI/MSI-X messages can be seen, when they can (the simulated GPU);
             :func:`nova_core.irq.open_irq` programs MSI through ``config`` and listens here.
+        bar1: the BAR1 aperture (the VRAM BAR: VRAM through GSP-RM's BAR1 page tables), when mapped.
     """
 
     bar0: Bar
@@ -82,6 +83,7 @@ class Device:
     bar2: Bar | None = None
     vfio: VfioDevice | None = None
     msi_sink: MessageSink | None = None
+    bar1: Bar | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, fn: Callable[[], None]) -> None:

@@ -26,9 +26,9 @@ choice). Large replies go back split the same way.
 **Its memory.** At boot GSP-RM lays out what it keeps of VRAM (:func:`.static.fb_plan`: its reserved region, WPR2
 protected, the top - from the ``GspFwWprMeta`` booter_load accepted, or on Hopper and Blackwell from the layout the
 GSP-FMC's ACR chose, :attr:`SimGspRm.acr_layout`), tells the framebuffer model (:mod:`..models.fb`: protected VRAM
-is then blocked to the CPU), sets up its BAR1 and BAR2 root tables there and binds BAR2 to its own instance block -
-from then on the CPU's writes to the BAR2 block register are refused (:mod:`..models.bar2`). Unloading (or losing
-its core) ends those claims.
+is then blocked to the CPU), sets up its BAR1 and BAR2 root tables there and binds BAR2 and BAR1 to instance blocks
+of its own - from then on the CPU's writes to either block register are refused (:mod:`..models.bar2`,
+:mod:`..models.bar1`). Unloading (or losing its core) ends those claims.
 
 **Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the chip's PCI config mirror: 0x88000/0x1000, from
 Hopper on 0x92000),
@@ -866,29 +866,34 @@ class SimGspRm:
         vram = self.gpu.vram
         for table in (plan.bar2_pdb, plan.bar1_pdb):
             vram.write(table, bytes(PAGE))
-        vram.write(plan.bar2_inst, bytes(RAMIN_SIZE))
-        limit = BAR2_SIZE - 1
-        words = NV_RAMIN_PAGE_DIR_BASE.encode(
-            target=InstTarget.VID_MEM, use_ver2_pt_format=1, big_page_size=BigPageSize.SIZE_64KB,
-            lo=(plan.bar2_pdb >> 12) & NV_RAMIN_PAGE_DIR_BASE.lo.max, hi=plan.bar2_pdb >> 32,
-            adr_limit_lo=(limit >> 12) & NV_RAMIN_PAGE_DIR_BASE.adr_limit_lo.max, adr_limit_hi=limit >> 32)
-        vram.write(plan.bar2_inst + RAMIN_PAGE_DIR_OFFSET, words.to_bytes(16, "little"))
-        bar2 = self.gpu.models.get("bar2")
-        if isinstance(bar2, Bar2Model):
-            bar2.bind_for_gsp(plan.bar2_inst)
+        bar1 = self.gpu.models.get("bar1")
+        bars = ((self.gpu.models.get("bar2"), plan.bar2_inst, plan.bar2_pdb, BAR2_SIZE),
+                (bar1, plan.bar1_inst, plan.bar1_pdb, bar1.size if isinstance(bar1, Bar2Model) else 0))
+        for model, inst, pdb, size in bars:
+            vram.write(inst, bytes(RAMIN_SIZE))
+            limit = size - 1
+            words = NV_RAMIN_PAGE_DIR_BASE.encode(
+                target=InstTarget.VID_MEM, use_ver2_pt_format=1, big_page_size=BigPageSize.SIZE_64KB,
+                lo=(pdb >> 12) & NV_RAMIN_PAGE_DIR_BASE.lo.max, hi=pdb >> 32,
+                adr_limit_lo=(limit >> 12) & NV_RAMIN_PAGE_DIR_BASE.adr_limit_lo.max, adr_limit_hi=limit >> 32)
+            vram.write(inst + RAMIN_PAGE_DIR_OFFSET, words.to_bytes(16, "little"))
+            if isinstance(model, Bar2Model):
+                model.bind_for_gsp(inst)
         self.log.info("gsp-rm", f"GSP-RM keeps VRAM from {plan.regions[1].base:#x}; BAR2 bound to its instance "
-                                f"block {plan.bar2_inst:#x} (root {plan.bar2_pdb:#x}), BAR1 root {plan.bar1_pdb:#x}")
+                                f"block {plan.bar2_inst:#x} (root {plan.bar2_pdb:#x}), BAR1 to {plan.bar1_inst:#x} "
+                                f"(root {plan.bar1_pdb:#x})")
 
     def _release_memory(self) -> None:
         """GSP-RM is gone (unloaded, or its core reset): its claims on VRAM and BAR2 end (sim lock held)."""
         fb = self.gpu.models.get("fb")
         if isinstance(fb, FbModel):
             fb.set_gsp_regions([])
-        bar2 = self.gpu.models.get("bar2")
-        if isinstance(bar2, Bar2Model) and self.state == "unloaded":
-            bar2.release_from_gsp()
-        elif isinstance(bar2, Bar2Model):
-            bar2.gsp_owner = None  # the binding stays in the hardware; nobody enforces it any more
+        for name in ("bar2", "bar1"):
+            bar = self.gpu.models.get(name)
+            if isinstance(bar, Bar2Model) and self.state == "unloaded":
+                bar.release_from_gsp()
+            elif isinstance(bar, Bar2Model):
+                bar.gsp_owner = None  # the binding stays in the hardware; nobody enforces it any more
 
     def _unloaded(self) -> None:
         self.state = "unloaded"

@@ -56,6 +56,7 @@ class FbPlan:
     bar2_pdb: int  #: GSP-RM's BAR2 root table (static info bar2PdeBase)
     bar1_pdb: int  #: GSP-RM's BAR1 root table (bar1PdeBase)
     bar2_inst: int  #: the instance block GSP-RM binds BAR2 to
+    bar1_inst: int  #: the instance block GSP-RM binds BAR1 to (its page directory: bar1_pdb)
 
 
 def fb_plan(fb: int, meta: Mapping[str, int] | None) -> FbPlan:
@@ -72,7 +73,7 @@ def fb_plan(fb: int, meta: Mapping[str, int] | None) -> FbPlan:
     if wpr_end < fb:
         regions.append(GspFbRegion(wpr_end, fb, True, False, "top"))
     return FbPlan(tuple(r for r in regions if r.end > r.base), bar2_pdb=rm_base + MiB, bar1_pdb=rm_base + 2 * MiB,
-                  bar2_inst=rm_base + 3 * MiB)
+                  bar2_inst=rm_base + 3 * MiB, bar1_inst=rm_base + 3 * MiB + 4096)
 
 
 def _l2(chip: str) -> int:

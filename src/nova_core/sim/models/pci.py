@@ -523,6 +523,11 @@ class SimPciFunction:
         cmd = self._u16(F.COMMAND)
         return bool(cmd & (F.Command.io.mask if io else F.Command.memory.mask))
 
+    def bar1_size(self) -> int:
+        """BAR1's size as its writable address bits say (BAR sizing; it follows a Resizable BAR change)."""
+        mask = int.from_bytes(self.wmask[F.BAR0 + 4:F.BAR0 + 12], "little")  # address bits only (flags read-only)
+        return (~mask & 0xFFFFFFFFFFFFFFFF) + 1
+
     def _bar_owner(self, index: int) -> tuple[int, bool]:
         """(BAR number, is I/O) of header dword ``index`` (the upper dword of a 64-bit BAR belongs to the one below)."""
         i = 0
