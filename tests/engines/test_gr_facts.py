@@ -10,6 +10,8 @@ import re
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nova_core.engines.gr import facts as G
 from nova_core.engines.pushbuf import Pushbuffer
@@ -173,3 +175,87 @@ def test_promote_entry_attributes_match_the_header() -> None:
     assert re.search(r"NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE\s+1:0", text)
     assert re.search(r"NV2080_CTRL_GPU_INITIALIZE_CTX_GPU_CACHEABLE\s+2:2", text)
     assert "It is illegal to set this flag and not set bInitialize" in text  # the sim's bNonmapped refusal
+
+
+# -- GSP-RM's description, from bytes (untrusted input) --------------------------------------------------------
+
+_E = G.EngineCtxId
+_TABLE = {_E.GRAPHICS: (0x4B000, 0x1000), _E.GRAPHICS_PATCH: (0x10000, 0x1000), _E.GRAPHICS_BUNDLE_CB: (0x21000, 0x100),
+          _E.GRAPHICS_PAGEPOOL_GLOBAL: (0x80000, 0x1000), _E.GRAPHICS_ATTRIBUTE_CB: (0x170000, 0x10000),
+          _E.GRAPHICS_RTV_CB_GLOBAL: (0x4000, 0), _E.GRAPHICS_FECS_EVENT: (0x10000, 0x1000),
+          _E.GRAPHICS_PRIV_ACCESS_MAP: (0x2000, 0x1000)}
+
+
+def _answer(version: str, table: dict[int, tuple[int, int]], engine: int = 0) -> bytes:
+    from nova_core.gsp.fw import GspAbi
+
+    abi = GspAbi.for_version(version)
+    p = abi.struct("NV2080_CTRL_INTERNAL_STATIC_GR_GET_CONTEXT_BUFFERS_INFO_PARAMS")()
+    for eid, (size, align) in table.items():
+        p.engineContextBuffersInfo[engine].engine[eid].size = size
+        p.engineContextBuffersInfo[engine].engine[eid].alignment = align
+    return bytes(p)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_description_from_bytes(version: str) -> None:
+    from nova_core.engines.gr.context import buffer_specs, parse_context_buffers_info
+    from nova_core.gsp.fw import GspAbi
+
+    abi = GspAbi.for_version(version)
+    info = parse_context_buffers_info(abi, _answer(version, _TABLE))
+    assert info.version == version and len(info.entries) == (0x19 if version == "535.113.01" else 0x1A)
+    specs = {s.kind.name: s for s in buffer_specs(info)}
+    assert specs["MAIN"].size == 0x4B000 + 0x40000 and specs["MAIN"].place == 0x10000  # its size's 64 KiB page
+    assert specs["ATTRIBUTE_CB"].alignment == specs["ATTRIBUTE_CB"].place == 0x200000
+    assert specs["RTV_CB_GLOBAL"].alignment == 1 and specs["RTV_CB_GLOBAL"].place == 0x1000  # no alignment reported
+    assert specs["BUFFER_BUNDLE_CB"].alignment == 0x100 and specs["BUFFER_BUNDLE_CB"].place == 0x10000
+    assert specs["UNRESTRICTED_PRIV_ACCESS_MAP"].size == specs["PRIV_ACCESS_MAP"].size == 0x2000
+    assert [e["name"] for e in info.as_json()] == [G.EngineCtxId(k).name for k in sorted(_TABLE)]
+
+
+@pytest.mark.parametrize("change, says", [
+    ({G.EngineCtxId.GRAPHICS_PATCH: (0, 0)}, "reports no GRAPHICS_PATCH context buffer (for PATCH): size 0x0"),
+    ({G.EngineCtxId.GRAPHICS_FECS_EVENT: (G.SIZE_NOT_SUPPORTED, 0)}, "size 0xffffffff"),
+    ({G.EngineCtxId.GRAPHICS: (0x1000, 0x3000)}, "power-of-two alignment"),
+    ({G.EngineCtxId.GRAPHICS: (1 << 30, 0x1000)}, "at most 0x10000000 bytes"),
+])
+def test_a_bad_description_is_one_error(change: dict[int, tuple[int, int]], says: str) -> None:
+    from nova_core.engines.gr.context import buffer_specs, parse_context_buffers_info
+    from nova_core.errors import GrError
+    from nova_core.gsp.fw import GspAbi
+
+    abi = GspAbi.for_version("570.144")
+    with pytest.raises(GrError, match=re.escape(says)):
+        buffer_specs(parse_context_buffers_info(abi, _answer("570.144", _TABLE | change)))
+
+
+def test_a_short_description_is_one_error() -> None:
+    from nova_core.engines.gr.context import parse_context_buffers_info
+    from nova_core.errors import GspError
+    from nova_core.gsp.fw import GspAbi
+
+    with pytest.raises(GspError, match="shorter than 570.144"):
+        parse_context_buffers_info(GspAbi.for_version("570.144"), b"\0" * 100)
+
+
+_SIZES = st.one_of(st.just(0), st.just(G.SIZE_NOT_SUPPORTED), st.integers(1, 1 << 29), st.integers(0, 0xFFFFFFFF))
+_ALIGNS = st.one_of(st.just(0), st.sampled_from([1 << k for k in range(32)]), st.integers(0, 0xFFFFFFFF))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_SIZES, _ALIGNS), min_size=0x1A, max_size=0x1A))
+def test_any_description_parses_or_is_refused(entries: list[tuple[int, int]]) -> None:
+    """Whatever GSP-RM answers: buffer specs whose placement is a power of two at least the alignment, or GrError."""
+    from nova_core.engines.gr.context import MAX_BUFFER_SIZE, buffer_specs, parse_context_buffers_info
+    from nova_core.errors import GrError
+    from nova_core.gsp.fw import GspAbi
+
+    data = _answer("570.144", dict(enumerate(entries)))
+    try:
+        specs = buffer_specs(parse_context_buffers_info(GspAbi.for_version("570.144"), data))
+    except GrError:
+        return
+    for s in specs:
+        assert 0 < s.size <= MAX_BUFFER_SIZE + G.MAX_SUBCONTEXTS * G.SUBCONTEXT_HEADER + 0x1000
+        assert s.place & (s.place - 1) == 0 and s.place >= s.alignment and s.place >= 0x1000

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...errors import GrError, GspError, NovaError
-from ...gsp.fw import RmControl
+from ...gsp.fw import GspAbi, RmControl
 from ...gsp.rpc import GspRpc
 from ...mm.pte import PAGE_4K, PteFlags
 from ..vaspace import Buffer, page_for
@@ -101,7 +101,7 @@ class ContextBuffersInfo:
         return [e.as_json() for e in self.entries if e.supported]
 
 
-def parse_context_buffers_info(abi: Any, data: bytes) -> ContextBuffersInfo:
+def parse_context_buffers_info(abi: GspAbi, data: bytes) -> ContextBuffersInfo:
     """``NV2080_CTRL_INTERNAL_STATIC_GR_GET_CONTEXT_BUFFERS_INFO_PARAMS`` bytes -> GR0's entries.
 
     Raises:
@@ -157,10 +157,9 @@ def buffer_specs(info: ContextBuffersInfo) -> list[CtxBufferSpec]:
     for kind in G.CTX_BUFFERS:
         e = info.entry(kind.engine_id)
         if e is None:
-            raise GrError(f"GSP-RM {info.version} reports no {kind.engine_id.name} context buffer (for "
-                          f"{kind.name}): size {info.entries[kind.engine_id].size:#x}"
-                          if kind.engine_id < len(info.entries) else
-                          f"GSP-RM {info.version}'s description has no entry {kind.engine_id.name}")
+            size = info.entries[kind.engine_id].size if kind.engine_id < len(info.entries) else None
+            raise GrError(f"GSP-RM {info.version} reports no {kind.engine_id.name} context buffer (for {kind.name}): "
+                          + ("the description has no such entry" if size is None else f"size {size:#x}"))
         size = G.main_buffer_size(e.size) if kind.promote_id is G.PromoteId.MAIN else e.size
         align = max(e.alignment, 1)
         if kind.size_aligned:
@@ -182,10 +181,16 @@ class PromotedBuffer:
     va: int | None  #: None: promoted without a mapping (bNonmapped)
     phys: int | None  #: the physical address when GSP-RM was asked to initialize it
     global_: bool
+    read_only: bool  #: mapped read-only (every mapping is privileged)
+
+    @classmethod
+    def of(cls, spec: CtxBufferSpec, va: int | None, phys: int | None) -> PromotedBuffer:
+        return cls(spec.kind.name, spec.size, spec.alignment, va, phys, spec.kind.global_, spec.kind.read_only)
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "size": self.size, "alignment": self.alignment, "va": self.va,
-                "phys": self.phys, "global": self.global_, "initialized": self.phys is not None}
+                "phys": self.phys, "global": self.global_, "initialized": self.phys is not None,
+                "read_only": self.read_only}
 
 
 @dataclass
@@ -322,7 +327,7 @@ class Graphics:
                         fifo.vram_window().write(phys, bytes(spec.size))
                     if kind.golden_unmapped:
                         entries.append(self._entry(spec, None, phys))
-                        done.append(PromotedBuffer(kind.name, spec.size, spec.alignment, None, phys, True))
+                        done.append(PromotedBuffer.of(spec, None, phys))
                         continue
                     buf = ch.vaspace.map_vram(phys, spec.size, align=spec.place, flags=spec.flags,
                                               name=f"gr {kind.name}")
@@ -330,7 +335,7 @@ class Graphics:
                     buf = self._own_buffer(ch, spec)
                 phys_init = buf.phys if kind.initialize else None
                 entries.append(self._entry(spec, buf.va, phys_init))
-                done.append(PromotedBuffer(kind.name, spec.size, spec.alignment, buf.va, phys_init, kind.global_))
+                done.append(PromotedBuffer.of(spec, buf.va, phys_init))
             golden = GoldenContext(done, self.classes.threed, ch.chid)
             self._promote(ch, entries)
             golden.promoted = True
@@ -413,7 +418,7 @@ class Graphics:
                 ctx.buffers.append(buf)
                 phys = None if kind.global_ else buf.phys
                 entries.append(self._entry(spec, buf.va, phys))
-                ctx.promoted.append(PromotedBuffer(kind.name, spec.size, spec.alignment, buf.va, phys, kind.global_))
+                ctx.promoted.append(PromotedBuffer.of(spec, buf.va, phys))
         except BaseException:
             ctx.release()
             raise

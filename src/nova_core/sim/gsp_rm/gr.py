@@ -269,7 +269,8 @@ class GrRm:
                                                      f"(1..{G.PROMOTE_MAX_ENTRIES})")
         key = (client.handle, chan_obj.handle)
         old = self.channels.get(key)
-        ctx = GrChannel(state.chid, {k: Promoted(v.va, v.phys) for k, v in old.buffers.items()} if old else {})
+        ctx = GrChannel(state.chid, {k: Promoted(v.va, v.phys) for k, v in old.buffers.items()} if old else {},
+                        loaded=old is not None and old.loaded)
         new_globals: dict[G.PromoteId, tuple[str, int]] = {}
         mem = self._channel_memory(state.chid)
         seen: set[int] = set()
