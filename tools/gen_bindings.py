@@ -137,6 +137,10 @@ PROBE_INCLUDES = """\
 #include "ctrl/ctrla06f/ctrla06fgpfifo.h"
 #include "nverror.h"
 #include "nvgputypes.h"
+#include "ctrl/ctrl2080/ctrl2080gpu.h"
+#include "ctrl/ctrl2080/ctrl2080vgpumgrinternal.h"
+#include "ctrl/ctrla081.h"
+#include "class/cla081.h"
 """
 
 #: structures emitted (with everything they contain), by typedef or tag name; "?" = optional
@@ -166,6 +170,13 @@ ROOTS = [
     "NV_CHANNEL_ALLOC_PARAMS", "NVB0B5_ALLOCATION_PARAMETERS", "NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_PARAMS",
     "NV2080_CTRL_CE_GET_FAULT_METHOD_BUFFER_SIZE_PARAMS", "NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN_PARAMS",
     "NVA06F_CTRL_BIND_PARAMS", "NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS", "NvNotification",
+    # the vGPU manager (issue 19): the plugin task's bootload/shutdown/cleanup, the vGPU types GSP-RM is given
+    # (NVA081-encoded), the VMMU segment size
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS", "NVA081_CTRL_VGPU_INFO",
+    "NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS",
 ]
 
 #: types kept as opaque bytes: the union of every RPC payload that follows rpc_message_header_v
@@ -271,6 +282,26 @@ CONSTANTS: dict[str, str] = {
     "ROBUST_CHANNEL_PBDMA_ERROR": "ROBUST_CHANNEL_PBDMA_ERROR",
     "ROBUST_CHANNEL_CE0_ERROR": "ROBUST_CHANNEL_CE0_ERROR",
     "ROBUST_CHANNEL_PREEMPTIVE_REMOVAL": "ROBUST_CHANNEL_PREEMPTIVE_REMOVAL",
+    # the vGPU manager (issue 19): its controls and limits
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK":
+        "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK":
+        "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP": "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE": "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE",
+    "NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE": "NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB",
+    "NV2080_GPU_MAX_ENGINES": "NV2080_GPU_MAX_ENGINES",
+    "NV2080_CTRL_MAX_VMMU_SEGMENTS": "NV2080_CTRL_MAX_VMMU_SEGMENTS",
+    "NVA081_VGPU_CONFIG": "NVA081_VGPU_CONFIG",
+    "NVA081_MAX_VGPU_TYPES_PER_PGPU": "NVA081_MAX_VGPU_TYPES_PER_PGPU",
+    "NVA081_MAX_VGPU_PER_PGPU": "NVA081_MAX_VGPU_PER_PGPU",
+    "NVA081_VGPU_STRING_BUFFER_SIZE": "NVA081_VGPU_STRING_BUFFER_SIZE",
+    "NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE": "NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE",
 }
 
 #: prefixes of the RPC function and event enumerators (anonymous enums in rpc_global_enums.h)
@@ -783,7 +814,8 @@ def generate(version: str, tree: Path, commit: str, work: Path) -> str:
     w("#: the structures above by the names the version-neutral layer looks up")
     w("ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {")
     for n, _ in roots:
-        w(f'    "{n}": {n},')
+        line = f'    "{n}": {n},'
+        w(line if len(line) <= 120 else f'    "{n}":\n        {n},')
     w("}")
     text = "\n".join(out) + "\n"
     verify(version, text, order)
