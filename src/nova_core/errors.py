@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from errno import EBUSY, EINVAL, ENODEV, ENOMEM, EPERM
 
 
 class NovaError(Exception):
@@ -137,6 +138,54 @@ class ChannelFault(ChannelError):
     def __init__(self, report: object) -> None:
         self.report = report
         super().__init__(str(report))
+
+
+# --- the API second-level drivers use (nova_core.api) --------------------------------------------------
+
+
+class ApiError(NovaError):
+    """A request through the base API (:mod:`nova_core.api`) was invalid or refused.
+
+    Attributes:
+        errno: the ``errno`` a uAPI reports for it (``EINVAL`` unless a subclass says otherwise), so that a
+            second-level driver can pass the failure on as an ioctl would.
+    """
+
+    errno: int = EINVAL
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        if errno is not None:
+            self.errno = errno
+        super().__init__(message)
+
+
+class Revoked(ApiError):
+    """A resource was used after the device or driver binding that handed it out went away (unbind, device
+    removal, shutdown): nothing reached the device. ``errno`` is ENODEV."""
+
+    errno = ENODEV
+
+
+class AuxError(ApiError):
+    """An auxiliary-bus request was invalid: a name that does not parse, a driver registered twice, ..."""
+
+
+class NotAllowed(ApiError):
+    """An RM control that the base API's allowlist does not let a second-level driver send. ``errno`` is EPERM."""
+
+    errno = EPERM
+
+
+class Busy(ApiError):
+    """A resource is still in use (a buffer bound in a VA space, a VA range taken). ``errno`` is EBUSY."""
+
+    errno = EBUSY
+
+
+class OutOfMemory(ApiError):
+    """No VRAM, system memory or VA space for the request. ``errno`` is ENOMEM."""
+
+    errno = ENOMEM
 
 
 # --- the simulated GPU ------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -660,8 +660,9 @@ class Channel:
 
     # -- submission ---------------------------------------------------------------------------------------------
 
-    def _retire(self, need: int) -> int:
-        """Wait for old submissions until a GPFIFO slot and ``need`` pushbuffer bytes are free; return where."""
+    def _retire(self, need: int, slots: int = 1) -> int:
+        """Wait for old submissions until ``slots`` GPFIFO slots and ``need`` pushbuffer bytes are free; return
+        where the bytes go."""
         start = self._pb_pos if self._pb_pos + need <= self.pushbuf_size else 0
         end = start + need
         while self._inflight:
@@ -669,7 +670,7 @@ class Channel:
             if Fence(self, oldest.value).done:
                 self._inflight.pop(0)
                 continue
-            gp_full = (self._gp_put + 1) % self.entries == oldest.gp
+            gp_full = (oldest.gp - self._gp_put - 1) % self.entries < slots  # one slot always stays empty
             busy = any(f.pb_start < end and start < f.pb_end for f in self._inflight)
             if not gp_full and not busy:
                 break
@@ -695,6 +696,32 @@ class Channel:
             (release or self.release_methods)(full, value)
             return self._push(full, value)
 
+    def submit_entries(self, segments: Sequence[tuple[int, int]], *, release: Release | None = None) -> Fence:
+        """Submit GPFIFO entries pointing at pushbuffers the caller wrote in its own memory - ``(GPU VA, bytes)``
+        in the channel's address space, whole 4-byte method words - then the channel's own entry releasing its next
+        timeline value; returns that value's fence. The GPU fetches the caller's methods through the channel's page
+        tables (nouveau's EXEC: the user's push entries, then the kernel's fence emission).
+
+        Raises:
+            ChannelError: a segment that is empty, not whole words, or more segments than the ring holds at once.
+            PushbufferError: an address a GPFIFO entry cannot hold (unaligned, beyond 40 bits), a length beyond
+                GP_ENTRY1_LENGTH.
+        """
+        words: list[int] = []
+        for va, nbytes in segments:
+            if not isinstance(nbytes, int) or nbytes <= 0 or nbytes % 4:
+                raise ChannelError(f"pushbuffer segment at {va!r} of {nbytes!r} bytes: a positive multiple of 4")
+            words.append(gp_entry(va, nbytes // 4))
+        if not words or len(words) + 2 > self.entries:
+            raise ChannelError(f"{len(words)} pushbuffer segment(s): 1..{self.entries - 2} fit a ring of "
+                               f"{self.entries} GPFIFO entries with the channel's own")
+        with self._lock:
+            self._check_open()
+            value = (self._seq + 1) & 0xFFFFFFFF
+            own = self.pushbuffer()
+            (release or self.release_methods)(own, value)
+            return self._push(own, value, words)
+
     def release_methods(self, pb: Pushbuffer, value: int) -> None:
         """Append a host semaphore release of ``value`` to the channel's timeline (SEM_ADDR/PAYLOAD/EXECUTE)."""
         va = self.semaphore_va
@@ -707,21 +734,24 @@ class Channel:
         if self.error is not None:
             raise ChannelFault(self.error)
 
-    def _push(self, pb: Pushbuffer, value: int) -> Fence:
-        """Write ``pb`` and its GPFIFO entry, GP_PUT, ring the doorbell (channel lock held)."""
+    def _push(self, pb: Pushbuffer, value: int, before: Sequence[int] = ()) -> Fence:
+        """Write GPFIFO entries ``before`` (pointing at the caller's pushbuffers), then ``pb`` and its entry, GP_PUT,
+        ring the doorbell (channel lock held)."""
         data = pb.to_bytes()
         n = len(data)
         if n > self.pushbuf_size:
             raise ChannelError(f"pushbuffer of {n:#x} bytes does not fit the channel's {self.pushbuf_size:#x}")
-        start = self._retire(n)
+        start = self._retire(n, len(before) + 1)
         self.ring.view[self.pb_offset + start:self.pb_offset + start + n] = data
-        slot = self._gp_put
-        entry = gp_entry(self.ring.va + self.pb_offset + start, n // 4)
-        self.ring.view[slot * F.GP_ENTRY_SIZE:(slot + 1) * F.GP_ENTRY_SIZE] = entry.to_bytes(8, "little")
-        self._gp_put = (slot + 1) % self.entries
+        first = self._gp_put
+        entries = [*before, gp_entry(self.ring.va + self.pb_offset + start, n // 4)]
+        for entry in entries:
+            slot = self._gp_put
+            self.ring.view[slot * F.GP_ENTRY_SIZE:(slot + 1) * F.GP_ENTRY_SIZE] = entry.to_bytes(8, "little")
+            self._gp_put = (slot + 1) % self.entries
         self._pb_pos = start + n
         self._seq = value
-        self._inflight.append(_Inflight(value, slot, start, start + n))
+        self._inflight.append(_Inflight(value, first, start, start + n))
         # GP_PUT last: the GPU may fetch the entry (and its pushbuffer) as soon as it sees it
         self.userd.write32(self.userd_offset + F.USERD_GP_PUT, self._gp_put)
         NV_VIRTUAL_FUNCTION_DOORBELL.write(self.fifo.bar0, self.token)

@@ -57,6 +57,7 @@ class Device:
         config: the function's PCI config space (:class:`~nova_core.pci.source.ConfigSource`) when
             the backend offers it: sysfs (read-only), VFIO, the simulated GPU.
         bar2: the BAR2 aperture (instance memory through the BAR2 page tables), when mapped.
+        bar1: the BAR1 aperture (the VRAM BAR: VRAM through GSP-RM's BAR1 page tables), when mapped.
     """
 
     bar0: Bar
@@ -69,6 +70,7 @@ class Device:
     sim: object | None = None
     config: ConfigSource | None = None
     bar2: Bar | None = None
+    bar1: Bar | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, fn: Callable[[], None]) -> None:
