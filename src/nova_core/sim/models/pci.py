@@ -107,12 +107,13 @@ def profile(chipset: Chipset, vram_mib: int, device_id: int | None = None) -> Pr
     if arch is Architecture.TURING:
         speed, sriov = 3, "none"
     elif arch in (Architecture.AMPERE, Architecture.ADA):
-        linked = compute or (device_id is not None and is_vgpu_board(device_id))
-        speed, sriov = 4, ("linked" if linked else "hidden")
+        vgpu = device_id is not None and is_vgpu_board(device_id)
+        speed, sriov = 4, ("linked" if compute or vgpu else "hidden")
     else:
         speed, sriov = 5, "linked"
+    large_bar1 = compute or (device_id is not None and is_vgpu_board(device_id))  # data-center boards: BAR1 = FB
     return Profile(vga=not compute, compute=compute, link_speed=speed, sriov=sriov,
-                   bar1_default=vram_pow2 if compute else BAR1_DEFAULT, bar1_max=vram_pow2,
+                   bar1_default=vram_pow2 if large_bar1 else BAR1_DEFAULT, bar1_max=vram_pow2,
                    mirror=PCFG_MIRROR_BLACKWELL if arch in (Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
                    else PCFG_MIRROR)
 
