@@ -65,7 +65,7 @@ def firmware_path() -> Path:
 
 
 #: test directories whose boots may generate the synthetic firmware set: they get a private NOVA_CACHE
-_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs", "engines", "falcon_emu")
+_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs", "engines", "falcon_emu", "vgpu")
 
 
 @pytest.fixture(scope="session")

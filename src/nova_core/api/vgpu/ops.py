@@ -392,13 +392,19 @@ class VgpuOps:
             self._vmmu = seg
         return self._vmmu
 
-    def alloc_fbmem(self, size: int, vmmu_aligned: bool = False, *, name: str = "") -> VgpuMem:
-        """``size`` bytes of VRAM (rounded to 4 KiB), aligned to the VMMU segment when ``vmmu_aligned``.
+    def alloc_fbmem(self, size: int, vmmu_aligned: bool = False, *, align: int | None = None,
+                    name: str = "") -> VgpuMem:
+        """``size`` bytes of VRAM (rounded to 4 KiB), aligned to the VMMU segment when ``vmmu_aligned`` (else to
+        ``align``: a power of two from 4 KiB, 4 KiB by default).
 
         Raises:
+            ApiError: a size of 0, a bad alignment (EINVAL).
             OutOfMemory: no block fits (ENOMEM).
         """
-        align = self.vmmu_segment_size() if vmmu_aligned else PAGE_4K
+        if vmmu_aligned:
+            align = self.vmmu_segment_size()
+        elif align is None:
+            align = PAGE_4K
         if vmmu_aligned and size % align:
             raise ApiError(f"VMMU-aligned FB of {size:#x} bytes: a multiple of the segment ({align:#x})")
         bo = self.device.alloc(size, align=align, name=name or "vgpu")

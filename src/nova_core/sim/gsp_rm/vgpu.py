@@ -46,6 +46,7 @@ maxInstance)`` (570.144 ``kernel_vgpu_mgr.c``), over the FIFO's 2048 ids, writte
 
 from __future__ import annotations
 
+import collections
 import ctypes
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -303,7 +304,8 @@ class VgpuRm:
         t = self.types[int(p.vgpuType)]
         nseg = int(p.numGuestFbSegments)
         heap = (int(p.pluginHeapMemoryPhysAddr), int(p.pluginHeapMemoryLength))
-        task = PluginTask(gfid, t.type_id, (int(p.chidOffset[self._engines()[0]]), int(p.numChannels)),
+        first = collections.Counter(int(p.chidOffset[e]) for e in self._engines()).most_common(1)[0][0]
+        task = PluginTask(gfid, t.type_id, (first, int(p.numChannels)),
                           [(int(p.guestFbPhysAddrList[i]), int(p.guestFbLengthList[i])) for i in range(nseg)],
                           heap, client.handle, params=params)
         self.tasks[gfid] = task
@@ -369,7 +371,8 @@ class VgpuRm:
             return (f"numChannels {n} / numPluginChannels {p.numPluginChannels}: {t.name} has {t.channels} "
                     f"channels, of which 1..{t.channels} for the plugin"), bad
         engines = self._engines()
-        first = int(p.chidOffset[engines[0]])
+        # the offset most engines name is the block's; an engine naming another one is the one that is wrong
+        first = collections.Counter(int(p.chidOffset[e]) for e in engines).most_common(1)[0][0]
         for i in range(len(p.chidOffset)):
             want = first if i in engines else 0
             if int(p.chidOffset[i]) != want:
