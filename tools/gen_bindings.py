@@ -137,6 +137,9 @@ PROBE_INCLUDES = """\
 #include "ctrl/ctrla06f/ctrla06fgpfifo.h"
 #include "nverror.h"
 #include "nvgputypes.h"
+#include "ctrl/ctrl2080/ctrl2080internal.h"
+#include "kernel/gpu/intr/engine_idx.h"
+#include "dev_ctrl_defines.h"
 #include "ctrl/ctrl2080/ctrl2080gpu.h"
 #include "ctrl/ctrl2080/ctrl2080vgpumgrinternal.h"
 #include "ctrl/ctrla081.h"
@@ -170,6 +173,8 @@ ROOTS = [
     "NV_CHANNEL_ALLOC_PARAMS", "NVB0B5_ALLOCATION_PARAMETERS", "NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_PARAMS",
     "NV2080_CTRL_CE_GET_FAULT_METHOD_BUFFER_SIZE_PARAMS", "NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN_PARAMS",
     "NVA06F_CTRL_BIND_PARAMS", "NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS", "NvNotification",
+    # the interrupt vector table GSP-RM gives the kernel driver (§12)
+    "NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS",
     # the vGPU manager (issue 19): the plugin task's bootload/shutdown/cleanup, the vGPU types GSP-RM is given
     # (NVA081-encoded), the VMMU segment size
     "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS",
@@ -185,7 +190,7 @@ OPAQUE = {"rpc_generic_union"}
 #: enums whose enumerators are emitted as constants (by type name)
 ENUMS = [
     "GSP_SEQ_BUF_OPCODE", "GSP_SEQUENCER_BUFFER_ERR", "LibosMemoryRegionKind", "LibosMemoryRegionLoc",
-    "NV_RPC_UPDATE_PDE_BAR_TYPE", "RM_ENGINE_TYPE", "ENGINE_INFO_TYPE",
+    "NV_RPC_UPDATE_PDE_BAR_TYPE", "RM_ENGINE_TYPE", "ENGINE_INFO_TYPE", "NV2080_INTR_CATEGORY",
 ]
 
 #: macros (or expressions over them) emitted as constants: python name -> C expression; "?" = optional
@@ -282,6 +287,18 @@ CONSTANTS: dict[str, str] = {
     "ROBUST_CHANNEL_PBDMA_ERROR": "ROBUST_CHANNEL_PBDMA_ERROR",
     "ROBUST_CHANNEL_CE0_ERROR": "ROBUST_CHANNEL_CE0_ERROR",
     "ROBUST_CHANNEL_PREEMPTIVE_REMOVAL": "ROBUST_CHANNEL_PREEMPTIVE_REMOVAL",
+    # interrupts (§12): the kernel interrupt table control, and the engine indices its entries name
+    "NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE": "NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE",
+    "NV2080_CTRL_INTERNAL_INTR_MAX_TABLE_SIZE": "NV2080_CTRL_INTERNAL_INTR_MAX_TABLE_SIZE",
+    "NV2080_INTR_INVALID_SUBTREE": "NV2080_INTR_INVALID_SUBTREE",
+    "NV_INTR_VECTOR_INVALID": "NV_INTR_VECTOR_INVALID",
+    **{f"MC_ENGINE_IDX_{e}": f"MC_ENGINE_IDX_{e}" for e in (
+        "TMR", "DISP", "FB", "FIFO", "BUS", "PMGR", "BIF", "PRIVRING", "PMU", "CE0", "CE1", "CE2", "CE3", "CE4", "CE5",
+        "CE6", "CE7", "CE8", "CE9", "LTC", "FBHUB", "HDACODEC", "GMMU", "SEC2", "FSP", "NVLINK", "GSP", "NVJPEG0",
+        "REPLAYABLE_FAULT", "NON_REPLAYABLE_FAULT", "INFO_FAULT", "NVDEC0", "NVDEC1", "NVDEC2", "NVDEC3",
+        "CPU_DOORBELL", "PRIV_DOORBELL", "OFA0", "GR0", "GR1", "GR2", "GR3", "GR4", "GR5", "GR6", "GR7", "MAX")},
+    "MC_ENGINE_IDX_MSENC?": "MC_ENGINE_IDX_MSENC",  # NVENC0 in 535
+    "MC_ENGINE_IDX_NVENC?": "MC_ENGINE_IDX_NVENC",  # NVENC0 from 545
     # the vGPU manager (issue 19): its controls and limits
     "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK":
         "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK",

@@ -61,6 +61,10 @@ class DmaError(DeviceError):
     """A DMA buffer could not be allocated, or an access fell outside it."""
 
 
+class IrqError(DeviceError):
+    """An interrupt vector could not be requested, freed or configured (or its handler is stuck)."""
+
+
 class PollTimeout(NovaError, TimeoutError):
     """A bounded wait for a hardware condition expired.
 
@@ -138,6 +142,18 @@ class ChannelFault(ChannelError):
     def __init__(self, report: object) -> None:
         self.report = report
         super().__init__(str(report))
+
+
+class FspError(NovaError):
+    """The FSP (Hopper and later) refused or garbled a message, or never answered.
+
+    Attributes:
+        code: the FSP's error code (``NVDM_PAYLOAD_COMMAND_RESPONSE.errorCode``) when it answered with one.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # --- the API second-level drivers use (nova_core.api) --------------------------------------------------

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BootError, NovaError
-from .falcon.engines import require_sec2_boot_path
 from .files import cache_dir
 from .firmware.discovery import FirmwareNotFound, FirmwareSet, open_firmware_set
-from .gpu.chips import Chipset, vgpu_board
+from .gpu.chips import BootPath, Chipset, vgpu_board
 from .gsp.boot import GspDevice, boot
 from .hw.events import Timeline
+from .hw.irq import MODES
 from .hw.trace import record_device
 
 
@@ -53,7 +53,7 @@ def sim_firmware(chip: Chipset | str, version: str | None = None, *,
     from .sim.synth import firmware as synth
     from .sim.synth.generic_bootloader import write_generic_bootloader
 
-    ver = version or synth.DEFAULT_VERSION
+    ver = version or (synth.FSP_DEFAULT_VERSION if chipset.facts.boot_path is BootPath.FSP else synth.DEFAULT_VERSION)
     if ver not in synth.VERSIONS:
         raise BootError(f"no synthetic firmware for version {ver!r} (synthetic versions: {', '.join(synth.VERSIONS)})"
                         f"; install the real files (firmware-nvidia-graphics) or choose a synthetic version")
@@ -79,13 +79,15 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
              firmware_version: str | None = None, synthetic: bool | None = None,
              firmware_roots: Sequence[str | os.PathLike[str]] | None = None, pci_device: int | None = None,
              until: str | None = None, timeline: Timeline | None = None, gpu: Any = None,
-             record: str | os.PathLike[str] | None = None, vgpu: bool = False) -> GspDevice:
+             record: str | os.PathLike[str] | None = None, interrupts: Sequence[str] = MODES,
+             vgpu: bool = False) -> GspDevice:
     """Boot a simulated GPU (a REPL shortcut: ``nova_core.boot_sim("ga102")``).
 
     The sim is told which firmware the driver uses (as a real GPU "knows" its signed firmware); ``gpu`` boots an
     existing :class:`~nova_core.sim.SimGpu` again (a second boot of the same device). ``record``: every BAR access
-    of the boot and of its shutdown goes to this trace file (:mod:`nova_core.hw.trace`), closed with the device.
-    Closing the returned device also closes the firmware set. ``vgpu=True`` boots the chip's vGPU board
+    of the boot and of its shutdown goes to this trace file (:mod:`nova_core.hw.trace`), closed with the device;
+    ``interrupts`` the delivery modes to try (``("poll",)``: none). Closing the returned device also closes the
+    firmware set. ``vgpu=True`` boots the chip's vGPU board
     (:data:`~nova_core.gpu.chips.VGPU_BOARDS`: the L40 for AD102 - SR-IOV linked, its VRAM) instead of the
     representative GeForce board; :func:`sim_vgpu_types` then gives the vGPU types its GSP-RM serves.
     """
@@ -99,11 +101,11 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
     if gpu is None:
         rom = Path(vbios) if isinstance(vbios, (str, os.PathLike)) else vbios
         gpu = SimGpu(chipset, vbios=rom, pci_device=pci_device)
-    require_sec2_boot_path(gpu.chipset)
     fw = sim_firmware(gpu.chipset, firmware_version, roots=firmware_roots, synthetic=synthetic)
     try:
         root = next(iter(fw.files.values())).root
-        gpu.models["secure_chain"].expect_firmware(root, fw.version)
+        model = "fsp" if gpu.chipset.facts.boot_path is BootPath.FSP else "secure_chain"
+        gpu.models[model].expect_firmware(root, fw.version)
         dev = gpu.device()
         if record is not None:
             dev = record_device(dev, record, command="boot", firmware=fw.version, synthetic=fw.synthetic)
@@ -111,7 +113,8 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
         fw.close()
         raise
     try:
-        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline)
+        result = boot(dev, firmware=fw, firmware_version=firmware_version, until=until, timeline=timeline,
+                      interrupts=interrupts)
     except BaseException:
         fw.close()
         dev.close()  # a failed boot was torn down already: the trace is complete

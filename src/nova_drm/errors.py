@@ -7,7 +7,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nova_core.errors import ApiError, ChannelFault, MmError, NovaError, PollTimeout, PushbufferError, Revoked
+from nova_core.errors import (
+    ApiError,
+    ChannelError,
+    ChannelExhausted,
+    ChannelFault,
+    MmError,
+    NovaError,
+    PollTimeout,
+    Revoked,
+)
 
 
 class DrmError(Exception):
@@ -31,11 +40,13 @@ def errno_of(e: NovaError) -> int:
         return e.errno
     if isinstance(e, PollTimeout):
         return _errno.ETIME
-    if isinstance(e, ChannelFault):
+    if isinstance(e, ChannelFault):  # the GPU stopped the channel
         return _errno.EIO
-    if isinstance(e, PushbufferError | MmError):
+    if isinstance(e, ChannelExhausted):  # no channel id left
+        return _errno.ENOSPC
+    if isinstance(e, ChannelError | MmError):  # a request the layers below refused (PushbufferError included)
         return _errno.EINVAL
-    return _errno.EIO
+    return _errno.EIO  # the GPU or GSP-RM misbehaved (GspError, RpcError, DeviceError ...)
 
 
 @contextmanager

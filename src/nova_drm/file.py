@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from nova_core.api import BufferObject, Channel, Device, Fence
-from nova_core.errors import ChannelFault, NovaError, PollTimeout
+from nova_core.errors import ChannelFault, NovaError, PollTimeout, Revoked
 
 from . import uapi
 from .errors import DrmError, ioctl
@@ -83,6 +83,7 @@ class File:
         self._binds: dict[int, Gem] = {}  # GPU VA of a binding -> its object (which may have no handle any more)
         self._next = {"gem": 1, "chan": 1, "sync": 1}
         self.closed = False
+        self.close_problems: list[str] = []  #: what close() could not release (nothing, normally)
         with drm.enter("open") as dev, ioctl("open"):
             self.vm = dev.vaspace(f"file {id(self):x}")
 
@@ -98,9 +99,16 @@ class File:
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
-    def _call(self, call: str, fn: Callable[[Device], T]) -> T:
+    def _live(self, call: str) -> None:
+        """What every call checks first, as the ioctl entry does: a closed file (EBADF), a removed device
+        (ENODEV, before any handle is looked up)."""
         if self.closed:
             raise DrmError(errno.EBADF, call, "the file is closed")
+        if self.drm.unplugged:
+            raise DrmError(errno.ENODEV, call, f"{self.drm.name} was removed")
+
+    def _call(self, call: str, fn: Callable[[Device], T]) -> T:
+        self._live(call)
         with self.drm.enter(call) as dev, ioctl(call):
             return fn(dev)
 
@@ -113,8 +121,8 @@ class File:
             table[h] = obj
             return h
 
-    @staticmethod
-    def _handle(h: object, call: str) -> int:
+    def _handle(self, h: object, call: str) -> int:
+        self._live(call)
         if not isinstance(h, int) or isinstance(h, bool) or not 0 <= h <= U32:
             raise DrmError(errno.EINVAL, call, f"handle {h!r} is not a 32-bit unsigned integer")
         return h
@@ -155,6 +163,7 @@ class File:
 
     def gem_create(self, size: int, *, placement: str = "vram") -> int:
         """A new zero-filled GEM object of ``size`` bytes (rounded up to 4 KiB); returns its handle."""
+        self._live("gem_create")
         if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_GEM_SIZE:
             raise DrmError(errno.EINVAL, "gem_create", f"size {size!r}: 1 to {MAX_GEM_SIZE:#x} bytes")
         if placement not in ("vram", "sysmem"):
@@ -332,6 +341,7 @@ class File:
     def syncobj_wait(self, handles: Sequence[int], *, timeout_ns: int, wait_all: bool = True) -> int:
         """Wait until all (``wait_all``) or any of the syncobjs' fences signal, at most ``timeout_ns`` of device
         time; returns the index of the first signalled one (DRM's ``first_signaled``)."""
+        self._live("syncobj_wait")
         if not isinstance(handles, Sequence) or not 0 < len(handles) <= uapi.MAX_SYNCS:
             raise DrmError(errno.EINVAL, "syncobj_wait", f"1..{uapi.MAX_SYNCS} syncobjs")
         if not isinstance(timeout_ns, int) or timeout_ns < 0:
@@ -363,6 +373,7 @@ class File:
     def ioctl(self, request: int, arg: bytearray) -> int:
         """``ioctl(fd, request, arg)`` for the upstream requests (:mod:`.uapi`): ``arg`` is the struct's bytes, read
         and written in place; returns 0 (failures raise DrmError)."""
+        self._live("ioctl")
         layouts = {uapi.DRM_IOCTL_NOVA_GETPARAM: uapi.GETPARAM_STRUCT, uapi.DRM_IOCTL_NOVA_GEM_CREATE:
                    uapi.GEM_CREATE_STRUCT, uapi.DRM_IOCTL_NOVA_GEM_INFO: uapi.GEM_INFO_STRUCT,
                    uapi.DRM_IOCTL_GEM_CLOSE: uapi.GEM_CLOSE_STRUCT}
@@ -392,7 +403,8 @@ class File:
     # -- closing -------------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the file: its channels, bindings, objects and syncobjs go (idempotent; after removal too)."""
+        """Close the file: its channels, bindings, objects and syncobjs go (idempotent; quiet after removal, when
+        the bus released all of it already). What could not be released is kept in :attr:`close_problems`."""
         with self._lock:
             if self.closed:
                 return
@@ -401,21 +413,25 @@ class File:
             gems, self._gem = list(self._gem.values()), {}
             self._sync = {}
         self.drm.forget(self)
-        try:
-            for ch in chans:
-                ch.close()
-            self.vm_close()
-            for g in gems:
-                if not g.bo.freed:
-                    g.bo.free()
-        except NovaError:  # revoked already (the device was removed): nothing left to free
-            pass
+        steps: list[Callable[[], None]] = [*(ch.close for ch in chans), self.vm_close,
+                                           *(g.bo.free for g in gems if not g.bo.freed)]
+        for step in steps:
+            try:
+                step()
+            except Revoked:  # the device was removed: the bus released it
+                pass
+            except NovaError as e:
+                self.close_problems.append(str(e))
 
     def vm_close(self) -> None:
-        """Unbind everything and free the client's VM (part of :meth:`close`)."""
-        for b in self.vm.bindings():
-            self.vm.unbind(b.va)
-        self._binds.clear()
+        """Unbind everything and free the client's VM (part of :meth:`close`); an object whose handle was closed
+        goes with its last binding."""
+        with self._lock:
+            binds, self._binds = list(self._binds.items()), {}
+        for va, gem in binds:
+            self.vm.unbind(va)
+            gem.bindings -= 1
+            self._maybe_free(gem)
         self.vm.close()
 
 

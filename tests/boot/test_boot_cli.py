@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from nova_core.cli.main import main
-from nova_core.gsp.boot import STAGES
+from nova_core.gpu.chips import Chipset
+from nova_core.gsp.boot import STAGES, stages_for
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -25,7 +26,7 @@ def test_boot_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) -
     d = json.loads(out)
     assert d["chipset"] == "GA106" and d["firmware_version"] == "535.113.01" and d["firmware_synthetic"] is True
     assert d["gsp_ready"] is True  # GSP-RM was ready before the shutdown at the end of the command
-    assert [s["name"] for s in d["stages"]] == list(STAGES)
+    assert [s["name"] for s in d["stages"]] == list(stages_for(Chipset.GA106))
     assert all(s["ok"] is True and isinstance(s["seconds"], float) and s["seconds"] >= 0 for s in d["stages"])
     assert [o["class"] for o in d["objects"]] == [0x0, 0x80, 0x2080]
     assert all(isinstance(o["handle"], int) and o["handle"] for o in d["objects"])
@@ -41,7 +42,8 @@ def test_boot_default_is_ad102_and_says_which_firmware(capsys: pytest.CaptureFix
     assert "sim:ad102" in out and "AD102" in out
     assert "firmware    GSP-RM 535.113.01, synthetic" in out or "GSP-RM 535.113.01, real" in out
     assert "shutdown: clean" in out
-    assert f"[{len(STAGES)}/{len(STAGES)}] engines" in err  # progress lines on a non-terminal stderr
+    n = len(stages_for(Chipset.AD102))  # progress lines on a non-terminal stderr count AD102's own stages
+    assert f"[{n}/{n}] engines" in err
 
 
 def test_trace_is_valid_chrome_trace_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -106,9 +108,24 @@ def test_failure_is_one_line_and_logs_are_saved(capsys: pytest.CaptureFixture[st
     assert "shutdown: clean" in out
 
 
-def test_hopper_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _, err = _run(capsys, "boot", "--sim", "gh100")
-    assert rc == 1 and "FSP" in err and "not implemented yet" in err and err.count("\n") == 1
+@pytest.mark.parametrize("chip", ["gh100", "gb100", "gb202"])
+def test_hopper_and_blackwell_boot_through_the_fsp(capsys: pytest.CaptureFixture[str], chip: str) -> None:
+    rc, out, err = _run(capsys, "boot", "--sim", chip, "--firmware-version", "570.144", "--synthetic", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["chipset"] == chip.upper() and d["gsp_ready"] is True and d["firmware_synthetic"] is True
+    assert d["firmware_version"] == "570.144" and d["shutdown"]["status"] == "clean"
+    names = [s["name"] for s in d["stages"]]
+    assert names == list(stages_for(Chipset.parse(chip)))
+    assert {"fmc-load", "fsp-cot", "gsp-lockdown"} <= set(names) and "booter-load" not in names
+    assert d["layout"]["acr_placed"] is True
+
+
+def test_fsp_progress_counts_the_chips_own_stages(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _run(capsys, "boot", "--sim", "gb202", "--synthetic", "--until", "fsp-cot")
+    assert rc == 0
+    order = stages_for(Chipset.GB202)
+    assert f"[{order.index('fsp-cot') + 1}/{len(order)}] fsp-cot" in err and "booter" not in err
 
 
 def test_device_without_vfio_fails_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,10 +206,10 @@ def test_bad_outputs_are_refused_before_the_boot(capsys: pytest.CaptureFixture[s
 
 
 def test_a_refused_chip_with_json_fails_as_json(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = _run(capsys, "boot", "--sim", "gb202", "--json")
+    rc, out, err = _run(capsys, "boot", "--sim", "gk104", "--json")  # Kepler: no GSP (every GSP chip boots now)
     assert rc == 1 and err.startswith("nova: error: ") and err.count("\n") == 1
     doc = json.loads(out)
-    assert doc["error"]["type"] == "FalconError" and "FSP" in doc["error"]["message"]
+    assert doc["error"]["type"] == "ChipError" and "unknown chipset 'gk104'" in doc["error"]["message"]
 
 
 def test_a_failed_boot_with_json_is_one_document(capsys: pytest.CaptureFixture[str], booter_error: None) -> None:
@@ -207,9 +224,13 @@ def test_the_synthetic_firmware_hint_says_what_is_true(capsys: pytest.CaptureFix
     monkeypatch.setenv("NOVA_FIRMWARE_PATH", str(tmp_path / "nothing"))
     monkeypatch.setenv("NOVA_CACHE", str(tmp_path / "cache"))
     fetched = tmp_path / "cache" / "firmware" / "root" / "usr" / "lib" / "firmware"
+    sid = tmp_path / "cache" / "firmware-sid" / "current" / "usr" / "lib" / "firmware"
     rc, out, _ = _run(capsys, "boot", "--sim", "tu102", "--until", "firmware")
-    assert rc == 0 and f"./dev test fetches NVIDIA's set into {fetched}" in out
+    assert rc == 0 and f"./dev test fetches NVIDIA's sets into {fetched} and {sid}" in out
     assert "install firmware-nvidia-graphics for the real set" not in out
     (fetched / "nvidia").mkdir(parents=True)  # as ./dev test leaves it
     rc, out, _ = _run(capsys, "boot", "--sim", "tu102", "--until", "firmware")
-    assert rc == 0 and f"NVIDIA's set, fetched by ./dev test, is in {fetched}: ./dev boot uses it" in out
+    assert rc == 0 and f"NVIDIA's sets, fetched by ./dev test, are in {fetched}: ./dev boot uses them" in out
+    (sid / "nvidia").mkdir(parents=True)
+    rc, out, _ = _run(capsys, "boot", "--sim", "tu102", "--until", "firmware")
+    assert rc == 0 and f"are in {fetched} and {sid}: ./dev boot uses them" in out

@@ -1,8 +1,9 @@
 """After INIT_DONE, VRAM and the BARs are owned the way GSP-RM expects (issue 13), and the simulated GPU refuses the
 rest. The "Done when" checks run for TU102, GA100, GA102 and AD102 with synthetic and with the real (Debian)
-firmware: a recorded boot never writes the BAR2 block register, and every PRAMIN/BAR2 write lies outside the FB
-regions static info marks reserved or protected. Then one negative test per strictness of the simulated GPU, each
-showing the refusal the driver's old behaviour meets."""
+firmware, and for GH100 and GB202 - booted through the FSP, their WPR2 placed by the GSP-FMC's ACR - with the
+synthetic and the real 570.144 set: a recorded boot never writes the BAR2 block register, and every PRAMIN/BAR2
+write lies outside the FB regions static info marks reserved or protected. Then one negative test per strictness of
+the simulated GPU, each showing the refusal the driver's old behaviour meets."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from nova_core.sim.models.fb import BLOCKED_READ
 from nova_core.sim_boot import boot_sim
 
 CHIPS = ["tu102", "ga100", "ga102", "ad102"]
+FSP_CHIPS = ["gh100", "gb202"]  #: the FSP path: MMU v3, the XAL PRAMIN window, the hub's flush-page registers
 BAR2_BLOCK_REGS = {r.addr() for r in (NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK,
                                       NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR,
                                       NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_HIGH_ADDR)}
@@ -64,19 +66,20 @@ def _check_ownership(trace: Path, info: dict[str, Any], gpu: SimGpu) -> tuple[in
     return len(writes), len(bar2)
 
 
-def _boot_recorded(tmp_path: Path, chip: str, real: Path | None, vbios_dir: Path | None) -> tuple[Path, Any, SimGpu]:
-    rom = REAL_ROMS[chip] if real is not None else None
+def _boot_recorded(tmp_path: Path, chip: str, real: Path | None, vbios_dir: Path | None,
+                   version: str | None = None) -> tuple[Path, Any, SimGpu]:
+    rom = REAL_ROMS.get(chip) if real is not None else None
     gpu = SimGpu(chip, vbios=None if rom is None or vbios_dir is None else vbios_dir / rom)
     trace = tmp_path / f"{chip}.jsonl"
     g = boot_sim(chip, synthetic=real is None, firmware_roots=None if real is None else [real], gpu=gpu,
-                 record=trace)
+                 record=trace, firmware_version=version)
     info = g.info()
     g.close()
     assert g.teardown_status == "clean"
     return trace, info, gpu
 
 
-@pytest.mark.parametrize("chip", CHIPS)
+@pytest.mark.parametrize("chip", CHIPS + FSP_CHIPS)
 def test_recorded_boot_owns_only_what_gsp_rm_leaves_synthetic(tmp_path: Path, chip: str) -> None:
     trace, info, gpu = _boot_recorded(tmp_path, chip, None, None)
     assert info["firmware_synthetic"] is True
@@ -89,6 +92,22 @@ def test_recorded_boot_owns_only_what_gsp_rm_leaves_real_firmware(tmp_path: Path
     trace, info, gpu = _boot_recorded(tmp_path, chip, firmware_path, vbios_path)
     assert info["firmware_synthetic"] is False and info["firmware_version"] == "535.113.01"
     _check_ownership(trace, info, gpu)
+
+
+@pytest.mark.parametrize("chip", FSP_CHIPS)
+def test_recorded_fsp_boot_owns_only_what_gsp_rm_leaves_real_570(tmp_path: Path, chip: str,
+                                                                  firmware_570_path: Path) -> None:
+    """GH100/GB202 with NVIDIA's 570.144 files: GSP-RM's FB regions follow the layout the GSP-FMC's ACR chose (WPR2
+    protected and equal to the hardware's WPR2; the FB end reserve above FRTS reserved), and the driver keeps out."""
+    trace, info, gpu = _boot_recorded(tmp_path, chip, firmware_570_path, None, "570.144")
+    assert info["firmware_synthetic"] is False and info["firmware_version"] == "570.144"
+    _check_ownership(trace, info, gpu)
+    protected = [(r["base"], r["limit"] + 1) for r in info["static_info"]["fb_regions"] if r["protected"]]
+    layout = info["layout"]["regions"]
+    assert protected == [(layout["wpr2"]["start"], layout["frts"]["end"])]  # WPR2 as the ACR set it
+    top = max(r["limit"] + 1 for r in info["static_info"]["fb_regions"])
+    assert top == gpu.vram_mib << 20 and all(
+        r["reserved"] for r in info["static_info"]["fb_regions"] if r["base"] >= layout["frts"]["end"])
 
 
 def test_nova_boot_record_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,6 +267,64 @@ def test_flush_page_registered_before_any_falcon_reset_and_released() -> None:
         g.close()
         assert gpu.bar0.peek(NV_PFB_NISO_FLUSH_SYSMEM_ADDR.addr()) == 0 and gpu.sysmem.find(addr) is None
         assert gpu.sysmem.mappings() == []
+
+
+@pytest.mark.parametrize("chip", ["gh100", "gb100", "gb202"])
+def test_hopper_and_blackwell_flush_page_goes_in_the_hub_registers(chip: str, tmp_path: Path) -> None:
+    """From Hopper on the page goes in the FB hub's PCIE flush registers (GH100 FBHUB, GB100 HSHUB0 and its egress
+    pair, GB20x FBHUB0): HI (bits 51:32) then LO (bits 31:0) of every pair, in the sysmem-flush stage before the
+    chain of trust; never the NISO registers; 0 again at close."""
+    from nova_core.regs.pfb import NV_PFB_NISO_FLUSH_SYSMEM_ADDR, NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI
+
+    gpu = SimGpu(chip)
+    regs = gpu.facts.sysmem_flush
+    assert "PCIE_FLUSH_SYSMEM_ADDR" in regs.name and len(regs.pairs) == (2 if chip == "gb100" else 1)
+    trace = tmp_path / "t.jsonl"
+    g = boot_sim(chip, synthetic=True, gpu=gpu, record=trace)
+    assert g.sysmem_flush is not None
+    addr = g.sysmem_flush.bus_addr
+    stages = [s.name for s in g.stages]
+    assert stages.index("sysmem-flush") < stages.index("fmc-load")
+    for lo, hi in regs.pairs:
+        assert hi is not None
+        assert (gpu.bar0.peek(lo.addr()), gpu.bar0.peek(hi.addr())) == (addr & 0xFFFFFFFF, addr >> 32)
+    assert gpu.models["fb"].flush_page() == addr  # type: ignore[attr-defined]
+    g.close()
+    _, entries = read_trace(trace)
+    flush_regs = [r.addr() for pair in regs.pairs for r in reversed(pair) if r is not None]  # HI, LO, (HI, LO)
+    writes = [e["off"] for e in entries if e.get("bar", 0) == 0 and e["op"] == "w32" and e["off"] in flush_regs]
+    assert writes == flush_regs * 2  # registered, then written 0 at close, each pair HI first
+    niso = {NV_PFB_NISO_FLUSH_SYSMEM_ADDR.addr(), NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI.addr()}
+    assert not [e for e in entries if e.get("bar", 0) == 0 and e["op"] == "w32" and e["off"] in niso]
+    assert all(gpu.bar0.peek(r) == 0 for r in flush_regs) and gpu.sysmem.mappings() == []
+
+
+def test_hopper_refuses_the_niso_flush_registers_and_a_reset_without_the_hub_page() -> None:
+    """GH100 has no NISO flush register (published ``hopper/gh100/dev_fb.h``): a write there is refused and registers
+    nothing, so a GSP falcon reset is still refused; GB100's egress pair must name the same page as its primary."""
+    from nova_core.falcon import gsp_falcon
+    from nova_core.fb.sysmem_flush import SysmemFlush
+    from nova_core.regs.pfb import NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_LO, NV_PFB_NISO_FLUSH_SYSMEM_ADDR
+
+    gpu = SimGpu("gh100")
+    with pytest.raises(SimViolation, match=r"NV_PFB_NISO_FLUSH_SYSMEM_ADDR \(0x100c10\): that register does not "
+                                           r"exist on GH100 \(GH100's sysmem flush page goes in "
+                                           r"NV_PFB_FBHUB_PCIE_FLUSH_SYSMEM_ADDR"):
+        gpu.bar0.write32(NV_PFB_NISO_FLUSH_SYSMEM_ADDR.addr(), 0x1000000)
+    with pytest.raises(SimViolation, match=r"ENGINE reset refused: no sysmem flush page is registered "
+                                           r"\(NV_PFB_FBHUB_PCIE_FLUSH_SYSMEM_ADDR_LO/_HI hold 0\)"):
+        gsp_falcon(gpu.device(), gpu.chipset).reset()
+    SysmemFlush.register(gpu.bar0, gpu.sysmem, gpu.chipset)
+    gsp_falcon(gpu.device(), gpu.chipset).reset()  # the hub's page registered: the reset goes ahead
+
+    gb = SimGpu("gb100")
+    flush = SysmemFlush.register(gb.bar0, gb.sysmem, gb.chipset)
+    lo = (flush.bus_addr + 0x1000) & 0xFFFFFFFF  # the egress pair moved, the primary left
+    gb.bar0.write32(NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_LO.addr(), lo)
+    with pytest.raises(SimViolation, match=r"the sysmem flush page registers disagree: "
+                                           r"NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_LO \(0x8706c0\) names "
+                                           r"0x[0-9a-f]+1000, the primary pair 0x[0-9a-f]+000 "):
+        gsp_falcon(gb.device(), gb.chipset).reset()
 
 
 def test_turing_flush_page_must_fit_40_bits() -> None:

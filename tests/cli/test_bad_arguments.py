@@ -38,6 +38,7 @@ INPUTS = [
     ("vbios --replay", ["vbios", "--replay", "{}"]),
     ("fw FILE", ["fw", "{}"]),
     ("fw FILE --chip", ["fw", "{}", "--chip", "ga102", "--fused-version", "1"]),
+    ("fw FILE --chip gh100", ["fw", "{}", "--chip", "gh100"]),
     ("pci --file", ["pci", "--file", "{}"]),
     ("probe --replay", ["probe", "--replay", "{}"]),
     ("probe --vbios", ["probe", "--vbios", "{}"]),
@@ -46,10 +47,13 @@ INPUTS = [
     ("mm stats --replay", ["mm", "stats", "--replay", "{}"]),
     ("boot --vbios", ["boot", "--vbios", "{}"]),
     ("gsp-log --vbios", ["gsp-log", "--vbios", "{}"]),
+    ("irq --vbios", ["irq", "--vbios", "{}"]),
+    ("irq --no-boot --vbios", ["irq", "--no-boot", "--vbios", "{}"]),
     ("gsp-log --log-elf", ["gsp-log", "--log-elf", "{}"]),
     ("mount --vbios", ["mount", "{mnt}", "--vbios", "{}"]),
     ("mount --log-elf", ["mount", "{mnt}", "--log-elf", "{}"]),
     ("ce copy --vbios", ["ce", "copy", "--size", "4k", "--vbios", "{}"]),
+    ("aux --vbios", ["aux", "--vbios", "{}"]),
     ("falcon disasm FILE", ["falcon", "disasm", "{}"]),
     ("falcon disasm --vbios", ["falcon", "disasm", "--vbios", "{}"]),
     ("falcon run --vbios", ["falcon", "run", "--vbios", "{}"]),
@@ -58,9 +62,11 @@ INPUTS = [
 BAD_INPUTS = ["missing", "missing-dir", "directory", "empty", "/dev/zero", "huge", "unreadable", "text",
               "other-kind"]
 #: served, not refused: the simulated GPU shows any ROM bytes through its PROM window - a board with a corrupt ROM
-#: - and probe and regs read identify the chip without parsing it (tests/vbios: an unparseable ROM is survived)
+#: - and probe and regs read identify the chip without parsing it, irq --no-boot arms the tree without reading it
+#: (tests/vbios: an unparseable ROM is survived)
 ACCEPTED = {("probe --vbios", "text"), ("probe --vbios", "other-kind"), ("regs read --vbios", "text"),
-            ("regs read --vbios", "other-kind"),
+            ("regs read --vbios", "other-kind"), ("irq --no-boot --vbios", "text"),
+            ("irq --no-boot --vbios", "other-kind"),
             # any bytes are falcon code to a disassembler (undecodable ones are shown as such)
             ("falcon disasm FILE", "text"), ("falcon disasm FILE", "other-kind")}
 
@@ -95,7 +101,13 @@ OTHERS = [
     (["boot", "--pci-device", "-1"], "a PCI device id is 16 bits"),
     (["boot", "--pci-device", "0x1ffff"], "a PCI device id is 16 bits"),
     (["boot", "--until", "nope"], "is not a stage"),
-    (["boot", "--sim", "gh100", "--json"], "FSP"),
+    (["boot", "--sim", "gh100", "--until", "booter-load", "--json"], "is not on GH100's boot path (fsp)"),
+    (["boot", "--sim", "tu102", "--until", "fsp-cot"], "is not on TU102's boot path (sec2-booter)"),
+    (["boot", "--sim", "gb202", "--firmware-version", "1.2.3"], "no synthetic firmware for version '1.2.3'"),
+    (["fw", "--chip", "gh100", "--firmware-version", "1.2.3"], "1.2.3"),
+    (["irq", "--mode", "msi-y"], "--mode 'msi-y': modes are msi-x, msi, intx, poll"),
+    (["irq", "--sim", ""], "--sim is given an empty value"),
+    (["irq", "--sim", "gb202", "--firmware-version", "1.2.3", "--json"], "no synthetic firmware for version"),
     (["gsp-log", "--last", "0"], "--last"),
     (["gsp-log", "--last", "-1"], "--last"),
     (["gsp-log", "--ring", "LOGX"], "the rings are"),
@@ -108,6 +120,12 @@ OTHERS = [
     (["ce", "copy", "--direction", "up"], "one of h2d, d2h, d2d, h2h"),
     (["ce", "copy", "--size", "4k", "--engine", "ce99"], "no engine 'ce99'"),
     (["ce", "copy", "--size", "4k", "--engine", "gr0"], "not a copy engine"),
+    (["aux", "--sim", "gx100"], "unknown chipset 'gx100'"),
+    (["aux", "--sim", "", "--json"], "--sim is given an empty value"),
+    (["aux", "--sim", "ga102", "--real", "--firmware-version", "9.9.9", "--json"], "no gsp firmware for GA102 version"),
+    (["aux", "--vbios", ""], "--vbios is given an empty value"),
+    (["aux", "--firmware-version", "1.2.3", "--synthetic"], "no synthetic firmware for version '1.2.3'"),
+    (["aux", "extra"], "unexpected extra argument"),
     (["vgpu", "--vfs", "-1"], "not negative"),
     (["vgpu", "--vfs", "zz"], "Invalid value for '--vfs'"),
     (["vgpu", "--vfs", "99"], "the PF supports 1..16"),
@@ -227,6 +245,21 @@ def test_bad_output_dirs(name: str, argv: list[str], kind: str, bad: dict[str, s
 def test_other_bad_arguments(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
     line = _expect_one_error(argv, capsys, json_="--json" in argv)
     assert says in line, line
+
+
+def test_a_gsp_fmc_over_its_own_cap_is_refused_before_it_is_read(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A file that starts like the GSP-FMC container (ELF32) is held to the FMC's cap (2 MiB, firmware/facts.py's
+    FMC_FILE), not the GSP image's 256 MiB nor the booters' 4 MiB: refused up front, in one line."""
+    from nova_core.firmware.facts import FMC_ELF_HEADER, MAX_FMC_FILE
+
+    f = tmp_path / "fmc-570.144.bin"
+    with f.open("wb") as out:
+        out.write(FMC_ELF_HEADER)
+        out.truncate(MAX_FMC_FILE + 1)
+    line = _expect_one_error(["fw", str(f), "--chip", "gb202"], capsys)
+    assert f"has {MAX_FMC_FILE + 1:,} bytes" in line and "no GSP-FMC file has more than 2 MiB" in line, line
+    assert "199,820 bytes (gb202 fmc-570.144.bin)" in line, line
 
 
 def test_every_command_is_in_the_table() -> None:

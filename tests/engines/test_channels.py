@@ -126,6 +126,31 @@ def test_r570_reports_the_fault_address(booter: Any) -> None:
                             f"address 0x6600001000 [RC_TRIGGERED]")
 
 
+@pytest.mark.parametrize("chip", ["tu102", "gh100", "gb202"])
+def test_fault_and_recovery_on_other_generations(booter: Any, chip: str) -> None:
+    """Turing (MMU v2, the runlist in the token), Hopper and Blackwell (MMU v3, booted through the FSP, 570.144):
+    a copy, a fault that stops only its channel, and a new channel after it."""
+    gpu = booter(chip)
+    fifo = gpu.channels
+    with fifo.open("ce1") as good:
+        bad = fifo.open("ce1")
+        with pytest.raises(ChannelFault) as err:
+            bad.copy_engine().copy(bad.vaspace.alloc_sysmem(0x1000), 0x55_0000_0000, 0x1000).wait()
+        rep = err.value.report
+        assert (rep.chid, rep.engine, rep.rc) == (bad.chid, "CE1", F.RC_MMU_FAULT)
+        assert rep.fault_address == (0x55_0000_0000 if gpu.info()["firmware_version"] == "570.144" else None)
+        bad.close()
+        for ch in (good, fifo.open("ce1")):
+            src, dst = ch.vaspace.alloc_vram(3 << 20), ch.vaspace.alloc_sysmem(3 << 20)
+            data = np.random.default_rng(ch.chid).bytes(3 << 20)
+            src.write(data)
+            ch.copy_engine().copy(dst, src, 3 << 20).wait()
+            assert dst.read() == data and ch.error is None
+            if ch is not good:
+                ch.close()
+    assert fifo.stats()["channels"] == 0
+
+
 @pytest.mark.parametrize("words, rc", [
     ([header(F.SecOp.INC_METHOD, 4, 0x1F0, 1), 0], F.RC_CE_ERROR[1]),  # unknown CE method (CE1)
     ([header(F.SecOp.INC_METHOD, 6, 0x300, 1), 0], F.RC_PBDMA_ERROR),  # a subchannel nothing is bound to
@@ -239,21 +264,42 @@ def test_threads_copy_concurrently(ga102: GspDevice) -> None:
     assert not errors, errors
 
 
-def test_nonstall_hook_wakes_waiters(ga102: GspDevice) -> None:
+def test_nonstall_interrupt_wakes_waiters(ga102: GspDevice) -> None:
+    """The engine's non-stall vector (GSP-RM's interrupt table) is allowed while a channel on it is open; every
+    submission's interrupt reaches the fence's waiters - the CE's LAUNCH_DMA and host's NON_STALL_INTERRUPT."""
     fifo = ga102.channels
+    assert ga102.vfn is not None and ga102.nonstall is not None
     heard: list[tuple[int, int]] = []
     remove = fifo.nonstall.on_notify(lambda rl, eng: heard.append((rl, eng)))
-    host = ga102.dev.sim.models["fifo"]
-    # the glue an interrupt controller provides: the sim's non-stall interrupts delivered to the driver's hook
-    host.nonstall_listeners.append(fifo.nonstall.notify)
+    intr = ga102.dev.sim.models["intr"]
+    vector = ga102.nonstall.table.engine("CE2").nonstall
+    assert vector is not None
     try:
         with fifo.open("ce2") as ch:
+            assert ch.irq_driven and ga102.vfn.vector(vector).allowed
+            me = (ch.engine.runlist, ch.engine.rm_engine_type)
+            wakes, raised = fifo.nonstall.wakeup.count, intr.raised.get(vector, 0)
+            delivered = ga102.nonstall.delivered.get("CE2", 0)
             ch.copy_engine().fill(ch.vaspace.alloc_sysmem(4096), 7, 4096).wait()
-            assert heard == [(ch.engine.runlist, ch.engine.rm_engine_type)]
-            assert fifo.nonstall.counts[(ch.engine.runlist, ch.engine.rm_engine_type)] == 1
+            assert heard == [me] and fifo.nonstall.wakeup.count == wakes + 1
+            assert intr.raised[vector] == raised + 1 and ga102.nonstall.delivered["CE2"] == delivered + 1
+            ch.submit().wait()  # a host semaphore release, then NON_STALL_INTERRUPT
+            assert heard == [me, me] and intr.raised[vector] == raised + 2
+        assert not ga102.vfn.vector(vector).allowed  # no listener left: blocked again, as nouveau's nvkm_event
     finally:
-        host.nonstall_listeners.remove(fifo.nonstall.notify)
         remove()
+
+
+def test_without_interrupts_fences_poll(ga102: GspDevice) -> None:
+    fifo = ga102.channels
+    saved, fifo.interrupts = fifo.interrupts, None
+    try:
+        with fifo.open("ce1") as ch:
+            assert not ch.irq_driven
+            ch.copy_engine().fill(ch.vaspace.alloc_sysmem(4096), 7, 4096).wait()
+            assert ch.submit().wait().done
+    finally:
+        fifo.interrupts = saved
 
 
 def test_misuse_is_refused(ga102: GspDevice) -> None:

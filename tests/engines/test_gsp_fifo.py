@@ -139,6 +139,23 @@ def test_channel_alloc_refusals(kit: Kit, over: dict[str, Any], status: str) -> 
     assert 40 not in kit.gpu.dev.sim.models["fifo"].channels
 
 
+def test_channel_memory_in_gsp_rms_vram_is_refused(kit: Kit) -> None:
+    """Instance memory or USERD in VRAM GSP-RM reserves or protects is not the client's to give."""
+    regions = [r for r in kit.gpu.static.fb_regions if r.reserved or r.protected]
+    assert regions
+    g = kit.group()
+    cls = kit.fifo.classes.gpfifo
+    rm = kit.gpu.dev.sim.models["gsp_rm"]
+    for r in regions:
+        base = (r.base + 0xFFF) & ~0xFFF
+        for name, size in (("instanceMem", 0x1000), ("userdMem", 0x200)):
+            mem = {"base": base, "size": size, "addressSpace": int(F.MemorySpace.FBMEM)}
+            params = kit.params(**{name: mem})
+            assert _status(lambda p=params: g.alloc(cls, p)) == "NV_ERR_INVALID_ARGUMENT"
+            assert "is not the client's VRAM" in rm.refusals[-1], rm.refusals[-1]
+    assert 40 not in kit.gpu.dev.sim.models["fifo"].channels
+
+
 def test_channel_ids_are_checked(kit: Kit) -> None:
     g = kit.group()
     cls = kit.fifo.classes.gpfifo

@@ -246,7 +246,7 @@ def test_layout_invariants(chip: Chipset, fb_mib: int, bl: int, img: int, versio
     # alignments
     assert lay.frts.end % F.FRTS_ALIGN == 0 and lay.boot.start % F.BOOT_ALIGN == 0
     assert lay.elf.start % F.ELF_ALIGN == 0 and lay.wpr2_heap.start % MiB == 0 and lay.wpr2_heap.size % MiB == 0
-    assert lay.wpr2.start % MiB == 0 and lay.non_wpr_heap.size == MiB
+    assert lay.wpr2.start % MiB == 0 and lay.non_wpr_heap.size == chip.facts.non_wpr_heap_size
     # WPR2 holds the meta, heap, ELF, boot and FRTS, and ends at gspFwWprEnd
     assert lay.wpr2.start + F.GSP_FW_WPR_META_SIZE <= lay.wpr2_heap.start and lay.wpr2.end == lay.frts.end
     assert lay.wpr2.end == lay.wpr2_end and lay.frts.size == chip.facts.frts_size

@@ -5,9 +5,10 @@ the load layout under both falcon HALs, the JSON): the only outcome besides succ
 the parser, and every example ends within a second (the campaign's hang was a loop up to a u32 taken from the
 file, reached only through the signature error path).
 
-HOOK (FMC): the Hopper/Blackwell GSP-FMC container parser (``nova_core.firmware.fmc.FmcImage``) is being added
-on another branch (i20-fsp). When it lands, add a :class:`Target` for it to :data:`FUZZ_TARGETS` below (its seed:
-``build_fmc(Chipset.GH100).data``; its ``use``: ``as_json()``) and it is fuzzed like the others.
+The parsers of GSP-RM 570.144's new files are targets too: the Hopper/Blackwell GSP-FMC container
+(``nova_core.firmware.fmc.FmcImage``, RSA-3072 on GH100 and P-384 on GB20x: its ELF32 header, section headers,
+CRC-32s, hash and the chip's key/signature sizes), the v5 RISC-V bootloader in the GSP-FMC layout, and the generic
+falcon bootloader (``RM_FLCN_BL_DESC``).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from hypothesis import strategies as st
 
 from nova_core.cli.main import main
 from nova_core.errors import FirmwareError
-from nova_core.firmware import BooterFirmware, RiscvBootloader
-from nova_core.firmware.facts import MAX_HS_SIGNATURES
+from nova_core.firmware import BooterFirmware, FmcImage, GenericBootloaderImage, RiscvBootloader
+from nova_core.firmware.facts import ELF32_SHDR, FMC_ELF_HEADER, MAX_HS_SIGNATURES
 from nova_core.gpu.chips import Chipset, FalconHal
-from nova_core.sim.synth.firmware import build_booter, build_bootloader
+from nova_core.sim.synth.firmware import build_booter, build_bootloader, build_fmc
+from nova_core.sim.synth.generic_bootloader import HEADER_OFFSET, build_generic_bootloader
 
 
 def _use_booter(data: bytearray) -> None:
@@ -43,7 +45,36 @@ def _use_booter(data: bytearray) -> None:
 
 
 def _use_bootloader(data: bytearray) -> None:
-    RiscvBootloader(data, "fuzz").desc.as_json()
+    bl = RiscvBootloader(data, "fuzz")
+    bl.as_json()
+    if bl.fmc_loaded:  # the GSP-FMC layout: what the WPR meta takes from it
+        assert bl.desc.manifest_size and bl.desc.monitor_data_size and bl.desc.monitor_code_size
+
+
+def _use_fmc(chip: Chipset) -> Callable[[bytearray], None]:
+    def use(data: bytearray) -> None:
+        fmc = FmcImage(data, "fuzz")
+        fmc.as_json()
+        assert fmc.hash.nbytes == 48 and fmc.image.nbytes > 0
+        fmc.check_sizes_for(chip.facts.cot_public_key_size, chip.facts.cot_signature_size, chip.name)
+    return use
+
+
+def _fmc_fields(data: bytes) -> list[int]:
+    """The ELF32 header and every section header word (offsets, sizes, CRC-32s)."""
+    return [*range(0, len(FMC_ELF_HEADER), 4), *range(len(FMC_ELF_HEADER), len(FMC_ELF_HEADER) + 6 * ELF32_SHDR.size,
+                                                       4)]
+
+
+def _use_gen_bootloader(data: bytearray) -> None:
+    g = GenericBootloaderImage(data, "fuzz")
+    g.as_json()
+    assert len(g.padded_code) % 256 == 0 and g.boot_vector == g.desc.start_tag << 8
+
+
+def _gen_bootloader_fields(data: bytes) -> list[int]:
+    """The bin header and RM_FLCN_BL_DESC."""
+    return [*range(0, 24, 4), *range(HEADER_OFFSET, HEADER_OFFSET + 24, 4)]
 
 
 def _booter_fields(data: bytes) -> list[int]:
@@ -70,7 +101,7 @@ class Target:
     use: Callable[[bytearray], None]
 
 
-#: what is fuzzed (see the module docstring's HOOK for the GSP-FMC container)
+#: what is fuzzed
 FUZZ_TARGETS = [
     Target("booter_load ga102", lambda: build_booter(Chipset.GA102, "booter_load").data, _booter_fields,
            _use_booter),
@@ -78,6 +109,12 @@ FUZZ_TARGETS = [
            _use_booter),
     Target("bootloader v5 ga102", lambda: build_bootloader(Chipset.GA102).data, _bootloader_fields, _use_bootloader),
     Target("bootloader v4 tu102", lambda: build_bootloader(Chipset.TU102).data, _bootloader_fields, _use_bootloader),
+    Target("bootloader v5 gsp-fmc gh100", lambda: build_bootloader(Chipset.GH100, "570.144").data, _bootloader_fields,
+           _use_bootloader),
+    Target("fmc gh100 (RSA-3072)", lambda: build_fmc(Chipset.GH100).data, _fmc_fields, _use_fmc(Chipset.GH100)),
+    Target("fmc gb202 (P-384)", lambda: build_fmc(Chipset.GB202).data, _fmc_fields, _use_fmc(Chipset.GB202)),
+    Target("gen_bootloader tu102", lambda: build_generic_bootloader(Chipset.TU102), _gen_bootloader_fields,
+           _use_gen_bootloader),
 ]
 _SEEDS = {t.name: t.seed() for t in FUZZ_TARGETS}
 _FIELDS = {t.name: t.fields(_SEEDS[t.name]) for t in FUZZ_TARGETS}

@@ -7,7 +7,7 @@ import struct
 from collections.abc import Callable
 
 import pytest
-from gsp_helpers import SYSINFO, Booted
+from gsp_helpers import SYSINFO, Booted, make
 
 from nova_core.errors import NovaError, PollTimeout, SimViolation
 from nova_core.gsp.cmdq import checksum
@@ -340,3 +340,10 @@ def test_log_records(booted: Booted) -> None:
     fmt_off = meta.format - base
     assert section[fmt_off:].split(b"\0")[0] == b"GSP-RM %u.%u.%02u booting on chip %#x, %u MiB FB\n"
     assert meta.argumentCount == 5
+
+
+def test_hopper_wants_its_own_pci_config_mirror() -> None:
+    b = make("gh100", "570.144", init=False,
+             before_boot=lambda b: (b.rpc.send(SetSystemInfo(SYSINFO)), b.rpc.send(SetRegistry())))
+    b.dev.clock.sleep(10 * MS)
+    assert _refused(b, "PCI config mirror 0x88000/0x1000, expected 0x92000/0x1000")

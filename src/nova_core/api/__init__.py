@@ -7,9 +7,10 @@ module          what
 ``aux``         the auxiliary bus (:data:`bus`): devices ``nova-core.<function>.<id>``, drivers matched by name,
                 registered in-process or loaded through the entry-point group ``nova_core.aux_drivers``, probe
                 and remove
-``device``      the base API (:class:`Device`): device information, buffer objects in VRAM or system memory with
-                CPU mappings (BAR1), VA spaces with page-size choice, channels, fences, RM-control passthrough
-                limited to an allowlist, events
+``device``      the base API (:class:`Device`): device information, RM-control passthrough limited to an
+                allowlist, events; and what it hands out:
+``memory``      buffer objects in VRAM or system memory with CPU mappings (BAR1), VA spaces with page-size choice
+``channel``     channels on the engines, fences
 ``revocable``   :class:`Revocable` and :class:`Scope`: every resource handed out is revoked when its binding ends;
                 a use after that raises :class:`~nova_core.errors.Revoked` and never touches the GPU
 ==============  ==================================================================================================
@@ -32,24 +33,10 @@ from __future__ import annotations
 
 from ..errors import ApiError, AuxError, Busy, NotAllowed, OutOfMemory, Revoked
 from .aux import ENTRY_POINT_GROUP, MODNAME, AuxBus, AuxDevice, AuxDriver, AuxDriverBase, bus, match_name
+from .channel import Channel, Fence
 from .core import DEFAULT_AUX_DEVICES, NovaCore
-from .device import (
-    RM_CONTROL_ALLOWLIST,
-    USER_VA_START,
-    BufferObject,
-    Channel,
-    CpuMapping,
-    Device,
-    DeviceInfo,
-    Event,
-    EventKind,
-    Fence,
-    Placement,
-    RmControlRule,
-    VaBinding,
-    VaSpace,
-    allow_rm_control,
-)
+from .device import RM_CONTROL_ALLOWLIST, Device, DeviceInfo, Event, EventKind, RmControlRule, allow_rm_control
+from .memory import USER_VA_START, BufferObject, CpuMapping, Placement, VaBinding, VaSpace
 from .revocable import Revocable, Scope
 
 __all__ = [

@@ -35,6 +35,7 @@ layers below (a channel fault, an RM refusal) keep their own type. All of it is 
 
 from __future__ import annotations
 
+import collections
 import enum
 import threading
 from collections.abc import Callable, Sequence
@@ -42,25 +43,36 @@ from dataclasses import dataclass, field
 from errno import ENODEV, ENOENT
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..engines.vaspace import page_for
 from ..errors import ApiError, Busy, ChannelError, MmError, NotAllowed, NovaError, OutOfMemory
 from ..gsp.fw import Event as GspEvent
 from ..gsp.fw import RcTriggered
-from ..hw.dma import DmaBuffer
 from ..mm.pte import DEFAULT_FLAGS, PAGE_2M, PAGE_4K, PteFlags
-from ..mm.vmm import Segment, Vmm, sys_segments, vram_segments
+from ..mm.vmm import Segment, sys_segments, vram_segments
+from .channel import Channel, Fence, _Chan
+from .memory import (
+    MAX_BUFFER,
+    USER_VA_START,
+    BufferObject,
+    CpuMapping,
+    Placement,
+    VaBinding,
+    VaSpace,
+    _Bo,
+    _CpuMap,
+    _pow2,
+    _round,
+    _Space,
+    _split,
+)
 from .revocable import Revocable, Scope
 
 if TYPE_CHECKING:
-    from ..engines.fence import Fence as _EngineFence
-    from ..engines.fifo import Channel as _EngineChannel
     from ..engines.fifo import EngineInfo, Fifo
-    from ..engines.pushbuf import Pushbuffer
-    from ..engines.vaspace import AddressSpace
     from ..gsp.boot import GspDevice
     from ..gsp.rpc import EventMessage
-    from ..hw.bar import Bar
 
-__all__ = [
+__all__ = [  # the channel and memory types are re-exported: the whole base API is importable from here
     "RM_CONTROL_ALLOWLIST",
     "BufferObject",
     "Channel",
@@ -76,19 +88,6 @@ __all__ = [
     "VaSpace",
     "allow_rm_control",
 ]
-
-MAX_BUFFER = 1 << 40  #: the largest buffer object (1 TiB: more than any supported board's VRAM)
-CLEAR_CHUNK = 1 << 20  #: CpuMapping.clear writes zeros in pieces of this size
-USER_VA_START = 1 << 32  #: binds live in [4 GiB, end of the space); below is the driver's (channel rings)
-
-
-def _round(n: int, a: int) -> int:
-    return (n + a - 1) & ~(a - 1)
-
-
-def _pow2(n: object) -> bool:
-    return isinstance(n, int) and n > 0 and not n & (n - 1)
-
 
 # -- what the device is ---------------------------------------------------------------------------------------
 
@@ -116,13 +115,6 @@ class DeviceInfo:
 
     def as_json(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-
-class Placement(enum.StrEnum):
-    """Where a buffer object's memory is."""
-
-    VRAM = "vram"  #: video memory, from the FB regions GSP-RM leaves the driver
-    SYSMEM = "sysmem"  #: system memory (DMA-coherent, reached by the GPU at a bus address)
 
 
 # -- events ----------------------------------------------------------------------------------------------------
@@ -185,413 +177,6 @@ allow_rm_control("NV2080_CTRL_CMD_CE_GET_FAULT_METHOD_BUFFER_SIZE", ("subdevice"
 RM_CONTROL_MAX_PARAMS = 0x10000  #: the largest params block passed through (more is refused, never sent)
 
 
-# -- buffer objects ----------------------------------------------------------------------------------------------
-
-
-class _Bo:
-    """A buffer object's memory (what its Revocable holds)."""
-
-    def __init__(self, size: int, align: int, placement: Placement, phys: int | None, dma: DmaBuffer | None) -> None:
-        self.size = size
-        self.align = align
-        self.placement = placement
-        self.phys = phys
-        self.dma = dma
-        self.bindings = 0  #: live VA bindings of it
-        self.mappings = 0  #: live CPU mappings of it
-
-
-class BufferObject:
-    """Memory from :meth:`Device.alloc`: ``size`` bytes (rounded to 4 KiB) in VRAM or system memory.
-
-    ``addr`` is where the GPU finds it: the VRAM offset, or the bus address of a system-memory buffer.
-    """
-
-    def __init__(self, device: Device, handle: Revocable[_Bo], name: str) -> None:
-        self.device = device
-        self._r = handle
-        self.name = name
-        bo = handle.try_access()
-        assert bo is not None
-        self.size = bo.size
-        self.align = bo.align
-        self.placement = bo.placement
-        self.addr = bo.phys if bo.phys is not None else (bo.dma.bus_addr if bo.dma is not None else 0)
-
-    def __repr__(self) -> str:
-        state = " revoked" if self._r.revoked else ""
-        return (f"<BufferObject {self.name or '?'} {self.placement.value} {self.size:#x} at {self.addr:#x}"
-                f" align {self.align:#x}{state}>")
-
-    @property
-    def freed(self) -> bool:
-        return self._r.revoked
-
-    def map(self) -> CpuMapping:
-        """A CPU mapping of the whole buffer: VRAM through BAR1 (system memory: its own pages). Close it (or
-        use ``with``); the buffer cannot be freed while it is mapped."""
-        with self._r.access() as bo:
-            return self.device._map_cpu(self, bo)
-
-    def read(self, offset: int = 0, length: int | None = None) -> bytes:
-        """``length`` bytes at ``offset`` as the CPU reads them (through a temporary :meth:`map`)."""
-        with self.map() as m:
-            return m.read(offset, length)
-
-    def write(self, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
-        """Write ``data`` at ``offset`` (through a temporary :meth:`map`)."""
-        with self.map() as m:
-            m.write(data, offset)
-
-    def clear(self) -> None:
-        """Fill the whole buffer with zeros (system memory directly, VRAM through a CPU mapping)."""
-        with self.map() as m:
-            m.clear()
-
-    def free(self) -> None:
-        """Release the memory (idempotent). Refused (EBUSY) while it is bound in a VA space or CPU-mapped."""
-        with self._r.access() as bo:
-            if bo.bindings or bo.mappings:
-                raise Busy(f"{self!r} is bound {bo.bindings} time(s) in VA spaces and CPU-mapped "
-                           f"{bo.mappings} time(s): unbind and unmap it first")
-        self.device._drop(self._r, "freed")
-
-
-class CpuMapping:
-    """The CPU's view of a buffer object (:meth:`BufferObject.map`); ``via`` says which path: "bar1", "bar2"
-    (no BAR1 aperture on this device: through the driver's BAR2 window) or "sysmem"."""
-
-    def __init__(self, bo: BufferObject, handle: Revocable[_CpuMap]) -> None:
-        self.bo = bo
-        self._r = handle
-        m = handle.try_access()
-        assert m is not None
-        self.via = m.via
-        self.bar1_offset = m.bar1_va  #: where the buffer sits in BAR1 (None unless via "bar1")
-
-    def __repr__(self) -> str:
-        where = f" at BAR1 {self.bar1_offset:#x}" if self.bar1_offset is not None else ""
-        return f"<CpuMapping of {self.bo.name or 'buffer'} via {self.via}{where}{' closed' if self.closed else ''}>"
-
-    def __enter__(self) -> CpuMapping:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._r.revoked
-
-    @property
-    def view(self) -> memoryview:
-        """The CPU's memoryview of a system-memory buffer (VRAM has none: use :meth:`read`/:meth:`write`)."""
-        with self._r.access() as m:
-            if m.dma is None:
-                raise ApiError(f"{self!r}: VRAM is reached through {m.via} accesses; use read()/write()")
-            return m.dma.view[:self.bo.size]
-
-    def _span(self, offset: int, length: int) -> None:
-        if not isinstance(offset, int) or not isinstance(length, int) or offset < 0 or length < 0 or \
-                offset + length > self.bo.size:
-            raise ApiError(f"{self!r}: access [{offset!r}, +{length!r}) outside its {self.bo.size:#x} bytes")
-
-    def read(self, offset: int = 0, length: int | None = None) -> bytes:
-        n = self.bo.size - offset if length is None else length
-        self._span(offset, n)
-        with self._r.access() as m:
-            return m.read(offset, n)
-
-    def write(self, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
-        mv = memoryview(data).cast("B")
-        self._span(offset, mv.nbytes)
-        with self._r.access() as m:
-            m.write(mv, offset)
-
-    def clear(self) -> None:
-        """Zero the whole buffer, in pieces of at most :data:`CLEAR_CHUNK` bytes."""
-        with self._r.access() as m:
-            if m.dma is not None:
-                m.dma.view[:self.bo.size] = bytes(self.bo.size)
-                return
-            zeros = memoryview(bytes(min(self.bo.size, CLEAR_CHUNK)))
-            for off in range(0, self.bo.size, CLEAR_CHUNK):
-                m.write(zeros[:min(CLEAR_CHUNK, self.bo.size - off)], off)
-
-    def close(self) -> None:
-        """Unmap (idempotent)."""
-        self.bo.device._drop(self._r, "unmapped")
-
-
-class _CpuMap:
-    """A live CPU mapping: the path and how to undo it."""
-
-    def __init__(self, bo: _Bo, via: str, *, bar: Bar | None = None, bar1: Vmm | None = None,
-                 bar1_va: int | None = None, window: Any = None) -> None:
-        self.bo = bo
-        self.via = via
-        self.dma = bo.dma
-        self.bar = bar
-        self.bar1 = bar1
-        self.bar1_va = bar1_va
-        self.window = window
-
-    def read(self, offset: int, n: int) -> bytes:
-        if self.dma is not None:
-            return bytes(self.dma.view[offset:offset + n])
-        if self.bar is not None and self.bar1_va is not None:
-            return _bar_read(self.bar, self.bar1_va + offset, n)
-        assert self.bo.phys is not None
-        data: bytes = self.window.read(self.bo.phys + offset, n)
-        return data
-
-    def write(self, mv: memoryview, offset: int) -> None:
-        if self.dma is not None:
-            self.dma.view[offset:offset + mv.nbytes] = mv
-        elif self.bar is not None and self.bar1_va is not None:
-            _bar_write(self.bar, self.bar1_va + offset, mv)
-        else:
-            assert self.bo.phys is not None
-            self.window.write(self.bo.phys + offset, mv)
-
-    def undo(self) -> None:
-        self.bo.mappings -= 1
-        if self.bar1 is not None and self.bar1_va is not None:
-            span = _round(self.bo.size, PAGE_4K)
-            try:
-                self.bar1.unmap(self.bar1_va, span)
-            finally:
-                self.bar1.vfree(self.bar1_va)
-
-
-def _bar_read(bar: Bar, offset: int, n: int) -> bytes:
-    """``n`` bytes at ``offset`` of a BAR aperture with 32-bit aligned block reads."""
-    lo, hi = offset & ~3, _round(offset + n, 4)
-    return bar.read_block(lo, hi - lo)[offset - lo:offset - lo + n]
-
-
-def _bar_write(bar: Bar, offset: int, mv: memoryview) -> None:
-    """Write ``mv`` at ``offset`` of a BAR aperture; unaligned edges are read, merged and written back."""
-    n = mv.nbytes
-    lo, hi = offset & ~3, _round(offset + n, 4)
-    if (lo, hi) == (offset, offset + n):
-        bar.write_block(offset, bytes(mv))
-        return
-    block = bytearray(bar.read_block(lo, hi - lo))
-    block[offset - lo:offset - lo + n] = mv
-    bar.write_block(lo, bytes(block))
-
-
-# -- VA spaces ------------------------------------------------------------------------------------------------------
-
-
-class _Space:
-    def __init__(self, space: AddressSpace) -> None:
-        self.space = space
-        self.vmm: Vmm = space.vmm
-        self.lock = threading.Lock()
-        self.binds: dict[int, VaBinding] = {}
-        self.channels = 0
-
-
-@dataclass(frozen=True)
-class VaBinding:
-    """A buffer object bound at ``va`` in a :class:`VaSpace`: ``size`` bytes from ``offset`` of the buffer, mapped
-    with ``page_size`` pages."""
-
-    space: VaSpace
-    bo: BufferObject
-    va: int
-    size: int
-    offset: int
-    page_size: int
-    read_only: bool
-
-    @property
-    def end(self) -> int:
-        return self.va + self.size
-
-    def __repr__(self) -> str:
-        return (f"<VaBinding [{self.va:#x}, {self.end:#x}) -> {self.bo.name or 'buffer'}+{self.offset:#x} "
-                f"{self.page_size >> 10} KiB pages{' ro' if self.read_only else ''}>")
-
-
-class VaSpace:
-    """A GPU virtual address space (:meth:`Device.vaspace`): FERMI_VASPACE_A in GSP-RM, page tables in the driver.
-
-    Binds live in ``[USER_VA_START, end)``; below is where the driver puts what it needs itself (channel rings).
-    """
-
-    def __init__(self, device: Device, handle: Revocable[_Space], name: str) -> None:
-        self.device = device
-        self._r = handle
-        self.name = name
-        s = handle.try_access()
-        assert s is not None
-        self.start = USER_VA_START
-        self.end = s.vmm.va_end
-        self.page_sizes = tuple(1 << p for p in s.vmm.fmt.page_shifts)
-
-    def __repr__(self) -> str:
-        s = self._r.try_access()
-        n = "revoked" if s is None else f"{len(s.binds)} binding(s)"
-        return f"<VaSpace {self.name} [{self.start:#x}, {self.end:#x}) {n}>"
-
-    @property
-    def closed(self) -> bool:
-        return self._r.revoked
-
-    def bind(self, bo: BufferObject, va: int | None = None, *, offset: int = 0, size: int | None = None,
-             page_size: int | None = None, read_only: bool = False) -> VaBinding:
-        """Map ``size`` bytes (default: the rest of the buffer) from ``offset`` of ``bo`` at ``va`` (None: the
-        space picks one aligned to the page size); returns the binding.
-
-        ``page_size`` (default: the largest the alignment of the buffer's address, ``va`` and ``size`` allow) must be
-        one of :attr:`page_sizes`; ``va``, ``offset`` and ``size`` must be multiples of it, and so must the
-        buffer's address.
-
-        Raises:
-            ApiError: misaligned, outside the buffer or the space, or a page size the MMU does not have (EINVAL).
-            Busy: ``[va, va + size)`` overlaps another binding (EBUSY).
-            OutOfMemory: no VA left, or no VRAM for page tables (ENOMEM).
-        """
-        return self.device._bind(self, bo, va, offset, size, page_size, read_only)
-
-    def unbind(self, va: int) -> None:
-        """Unmap the binding that starts at ``va``.
-
-        Raises:
-            ApiError: no binding starts there (EINVAL; ENOENT for a uAPI that looks handles up).
-        """
-        self.device._unbind(self, va)
-
-    def bindings(self) -> list[VaBinding]:
-        with self._r.access() as s, s.lock:
-            return sorted(s.binds.values(), key=lambda b: b.va)
-
-    def lookup(self, va: int) -> VaBinding | None:
-        """The binding that covers ``va``."""
-        with self._r.access() as s, s.lock:
-            return next((b for b in s.binds.values() if b.va <= va < b.end), None)
-
-    def close(self) -> None:
-        """Unbind everything and free the space (idempotent); refused (EBUSY) while channels run in it."""
-        with self._r.access() as s:
-            if s.channels:
-                raise Busy(f"{self!r}: {s.channels} channel(s) run in it; close them first")
-        self.device._drop(self._r, "closed")
-
-
-# -- channels and fences -----------------------------------------------------------------------------------------
-
-
-class Fence:
-    """The completion of one submission on a :class:`Channel` (the channel's timeline value ``value``)."""
-
-    def __init__(self, channel: Channel, fence: _EngineFence) -> None:
-        self.channel = channel
-        self.value = fence.value
-        self._fence = fence
-
-    def __repr__(self) -> str:
-        return f"<Fence {self.channel.name} value {self.value}>"
-
-    @property
-    def done(self) -> bool:
-        """Signalled (never blocks). Raises Revoked once the channel is gone."""
-        with self.channel._r.access():
-            return self._fence.done
-
-    def wait(self, timeout_ns: int | None = None) -> Fence:
-        """Block until signalled (at most ``timeout_ns`` of device time; default nouveau's 15 s).
-
-        Raises:
-            PollTimeout: not signalled in time.
-            ChannelFault: the GPU stopped the channel (the report names chid, engine, fault address, reason).
-            Revoked: the channel was released.
-        """
-        with self.channel._r.access():
-            if timeout_ns is None:
-                self._fence.wait()
-            else:
-                self._fence.wait(timeout=timeout_ns)
-        return self
-
-
-class _Chan:
-    def __init__(self, ch: _EngineChannel, space: _Space | None) -> None:
-        self.ch = ch
-        self.space = space
-
-
-class Channel:
-    """A GPFIFO channel on one engine (:meth:`Device.channel`), running in a :class:`VaSpace`."""
-
-    def __init__(self, device: Device, handle: Revocable[_Chan], vaspace: VaSpace | None) -> None:
-        self.device = device
-        self._r = handle
-        self.vaspace = vaspace
-        c = handle.try_access()
-        assert c is not None
-        self.chid = c.ch.chid
-        self.engine = c.ch.engine.name
-        self.runlist = c.ch.engine.runlist
-        self.name = f"channel {self.chid} ({self.engine})"
-
-    def __repr__(self) -> str:
-        return f"<Channel {self.chid} {self.engine}{' revoked' if self._r.revoked else ''}>"
-
-    @property
-    def closed(self) -> bool:
-        return self._r.revoked
-
-    @staticmethod
-    def _va(t: VaBinding | int) -> int:
-        return t.va if isinstance(t, VaBinding) else t
-
-    def copy(self, dst: VaBinding | int, src: VaBinding | int, size: int, *, dst_offset: int = 0,
-             src_offset: int = 0) -> Fence:
-        """Copy ``size`` bytes with the copy engine between GPU VAs of the channel's space; the fence signals when
-        the bytes are in place."""
-        for t, off, what in ((dst, dst_offset, "destination"), (src, src_offset, "source")):
-            if isinstance(t, VaBinding) and (t.space is not self.vaspace or off < 0 or off + size > t.size):
-                raise ApiError(f"copy {what} {t!r} + {off:#x}, {size:#x} bytes: not inside a binding of "
-                               f"{self.vaspace!r}")
-        with self._r.access() as c:
-            return Fence(self, c.ch.copy_engine().copy(self._va(dst) + dst_offset, self._va(src) + src_offset, size))
-
-    def fill(self, dst: VaBinding | int, value: int, size: int, *, dst_offset: int = 0) -> Fence:
-        """Fill ``size`` bytes (a multiple of 4) at a GPU VA with the 32-bit ``value``."""
-        with self._r.access() as c:
-            return Fence(self, c.ch.copy_engine().fill(self._va(dst) + dst_offset, value, size))
-
-    def pushbuffer(self) -> Pushbuffer:
-        """An empty pushbuffer for the channel's class (methods by name: ``pb.method(4, "LAUNCH_DMA", ...)``)."""
-        with self._r.access() as c:
-            return c.ch.pushbuffer()
-
-    def submit(self, pb: Pushbuffer | None = None) -> Fence:
-        """Submit ``pb`` (copied into the channel's ring) followed by the release of the channel's next timeline
-        value; returns its fence."""
-        with self._r.access() as c:
-            return Fence(self, c.ch.submit(pb))
-
-    def submit_entries(self, entries: Sequence[tuple[int, int]]) -> Fence:
-        """Submit GPFIFO entries that point at the caller's own pushbuffers - ``(GPU VA, bytes)`` in the channel's
-        space, each a whole number of 4-byte method words - followed by the release of the next timeline value;
-        returns its fence (the GPU fetches the methods from the caller's memory, as nouveau's EXEC pushes)."""
-        with self._r.access() as c:
-            return Fence(self, c.ch.submit_entries(entries))
-
-    def fence(self) -> Fence:
-        """A fence after everything submitted so far."""
-        return self.submit()
-
-    def close(self) -> None:
-        """Close the channel (idempotent)."""
-        self.device._drop(self._r, "closed")
-
-
 # -- the device -----------------------------------------------------------------------------------------------------
 
 
@@ -620,7 +205,9 @@ class Device:
         self._subs: list[tuple[EventKind | None, Callable[[Event], None]]] = []
         self._unhook: list[Callable[[], None]] = []
         self._chids: set[int] = set()
+        self._runlists: collections.Counter[int] = collections.Counter()  # runlists its channels are on
         self._counter = 0
+        self._info: DeviceInfo | None = None
         self.revoke_problems: list[NovaError] = []  #: what releasing its resources raised at revocation
 
     def __repr__(self) -> str:
@@ -651,14 +238,16 @@ class Device:
     # -- information ------------------------------------------------------------------------------------------
 
     def info(self) -> DeviceInfo:
-        """What the GPU is (see :class:`DeviceInfo`)."""
+        """What the GPU is (see :class:`DeviceInfo`; read at boot, so taken once)."""
         with self._gpu.access() as gpu:
+            if self._info is not None:
+                return self._info
             st, spec, bars = gpu.static, gpu.spec, gpu.bars
             if st is None or spec is None or bars is None:
                 raise ApiError(f"{self.name}: the boot did not get as far as the driver's memory")
             fifo = gpu.fifo
             gid = gpu.info()["static_info"]["uuid"]
-            return DeviceInfo(
+            self._info = DeviceInfo(
                 name=gpu.name, chipset=spec.chipset.name, chipset_id=int(spec.chipset),
                 architecture=spec.architecture.family, revision=str(spec.revision), gpu_name=st.gpu_name, uuid=gid,
                 vram_bytes=int(gpu.vram_size or 0),
@@ -668,6 +257,7 @@ class Device:
                 gpfifo_class=None if fifo is None else fifo.classes.gpfifo,
                 copy_class=None if fifo is None else fifo.classes.copy,
                 page_sizes=tuple(1 << p for p in bars.bar1.fmt.page_shifts))
+            return self._info
 
     def engines(self) -> list[EngineInfo]:
         """The engines channels can run on (GSP-RM's device info table)."""
@@ -676,10 +266,12 @@ class Device:
 
     # -- memory ---------------------------------------------------------------------------------------------------
 
-    def alloc(self, size: int, *, placement: Placement | str = Placement.VRAM, align: int = PAGE_4K,
+    def alloc(self, size: int, *, placement: Placement | str = Placement.VRAM, align: int | None = None,
               name: str = "") -> BufferObject:
         """A buffer object of ``size`` bytes (rounded up to 4 KiB), aligned to ``align`` (a power of two, at least
-        4 KiB). VRAM is not cleared (it holds what its last user left, as on hardware); system memory is zeroed.
+        4 KiB; default: the largest GPU page not above the size - 4 KiB, 64 KiB or 2 MiB - so that it can be bound
+        with that page). VRAM is not cleared (it holds what its last user left, as on hardware; :meth:`BufferObject.
+        clear`); system memory is zeroed.
 
         Raises:
             ApiError: a size of 0 or above :data:`MAX_BUFFER`, a bad alignment or placement (EINVAL).
@@ -687,6 +279,8 @@ class Device:
         """
         if not isinstance(size, int) or not 0 < size <= MAX_BUFFER:
             raise ApiError(f"buffer size {size!r}: 1 byte to {MAX_BUFFER:#x}")
+        if align is None:
+            align = page_for(size) if isinstance(size, int) else PAGE_4K
         if not _pow2(align) or align < PAGE_4K or align > MAX_BUFFER:
             raise ApiError(f"buffer alignment {align!r}: a power of two from 4 KiB")
         try:
@@ -701,46 +295,39 @@ class Device:
             if where is Placement.VRAM:
                 allocator = gpu.bars.allocator
                 try:
-                    phys = allocator.alloc(n, align=align, tag=f"{self.owner}: {label}")
+                    bo = _Bo(n, align, where, allocator, phys=allocator.alloc(n, align=align,
+                                                                              tag=f"{self.owner}: {label}"))
                 except MmError as e:
                     raise OutOfMemory(f"VRAM for {label} ({n:#x} bytes, align {align:#x}): {e}") from None
-                bo = _Bo(n, align, where, phys, None)
-
-                def release(b: _Bo) -> None:
-                    assert b.phys is not None
-                    allocator.free(b.phys)
             else:
                 dma = gpu.dev.dma
                 try:
-                    buf = dma.alloc(n, align=align, name=f"{self.owner}: {label}")
+                    bo = _Bo(n, align, where, dma, dma=dma.alloc(n, align=align, name=f"{self.owner}: {label}"))
                 except NovaError as e:
                     raise OutOfMemory(f"system memory for {label} ({n:#x} bytes): {e}") from None
-                bo = _Bo(n, align, where, None, buf)
-
-                def release(b: _Bo) -> None:
-                    assert b.dma is not None
-                    dma.free(b.dma)
-        r = self._scope.add(Revocable(bo, f"buffer object {label} of {self.owner}", release))
+        r = self._scope.add(Revocable(bo, f"buffer object {label} of {self.owner}", _Bo.free))
         return BufferObject(self, r, label)
 
-    def _map_cpu(self, bo: BufferObject, b: _Bo) -> CpuMapping:
+    def _map_cpu(self, bo: BufferObject, b: _Bo, start: int, span: int) -> CpuMapping:
+        """Map ``[start, start + span)`` of ``bo`` (whole pages) for the CPU."""
         with self._gpu.access() as gpu:
             if b.dma is not None:
-                m = _CpuMap(b, "sysmem")
+                m = _CpuMap(b, "sysmem", start, span)
             elif gpu.dev.bar1 is not None and gpu.bars is not None:
                 vmm = gpu.bars.bar1
                 va = None
-                try:
-                    va = vmm.valloc(b.size, align=min(b.align, PAGE_2M))
-                    assert b.phys is not None
-                    vmm.map_vram(va, b.phys, b.size)
+                assert b.phys is not None
+                phys = b.phys + start
+                try:  # aligned like the memory, so that the largest pages map it
+                    va = vmm.valloc(span, align=min(phys & -phys, PAGE_2M) if phys else PAGE_2M)
+                    vmm.map_vram(va, phys, span)
                 except MmError as e:
                     if va is not None:
                         vmm.vfree(va)
-                    raise OutOfMemory(f"BAR1 space for {bo!r}: {e}") from None
-                m = _CpuMap(b, "bar1", bar=gpu.dev.bar1, bar1=vmm, bar1_va=va)
+                    raise OutOfMemory(f"BAR1 space for [{start:#x}, +{span:#x}) of {bo!r}: {e}") from None
+                m = _CpuMap(b, "bar1", start, span, bar=gpu.dev.bar1, bar1=vmm, bar1_va=va)
             else:
-                m = _CpuMap(b, "bar2", window=self._fifo(gpu).vram_window())
+                m = _CpuMap(b, "bar2", start, span, window=self._fifo(gpu).vram_window())
             b.mappings += 1
         r = self._scope.add(Revocable(m, f"CPU mapping of {bo.name} ({m.via})", lambda x: x.undo()))
         return CpuMapping(bo, r)
@@ -857,12 +444,24 @@ class Device:
                 with vaspace._r.access() as space:
                     ch = fifo.open(info, vaspace=space.space)
                     space.channels += 1
+            if info.is_copy:
+                try:
+                    ch.copy_engine()  # the copy class under the channel: a pushbuffer may bind it with SET_OBJECT
+                except BaseException:
+                    ch.close()
+                    if space is not None:
+                        space.channels -= 1
+                    raise
         with self._lock:
             self._chids.add(ch.chid)
+            self._runlists[info.runlist] += 1
 
         def release(c: _Chan) -> None:
             with self._lock:
                 self._chids.discard(c.ch.chid)
+                self._runlists[c.ch.engine.runlist] -= 1
+                if not self._runlists[c.ch.engine.runlist]:
+                    del self._runlists[c.ch.engine.runlist]
             try:
                 c.ch.close()
             finally:
@@ -942,6 +541,8 @@ class Device:
             self._emit(Event(EventKind.CHANNEL_ERROR, {"chid": body.chid, "rc": body.except_type}))
 
     def _on_nonstall(self, runlist: int, engine: int) -> None:
+        if runlist not in self._runlists:  # another handle's engine
+            return
         self._emit(Event(EventKind.NONSTALL, {"runlist": runlist, "engine": engine}))
 
     # -- lifetime -------------------------------------------------------------------------------------------------
@@ -978,10 +579,3 @@ class Device:
         self.revoke(f"{self.owner} closed its device handle")
 
 
-def _split(segments: Sequence[Segment], page: int, largest: int) -> list[Segment]:
-    """``segments`` cut into pieces of ``page`` bytes, so that the VMM maps them with exactly that page size (it
-    picks the largest page a piece's length and alignment allow; with the format's ``largest`` page nothing is
-    larger, so nothing needs cutting)."""
-    if page == largest:
-        return list(segments)
-    return [Segment(seg.aperture, seg.addr + o, page) for seg in segments for o in range(0, seg.length, page)]

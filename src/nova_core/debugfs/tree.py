@@ -9,6 +9,9 @@ Per device, a directory named after it (``sim:ad102`` becomes ``sim-ad102``; a P
     info.json                               the boot summary
     regs/<NAME>, regs/<NAME>[i]             one register, read when opened, decoded field by field
     regs/<engine>/<NAME>                    engine-relative registers (falcon blocks: gsp/, sec2/, fsp/)
+    irq/vectors                             the interrupt view (``nova irq``): delivery mode, VFN tree geometry,
+                                            every vector with its kind, handler and count, the faults reported
+    irq/info.json                           the same as JSON (devices that offer ``interrupts()``)
     vgpu/vf<N>/creatable_vgpu_types         with a vGPU manager: the types VF N could take now, and its vGPU's type
     vgpu/vf<N>/current_vgpu_type            (0: none) - NVIDIA's /sys/bus/pci/devices/<VF>/nvidia/ files, read-only
                                             here (one directory per VF enabled when the tree was built)
@@ -114,6 +117,30 @@ def _info_json(src: ExportSource) -> bytes:
     return (json.dumps(src.info(), indent=2, default=str) + "\n").encode()
 
 
+def _irq_view(src: ExportSource) -> dict[str, Any] | None:
+    interrupts = getattr(src, "interrupts", None)
+    return None if interrupts is None else interrupts()
+
+
+def _irq_json(src: ExportSource) -> bytes:
+    return (json.dumps(_irq_view(src), indent=2, default=str) + "\n").encode()
+
+
+def irq_text(view: Mapping[str, Any] | None) -> bytes:
+    """The interrupt view as text: one header line, one line per vector, the reports."""
+    if view is None:
+        return b"no interrupts: the boot did not reach the interrupts stage\n"
+    lines = [f"mode {view['mode']} ({view.get('backend', '')}); TOP registers {view['top']}, subtrees "
+             f"{view['subtrees']}, leaves {view['leaves']}",
+             f"{'vector':>6} {'leaf':>4} {'bit':>3} {'kind':<8} {'name':<16} {'count':>8} handler"]
+    for v in view["vectors"]:
+        vec = int(v["vector"])
+        lines.append(f"{vec:>6} {vec // 32:>4} {vec % 32:>3} {v['kind']:<8} {v['name']:<16} {v['count']:>8} "
+                     f"{v['handler'] or '-'}")
+    lines += [f"report: {r}" for r in view.get("reports", [])]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def _view_text(fn: Callable[[int], str], vf: int) -> bytes:
     try:
         return fn(vf).encode()
@@ -179,12 +206,16 @@ class ExportTree:
                 for i in indices:
                     fname = reg.NAME if i is None else f"{reg.NAME}[{i}]"
                     d.children[fname] = File(functools.partial(register_text, reg, bar, base, i))
-        return Dir({
+        tree = Dir({
             "gsp": gsp,
             "vbios.rom": File(functools.partial(_rom_bytes, src)),
             "info.json": File(functools.partial(_info_json, src)),
             "regs": regs,
         })
+        if getattr(src, "interrupts", None) is not None:
+            tree.children["irq"] = Dir({"vectors": File(lambda: irq_text(_irq_view(src))),
+                                        "info.json": File(functools.partial(_irq_json, src))})
+        return tree
 
     def _ring_text(self, src: ExportSource, ring: str) -> bytes:
         data = src.log_buffers().get(ring)

@@ -11,8 +11,8 @@ module          what
                 groups, :class:`~.fifo.Channel` (submit, fences, errors), recovery
 ``vaspace``     :class:`~.vaspace.AddressSpace` (FERMI_VASPACE_A, page tables built by the driver with
                 :class:`~nova_core.mm.vmm.Vmm`) and its :class:`~.vaspace.Buffer` s in VRAM or system memory
-``fence``       :class:`~.fence.Fence` (a channel's semaphore timeline value) and the non-stall hook
-                (:class:`~.fence.NonStall`: ``fifo.nonstall.notify(runlist, engine)`` wakes waiters)
+``fence``       :class:`~.fence.Fence` (a channel's semaphore timeline value), woken by the engine's non-stall
+                interrupt (:class:`~.fence.NonStall`, fed by ``gpu.nonstall`` while the channel is open)
 ``ce``          :class:`~.ce.CopyEngine`: linear and pitch copies, fills, each ending in a semaphore release
 ==============  ================================================================================================
 

@@ -11,10 +11,15 @@ to 1 ms), draining GSP-RM's messages between looks so that a robust-channel erro
 error notifier the GPU wrote - ends the wait at once with :class:`~nova_core.errors.ChannelFault` instead of a
 timeout. The bound is nouveau's ``nouveau_fence_wait`` (15 s).
 
-:class:`NonStall` is the hook for interrupts: an interrupt controller calls :meth:`NonStall.notify` with the
-runlist and engine of each non-stall interrupt (a CE launch with INTERRUPT_TYPE NON_BLOCKING, the host
-NON_STALL_INTERRUPT method). Waiters then wake on a condition variable instead of sleeping - once a controller
-has said it delivers them (:meth:`NonStall.attach`). Until then (no interrupt layer yet) every wait polls.
+:class:`NonStall` carries the non-stall interrupts to the waiters: a channel whose engine has a non-stall vector
+in GSP-RM's interrupt table listens to it (:class:`~nova_core.irq.nonstall.NonstallListeners`, for as long as the
+channel is open, so the vector is allowed only while it has users, as nouveau's ``nvkm_event``) and the
+listener calls :meth:`NonStall.notify` with the engine's runlist and type. Every submission asks for one: the
+copy engine's last LAUNCH_DMA with INTERRUPT_TYPE NON_BLOCKING, host's NON_STALL_INTERRUPT after a semaphore
+release (nouveau ``gv100_fence_emit32``). The waits of such a channel sleep on :attr:`NonStall.wakeup` (a
+:class:`~nova_core.hw.irq.Wakeup`: on the simulated GPU its virtual clock runs until the interrupt) and look
+again at least every millisecond; channels of an engine without a vector, and devices without interrupts,
+poll.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import PollTimeout
 from ..hw.clock import MS, SEC, US
+from ..hw.irq import Wakeup
 
 if TYPE_CHECKING:
     from .fifo import Channel
@@ -42,40 +48,34 @@ def signalled(current: int, value: int) -> bool:
 
 
 class NonStall:
-    """Non-stall interrupt delivery for one FIFO: counts per (runlist, engine), wakes waiters."""
+    """Non-stall interrupts of one FIFO: counted per (runlist, engine type); each wakes the waiters."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self.wakeup = Wakeup("non-stall")
         self.counts: Counter[tuple[int, int]] = Counter()
-        self.delivered = False  #: an interrupt controller delivers them (waiters may block instead of polling)
+        self._lock = threading.Lock()
         self._listeners: list[Callable[[int, int], None]] = []
-
-    def attach(self) -> None:
-        """An interrupt controller announces that it will call :meth:`notify` for every non-stall interrupt."""
-        self.delivered = True
-
-    def detach(self) -> None:
-        self.delivered = False
-        with self._cond:
-            self._cond.notify_all()
 
     def on_notify(self, listener: Callable[[int, int], None]) -> Callable[[], None]:
         """Call ``listener(runlist, engine)`` on each interrupt; returns the function that removes it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
 
     def notify(self, runlist: int, engine: int) -> None:
         """The non-stall interrupt of ``engine`` (an NV2080 engine type) on ``runlist`` fired."""
-        with self._cond:
+        with self._lock:
             self.counts[(runlist, engine)] += 1
-            self._cond.notify_all()
-        for listener in list(self._listeners):
+            listeners = list(self._listeners)
+        self.wakeup.signal()
+        for listener in listeners:
             listener(runlist, engine)
-
-    def block(self, seconds: float) -> None:
-        """Wait (host time) until the next :meth:`notify` or ``seconds`` pass."""
-        with self._cond:
-            self._cond.wait(timeout=seconds)
 
 
 class Fence:
@@ -107,6 +107,7 @@ class Fence:
         start = clock.now()
         interval = POLL_FIRST
         nonstall = ch.fifo.nonstall
+        seen = nonstall.wakeup.count
         while True:
             if self.done:
                 return self
@@ -117,8 +118,9 @@ class Fence:
                 raise PollTimeout(f"fence {self.value} of channel {ch.chid} ({ch.engine.name}): semaphore at VA "
                                   f"{ch.semaphore_va:#x} reads {ch.semaphore_value():#x}", timeout,
                                   ch.semaphore_value())
-            if nonstall.delivered:
-                nonstall.block(min(interval, POLL_MAX) / SEC)  # woken early by the interrupt
+            if ch.irq_driven:  # until the interrupt, and no longer than the poll would have slept
+                nonstall.wakeup.wait(seen, clock, min(interval, POLL_MAX))
+                seen = nonstall.wakeup.count
             else:
                 clock.sleep(interval)
             interval = min(interval * 2, POLL_MAX)

@@ -21,7 +21,8 @@
   the runlist added on Ampere and later, RUNLIST_DOORBELL on GB20x);
 - **submission** (:meth:`Channel.submit`): the pushbuffer copied into the ring's pushbuffer area, a GPFIFO entry,
   GP_PUT written to USERD (through BAR2), the token written to the usermode doorbell; each submission ends with a
-  semaphore release of the channel's next timeline value, which its :class:`~.fence.Fence` waits for;
+  semaphore release of the channel's next timeline value and a non-stall interrupt, which wakes its
+  :class:`~.fence.Fence`'s waiters (the channel listens to its engine's vector in ``gpu.nonstall`` while open);
 - **errors**: GSP-RM's RC_TRIGGERED (and MMU_FAULT_QUEUED before it for MMU faults) and the channel's error
   notifier mark the channel stopped; every wait on it then raises :class:`~nova_core.errors.ChannelFault` with a
   :class:`ChannelErrorReport` (one line: chid, engine, fault address, reason). Recovery is closing the channel -
@@ -68,6 +69,7 @@ from .vaspace import AddressSpace, VramWindow
 
 if TYPE_CHECKING:
     from ..hw.events import Timeline
+    from ..irq.nonstall import NonstallListeners
     from .ce import CopyEngine
 
 # TIMEOUT: OpenRM sends the error notifications (RC_TRIGGERED) right after writing the notifiers
@@ -287,7 +289,8 @@ class Fifo:
     def __init__(self, *, chipset: Chipset, rpc: GspRpc, abi: GspAbi, client: RmObject, device: RmObject,
                  subdevice: RmObject, allocator: RangeAllocator, vram: VramAccess, instmem: InstMemory,
                  bar2_space: Bar2Space, bar2: Bar, dma: DmaAllocator, bar0: Bar, clock: Clock,
-                 chids: int = F.CHIDS, timeline: Timeline | None = None) -> None:
+                 chids: int = F.CHIDS, timeline: Timeline | None = None,
+                 interrupts: NonstallListeners | None = None) -> None:
         self.chipset = chipset
         self.classes = F.classes_for(chipset)
         self.rpc = rpc
@@ -308,6 +311,7 @@ class Fifo:
         self.tlb = TlbInvalidator(bar0, clock)
         self.chids = ChidAllocator(chids)
         self.nonstall = NonStall()
+        self.interrupts = interrupts  #: the device's non-stall interrupt listeners (None: every wait polls)
         self.engines: list[EngineInfo] = []
         self.method_buffer_size = 0
         self.errors: list[ChannelErrorReport] = []  #: every channel error reported, oldest first
@@ -540,6 +544,7 @@ class Channel:
         self.error: ChannelErrorReport | None = None
         self.closed = False
         self.owns_space = False
+        self.irq_driven = False  #: its fences' waits sleep until the engine's non-stall interrupt
         self._lock = threading.RLock()
         self._gp_put = 0
         self._pb_pos = 0
@@ -615,6 +620,11 @@ class Channel:
         if F.DoorbellToken.decode(token)["vector"] != self.chid:
             raise ChannelError(f"GSP-RM's work-submit token {token:#010x} does not name channel {self.chid}")
         self.token = token
+        irq = fifo.interrupts
+        if irq is not None and self.engine.name in irq.engines():
+            runlist, engine_type = self.engine.runlist, self.engine.nv2080_engine_type
+            self._undo.append(irq.listen(self.engine.name, lambda _e: fifo.nonstall.notify(runlist, engine_type)))
+            self.irq_driven = True
 
     def _drop_space(self) -> None:
         self.vaspace.users -= 1
@@ -771,10 +781,12 @@ class Channel:
             return self._push(own, value, words)
 
     def release_methods(self, pb: Pushbuffer, value: int) -> None:
-        """Append a host semaphore release of ``value`` to the channel's timeline (SEM_ADDR/PAYLOAD/EXECUTE)."""
+        """Append a host semaphore release of ``value`` to the channel's timeline (SEM_ADDR/PAYLOAD/EXECUTE), then
+        NON_STALL_INTERRUPT."""
         va = self.semaphore_va
         pb.method(0, "SEM_ADDR_LO", va & 0xFFFFFFFC, va >> 32, value, 0,
                   F.SemExecute.encode(operation=F.SemExecuteOp.RELEASE, release_wfi=1, payload_size=0))
+        pb.method(0, "NON_STALL_INTERRUPT", 0)  # wakes the fence's waiters (nouveau gv100_fence_emit32)
 
     def _check_open(self) -> None:
         if self.closed:

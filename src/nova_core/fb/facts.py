@@ -23,6 +23,14 @@ KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 VGA_WORKSPACE_DEFAULT_SIZE = 1 * MiB
 #: VGA workspace when the display reports one below the default: the last 128 KiB (VBIOS workspace)
 VGA_WORKSPACE_FALLBACK_SIZE = 128 * KiB
+#: FSP chips: GspFwWprMeta.vgaWorkspaceSize (OpenRM kgspCalculateFbLayout_GH100, nouveau gh100_gsp_wpr_meta_init)
+FSP_VGA_WORKSPACE_SIZE = 128 * KiB
+#: FSP chips: FRTS is 1 MiB (the COT's frtsVidmemSize: NV_PGC6_AON_FRTS_INPUT_WPR_SIZE_..._1MB_IN_4K 0x100 << 12)
+FSP_FRTS_SIZE = 0x100 << 12
+#: FSP chips with PMU-reserved FB: 4 KiB more above FRTS (kfspGetExtraReservedMemorySize_GH100, bug 3763996),
+#: and the FRTS offset from the end of FB aligned up to 2 MiB (kfspPrepareBootCommands_GH100)
+FSP_FRTS_EXTRA_RESERVE = 4 * KiB
+FSP_FRTS_PMU_ALIGN = 2 * MiB
 FRTS_ALIGN = 128 * KiB  #: FRTS ends at the VGA workspace aligned down to 128 KiB (= gspFwWprEnd)
 BOOT_ALIGN = 4 * KiB  #: the GSP bootloader below FRTS
 ELF_ALIGN = 64 * KiB  #: the GSP-RM image below the bootloader

@@ -7,12 +7,17 @@ must be registered as early as possible during driver initialization, and before
 must stay allocated while it is registered: "an actual read may be issued" (OpenRM
 ``kmemsysInitFlushSysmemBuffer_GM107``).
 
-The registers (``regs/pfb.py``): ``NV_PFB_NISO_FLUSH_SYSMEM_ADDR`` holds address bits 39:8 (address >> 8); from
-GA100 on ``NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI`` holds bits 63:40 and is written first (OpenRM
-``kmemsysProgramSysmemFlushBuffer_GA100``, nova-core ``write_sysmem_flush_page_ga100``). Turing has only the
-40-bit register: a page at or above 1 TiB cannot be registered there (nova-core ``write_sysmem_flush_page_gm107``
-refuses it; OpenRM allocates the page 32-bit addressable). Unregistering writes 0 - only if the registers still
-name this page (nova-core ``SysmemFlush::unregister``) - and then frees it.
+The registers are the chip's (``ChipFacts.sysmem_flush``, ``regs/pfb.py``). ``NV_PFB_NISO_FLUSH_SYSMEM_ADDR`` holds
+address bits 39:8 (address >> 8); from GA100 on ``NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI`` holds bits 63:40 and is written
+first (OpenRM ``kmemsysProgramSysmemFlushBuffer_GA100``, nova-core ``write_sysmem_flush_page_ga100``). Turing has only
+the 40-bit register: a page at or above 1 TiB cannot be registered there (nova-core
+``write_sysmem_flush_page_gm107`` refuses it; OpenRM allocates the page 32-bit addressable). From Hopper on the page
+goes in PCIE flush registers of the FB hub - GH100's FBHUB, GB100/GB102's HSHUB0 (a primary and an egress pair, both
+programmed: OpenRM ``kmemsysProgramSysmemFlushBuffer_GB100``, bug 4503681), GB20x's FBHUB0 - whose LO holds address
+bits 31:0 and HI bits 51:32, HI first ("the hardware will trigger the flush on the LO write", nova-core
+``fb/hal/gh100.rs``, ``gb100.rs``, ``gb202.rs``; OpenRM ``..._GH100``, ``..._GB10B``): a page at or above 4 PiB (52
+bits) cannot be registered. Unregistering writes 0 - only if the registers still name this page (nova-core
+``SysmemFlush::unregister``) - and then frees it.
 """
 
 from __future__ import annotations
@@ -21,41 +26,49 @@ from ..errors import DmaError, NovaError
 from ..gpu.chips import Chipset
 from ..hw.bar import Bar
 from ..hw.dma import PAGE_SIZE, DmaAllocator, DmaBuffer
-from ..regs.pfb import NV_PFB_NISO_FLUSH_SYSMEM_ADDR, NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI
+from ..regs.core import Register
+from ..regs.pfb import FlushPageRegs
 
-ADDR_SHIFT = 8  #: NV_PFB_NISO_FLUSH_SYSMEM_ADDR_ADR_39_08: address >> 8 (OpenRM kmemsysGetFlushSysmemBufferAddrShift)
-ADDR_HI_SHIFT = 40  #: NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI_ADR_63_40: address >> 40
+#: the page must be 256-byte aligned: NISO's ADR_39_08 starts at bit 8, the PCIE registers' LO ADR_MASK is
+#: 0xFFFFFF00 (OpenRM kmemsysGetFlushSysmemBufferAddrShift: 8 everywhere)
+FLUSH_PAGE_ALIGN = 1 << 8
 
 
 class SysmemFlushError(NovaError):
     """The sysmem flush page cannot be registered (its bus address does not fit the registers)."""
 
 
+def _read_pair(bar: Bar, regs: FlushPageRegs, lo: type[Register], hi: type[Register] | None) -> int:
+    addr = lo.read(bar) << regs.lo_shift
+    if hi is not None:
+        addr |= hi.read(bar) << regs.hi_shift
+    return addr
+
+
 def read_flush_page(bar: Bar, chipset: Chipset) -> int:
-    """The bus address the flush-page registers hold now (0: none registered)."""
-    lo = NV_PFB_NISO_FLUSH_SYSMEM_ADDR.adr_39_08.get(NV_PFB_NISO_FLUSH_SYSMEM_ADDR.read(bar)) << ADDR_SHIFT
-    if not chipset.facts.sysmem_flush_hi:
-        return lo
-    hi = NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI.adr_63_40.get(NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI.read(bar))
-    return lo | hi << ADDR_HI_SHIFT
+    """The bus address the flush-page registers hold now (0: none registered; the first pair's on GB100/GB102)."""
+    regs = chipset.facts.sysmem_flush
+    return _read_pair(bar, regs, *regs.pairs[0])
 
 
 def write_flush_page(bar: Bar, chipset: Chipset, addr: int) -> None:
-    """Program ``addr`` (256-byte aligned) as the flush page: ``_HI`` first where it exists, then the low part.
+    """Program ``addr`` (256-byte aligned) as the flush page: in every register pair of the chip, ``HI`` first where it
+    exists, then the low part.
 
     Raises:
         SysmemFlushError: the address is not 256-byte aligned or needs bits the chip's registers lack.
     """
-    lo_reg, hi_reg = NV_PFB_NISO_FLUSH_SYSMEM_ADDR, NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI
-    limit = 1 << (ADDR_HI_SHIFT + hi_reg.adr_63_40.width if chipset.facts.sysmem_flush_hi else ADDR_HI_SHIFT)
-    if addr & ((1 << ADDR_SHIFT) - 1) or not 0 <= addr < limit:
-        regs = ("NV_PFB_NISO_FLUSH_SYSMEM_ADDR/_HI hold bits 63:8" if chipset.facts.sysmem_flush_hi else
-                "NV_PFB_NISO_FLUSH_SYSMEM_ADDR holds bits 39:8 only")
+    regs = chipset.facts.sysmem_flush
+    limit = 1 << regs.addr_bits
+    if addr & (FLUSH_PAGE_ALIGN - 1) or not 0 <= addr < limit:
+        single = regs.pairs[0][1] is None
         raise SysmemFlushError(f"{chipset.name}: sysmem flush page at bus {addr:#x} cannot be registered: it must be "
-                               f"256-byte aligned and below {limit:#x} ({regs})")
-    if chipset.facts.sysmem_flush_hi:
-        hi_reg.write(bar, adr_63_40=addr >> ADDR_HI_SHIFT)
-    lo_reg.write(bar, adr_39_08=(addr >> ADDR_SHIFT) & lo_reg.adr_39_08.max)
+                               f"256-byte aligned and below {limit:#x} ({regs.name} {'holds' if single else 'hold'} "
+                               f"bits {regs.addr_bits - 1}:8{' only' if single else ''})")
+    for lo, hi in regs.pairs:
+        if hi is not None:
+            hi.write(bar, addr >> regs.hi_shift)
+        lo.write(bar, (addr >> regs.lo_shift) & 0xFFFFFFFF)
 
 
 class SysmemFlush:

@@ -67,12 +67,12 @@ MAX_FIELD = 1024  #: printf widths and precisions are clamped to this (they come
 #: line buffer; here a hostile format of 20 ``%s`` could make 80 KiB of one record): with at most ``slots / 2``
 #: records in a 64 KiB ring, a ring renders to at most 16 MiB, whatever the logging ELF says
 MAX_MESSAGE = 4096
-#: the largest logging ELF read: 64 MiB. It holds the metadata and format strings of GSP-RM's log calls (NVIDIA
+#: the largest logging ELF read: 128 MiB. It holds the metadata and format strings of GSP-RM's log calls (NVIDIA
 #: ships it with its driver as gsp_log_*.bin; linux-firmware does not, and it was not measured here): it cannot
-#: outgrow the image whose calls it describes - 38 MB measured (ga102 gsp-535.113.01.bin) - by much.
-LOGGING_ELF_FILE = InputFormat("logging ELF", 64 << 20,
-                               "1.7x the largest GSP image measured, 38,061,600 bytes, whose log calls it describes",
-                               FirmwareError)
+#: outgrow the image whose calls it describes - 63.6 MB measured (ga102 gsp-570.144.bin) - by much.
+LOGGING_ELF_FILE = InputFormat("logging ELF", 128 << 20,
+                               "2x the largest GSP image measured, 63,571,696 bytes (ga102 gsp-570.144.bin), whose "
+                               "log calls it describes", FirmwareError)
 MAX_PUT = 1 << 62  #: a put pointer above this is not a count of words written (corrupt ring)
 
 

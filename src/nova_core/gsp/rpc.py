@@ -26,9 +26,12 @@
   counts (the first failure is the reply's result) and the assembled length must be the request's: a reply cut
   short - a short record, or another message before the last record - is a :class:`~nova_core.errors.GspError`
   for its caller, never a success.
-- **notification**: GSP-RM raises SWGEN0 in the GSP falcon's IRQSTAT when it writes the status queue;
-  the drain acknowledges it through IRQSCLR before reading, so a message written meanwhile raises it
-  again (nouveau ``r535_gsp_intr``).
+- **notification**: GSP-RM raises SWGEN0 in the GSP falcon's IRQSTAT when it writes the status queue.
+  Polling (the default, and until the boot's ``interrupts`` stage), the drain acknowledges it through IRQSCLR
+  before reading, so a message written meanwhile raises it again (nouveau ``r535_gsp_intr``). With
+  :meth:`GspRpc.use_wakeup` the GSP's interrupt handler (:mod:`nova_core.gsp.intr`) owns that acknowledge and
+  wakes the waiters: they sleep on the wakeup instead of polling (:func:`~nova_core.hw.irq.wait_woken`, same
+  bounds and messages).
 - **failures**: a non-zero ``rpc_result`` (or RM status inside an ALLOC/CONTROL/FREE reply) is an
   :class:`~nova_core.gsp.fw.RpcFailure` naming the function and the status; so is an *event* that carries one
   (OpenRM ``kgspWaitForRmInitDone`` checks INIT_DONE's ``rpc_result``; nouveau ``r535_gsp_msg_recv`` refuses
@@ -50,6 +53,7 @@ from ..errors import GspError, NovaError, PollTimeout
 from ..hw.bar import Bar
 from ..hw.clock import SEC, US, Clock
 from ..hw.events import Timeline
+from ..hw.irq import Wakeup, wait_woken
 from ..hw.poll import poll_timeout
 from ..regs.falcon import FALCON, IRQ_SWGEN0, NV_PFALCON_FALCON_IRQSCLR, NV_PFALCON_FALCON_IRQSTAT
 from ..regs.gsp import NV_PGSP_QUEUE_HEAD
@@ -166,6 +170,25 @@ class GspRpc:
         self.received = 0
         #: a reply never came: GSP-RM has stopped answering (a shutdown then skips its RPCs)
         self.unresponsive = False
+        self._wakeup: Wakeup | None = None
+
+    # -- interrupts ----------------------------------------------------------------------------------
+
+    @property
+    def wakeup(self) -> Wakeup | None:
+        """What waits sleep on when the GSP interrupt is delivered (None: they poll)."""
+        return self._wakeup
+
+    def use_wakeup(self, wakeup: Wakeup | None) -> None:
+        """Wait for GSP-RM's messages on ``wakeup`` (signalled by the GSP interrupt handler); None: poll again."""
+        self._wakeup = wakeup
+
+    def _await(self, done: Callable[[], bool], timeout: int, what: str) -> None:
+        wakeup = self._wakeup
+        if wakeup is None:
+            poll_timeout(done, bool, clock=self.clock, timeout=timeout, interval=POLL_INTERVAL, what=what)
+        else:
+            wait_woken(wakeup, done, clock=self.clock, timeout=timeout, what=what)
 
     # -- sending -----------------------------------------------------------------------------------
 
@@ -234,8 +257,7 @@ class GspRpc:
                 self._posted_failures = [(o, f) for o, f in self._posted_failures if o != pending.ordinal]
         if not pending.done:
             try:
-                poll_timeout(lambda: self._drain_until(pending), bool, clock=self.clock, timeout=timeout,
-                             interval=POLL_INTERVAL, what=f"GSP-RM's reply to {pending}")
+                self._await(lambda: self._drain_until(pending), timeout, f"GSP-RM's reply to {pending}")
             except PollTimeout:
                 self.unresponsive = True  # the reply stays expected: if it comes late, it is absorbed
                 raise
@@ -331,8 +353,7 @@ class GspRpc:
                         return True
             return False
 
-        poll_timeout(look, bool, clock=self.clock, timeout=timeout, interval=POLL_INTERVAL,
-                     what=f"event {self.abi.name_of(number)} ({number:#x}) from GSP-RM")
+        self._await(look, timeout, f"event {self.abi.name_of(number)} ({number:#x}) from GSP-RM")
         return found[0]
 
     def backlog(self) -> list[EventMessage]:
@@ -357,7 +378,7 @@ class GspRpc:
         count = 0
         if self.msgq.available() == 0:
             return 0
-        if self.bar.read32(self._irqstat) & IRQ_SWGEN0:
+        if self._wakeup is None and self.bar.read32(self._irqstat) & IRQ_SWGEN0:  # else the handler acks it
             self.bar.write32(self._irqsclr, IRQ_SWGEN0)
         lost: LostMessage | None = None
         # bounded: every receive consumes at least one written slot, or returns None / raises for an empty ring

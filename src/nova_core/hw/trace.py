@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -33,6 +34,7 @@ from ..errors import DeviceAccessError, ReplayMismatch
 from ..files import InputFormat, check_output_file, read_input
 from ..regs.pbus import NV_PBUS_BAR0_WINDOW, Bar0WindowTarget
 from ..regs.prom import PRAMIN
+from ..regs.xal import NV_XAL_EP_BAR0_WINDOW, XAL_BAR0_WINDOW_BASE_SHIFT
 from .bar import Bar, check_block
 from .clock import VirtualClock
 from .device import Device, NoDma
@@ -41,7 +43,9 @@ TRACE_VERSION = 1
 
 
 class TraceWriter:
-    """Writes a trace file: header first, then one line per access (flushed on close)."""
+    """Writes a trace file: header first, then one line per access (flushed on close). ``lock`` makes an access
+    and its line one step: a device used from several threads (the boot's interrupt handlers) records its accesses
+    in the order the device saw them, one whole line each."""
 
     def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]) -> None:
         self.path = check_output_file(Path(path), "trace", DeviceAccessError)
@@ -51,6 +55,7 @@ class TraceWriter:
             raise DeviceAccessError(f"cannot write trace {str(self.path)!r}: {exc.strerror}") from exc
         self._fh.write(json.dumps({"nova_trace": TRACE_VERSION, **header}, sort_keys=True) + "\n")
         self.count = 0
+        self.lock = threading.RLock()
 
     def write(self, entry: dict[str, Any]) -> None:
         self._fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
@@ -75,22 +80,26 @@ class RecordingBar:
         return self.inner.size
 
     def read32(self, offset: int) -> int:
-        value = self.inner.read32(offset)
-        self.writer.write({"op": "r32", "off": offset, "val": value, **self._tag})
+        with self.writer.lock:
+            value = self.inner.read32(offset)
+            self.writer.write({"op": "r32", "off": offset, "val": value, **self._tag})
         return value
 
     def write32(self, offset: int, value: int) -> None:
-        self.inner.write32(offset, value)
-        self.writer.write({"op": "w32", "off": offset, "val": value, **self._tag})
+        with self.writer.lock:
+            self.inner.write32(offset, value)
+            self.writer.write({"op": "w32", "off": offset, "val": value, **self._tag})
 
     def read_block(self, offset: int, length: int) -> bytes:
-        data = self.inner.read_block(offset, length)
-        self.writer.write({"op": "rblk", "off": offset, "len": length, "data": data.hex(), **self._tag})
+        with self.writer.lock:
+            data = self.inner.read_block(offset, length)
+            self.writer.write({"op": "rblk", "off": offset, "len": length, "data": data.hex(), **self._tag})
         return data
 
     def write_block(self, offset: int, data: bytes) -> None:
-        self.inner.write_block(offset, data)
-        self.writer.write({"op": "wblk", "off": offset, "data": bytes(data).hex(), **self._tag})
+        with self.writer.lock:
+            self.inner.write_block(offset, data)
+            self.writer.write({"op": "wblk", "off": offset, "data": bytes(data).hex(), **self._tag})
 
 
 #: the largest trace read: 64 MiB. A trace line is about 44 bytes; the largest recording a read-only command
@@ -346,9 +355,10 @@ class ReplayBar:
 
 def pramin_writes(entries: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
     """``(VRAM address, length)`` of every write the trace makes through the PRAMIN window into VRAM, following
-    ``NV_PBUS_BAR0_WINDOW`` as the hardware does (system-memory targets are left out)."""
+    ``NV_PBUS_BAR0_WINDOW`` as the hardware does (system-memory targets are left out) - and, from Hopper on,
+    ``NV_XAL_EP_BAR0_WINDOW`` (always VRAM). A trace of one chip moves the window through one of them only."""
     base: int | None = 0
-    window = NV_PBUS_BAR0_WINDOW.addr()
+    window, xal_window = NV_PBUS_BAR0_WINDOW.addr(), NV_XAL_EP_BAR0_WINDOW.addr()
     out: list[tuple[int, int]] = []
     for e in entries:
         if e.get("bar", 0) != 0 or e["op"] not in ("w32", "wblk"):
@@ -358,6 +368,9 @@ def pramin_writes(entries: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
             v = e["val"]
             vid = NV_PBUS_BAR0_WINDOW.target.get(v) == Bar0WindowTarget.VID_MEM
             base = NV_PBUS_BAR0_WINDOW.base_.get(v) << 16 if vid else None
+            continue
+        if off == xal_window and e["op"] == "w32":
+            base = NV_XAL_EP_BAR0_WINDOW.base_.get(e["val"]) << XAL_BAR0_WINDOW_BASE_SHIFT
             continue
         length = 4 if e["op"] == "w32" else len(e["data"]) // 2
         if base is not None and PRAMIN.start <= off < PRAMIN.start + PRAMIN.size:
@@ -383,7 +396,8 @@ def record_device(dev: Device, path: str | os.PathLike[str], **header: Any) -> D
     })
     rec = Device(bar0=RecordingBar(dev.bar0, writer), dma=dev.dma, clock=dev.clock, name=dev.name,
                  kind=dev.kind, pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim,
-                 config=dev.config, bar2=None if dev.bar2 is None else RecordingBar(dev.bar2, writer, bar=2))
+                 config=dev.config, bar2=None if dev.bar2 is None else RecordingBar(dev.bar2, writer, bar=2),
+                 vfio=dev.vfio, msi_sink=dev.msi_sink)  # its interrupts are the device's
     rec.on_close(dev.close)
     rec.on_close(writer.close)
     return rec

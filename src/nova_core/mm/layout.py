@@ -61,6 +61,9 @@ def regions_from_layout(layout: FbLayout) -> list[Region]:
     ]
     if frts.size:
         regions.append(Region("FRTS", frts.start, frts.size, "WPR2"))
+    end = layout.fb_end_reserve
+    if end is not None and end.size:  # FSP chips: the PMU's FB and the FSP's estimate, between FRTS and the VGA ws
+        regions.insert(3, Region("FB end reserve (PMU, FSP)", end.start, end.size))
     return regions
 
 

@@ -60,6 +60,12 @@ class NV_PFALCON_FALCON_IRQSTAT(Register, domain=FALCON, offset=0x008):
     swgen1 = Field(7, 7, RO)
 
 
+class NV_PFALCON_FALCON_IRQMCLR(Register, domain=FALCON, offset=0x014):
+    """Write 1 to mask an interrupt source (falcon mode); nouveau ``r535_gsp_intr`` masks causes it cannot handle."""
+
+    value = Field(31, 0, WO)
+
+
 class NV_PFALCON_FALCON_MAILBOX0(Register, domain=FALCON, offset=0x040):
     """Mailbox 0: arguments in, status out (0 = success for HS ucodes)."""
 
@@ -89,6 +95,8 @@ class NV_PFALCON_FALCON_HWCFG2(Register, domain=FALCON, offset=0x0F4):
 
     riscv = Field(10, 10, RO, doc="1 = the engine has a RISC-V core")
     mem_scrubbing = Field(12, 12, RO, doc="1 = IMEM/DMEM scrubbing still in progress")
+    riscv_br_priv_lockdown = Field(13, 13, RO, doc="GH100+: 1 = the RISC-V boot ROM keeps the engine's PRIV locked "
+                                                    "(hopper/gh100/dev_falcon_v4.h); the GSP-FMC releases it")
     reset_ready = Field(31, 31, RO, doc="GA102+: engine may be reset (hardware sometimes never sets it)")
 
 
@@ -301,6 +309,14 @@ class FbifMemType(enum.IntEnum):
     PHYSICAL = 1
 
 
+class NV_PFALCON_FALCON_INTR_RETRIGGER(Register, domain=FALCON, offset=0x3E8, count=2, stride=4, chips="GA100+"):
+    """Write TRIGGER=1 to send the falcon's interrupt to the interrupt tree again if a host-routed cause is still
+    pending (``published/ampere/ga100/dev_falcon_v4.h``; OpenRM ``kflcnIntrRetrigger_GA100``, a no-op HAL on
+    TU10x; nouveau ``nvkm_falcon_intr_retrigger`` after servicing the GSP)."""
+
+    trigger = Field(0, 0, WO)
+
+
 class NV_PFALCON_FBIF_TRANSCFG(Register, domain=FALCON, offset=0x600, count=8, stride=4):
     """FBIF transfer configuration for DMA context i (aperture and addressing)."""
 
@@ -359,6 +375,13 @@ class NV_PRISCV_RISCV_IRQMASK_TU102(Register, domain=FALCON2, offset=0x2B4, chip
     value = Field(31, 0, RO)
 
 
+class NV_PRISCV_RISCV_IRQDEST_TU102(Register, domain=FALCON2, offset=0x2B8, chips="TU102-GA100"):
+    """RISC-V interrupt destination (Turing, GA100): set bits go to the host (OpenRM ``kflcnRiscvReadIntrStatus``:
+    host-pending = IRQSTAT & IRQMASK & IRQDEST)."""
+
+    value = Field(31, 0)
+
+
 class NV_PRISCV_RISCV_CPUCTL(Register, domain=FALCON2, offset=0x388, chips="GA102+"):
     """RISC-V CPU control (GA102+): start, halted, active."""
 
@@ -371,6 +394,12 @@ class NV_PRISCV_RISCV_IRQMASK_GA102(Register, domain=FALCON2, offset=0x528, chip
     """RISC-V interrupt mask (GA102 and later location)."""
 
     value = Field(31, 0, RO)
+
+
+class NV_PRISCV_RISCV_IRQDEST_GA102(Register, domain=FALCON2, offset=0x52C, chips="GA102+"):
+    """RISC-V interrupt destination (GA102 and later location)."""
+
+    value = Field(31, 0)
 
 
 class CoreSelect(enum.IntEnum):

@@ -1,9 +1,16 @@
 """nova_core.regs.vfn: the virtual-function (VFN) interrupt tree and usermode timer.
 
-Source: open-gpu-kernel-modules ``published/turing/tu102/dev_vm.h`` (NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET
-window at BAR0 0xB80000-0xBBFFFF; same layout in ``ampere/ga100|ga102/dev_vm.h``); nouveau
-``nvkm/subdev/vfn/{tu102,ga100,r535}.c``. A TOP bit covers two LEAF registers; interrupt vector v is
-LEAF v/32, bit v%32. GH100+ has 16 leaves (8 on TU102/GA100/GA102). GH100/Blackwell base: unverified.
+Source: open-gpu-kernel-modules 570.144 ``published/turing/tu102/dev_vm.h`` (NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET
+window at BAR0 0xB80000-0xBBFFFF; same layout in ``ampere/ga100|ga102/dev_vm.h`` and ``blackwell/gb100/dev_vm.h``);
+nouveau ``nvkm/subdev/vfn/{tu102,ga100,r535}.c``. One TOP register (``PRIV_CPU_INTR_TOP__SIZE_1`` = 1 in every
+header that declares it); TOP bit n (a *subtree*) covers LEAF registers 2n and 2n+1; interrupt vector v is LEAF
+v/32, bit v%32 (nouveau ``nvkm_intr_xlat``). The number of leaves differs per chip (``ChipFacts.vfn_leaves``):
+8 on Turing, Ampere and Ada (``LEAF__SIZE_1`` in the tu102/ga100/ga102 headers; OpenRM's ``intrGetLeafSize_TU102``
+serves TU102..AD107), 16 on Hopper and Blackwell (gh100 and gb100 headers; ``intrGetLeafSize_GH100`` for the rest),
+at the same offsets in the same window (GB100's ``dev_vm.h`` gives FULL_PHYS_OFFSET 0xB80000 too); 4 or 8 of the TOP
+register's subtree bits are used. The arrays below are declared with the largest count; a chip uses its first
+``vfn_leaves``. The gh100 header does not repeat the TOP registers nor the 0xB80000 base (it describes the VF's own
+view); both are taken from gb100.
 """
 
 from __future__ import annotations
@@ -14,37 +21,41 @@ VFN_BASE = 0xB80000  #: NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET
 USERMODE_BASE = 0x030000  #: NV_VIRTUAL_FUNCTION (usermode doorbells and time)
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP(Register, offset=VFN_BASE + 0x1600, count=2):
+LEAVES_PER_SUBTREE = 2  #: a TOP bit covers two LEAF registers (NV_CTRL_INTR_SUBTREE_TO_LEAF_IDX_*)
+MAX_LEAVES = 16  #: the largest LEAF__SIZE_1 (gh100, gb100)
+
+
+class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP(Register, offset=VFN_BASE + 0x1600, count=1):
     """Top-level pending bits: bit n set = leaf registers 2n and 2n+1 have pending interrupts."""
 
     subtree = Field(31, 0, RO)
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET(Register, offset=VFN_BASE + 0x1608, count=2):
+class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET(Register, offset=VFN_BASE + 0x1608, count=1):
     """Write 1 to enable top-level subtrees."""
 
     subtree = Field(31, 0)
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR(Register, offset=VFN_BASE + 0x1610, count=2):
+class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR(Register, offset=VFN_BASE + 0x1610, count=1):
     """Write 1 to disable top-level subtrees."""
 
     subtree = Field(31, 0)
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF(Register, offset=VFN_BASE + 0x1000, count=16):
+class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF(Register, offset=VFN_BASE + 0x1000, count=MAX_LEAVES):
     """Leaf pending bits (write 1 to clear): vector v = leaf v/32, bit v%32."""
 
     vectors = Field(31, 0, W1C)
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET(Register, offset=VFN_BASE + 0x1200, count=16):
+class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET(Register, offset=VFN_BASE + 0x1200, count=MAX_LEAVES):
     """Write 1 to enable leaf vectors."""
 
     vectors = Field(31, 0)
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR(Register, offset=VFN_BASE + 0x1400, count=16):
+class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR(Register, offset=VFN_BASE + 0x1400, count=MAX_LEAVES):
     """Write 1 to disable leaf vectors."""
 
     vectors = Field(31, 0)

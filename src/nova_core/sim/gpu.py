@@ -204,10 +204,12 @@ class SimGpu:
     def device(self) -> Device:
         """This GPU as the driver sees it: BAR0, DMA through the simulated IOMMU, virtual clock."""
         bar2 = getattr(self.models.get("bar2"), "bar", None)
+        bar1 = getattr(self.models.get("bar1"), "bar", None)
+        pci = self.models.get("pci")
         return Device(bar0=self.bar0, dma=self.sysmem, clock=self.clock, name=f"sim:{self.chipset.lower}",
                       kind="sim", pci_vendor=self.pci_vendor, pci_device=self.pci_device, sim=self,
-                      config=self.models.get("pci"),  # type: ignore[arg-type]  # the PCI model is a ConfigSource
-                      bar2=bar2)
+                      config=pci,  # type: ignore[arg-type]  # the PCI model is a ConfigSource
+                      bar2=bar2, bar1=bar1, msi_sink=pci)  # type: ignore[arg-type]  # ... and its messages can be seen
 
     # -- fault injection ------------------------------------------------------------------------
 

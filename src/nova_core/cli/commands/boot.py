@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from rich.text import Text
 
 from ...errors import NovaError
 from ...files import check_output_dir, check_output_file, write_atomically
-from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot
+from ...gpu.chips import Chipset
+from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot, stages_for
 from ...hw.events import Span, Timeline
 from ...sim_boot import boot_sim
 from ..common import (
@@ -59,18 +61,18 @@ The device is shut down at the end (UNLOADING_GUEST_DRIVER, FWSEC-SB, booter_unl
   [cyan]nova boot --sim tu102 --record boot.jsonl[/cyan]  every BAR0/BAR2 access of the boot and shutdown, as
   JSON lines (the format of nova probe --record)
 
-Hopper and Blackwell boot through the FSP, which is not supported yet; --device BDF boots a real GPU owned
-through VFIO (bound to vfio-pci).
+Hopper and Blackwell take the FSP chain of trust (fmc-load, fsp-cot, gsp-lockdown) where the others run
+FWSEC-FRTS and the SEC2 booter; --device BDF boots a real GPU owned through VFIO (bound to vfio-pci).
 """
 
 
 class _LiveProgress:
     """One status line on an interactive terminal - the stage running, how far, the RPCs so far - erased when the
     boot ends, so the stages are listed once (by the summary). One line fits any terminal: a live table taller
-    than the terminal cannot be erased and would leave the stages on screen twice."""
+    than the terminal cannot be erased and would leave the stages on screen twice. ``order``: the chip's stages."""
 
-    def __init__(self, con: Console) -> None:
-        self.index = {name: i + 1 for i, name in enumerate(STAGES)}
+    def __init__(self, con: Console, order: Sequence[str]) -> None:
+        self.index = {name: i + 1 for i, name in enumerate(order)}
         self.current = ""
         self.rpcs = 0
         self.live = Live(self._render(), console=con, refresh_per_second=12, transient=True)
@@ -79,7 +81,7 @@ class _LiveProgress:
         if not self.current:
             return Text("nova boot: starting", style="dim")
         n = self.index.get(self.current, 0)
-        return Text.assemble(("nova boot: ", "dim"), f"[{n:>2}/{len(STAGES)}] ", (self.current, "bold"), "  ",
+        return Text.assemble(("nova boot: ", "dim"), f"[{n:>2}/{len(self.index)}] ", (self.current, "bold"), "  ",
                              (STAGE_HELP.get(self.current, ""), "dim"), (f"  ({self.rpcs} RPCs)", "dim"),
                              overflow="ellipsis", no_wrap=True)
 
@@ -93,15 +95,16 @@ class _LiveProgress:
         self.live.update(self._render())
 
 
-def _progress_lines(err: Any) -> Any:
-    """A line per stage on a stderr that is not an interactive terminal (a log file, CI)."""
-    index = {name: i + 1 for i, name in enumerate(STAGES)}
+def _progress_lines(err: Any, order: Sequence[str]) -> Any:
+    """A line per stage on a stderr that is not an interactive terminal (a log file, CI); ``order``: the chip's
+    stages."""
+    index = {name: i + 1 for i, name in enumerate(order)}
 
     def listener(phase: str, span: Span) -> None:
         if phase != "end" or span.kind != "stage":
             return
         n = index.get(span.name)
-        pos = f"[{n:>2}/{len(STAGES)}]" if n else "       "
+        pos = f"[{n:>2}/{len(order)}]" if n else "       "
         state = "ok" if span.ok else "FAILED"
         err.write(f"nova boot: {pos} {span.name:<30} {state} ({span.dev_ns / 1e6:.3f} ms device, "
                   f"{span.host_ns / 1e6:.1f} ms host)\n")
@@ -121,13 +124,15 @@ def _same_destination(a: Any, b: Any) -> bool:
 
 def _firmware_hint() -> str:
     """Where NVIDIA's real firmware is or can come from - what is true on this machine."""
-    from ...firmware.discovery import fetched_firmware_root
+    from ...firmware.discovery import fetched_firmware_roots
 
-    fetched = fetched_firmware_root()
-    if (fetched / "nvidia").is_dir():
-        return f"NVIDIA's set, fetched by ./dev test, is in {fetched}: ./dev boot uses it, or set NOVA_FIRMWARE_PATH"
-    return (f"./dev test fetches NVIDIA's set into {fetched}; or install Debian's firmware-nvidia-graphics "
-            f"into /lib/firmware")
+    fetched = fetched_firmware_roots()
+    there = [str(f) for f in fetched if (f / "nvidia").is_dir()]
+    if there:
+        return (f"NVIDIA's sets, fetched by ./dev test, are in {' and '.join(there)}: ./dev boot uses them, or set "
+                f"NOVA_FIRMWARE_PATH")
+    return (f"./dev test fetches NVIDIA's sets into {' and '.join(map(str, fetched))}; or install Debian's "
+            f"firmware-nvidia-graphics into /lib/firmware")
 
 
 def _fwsec_emulation(gpu: GspDevice) -> list[Any] | None:
@@ -227,13 +232,17 @@ def boot_cmd(
     if save_logs is not None:
         check_output_dir(save_logs, "--save-logs")
     tl = Timeline()
+    order = STAGES if device is not None else stages_for(chipset := Chipset.parse(sim or DEFAULT_SIM))
+    if until is not None and until not in order:  # a stage of the other boot path (a real GPU's chip is not known)
+        raise NovaError(f"--until {until!r} is not on {chipset.name}'s boot path ({chipset.facts.boot_path.value}): "
+                        f"{', '.join(order)}")
     live: _LiveProgress | None = None
     err_console = Console(file=sys.stderr, highlight=False)
     if err_console.is_interactive and not json_:
-        live = _LiveProgress(err_console)
+        live = _LiveProgress(err_console, order)
         tl.listeners.append(live)
     elif not json_ and not _same_destination(sys.stderr, sys.stdout):  # else the summary would repeat every line
-        tl.listeners.append(_progress_lines(sys.stderr))
+        tl.listeners.append(_progress_lines(sys.stderr, order))
     import time
 
     t0 = time.perf_counter()

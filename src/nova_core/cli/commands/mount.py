@@ -28,6 +28,8 @@ DIR: an existing, empty directory, not a mount point yet. Per device (sim-ad102/
 
   [cyan]regs/NAME[/cyan], [cyan]regs/NAME\\[i][/cyan], [cyan]regs/gsp/NAME[/cyan]  a register, read at open, decoded
 
+  [cyan]irq/vectors[/cyan], [cyan]irq/info.json[/cyan]  the interrupts: mode, tree geometry, every vector, its count
+
   [cyan]vgpu/vfN/creatable_vgpu_types vgpu/vfN/current_vgpu_type[/cyan]  with --vfs: the chip's vGPU board, its VFs
   (--create VF:TYPE_ID makes vGPUs first)
 

@@ -51,6 +51,7 @@ DEV_VFIO = Path("/dev/vfio")
 VIABLE_DRIVERS = frozenset({"vfio-pci", "pcieport", "pci-stub"})
 IOVA_BASE = 1 << 32  #: first IOVA handed out (below it: where platforms put MSI windows and RMRRs)
 IOVA_LIMIT = 1 << 47  #: nova-core's 47-bit DMA mask
+_IRQ_NAMES = {U.VFIO_PCI_INTX_IRQ_INDEX: "INTx", U.VFIO_PCI_MSI_IRQ_INDEX: "MSI", U.VFIO_PCI_MSIX_IRQ_INDEX: "MSI-X"}
 
 
 class VfioSys(Protocol):
@@ -323,6 +324,13 @@ class EventFd:
     def __init__(self, sys: VfioSys, fd: int) -> None:
         self.sys, self.fd = sys, fd
 
+    def consume(self) -> int:
+        """The signals counted since the last read (0 when none: the fd is non-blocking)."""
+        try:
+            return int.from_bytes(os.read(self.fd, 8), "little")
+        except BlockingIOError:
+            return 0
+
     def wait(self, timeout_ns: int, what: str = "an interrupt") -> int:
         """Wait up to ``timeout_ns`` for the vector; returns the number of signals consumed."""
         poller = select.poll()
@@ -530,35 +538,52 @@ class VfioDevice:
         return IrqInfo(index, int(info.flags), int(info.count))
 
     def _set_irqs(self, index: int, start: int, fds: Sequence[int], flags: int) -> None:
-        head = U.new(U.vfio_irq_set, flags=flags, index=index, start=start, count=len(fds))
-        head.argsz = ctypes.sizeof(head) + 4 * len(fds)
-        buf = bytearray(bytes(head) + b"".join(int(fd).to_bytes(4, "little", signed=True) for fd in fds))
+        buf = U.irq_set_eventfds(flags, index, start, fds)
         _ioctl(self.sys, self.fd, U.VFIO_DEVICE_SET_IRQS, buf, f"DEVICE_SET_IRQS(index {index}, {len(fds)} vectors)")
 
-    def enable_msix(self, count: int) -> list[EventFd]:
-        """Enable ``count`` MSI-X vectors, each delivered to its own eventfd (the kernel programs the table)."""
-        info = self.irq_info(U.VFIO_PCI_MSIX_IRQ_INDEX)
+    def enable_irq(self, index: int, count: int) -> list[EventFd]:
+        """Enable ``count`` vectors of IRQ ``index`` (MSI-X, MSI or INTx), each signalling its own eventfd.
+
+        The kernel programs the MSI/MSI-X table (vfio-pci owns it) and, for INTx, masks the line on each
+        interrupt until :meth:`irq_action` unmasks it (``VFIO_IRQ_INFO_AUTOMASKED``).
+        """
+        what = _IRQ_NAMES.get(index, f"IRQ index {index}")
+        info = self.irq_info(index)
         if not 1 <= count <= info.count:
-            raise DeviceError(f"{self.bdf}: {count} MSI-X vectors requested, the device has {info.count}")
-        self.disable_irqs(U.VFIO_PCI_MSIX_IRQ_INDEX)
+            raise DeviceError(f"{self.bdf}: {count} {what} vectors requested, the device has {info.count}")
+        if not info.flags & U.VFIO_IRQ_INFO_EVENTFD:
+            raise DeviceError(f"{self.bdf}: {what} cannot signal an eventfd (irq info flags {info.flags:#x})")
+        self.disable_irqs(index)
         fds = [EventFd(self.sys, self.sys.eventfd()) for _ in range(count)]
         try:
-            self._set_irqs(U.VFIO_PCI_MSIX_IRQ_INDEX, 0, [f.fd for f in fds],
-                           U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER)
+            self._set_irqs(index, 0, [f.fd for f in fds], U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER)
         except DeviceError:
             for f in fds:
                 f.close()
             raise
-        self._irq_fds[U.VFIO_PCI_MSIX_IRQ_INDEX] = fds
+        self._irq_fds[index] = fds
         return fds
 
-    def detach_vector(self, vector: int) -> None:
-        """Stop delivering MSI-X ``vector`` (its eventfd is de-assigned: -1), leaving the others."""
-        fds = self._irq_fds.get(U.VFIO_PCI_MSIX_IRQ_INDEX, [])
+    def enable_msix(self, count: int) -> list[EventFd]:
+        """Enable ``count`` MSI-X vectors, each delivered to its own eventfd (the kernel programs the table)."""
+        return self.enable_irq(U.VFIO_PCI_MSIX_IRQ_INDEX, count)
+
+    def detach_vector(self, vector: int, index: int = U.VFIO_PCI_MSIX_IRQ_INDEX) -> None:
+        """Stop delivering ``vector`` of ``index`` (its eventfd is de-assigned: -1), leaving the others."""
+        fds = self._irq_fds.get(index, [])
         if not 0 <= vector < len(fds):
-            raise DeviceError(f"{self.bdf}: MSI-X vector {vector} is not enabled ({len(fds)} are)")
-        self._set_irqs(U.VFIO_PCI_MSIX_IRQ_INDEX, vector, [-1],
-                       U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER)
+            raise DeviceError(f"{self.bdf}: {_IRQ_NAMES.get(index, index)} vector {vector} is not enabled "
+                              f"({len(fds)} are)")
+        self._set_irqs(index, vector, [-1], U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER)
+
+    def irq_action(self, index: int, start: int, count: int, action: int) -> None:
+        """``VFIO_IRQ_SET_ACTION_MASK`` or ``_UNMASK`` (``DATA_NONE``) of vectors ``[start, start + count)``."""
+        if action not in (U.VFIO_IRQ_SET_ACTION_MASK, U.VFIO_IRQ_SET_ACTION_UNMASK):
+            raise DeviceError(f"{self.bdf}: IRQ action {action:#x} is not MASK or UNMASK")
+        head = U.new(U.vfio_irq_set, flags=U.VFIO_IRQ_SET_DATA_NONE | action, index=index, start=start, count=count)
+        name = "MASK" if action == U.VFIO_IRQ_SET_ACTION_MASK else "UNMASK"
+        _ioctl(self.sys, self.fd, U.VFIO_DEVICE_SET_IRQS, bytearray(bytes(head)),
+               f"DEVICE_SET_IRQS({_IRQ_NAMES.get(index, index)} {name} {start}+{count})")
 
     def disable_irqs(self, index: int) -> None:
         fds = self._irq_fds.pop(index, None)
@@ -609,6 +634,6 @@ def open_vfio_device(bdf: str, *, sys: VfioSys | None = None, sysfs: Path = SYSF
         raise
     dev = Device(bar0=bar0, dma=vdev.dma, clock=MonotonicClock(), name=name, kind="vfio",
                  pci_vendor=int.from_bytes(head[:2], "little"), pci_device=int.from_bytes(head[2:], "little"),
-                 config=config)
+                 config=config, vfio=vdev)
     dev.on_close(vdev.close)
     return dev

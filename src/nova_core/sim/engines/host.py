@@ -95,9 +95,14 @@ class EngineSlot:
     instance: int
 
 
+def copy_engine_count(chipset: Chipset) -> int:
+    """How many copy engines the simulated ``chipset`` has (:data:`COPY_ENGINES`; GSP-RM's interrupt table too)."""
+    return COPY_ENGINES[F.family_key(chipset)]
+
+
 def topology(chipset: Chipset) -> list[EngineSlot]:
     """The engines and runlists of the simulated ``chipset`` (see the module docstring)."""
-    n = COPY_ENGINES[F.family_key(chipset)]
+    n = copy_engine_count(chipset)
     return [EngineSlot("GR0", RM_ENGINE_TYPE_GR0, 0, 0),
             *(EngineSlot(f"CE{i}", RM_ENGINE_TYPE_COPY0 + i, 1 + i, i) for i in range(n))]
 

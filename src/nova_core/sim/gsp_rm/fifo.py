@@ -59,6 +59,7 @@ from ...engines import facts as F
 from ...gpu.chips import Architecture
 from ..engines.errors import ChannelStop
 from ..engines.host import SimChannel, SimHost
+from ..models.fb import FbModel
 from ..models.mmu import SYS, VID
 from .objects import NV01_DEVICE_0, NV20_SUBDEVICE_0, Client, RmObject
 
@@ -167,6 +168,10 @@ class FifoRm:
             if base % align or size < min_size or base + size > self.gpu.vram.size:
                 return (f"{what} [{base:#x}, +{size:#x}) in video memory: {align:#x}-byte aligned, at least "
                         f"{min_size:#x} bytes, inside the {self.gpu.vram.size:#x} bytes of VRAM needed")
+            fb = self.gpu.models.get("fb")
+            why = fb.ownership_problem(base, size) if isinstance(fb, FbModel) else None
+            if why is not None:  # as UPDATE_BAR_PDE's tables: the client's memory is VRAM GSP-RM left it
+                return f"{what} [{base:#x}, +{size:#x}) is not the client's VRAM: {why}"
             return None
         if space == F.MemorySpace.SYSMEM and not vram_only:
             buf = self.gpu.sysmem.find(base)

@@ -24,12 +24,14 @@ SET_REGISTRY's table size), otherwise (NOP, ...) until a record that is not full
 choice). Large replies go back split the same way.
 
 **Its memory.** At boot GSP-RM lays out what it keeps of VRAM (:func:`.static.fb_plan`: its reserved region, WPR2
-protected, the top), tells the framebuffer model (:mod:`..models.fb`: protected VRAM is then blocked to the CPU),
-sets up its BAR1 and BAR2 root tables there and binds BAR2 to its own instance block - from then on the CPU's
-writes to the BAR2 block register are refused (:mod:`..models.bar2`). Unloading (or losing its core) ends those
-claims.
+protected, the top - from the ``GspFwWprMeta`` booter_load accepted, or on Hopper and Blackwell from the layout the
+GSP-FMC's ACR chose, :attr:`SimGspRm.acr_layout`), tells the framebuffer model (:mod:`..models.fb`: protected VRAM
+is then blocked to the CPU), sets up its BAR1 and BAR2 root tables there and binds BAR2 and BAR1 to instance blocks
+of its own - from then on the CPU's writes to either block register are refused (:mod:`..models.bar2`,
+:mod:`..models.bar1`). Unloading (or losing its core) ends those claims.
 
-**Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the PCI config mirror 0x88000/0x1000),
+**Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the chip's PCI config mirror: 0x88000/0x1000, from
+Hopper on 0x92000),
 SET_REGISTRY (its own PACKED_REGISTRY_TABLE parser; every offset checked), GET_GSP_STATIC_INFO
 (:mod:`.static`), GSP_RM_ALLOC / GSP_RM_CONTROL / FREE (:mod:`.objects`), UPDATE_BAR_PDE (BAR_2 only - BAR_1 is
 refused, GSP-RM's BAR1 root being reused as it is; the root level's shift; a PDE of video memory whose tables,
@@ -68,7 +70,7 @@ import collections
 import ctypes
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -185,6 +187,12 @@ class SimGspRm:
         self.core_resume = False
         #: what GSP MAILBOX0 is set to after UNLOADING_GUEST_DRIVER (fault injection: another value)
         self.unload_mailbox0 = UNLOADED_MAILBOX0
+        #: called when GSP-RM has unloaded (the simulated FSP halts the GSP-FMC's core on Hopper and later)
+        self.on_unloaded: list[Callable[[], None]] = []
+        #: Hopper and later: the ``GspFwWprMeta`` offsets the GSP-FMC's ACR chose (set by the simulated FSP before
+        #: it starts GSP-RM): GSP-RM's FB regions follow them, and GET_GSP_STATIC_INFO reports the non-WPR heap and
+        #: FRTS in ``fwWprLayoutOffset``; ``None`` on the booter path (booter_load's accepted meta is used)
+        self.acr_layout: Mapping[str, int] | None = None
         self._faults: list[Fault] = []
         self._life = 0  #: GSP-RM lives so far (boots)
         # thread
@@ -451,8 +459,9 @@ class SimGspRm:
         self._sequence_sent = False
         self._assembly = None
         self._last_when = t + BOOT_NS
-        chain = self.gpu.models.get("secure_chain")
-        self.plan = fb_plan(self.gpu.vram_mib * MiB, getattr(chain, "wpr_meta", None))
+        chain = self.gpu.models.get("secure_chain")  # the FSP path: the GSP-FMC's ACR placed GSP-RM instead
+        meta = self.acr_layout if self.acr_layout is not None else getattr(chain, "wpr_meta", None)
+        self.plan = fb_plan(self.gpu.vram_mib * MiB, meta)
         self._queue(_Out(self._last_when, "call", fn=q.init_msgq_header))
         self._queue(_Out(self._last_when, "call", fn=self._take_memory))
         self.log.info("gsp-rm", f"GSP-RM {self.version} booted: queues at {mq.sharedMemPhysAddr:#x} "
@@ -684,9 +693,10 @@ class SimGspRm:
         problems = []
         if info.gpuPhysAddr == 0:
             problems.append("gpuPhysAddr (BAR0) is 0")
-        if (info.pciConfigMirrorBase, info.pciConfigMirrorSize) != (0x88000, 0x1000):
+        mirror = self.gpu.facts.pci_config_mirror  # 0x88000, NV_EP_PCFGM 0x92000 from Hopper on
+        if (info.pciConfigMirrorBase, info.pciConfigMirrorSize) != (mirror, 0x1000):
             problems.append(f"PCI config mirror {info.pciConfigMirrorBase:#x}/{info.pciConfigMirrorSize:#x}, "
-                            f"expected 0x88000/0x1000")
+                            f"expected {mirror:#x}/0x1000")
         if info.maxUserVa == 0:
             problems.append("maxUserVa is 0")
         if problems:
@@ -709,7 +719,10 @@ class SimGspRm:
 
     def _rpc_get_gsp_static_info(self, payload: bytes) -> tuple[int, bytes]:
         assert self.m is not None and self.plan is not None
-        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device, self.plan)
+        acr = self.acr_layout
+        layout = None if acr is None else (acr["nonWprHeapOffset"], acr["frtsOffset"])
+        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device, self.plan,
+                              fw_wpr_layout=layout)
 
     def _rpc_gsp_rm_alloc(self, payload: bytes) -> tuple[int, bytes]:
         m = self.m
@@ -741,7 +754,10 @@ class SimGspRm:
         if h.paramsSize > len(params):
             status = self._status("NV_ERR_INVALID_PARAM_STRUCT")
         else:
-            status, out = self.objects.control_params(h.hClient, h.hObject, h.cmd, params[:h.paramsSize])
+            status, out, why = self.objects.answer(h.hClient, h.hObject, h.cmd, params[:h.paramsSize],
+                                                   self.gpu.chipset)
+            if why:
+                self._refuse(f"GSP_RM_CONTROL: {why}")
             if len(out) != h.paramsSize:  # a control answers in the caller's buffer: its size never changes
                 self._refuse(f"control {h.cmd:#010x} answered {len(out):#x} bytes for paramsSize {h.paramsSize:#x}")
                 status = self._status("NV_ERR_INVALID_STATE")
@@ -850,35 +866,42 @@ class SimGspRm:
         vram = self.gpu.vram
         for table in (plan.bar2_pdb, plan.bar1_pdb):
             vram.write(table, bytes(PAGE))
-        vram.write(plan.bar2_inst, bytes(RAMIN_SIZE))
-        limit = BAR2_SIZE - 1
-        words = NV_RAMIN_PAGE_DIR_BASE.encode(
-            target=InstTarget.VID_MEM, use_ver2_pt_format=1, big_page_size=BigPageSize.SIZE_64KB,
-            lo=(plan.bar2_pdb >> 12) & NV_RAMIN_PAGE_DIR_BASE.lo.max, hi=plan.bar2_pdb >> 32,
-            adr_limit_lo=(limit >> 12) & NV_RAMIN_PAGE_DIR_BASE.adr_limit_lo.max, adr_limit_hi=limit >> 32)
-        vram.write(plan.bar2_inst + RAMIN_PAGE_DIR_OFFSET, words.to_bytes(16, "little"))
-        bar2 = self.gpu.models.get("bar2")
-        if isinstance(bar2, Bar2Model):
-            bar2.bind_for_gsp(plan.bar2_inst)
+        bar1 = self.gpu.models.get("bar1")
+        bars = ((self.gpu.models.get("bar2"), plan.bar2_inst, plan.bar2_pdb, BAR2_SIZE),
+                (bar1, plan.bar1_inst, plan.bar1_pdb, bar1.size if isinstance(bar1, Bar2Model) else 0))
+        for model, inst, pdb, size in bars:
+            vram.write(inst, bytes(RAMIN_SIZE))
+            limit = size - 1
+            words = NV_RAMIN_PAGE_DIR_BASE.encode(
+                target=InstTarget.VID_MEM, use_ver2_pt_format=1, big_page_size=BigPageSize.SIZE_64KB,
+                lo=(pdb >> 12) & NV_RAMIN_PAGE_DIR_BASE.lo.max, hi=pdb >> 32,
+                adr_limit_lo=(limit >> 12) & NV_RAMIN_PAGE_DIR_BASE.adr_limit_lo.max, adr_limit_hi=limit >> 32)
+            vram.write(inst + RAMIN_PAGE_DIR_OFFSET, words.to_bytes(16, "little"))
+            if isinstance(model, Bar2Model):
+                model.bind_for_gsp(inst)
         self.log.info("gsp-rm", f"GSP-RM keeps VRAM from {plan.regions[1].base:#x}; BAR2 bound to its instance "
-                                f"block {plan.bar2_inst:#x} (root {plan.bar2_pdb:#x}), BAR1 root {plan.bar1_pdb:#x}")
+                                f"block {plan.bar2_inst:#x} (root {plan.bar2_pdb:#x}), BAR1 to {plan.bar1_inst:#x} "
+                                f"(root {plan.bar1_pdb:#x})")
 
     def _release_memory(self) -> None:
         """GSP-RM is gone (unloaded, or its core reset): its claims on VRAM and BAR2 end (sim lock held)."""
         fb = self.gpu.models.get("fb")
         if isinstance(fb, FbModel):
             fb.set_gsp_regions([])
-        bar2 = self.gpu.models.get("bar2")
-        if isinstance(bar2, Bar2Model) and self.state == "unloaded":
-            bar2.release_from_gsp()
-        elif isinstance(bar2, Bar2Model):
-            bar2.gsp_owner = None  # the binding stays in the hardware; nobody enforces it any more
+        for name in ("bar2", "bar1"):
+            bar = self.gpu.models.get(name)
+            if isinstance(bar, Bar2Model) and self.state == "unloaded":
+                bar.release_from_gsp()
+            elif isinstance(bar, Bar2Model):
+                bar.gsp_owner = None  # the binding stays in the hardware; nobody enforces it any more
 
     def _unloaded(self) -> None:
         self.state = "unloaded"
         self._release_memory()
         self.bar.poke(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), self.unload_mailbox0)
         self.log.info("gsp-rm", f"GSP-RM unloaded (GSP MAILBOX0 = {self.unload_mailbox0:#x})")
+        for fn in list(self.on_unloaded):  # what runs below GSP-RM shuts down with it (the GSP-FMC on Hopper+)
+            fn()
 
     # -- boot sequence and events ----------------------------------------------------------------
 
@@ -1040,9 +1063,13 @@ class SimGspRm:
             else:
                 self._write_msg(item)
                 published = True
-        if published:
-            stat = F.NV_PFALCON_FALCON_IRQSTAT.addr(self._gsp)
-            self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_SWGEN0)
+        if published:  # the message-queue doorbell: SWGEN0 (through the falcon model, which tells the tree)
+            falcon = getattr(self.gpu.models.get("falcon"), "gsp", None)
+            if falcon is not None:
+                falcon.raise_irq(F.IRQ_SWGEN0)
+            else:
+                stat = F.NV_PFALCON_FALCON_IRQSTAT.addr(self._gsp)
+                self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_SWGEN0)
 
     def _write_msg(self, item: _Out) -> None:
         m = self.m

@@ -17,7 +17,11 @@ table checks, as RM's resource server does (statuses by their NV_STATUS names):
   freeing an object frees everything under it; freeing the client handle frees the client;
 - CONTROL: the client and object must exist; the command's interface (bits 31:16) must be the object's
   class (``NV_ERR_NOT_SUPPORTED`` otherwise); NV0000_CTRL_CMD_NULL is accepted on any object (its params
-  come back unchanged); other commands are not modelled (``NV_ERR_NOT_SUPPORTED``).
+  come back unchanged); NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE is answered (:mod:`.intr`) on GSP-RM's
+  own subdevice only - internal commands are for the kernel driver's RM, which sends them with the handles of
+  GSP_STATIC_INFO (``NV_ERR_INSUFFICIENT_PERMISSIONS`` from another client, a sim choice), and with params of the
+  structure's exact size (``NV_ERR_INVALID_PARAM_STRUCT``); other commands are not modelled
+  (``NV_ERR_NOT_SUPPORTED``).
 
 Extensions (the FIFO objects of :mod:`.fifo`) register *hooks*: :attr:`ObjectTable.alloc_hooks` check a class's
 parameters and parent and keep per-object state (``RmObject.data``), :attr:`ObjectTable.control_hooks` answer a
@@ -31,6 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
+
+from ...gpu.chips import Chipset
+from .intr import kernel_table
 
 NV01_ROOT = 0x0000
 NV01_DEVICE_0 = 0x0080
@@ -210,22 +217,37 @@ class ObjectTable:
     # -- control ----------------------------------------------------------------------------------
 
     def control(self, h_client: int, h_object: int, cmd: int) -> int:
-        return self.control_params(h_client, h_object, cmd, b"")[0]
+        """The status CONTROL ``cmd`` gets (params unused: see :meth:`answer`)."""
+        return self.answer(h_client, h_object, cmd, b"", None)[0]
 
-    def control_params(self, h_client: int, h_object: int, cmd: int, params: bytes) -> tuple[int, bytes]:
-        """Run control ``cmd``; returns the status and the params as RM leaves them."""
+    def answer(self, h_client: int, h_object: int, cmd: int, params: bytes,
+               chipset: Chipset | None) -> tuple[int, bytes, str]:
+        """``(status, params out, refusal reason or "")`` of CONTROL ``cmd`` on ``h_object``."""
         client = self.clients.get(h_client)
         if client is None:
-            return self.s("NV_ERR_INVALID_CLIENT"), params
+            return self.s("NV_ERR_INVALID_CLIENT"), params, ""
         obj = client.objects.get(h_object)
         if obj is None:
-            return self.s("NV_ERR_INVALID_OBJECT_HANDLE"), params
+            return self.s("NV_ERR_INVALID_OBJECT_HANDLE"), params, ""
         if cmd == int(self.m.NV0000_CTRL_CMD_NULL):
-            return 0, params
+            return 0, params, ""
         hook = self.control_hooks.get(cmd)
-        if hook is not None:
-            return hook(client, obj, params)
-        return self.s("NV_ERR_NOT_SUPPORTED"), params
+        if hook is not None:  # (a hook decides which classes take its command: NVA06F/NVC36F on every channel)
+            status, out = hook(client, obj, params)
+            return status, out, ""
+        if (cmd >> 16) != obj.cls:
+            return self.s("NV_ERR_NOT_SUPPORTED"), params, ""
+        if cmd == int(self.m.NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE) and chipset is not None:
+            size = ctypes.sizeof(self.m.NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS)
+            if not client.internal:
+                return (self.s("NV_ERR_INSUFFICIENT_PERMISSIONS"), params,
+                        f"INTR_GET_KERNEL_TABLE on client {h_client:#x}: internal commands go to GSP-RM's own "
+                        f"subdevice (GSP_STATIC_INFO hInternalSubdevice)")
+            if len(params) != size:
+                return (self.s("NV_ERR_INVALID_PARAM_STRUCT"), params,
+                        f"INTR_GET_KERNEL_TABLE params of {len(params):#x} bytes, the structure is {size:#x}")
+            return 0, kernel_table(self.m, chipset), ""
+        return self.s("NV_ERR_NOT_SUPPORTED"), params, ""
 
     def count(self) -> int:
         return sum(len(c.objects) for c in self.clients.values() if not c.internal)

@@ -1,8 +1,9 @@
 """nova_core.sim.gsp_rm.static: GSP-RM's own memory and the GspStaticConfigInfo of each simulated chip.
 
-:func:`fb_plan` lays out what GSP-RM keeps of VRAM, from the layout booter_load accepted (``GspFwWprMeta``: the
-non-WPR heap, WPR2, the VGA workspace) - or, for a GSP-RM started without the booter (the GSP-layer tests), from
-the top 512 MiB of VRAM:
+:func:`fb_plan` lays out what GSP-RM keeps of VRAM, from the layout it was started with: the ``GspFwWprMeta``
+booter_load accepted (the non-WPR heap, WPR2, the VGA workspace), on Hopper and Blackwell the offsets the GSP-FMC's
+ACR chose (:mod:`..models.fsp`: the same fields, WPR2 ending with FRTS, the FB end reserve and the VGA workspace
+above it) - or, for a GSP-RM started without either (the GSP-layer tests), from the top 512 MiB of VRAM:
 
 ================  ==========================================================  ==================
 region            what                                                         static info
@@ -13,14 +14,17 @@ region            what                                                         s
                   the non-WPR heap
 2 WPR2            ``[gspFwWprStart, gspFwWprEnd)``                              reserved, protected
 3 top             ``[gspFwWprEnd, fb)``: FRTS alignment slack, VGA workspace   reserved
+                  (FSP chips: the PMU's FB and the FB end reserve too)
 ================  ==========================================================  ==================
 
 ``rm_base`` is :data:`RM_RESERVED` below the non-WPR heap (2 MiB aligned); ``bar2PdeBase``, ``bar1PdeBase`` and
 the BAR2 instance block are its first pages. What GET_GSP_STATIC_INFO returns (the highlights a boot shows;
-everything else zero): these regions and bases, the board names (the representative board of each chip, or its
-vGPU board), GSP-RM's internal handles, the UUID (derived from the chip and PCI device id), the L2 cache sizes
-(public spec sheets). Sim choices, all of them: GSP-RM's real reservation is larger and its layout not published
-(nouveau ``r535_gsp_get_static_info`` and OpenRM ``memmgrInitBaseFbRegions_FWCLIENT`` only consume the table).
+everything else zero): these regions and bases, ``fwWprLayoutOffset`` (r570+, FSP chips: where the ACR put the
+non-WPR heap and FRTS), the board names (the representative board of each chip, or its vGPU
+board),
+GSP-RM's internal handles, the UUID (derived from the chip and PCI device id), the L2 cache sizes (public spec
+sheets). Sim choices, all of them: GSP-RM's real reservation is larger and its layout not published (nouveau
+``r535_gsp_get_static_info`` and OpenRM ``memmgrInitBaseFbRegions_FWCLIENT`` only consume the table).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class FbPlan:
     bar2_pdb: int  #: GSP-RM's BAR2 root table (static info bar2PdeBase)
     bar1_pdb: int  #: GSP-RM's BAR1 root table (bar1PdeBase)
     bar2_inst: int  #: the instance block GSP-RM binds BAR2 to
+    bar1_inst: int  #: the instance block GSP-RM binds BAR1 to (its page directory: bar1_pdb)
 
 
 def fb_plan(fb: int, meta: Mapping[str, int] | None) -> FbPlan:
@@ -69,7 +74,7 @@ def fb_plan(fb: int, meta: Mapping[str, int] | None) -> FbPlan:
     if wpr_end < fb:
         regions.append(GspFbRegion(wpr_end, fb, True, False, "top"))
     return FbPlan(tuple(r for r in regions if r.end > r.base), bar2_pdb=rm_base + MiB, bar1_pdb=rm_base + 2 * MiB,
-                  bar2_inst=rm_base + 3 * MiB)
+                  bar2_inst=rm_base + 3 * MiB, bar1_inst=rm_base + 3 * MiB + 4096)
 
 
 def _l2(chip: str) -> int:
@@ -79,8 +84,11 @@ def _l2(chip: str) -> int:
     return 4 * MiB
 
 
-def static_info(m: ModuleType, chipset: Chipset, vram_mib: int, pci_device: int, plan: FbPlan) -> bytes:
-    """The ``GspStaticConfigInfo`` bytes of ``m``'s version for this chip, with ``plan``'s regions and bases."""
+def static_info(m: ModuleType, chipset: Chipset, vram_mib: int, pci_device: int, plan: FbPlan, *,
+                fw_wpr_layout: tuple[int, int] | None = None) -> bytes:
+    """The ``GspStaticConfigInfo`` bytes of ``m``'s version for this chip, with ``plan``'s regions and bases;
+    ``fw_wpr_layout`` (the non-WPR heap and FRTS offsets the GSP-FMC's ACR chose, Hopper and later) goes to
+    ``fwWprLayoutOffset`` where the version has it."""
     s = m.GspStaticConfigInfo()
     vgpu = VGPU_BOARDS.get(chipset)
     name = f"NVIDIA {vgpu.board if vgpu is not None and vgpu.pci_device_id == pci_device else chipset.facts.board}"
@@ -108,6 +116,8 @@ def static_info(m: ModuleType, chipset: Chipset, vram_mib: int, pci_device: int,
         out.performance = 0 if r.reserved else 15
         out.supportCompressed = out.supportISO = int(not r.reserved and not r.protected)
         out.bProtected = int(r.protected)
+    if fw_wpr_layout is not None and hasattr(s, "fwWprLayoutOffset"):
+        s.fwWprLayoutOffset.nonWprHeapOffset, s.fwWprLayoutOffset.frtsOffset = fw_wpr_layout
     uuid = hashlib.sha1(f"nova-sim {chipset.name} {pci_device:#x}".encode()).digest()[:16]
     s.gidInfo.index = 0
     s.gidInfo.flags = 2  # binary UUID (NV2080_GPU_CMD_GPU_GET_GID_FLAGS_FORMAT_BINARY)

@@ -1,13 +1,17 @@
 """nova_core.sim.models.fb: the framebuffer's gatekeeping: the sysmem flush page, and protected and reserved VRAM.
 
 **Sysmem flush page.** ``NV_PFB_NISO_FLUSH_SYSMEM_ADDR`` (address bits 39:8) and, from GA100 on,
-``NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI`` (bits 63:40) name the system-memory page a sysmembar reads; a falcon's reset
+``NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI`` (bits 63:40) - from Hopper on the FB hub's PCIE flush registers (GH100 FBHUB,
+GB100/GB102 HSHUB0 with its egress pair, GB20x FBHUB0: bits 31:0 and 51:32; ``regs/pfb.py``) - name the
+system-memory page a sysmembar reads; a falcon's reset
 handshake flushes through it, so the page must be registered, and stay mapped, before any falcon is reset
 (nova-core ``fb.rs`` ``SysmemFlush``: "It is required for falcons to be reset"; OpenRM
 ``kmemsysInitFlushSysmemBuffer_GM107``: "The actual memory does have to be valid and allocated at all times").
 :meth:`FbModel.flush_page_problem` says why a reset cannot be done now (the registers hold 0, or the page is not
-mapped by the IOMMU); the falcon model refuses the engine reset then. On Turing ``_HI`` does not exist: a write
-to it is refused.
+mapped by the IOMMU, or - GB100/GB102 - the egress pair names another page than the primary pair: OpenRM programs
+both, bug 4503681); the falcon model refuses the engine reset then. A write to a flush-page register of another
+chip generation is refused: ``_HI`` on Turing, the NISO registers from Hopper on (OpenRM and nova-core program the
+hub's registers there; the published GH100 ``dev_fb.h`` has no NISO flush register), the hub registers before.
 
 **Protected VRAM.** WPR2 (``NV_PFB_PRI_MMU_WPR2_ADDR_LO``/``_HI`` as the secure ucodes set them) and the FB regions
 GSP-RM reports protected (:meth:`FbModel.set_gsp_regions`). CPU accesses into them through PRAMIN and BAR2 are
@@ -28,10 +32,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...errors import SimViolation
-from ...gpu.chips import Architecture
 from ...regs.pfb import (
-    NV_PFB_NISO_FLUSH_SYSMEM_ADDR,
-    NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI,
+    FLUSH_PAGE_REGS,
     NV_PFB_PRI_MMU_WPR2_ADDR_HI,
     NV_PFB_PRI_MMU_WPR2_ADDR_LO,
     WPR2_ADDR_SHIFT,
@@ -45,8 +47,6 @@ ORDER = 35  #: before the falcons (40), which ask it before a reset
 
 BLOCKED_READ = 0xBAD0FB00  #: what a blocked 32-bit read returns (sim choice, see the module docstring)
 BLOCKED_LOG_LIMIT = 4096  #: blocked accesses kept in the fault log (the count goes on)
-FLUSH_ADDR_SHIFT = 8  #: NV_PFB_NISO_FLUSH_SYSMEM_ADDR holds address >> 8 (bits 39:8)
-FLUSH_ADDR_HI_SHIFT = 40  #: _HI holds address >> 40 (bits 63:40)
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,7 @@ class FbModel:
 
     def __init__(self, gpu: SimGpu) -> None:
         self.gpu = gpu
-        self.turing = gpu.chipset.architecture is Architecture.TURING
-        self._lo = NV_PFB_NISO_FLUSH_SYSMEM_ADDR.addr()
-        self._hi = NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI.addr()
+        self.flush = gpu.facts.sysmem_flush  #: this chip's flush-page registers
         self._wpr_lo = NV_PFB_PRI_MMU_WPR2_ADDR_LO.addr()
         self._wpr_hi = NV_PFB_PRI_MMU_WPR2_ADDR_HI.addr()
         #: the FB regions of the running GSP-RM (set at its boot, cleared when it stops)
@@ -87,31 +85,45 @@ class FbModel:
         #: the fault log: blocked accesses, oldest first (at most BLOCKED_LOG_LIMIT kept)
         self.blocked: list[BlockedAccess] = []
         self.blocked_count = 0
-        if self.turing:
-            gpu.bar0.on_write(self._hi, self._absent_hi)
+        own = {reg.addr() for pair in self.flush.pairs for reg in pair if reg is not None}
+        foreign = {reg.addr() for regs in FLUSH_PAGE_REGS.values() for pair in regs.pairs for reg in pair
+                   if reg is not None} - own
+        for addr in sorted(foreign):
+            gpu.bar0.on_write(addr, self._absent_flush_register)
 
-    def _absent_hi(self, offset: int, value: int) -> None:
-        msg = (f"write of {value:#x} to {self.gpu.bar0.label(offset)}: that register does not exist on "
-               f"{self.gpu.chipset.name} (Turing's flush page address is NV_PFB_NISO_FLUSH_SYSMEM_ADDR's 40 bits)")
+    def _absent_flush_register(self, offset: int, value: int) -> None:
+        chip = self.gpu.chipset.name
+        msg = (f"write of {value:#x} to {self.gpu.bar0.label(offset)}: that register does not exist on {chip} "
+               f"({chip}'s sysmem flush page goes in {self.flush.name})")
         self.gpu.log.error("fb", msg)
         if self.gpu.bar0.strict:
             raise SimViolation(f"simulated FB refused: {msg}")
 
     # -- the sysmem flush page ----------------------------------------------------------------------------
 
+    def _pair_page(self, index: int) -> int:
+        bar, regs = self.gpu.bar0, self.flush
+        lo, hi = regs.pairs[index]
+        addr = bar.peek(lo.addr()) << regs.lo_shift
+        return addr if hi is None else addr | bar.peek(hi.addr()) << regs.hi_shift
+
     def flush_page(self) -> int:
         """The registered flush page's bus address (0: none)."""
-        bar = self.gpu.bar0
-        lo = NV_PFB_NISO_FLUSH_SYSMEM_ADDR.adr_39_08.get(bar.peek(self._lo)) << FLUSH_ADDR_SHIFT
-        hi = 0 if self.turing else NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI.adr_63_40.get(bar.peek(self._hi))
-        return lo | hi << FLUSH_ADDR_HI_SHIFT
+        return self._pair_page(0)
 
     def flush_page_problem(self) -> str | None:
         """Why a sysmembar (a falcon reset handshake) cannot complete now, or ``None``."""
         addr = self.flush_page()
-        regs = "NV_PFB_NISO_FLUSH_SYSMEM_ADDR" + ("" if self.turing else "/_HI")
+        regs = self.flush.name
         if addr == 0:
             return f"no sysmem flush page is registered ({regs} hold 0)"
+        for i in range(1, len(self.flush.pairs)):
+            other = self._pair_page(i)
+            if other != addr:
+                label = self.gpu.bar0.label(self.flush.pairs[i][0].addr())
+                return (f"the sysmem flush page registers disagree: {label} names {other:#x}, the primary pair "
+                        f"{addr:#x} (both must name the page: OpenRM kmemsysProgramSysmemFlushBuffer_GB100, "
+                        f"bug 4503681)")
         if self.gpu.sysmem.find(addr) is None:
             return f"the sysmem flush page {addr:#x} ({regs}) is not mapped by the IOMMU"
         return None

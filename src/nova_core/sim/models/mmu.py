@@ -20,11 +20,12 @@ a cached translation reports it as a missing TLB invalidate (real hardware would
 ``MMU_INVALIDATE_PDB``/``_UPPER_PDB`` (or of all, with ALL_PDB); TRIGGER reads 1 for
 :data:`INVALIDATE_LATENCY_NS` of virtual time, then the TLBs are flushed and TRIGGER reads 0. Refused: a write
 without TRIGGER, a write while the previous invalidate is still pending, a PDB outside memory. Every
-completed invalidate is recorded in :attr:`SimMmu.invalidates`.
+completed invalidate is recorded in :attr:`SimMmu.invalidates` (the latest :data:`INVALIDATE_RECORDS`).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -47,6 +48,7 @@ NAME = "mmu"
 ORDER = 50
 
 INVALIDATE_LATENCY_NS = 1_000  #: how long TRIGGER stays set (virtual time)
+INVALIDATE_RECORDS = 100_000  #: completed invalidates kept (the oldest dropped beyond, as the sim log does)
 
 # aperture codes of the walker (its own, independent of the PDE/PTE enums' meaning)
 VID, SYS = "vid", "sys"
@@ -110,7 +112,7 @@ class SimMmu:
         self.version = 3 if v3 else 2
         self.geometry: MmuGeometry = f.MMU_V3 if v3 else f.MMU_V2
         self.huge_512m = arch is not Architecture.TURING
-        self.invalidates: list[InvalidateRecord] = []
+        self.invalidates: deque[InvalidateRecord] = deque(maxlen=INVALIDATE_RECORDS)
         self.tlbs: list[SimTlb] = []
         self._pending: int | None = None
         self._listeners: list[Callable[[InvalidateRecord], None]] = []

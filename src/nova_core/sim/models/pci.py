@@ -528,6 +528,11 @@ class SimPciFunction:
         cmd = self._u16(F.COMMAND)
         return bool(cmd & (F.Command.io.mask if io else F.Command.memory.mask))
 
+    def bar1_size(self) -> int:
+        """BAR1's size as its writable address bits say (BAR sizing; it follows a Resizable BAR change)."""
+        mask = int.from_bytes(self.wmask[F.BAR0 + 4:F.BAR0 + 12], "little")  # address bits only (flags read-only)
+        return (~mask & 0xFFFFFFFFFFFFFFFF) + 1
+
     def _bar_owner(self, index: int) -> tuple[int, bool]:
         """(BAR number, is I/O) of header dword ``index`` (the upper dword of a 64-bit BAR belongs to the one below)."""
         i = 0
@@ -707,6 +712,16 @@ class SimPciFunction:
             if v.pending and not v.masked:
                 v.pending = False
                 self._send(v.address, v.data, f"MSI-X vector {i} (pending)")
+
+    def interrupt_mode(self) -> str:
+        """How :meth:`signal` delivers now: ``"msi-x"``, ``"msi"`` or ``"intx"``."""
+        with self.gpu.clock.lock:
+            if self._msix_on()[0]:
+                return "msi-x"
+            ctrl = self._u16(OFF_MSI + F.MSI_FLAGS)
+            if self.image[OFF_MSI] == F.CapId.MSI and F.MsiControl.enable.is_set(ctrl):
+                return "msi"
+            return "intx"
 
     def signal(self, vector: int = 0) -> bool:
         """The GPU raises interrupt ``vector``; returns True when a message was sent now.

@@ -484,10 +484,11 @@ class SecureChainModel:
         except CheckFailed as e:
             return self._fail(e, BOOTER_RUN_NS)
 
-    def _booter_loaded(self, falcon: SimFalcon, fw: SimFirmware) -> tuple[OracleBooter, BooterExpectation, int]:
-        fused_of = {b.kind: self._fused(b.engine_id_mask, b.ucode_id) for b in (fw.booter_load, fw.booter_unload)}
+    def _booter_loaded(self, falcon: SimFalcon, booters: tuple[OracleBooter, OracleBooter]
+                       ) -> tuple[OracleBooter, BooterExpectation, int]:
+        fused_of = {b.kind: self._fused(b.engine_id_mask, b.ucode_id) for b in booters}
         candidates: list[tuple[OracleBooter, BooterExpectation, int]] = []
-        for b in (fw.booter_load, fw.booter_unload):
+        for b in booters:
             exp = b.expected(self.ga102, fused_of[b.kind])
             if exp is None:
                 raise CheckFailed(BooterError.UCODE_MISMATCH,
@@ -506,7 +507,10 @@ class SecureChainModel:
             raise CheckFailed(BooterError.NO_FIRMWARE,
                                    "SEC2: started, but the simulated GPU was not told which firmware to expect "
                                    "(models['secure_chain'].expect_firmware(root))")
-        b, exp, fused = self._booter_loaded(falcon, fw)
+        if fw.booter_load is None or fw.booter_unload is None:
+            raise CheckFailed(BooterError.NO_FIRMWARE, "SEC2: started, but the expected firmware has no booters (a "
+                                                       "chain-of-trust set: Hopper and Blackwell have no SEC2 booter)")
+        b, exp, fused = self._booter_loaded(falcon, (fw.booter_load, fw.booter_unload))
         src = f"{b.kind} {os.path.basename(b.name)}"
         imem = tuple(ExpectedSegment(p.dst, p.data, p.secure, p.tag) for p in exp.imem)
         diag = find_mismatch(falcon, ExpectedLoad(src, imem=imem))
