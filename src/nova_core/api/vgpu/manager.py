@@ -25,7 +25,7 @@ The per-VF view NVIDIA's vGPU driver gives in sysfs (``/sys/bus/pci/devices/<VF>
 and ``current_vgpu_type``): :meth:`VgpuManager.creatable_types` / :meth:`VgpuManager.current_type` and their text
 forms (``nova mount`` shows them under ``vgpu/vf<N>/``). From a REPL::
 
-    >>> core = NovaCore(nova_core.boot_sim("ad102", pci_device=0x26B5))      # an L40: publishes vgpu-mgr
+    >>> core = NovaCore(nova_core.boot_sim("ad102", vgpu=True))               # an L40: publishes vgpu-mgr
     >>> mgr = vgpu_manager(core)                                              # the bound manager
     >>> mgr.load_types(sim_vgpu_types(core.gpu)); mgr.enable_vfs(4)
     >>> v = mgr.create(1, 1004); v.as_json()["fb"]                           # NVIDIA L40-4Q on VF 1

@@ -7,7 +7,7 @@ A100, T4, Quadro RTX 4000/8000, RTX 4090 and an RTX 5090 boot log for what diffe
 
 - header: 10de:<board id>, class VGA (0x0300) on chips with a display, 3D controller (0x0302) on
   compute parts; BAR0 16 MiB (32-bit), BAR1 64-bit prefetchable (256 MiB, resizable up to the VRAM
-  size; VRAM-sized on compute parts), BAR3 32 MiB 64-bit prefetchable, BAR5 128 bytes of I/O (VGA
+  size; VRAM-sized on compute parts and vGPU boards), BAR3 32 MiB 64-bit prefetchable, BAR5 128 bytes of I/O (VGA
   parts), a 512 KiB expansion ROM; NVIDIA's subsystem mirror at 0x40 and the constants at 0x54/0x58;
 - standard list: PM at 0x60, MSI at 0x68 (1 vector, 64-bit, no masking; id 0 - hidden - on compute
   parts, which use MSI-X), PCI Express v2 at 0x78 (Legacy Endpoint on VGA parts), vendor-specific
