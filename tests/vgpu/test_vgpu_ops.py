@@ -211,3 +211,60 @@ def test_chid_block_errors() -> None:
 
 def test_prev_pow2() -> None:
     assert [prev_pow2(x) for x in (0, 1, 2, 3, 85, 128, 2047)] == [0, 1, 2, 2, 64, 128, 1024]
+
+
+# -- the BOOTLOAD block of each version ------------------------------------------------------------------------------
+
+
+def _hand_layout(engines: int) -> dict[str, int]:
+    """Offsets from ctrl2080vgpumgrinternal.h by C's rules, by hand: seven NvU32, chidOffset[engines] (NvU32), an
+    NvBool (3 bytes of padding), numGuestFbSegments, then the 8-aligned NvU64 lists of 384 segments."""
+    chid = 7 * 4
+    nseg = chid + 4 * engines + 4
+    lists = (nseg + 4 + 7) & ~7
+    return {"chidOffset": chid, "numGuestFbSegments": nseg, "guestFbPhysAddrList": lists,
+            "guestFbLengthList": lists + 8 * 384, "pluginHeapMemoryPhysAddr": lists + 16 * 384}
+
+
+@pytest.mark.parametrize("version,engines,size,kernel,mig", [
+    ("535.113.01", 62, 0x1960, False, False), ("550.163.01", 64, 0x1978, False, True),
+    ("570.144", 84, 0x19D8, True, True)])
+def test_pack_bootload_each_version(version: str, engines: int, size: int, kernel: bool, mig: bool) -> None:
+    from nova_core.api.vgpu import BootloadParams
+    from nova_core.api.vgpu.ops import pack_bootload
+
+    abi = GspAbi.for_version(version)
+    p = BootloadParams(dbdf=0x105, gfid=1, vgpu_type=1004, num_channels=128, chid_offset=1920,
+                       fb_segments=[(0xB0000000, 0xF0000000)], heap_addr=0xA0000000, heap_size=32 << 20,
+                       init_task_log=(0xA0204000, 0x20000), vgpu_task_log=(0xA0224000, 0x40000),
+                       kernel_log=(0xA0264000, 0x10000) if kernel else None)
+    raw = pack_bootload(abi, p, 0x3E02)
+    assert len(raw) == size
+    hand = _hand_layout(engines)
+    cls = abi.struct("NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS")
+    for name, off in hand.items():
+        assert getattr(cls, name).offset == off, name
+
+    def word(off: int, n: int = 4) -> int:
+        return int.from_bytes(raw[off:off + n], "little")
+
+    assert [word(0), word(4), word(8), word(0x14), word(0x18)] == [0x105, 1, 1004, 128, 1]
+    assert [word(hand["chidOffset"] + 4 * i) for i in range(engines)] == [
+        1920 if 0x3E02 >> i & 1 else 0 for i in range(engines)]
+    assert word(hand["numGuestFbSegments"]) == 1
+    assert word(hand["guestFbPhysAddrList"], 8) == 0xB0000000 and word(hand["guestFbLengthList"], 8) == 0xF0000000
+    assert word(hand["pluginHeapMemoryPhysAddr"], 8) == 0xA0000000
+    assert ("migRmHeapMemoryPhysAddr" in abi.fields(cls.__name__)) == mig
+    if not kernel:
+        with pytest.raises(VgpuError, match="no kernel log"):
+            pack_bootload(abi, dataclasses_replace(p, kernel_log=(1, 2)), 0x3E02)
+    with pytest.raises(VgpuError, match="chidOffset slots"):
+        pack_bootload(abi, p, 1 << engines)
+    with pytest.raises(VgpuError, match="guest FB segment"):
+        pack_bootload(abi, dataclasses_replace(p, fb_segments=[]), 0x3E02)
+
+
+def dataclasses_replace(p: object, **kw: object) -> object:
+    import dataclasses
+
+    return dataclasses.replace(p, **kw)  # type: ignore[type-var]

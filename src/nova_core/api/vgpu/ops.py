@@ -54,13 +54,13 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import ApiError, Busy, ChannelError, MmError, NovaError, OutOfMemory, PciError, VgpuError
 from ...gsp.client import RmClient, RmObject
+from ...gsp.fw import GspAbi
 from ...mm.pte import PAGE_2M, PAGE_4K
 from ..revocable import Revocable, Scope
 from . import facts as V
 
 if TYPE_CHECKING:
     from ...gsp.boot import GspDevice
-    from ...gsp.fw import GspAbi
     from ...hw.bar import Bar
     from ...mm.vmm import Vmm
     from ...pci.sriov import SriovController
@@ -463,43 +463,9 @@ class VgpuOps:
         """
         with self._gpu() as gpu:
             abi = self._abi(gpu)
-        name = "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS"
-        block = abi.build(name)
-        fields = set(abi.fields(name))
-        engines = p.engines or self.engine_bitmap()
-        slots = len(block.chidOffset)
-        if engines >> slots:
-            raise VgpuError(f"engine bitmap {engines:#x} has engines beyond the {slots} chidOffset slots of "
-                            f"{abi.version}")
-        segs = list(p.fb_segments)
-        if not 1 <= len(segs) <= len(block.guestFbPhysAddrList):
-            raise VgpuError(f"{len(segs)} guest FB segment(s): 1..{len(block.guestFbPhysAddrList)}")
-        if p.kernel_log is not None and "kernelLogBuffOffset" not in fields:
-            raise VgpuError(f"GSP-RM {abi.version} takes no kernel log buffer (kernelLogBuff* are r570's)")
-        values: dict[str, Any] = {
-            "dbdf": p.dbdf, "gfid": p.gfid, "vgpuType": p.vgpu_type, "vmPid": p.vm_pid, "swizzId": 0,
-            "numChannels": p.num_channels, "numPluginChannels": p.num_plugin_channels,
-            "bDisableDefaultSmcExecPartRestore": 0, "numGuestFbSegments": len(segs),
-            "pluginHeapMemoryPhysAddr": p.heap_addr, "pluginHeapMemoryLength": p.heap_size,
-            "ctrlBuffOffset": p.ctrl_buff_offset,
-            "initTaskLogBuffOffset": p.init_task_log[0], "initTaskLogBuffSize": p.init_task_log[1],
-            "vgpuTaskLogBuffOffset": p.vgpu_task_log[0], "vgpuTaskLogBuffSize": p.vgpu_task_log[1],
-            "bDeviceProfilingEnabled": int(p.device_profiling)}
-        if p.kernel_log is not None:
-            values["kernelLogBuffOffset"], values["kernelLogBuffSize"] = p.kernel_log
-        try:
-            block = abi.build(name, **values)
-        except (NovaError, ValueError, TypeError) as e:
-            raise VgpuError(f"BOOTLOAD parameters: {e}") from None
-        for i in range(slots):
-            if engines >> i & 1:
-                block.chidOffset[i] = p.chid_offset
-        for i, (addr, length) in enumerate(segs):
-            block.guestFbPhysAddrList[i] = addr
-            block.guestFbLengthList[i] = length
-        raw = bytes(block)
+        raw = pack_bootload(abi, p, p.engines or self.engine_bitmap())
         ctrl = self.rm_ctrl_get(client, int(abi.module.NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK),
-                                ctypes.sizeof(block))
+                                len(raw))
         ctrl.params[:] = raw
         self.rm_ctrl_wr(ctrl)
         return raw
@@ -605,6 +571,54 @@ class VgpuOps:
         with self._lock:
             self._handle = None
         return self._scope.revoke(f"the vGPU ops of {self.name} were closed")
+
+
+def pack_bootload(abi: GspAbi, p: BootloadParams, engines: int) -> bytes:
+    """``p`` as the bytes of ``abi``'s ``NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS``
+    (``ctrl2080vgpumgrinternal.h``: 0x1960 bytes in 535.113.01, 0x1978 in 550.163.01, 0x19d8 in 570.144), the
+    chid offset set for every engine of the ``engines`` bitmap, MIG fields 0.
+
+    Raises:
+        VgpuError: a value the version's block cannot hold (an engine past its chidOffset slots, too many FB
+            segments, a kernel log before r570, a number too large for its field).
+    """
+    name = "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS"
+    block = abi.build(name)
+    fields = set(abi.fields(name))
+    slots = len(block.chidOffset)
+    if engines >> slots:
+        raise VgpuError(f"engine bitmap {engines:#x} has engines beyond the {slots} chidOffset slots of "
+                        f"{abi.version}")
+    segs = list(p.fb_segments)
+    if not 1 <= len(segs) <= len(block.guestFbPhysAddrList):
+        raise VgpuError(f"{len(segs)} guest FB segment(s): 1..{len(block.guestFbPhysAddrList)}")
+    if not 0 <= p.chid_offset <= 0xFFFFFFFF or any(not (0 <= a < 1 << 64 and 0 <= n < 1 << 64) for a, n in segs):
+        raise VgpuError(f"BOOTLOAD parameters: chid offset {p.chid_offset} or a guest FB segment out of range of its "
+                        f"field")
+    if p.kernel_log is not None and "kernelLogBuffOffset" not in fields:
+        raise VgpuError(f"GSP-RM {abi.version} takes no kernel log buffer (kernelLogBuff* are r570's)")
+    values: dict[str, Any] = {
+        "dbdf": p.dbdf, "gfid": p.gfid, "vgpuType": p.vgpu_type, "vmPid": p.vm_pid, "swizzId": 0,
+        "numChannels": p.num_channels, "numPluginChannels": p.num_plugin_channels,
+        "bDisableDefaultSmcExecPartRestore": 0, "numGuestFbSegments": len(segs),
+        "pluginHeapMemoryPhysAddr": p.heap_addr, "pluginHeapMemoryLength": p.heap_size,
+        "ctrlBuffOffset": p.ctrl_buff_offset,
+        "initTaskLogBuffOffset": p.init_task_log[0], "initTaskLogBuffSize": p.init_task_log[1],
+        "vgpuTaskLogBuffOffset": p.vgpu_task_log[0], "vgpuTaskLogBuffSize": p.vgpu_task_log[1],
+        "bDeviceProfilingEnabled": int(p.device_profiling)}
+    if p.kernel_log is not None:
+        values["kernelLogBuffOffset"], values["kernelLogBuffSize"] = p.kernel_log
+    try:
+        block = abi.build(name, **values)
+    except (NovaError, ValueError, TypeError) as e:
+        raise VgpuError(f"BOOTLOAD parameters: {e}") from None
+    for i in range(slots):
+        if engines >> i & 1:
+            block.chidOffset[i] = p.chid_offset
+    for i, (addr, length) in enumerate(segs):
+        block.guestFbPhysAddrList[i] = addr
+        block.guestFbLengthList[i] = length
+    return bytes(block)
 
 
 RM_CTRL_MAX_PARAMS = 0x80000  #: the largest parameter block (PGPU_ADD_VGPU_TYPE's 0x51a08 in r570 fits)
