@@ -80,10 +80,7 @@ int  nova_gsp_client_free(nova_device *dev, uint32_t handle);
 
 #: what a C program never sees: the functions Python implements (the embedding API: cffi exports them and runs
 #: their ``@ffi.def_extern`` Python) ...
-EMBED = """
-typedef struct nova_device nova_device;
-typedef struct { uint32_t chipset_id; uint64_t vram_bytes; char name[64]; } nova_info;
-typedef struct { uint32_t id; uint32_t max_instances; uint64_t fb_bytes; char name[32]; } nova_vgpu_type;
+PY_PROTOTYPES = """
 int _nova_py_open_sim(const char *chip, nova_device **out);
 int _nova_py_open_pci(const char *bdf, nova_device **out);
 int _nova_py_close(nova_device *dev);
@@ -103,6 +100,11 @@ int _nova_py_vgpu_destroy(nova_device *dev, uint32_t gfid);
 int _nova_py_gsp_client_alloc(nova_device *dev, uint32_t *handle);
 int _nova_py_gsp_client_free(nova_device *dev, uint32_t handle);
 """
+EMBED = """
+typedef struct nova_device nova_device;
+typedef struct { uint32_t chipset_id; uint64_t vram_bytes; char name[64]; } nova_info;
+typedef struct { uint32_t id; uint32_t max_instances; uint64_t fb_bytes; char name[32]; } nova_vgpu_type;
+""" + PY_PROTOTYPES
 
 #: ... and the C helper Python calls (an ordinary cdef)
 CDEF = """
@@ -118,24 +120,7 @@ C_SOURCE = r"""
 #include <string.h>
 #include "nova.h"
 
-int _nova_py_open_sim(const char *chip, nova_device **out);
-int _nova_py_open_pci(const char *bdf, nova_device **out);
-int _nova_py_close(nova_device *dev);
-int _nova_py_get_info(nova_device *dev, nova_info *out);
-int _nova_py_fb_alloc(nova_device *dev, uint64_t size, uint64_t align, uint64_t *addr);
-int _nova_py_fb_free(nova_device *dev, uint64_t addr);
-int _nova_py_chid_alloc(nova_device *dev, uint32_t count, uint32_t *first);
-int _nova_py_chid_free(nova_device *dev, uint32_t first, uint32_t count);
-int _nova_py_rm_control(nova_device *dev, uint32_t handle, uint32_t cmd, void *params, uint32_t size);
-int _nova_py_vgpu_type_count(nova_device *dev, uint32_t *count);
-int _nova_py_vgpu_type_info(nova_device *dev, uint32_t index, nova_vgpu_type *out);
-int _nova_py_vgpu_load_types(nova_device *dev, const void *infos, uint32_t size);
-int _nova_py_vgpu_enable_vfs(nova_device *dev, uint32_t count);
-int _nova_py_vgpu_disable_vfs(nova_device *dev);
-int _nova_py_vgpu_create(nova_device *dev, uint32_t vf, uint32_t type_id, uint32_t *gfid);
-int _nova_py_vgpu_destroy(nova_device *dev, uint32_t gfid);
-int _nova_py_gsp_client_alloc(nova_device *dev, uint32_t *handle);
-int _nova_py_gsp_client_free(nova_device *dev, uint32_t handle);
+""" + PY_PROTOTYPES + r"""
 
 #define NOVA_ERR_MAX 1024
 static __thread char nova_err[NOVA_ERR_MAX];

@@ -7,16 +7,13 @@ from pathlib import Path
 
 import typer
 
-from ...api import NovaCore
-from ...api.vgpu import vgpu_manager
 from ...debugfs import ExportTree
 from ...debugfs.fuse import check_mountpoint, load_fuse, mount
 from ...errors import NovaError
-from ...gpu.chips import Chipset, vgpu_board
 from ...gsp.logs import LogDecoder
-from ...sim_boot import boot_sim, sim_vgpu_types
+from ...sim_boot import boot_sim
 from ..common import DEFAULT_SIM, FirmwareVersionOpt, LogElfOpt, SimOpt, SyntheticOpt, VbiosOpt, find_rom
-from .vgpu import parse_create
+from .vgpu import open_vgpus, parse_create
 
 HELP = """Boot a device and serve a read-only, debugfs-like view of it at DIR until Ctrl-C.
 
@@ -61,26 +58,19 @@ def mount_cmd(
     vbios = find_rom(vbios, "--vbios")
     if vfs < 0:
         raise NovaError(f"--vfs {vfs}: a number of VFs is not negative")
-    if create and not vfs:
-        raise NovaError("--create needs VFs: give --vfs N")
     creates = [parse_create(c) for c in create]
     decoder = LogDecoder.from_file(log_elf) if log_elf is not None else None
     load_fuse()  # fail before booting when FUSE cannot work here
     chip = sim or DEFAULT_SIM
-    if vfs:
-        vgpu_board(Chipset.parse(chip))
-    gpu = boot_sim(chip, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic, vgpu=bool(vfs))
-    core = None
+    core = mgr = None
+    if vfs or creates:
+        core, mgr = open_vgpus(chip, vfs, creates, vbios=vbios, firmware_version=firmware_version,
+                               synthetic=synthetic)
+        gpu = core.gpu
+    else:
+        gpu = boot_sim(chip, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic)
     try:
-        views = {}
-        if vfs:
-            core = NovaCore(gpu)
-            mgr = vgpu_manager(core)
-            mgr.load_types(sim_vgpu_types(gpu))
-            mgr.enable_vfs(vfs)
-            for vf, tid in creates:
-                mgr.create(vf, tid)
-            views[gpu.name] = mgr
+        views = {gpu.name: mgr} if mgr is not None else {}
         tree = ExportTree([gpu], decoder=decoder, vgpu=views)
         name = next(iter(tree.root.children))
         sys.stderr.write(f"nova mount: {gpu.name} booted; serving {mountpoint}/{name}/ (Ctrl-C to unmount)\n")

@@ -15,7 +15,7 @@ of range or in use, a type unknown or at its maximum, FB or channel ids that no 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -32,6 +32,10 @@ from ..common import (
     human_bytes,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from ...api import NovaCore
+    from ...api.vgpu import VgpuManager
 
 HELP = """Create vGPUs on the SR-IOV VFs of a simulated vGPU board and report types, vGPUs and what is left.
 
@@ -62,9 +66,9 @@ def parse_create(text: str) -> tuple[int, int]:
     return vf, tid
 
 
-def run_vgpu(chip: str, vfs: int, creates: list[tuple[int, int]], *, vbios: Path | None = None,
-             firmware_version: str | None = None, synthetic: bool | None = None) -> dict[str, Any]:
-    """Boot, enable ``vfs`` VFs, create ``creates``: what ``nova vgpu`` prints (see the module docstring)."""
+def open_vgpus(chip: str, vfs: int, creates: list[tuple[int, int]], **boot: Any) -> tuple[NovaCore, VgpuManager]:
+    """Boot ``chip``'s vGPU board, take its bound manager, load the types its GSP-RM serves, enable ``vfs`` VFs and
+    create ``creates`` (``nova vgpu``, ``nova mount --vfs``). The caller shuts the core down."""
     from ...api import NovaCore
     from ...api.vgpu import vgpu_manager
     from ...gpu.chips import Chipset, vgpu_board
@@ -73,17 +77,31 @@ def run_vgpu(chip: str, vfs: int, creates: list[tuple[int, int]], *, vbios: Path
     vgpu_board(Chipset.parse(chip))  # a chip without a vGPU board is refused before anything boots
     if creates and not vfs:
         raise NovaError("--create needs VFs: give --vfs N")
-    gpu = boot_sim(chip, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic, vgpu=True)
-    with NovaCore(gpu) as core:
+    gpu = boot_sim(chip, vgpu=True, **boot)
+    core = NovaCore(gpu)
+    try:
         mgr = vgpu_manager(core)
         mgr.load_types(sim_vgpu_types(gpu))
         if vfs:
             mgr.enable_vfs(vfs)
         for vf, tid in creates:
             mgr.create(vf, tid)
+    except BaseException:
+        core.shutdown()
+        raise
+    return core, mgr
+
+
+def run_vgpu(chip: str, vfs: int, creates: list[tuple[int, int]], *, vbios: Path | None = None,
+             firmware_version: str | None = None, synthetic: bool | None = None) -> dict[str, Any]:
+    """Boot, enable ``vfs`` VFs, create ``creates``: what ``nova vgpu`` prints (see the module docstring)."""
+    from ...gpu.chips import Chipset, vgpu_board
+
+    core, mgr = open_vgpus(chip, vfs, creates, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic)
+    with core:
         result = mgr.as_json()
-        result_views = {v.index: mgr.creatable_types(v.index) for v in mgr.vfs()}
-    return {"json": result, "board": vgpu_board(Chipset.parse(chip)).board, "creatable": result_views}
+        creatable = {v.index: mgr.creatable_types(v.index) for v in mgr.vfs()}
+    return {"json": result, "board": vgpu_board(Chipset.parse(chip)).board, "creatable": creatable}
 
 
 def vgpu_cmd(

@@ -447,34 +447,33 @@ class VgpuRm:
         return None
 
     def _ctrl_shutdown(self, client: Client, obj: RmObject, params: bytes) -> tuple[int, bytes]:
-        what = "SHUTDOWN_GSP_VGPU_PLUGIN_TASK"
-        status, p = self._params(obj, params, "NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS",
-                                 what)
-        if status:
-            return status, params
-        task = self.tasks.get(int(p.gfid))
-        if task is None:
-            return self._refuse(f"{what}: no plugin task for gfid {p.gfid}", "NV_ERR_OBJECT_NOT_FOUND", params)
-        if task.state != "running":
-            return self._refuse(f"{what}: gfid {p.gfid}'s plugin task is already shut down", "NV_ERR_INVALID_STATE",
-                                params)
-        task.state = "shutdown"
-        self.gpu.log.info("gsp-rm", f"{what}: gfid {p.gfid}")
-        return 0, params
+        return self._gfid_control("SHUTDOWN_GSP_VGPU_PLUGIN_TASK", obj, params, running=True)
 
     def _ctrl_cleanup(self, client: Client, obj: RmObject, params: bytes) -> tuple[int, bytes]:
-        what = "VGPU_PLUGIN_CLEANUP"
-        status, p = self._params(obj, params, "NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS", what)
+        return self._gfid_control("VGPU_PLUGIN_CLEANUP", obj, params, running=False)
+
+    def _gfid_control(self, what: str, obj: RmObject, params: bytes, *, running: bool) -> tuple[int, bytes]:
+        """SHUTDOWN (of a ``running`` task) or CLEANUP (of a shut-down one): both take ``{gfid}``."""
+        struct = ("NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS" if running else
+                  "NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS")
+        status, p = self._params(obj, params, struct, what)
         if status:
             return status, params
         task = self.tasks.get(int(p.gfid))
         if task is None:
             return self._refuse(f"{what}: no plugin task for gfid {p.gfid}", "NV_ERR_OBJECT_NOT_FOUND", params)
-        if task.state == "running":
+        if running and task.state != "running":
+            return self._refuse(f"{what}: gfid {p.gfid}'s plugin task is already shut down", "NV_ERR_INVALID_STATE",
+                                params)
+        if not running and task.state == "running":
             return self._refuse(f"{what}: gfid {p.gfid}'s plugin task still runs (SHUTDOWN first)",
                                 "NV_ERR_INVALID_STATE", params)
-        del self.tasks[task.gfid]
-        self.gpu.log.info("gsp-rm", f"{what}: gfid {p.gfid}: its channels and FB are free again")
+        if running:
+            task.state = "shutdown"
+            self.gpu.log.info("gsp-rm", f"{what}: gfid {p.gfid}")
+        else:
+            del self.tasks[task.gfid]
+            self.gpu.log.info("gsp-rm", f"{what}: gfid {p.gfid}: its channels and FB are free again")
         return 0, params
 
 
