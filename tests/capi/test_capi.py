@@ -112,3 +112,27 @@ def test_library_runs_without_the_build_tree(capi: Path, tmp_path: Path) -> None
     _compile(other, exe)
     res = _run(other, exe)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+
+
+def test_python_side_that_does_not_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the embedded Python cannot set the C API up, every call says so (-ENOSYS) - never a false success."""
+    import nova_core.api.c.build as b
+
+    monkeypatch.setattr(b, "INIT_CODE", "raise ImportError('nova_core is not importable here')\n")
+    out = tmp_path / "broken"
+    b.build(out)
+    src = tmp_path / "t.c"
+    src.write_text('#include <errno.h>\n#include <stdio.h>\n#include "nova.h"\nint main(void) {\n'
+                   '  nova_device *d = 0; int rc = nova_open_sim("ad102", &d);\n'
+                   '  printf("%d|%s\\n", rc, nova_last_error());\n'
+                   '  int again = nova_vgpu_destroy((nova_device *)1, 1);\n'
+                   '  return rc == -ENOSYS && again == -ENOSYS && d == 0 ? 0 : 1; }\n')
+    exe = tmp_path / "t"
+    assert GCC is not None
+    res = subprocess.run([GCC, "-o", str(exe), str(src), f"-I{out / 'include'}", f"-L{out / 'lib'}", "-lnova"],
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    run = _run(out, exe)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "did not load in the embedded Python" in run.stdout
+    assert "nova_core is not importable here" in run.stderr  # the traceback, on stderr

@@ -81,6 +81,7 @@ int  nova_gsp_client_free(nova_device *dev, uint32_t handle);
 #: what a C program never sees: the functions Python implements (the embedding API: cffi exports them and runs
 #: their ``@ffi.def_extern`` Python) ...
 PY_PROTOTYPES = """
+int _nova_py_init(void);
 int _nova_py_open_sim(const char *chip, nova_device **out);
 int _nova_py_open_pci(const char *bdf, nova_device **out);
 int _nova_py_close(nova_device *dev);
@@ -164,9 +165,21 @@ static void nova_start_python(void)
     nova_py_ready = 1;
 }
 
+static void nova_start(void)
+{
+    nova_start_python();
+    /* the first extern "Python" call runs cffi's init code (nova_core.api.c.impl.install). A function it did not
+       attach would return 0 - success - so ask: _nova_py_init answers 1 only when the Python side is in place */
+    if (nova_py_ready && _nova_py_init() != 1) {
+        nova_py_ready = 0;
+        snprintf(nova_py_failure, NOVA_ERR_MAX, "libnova: nova_core's C API did not load in the embedded Python "
+                 "(%s; its traceback went to stderr)", NOVA_PYTHON);
+    }
+}
+
 static int nova_ready(void)
 {
-    pthread_once(&nova_once, nova_start_python);
+    pthread_once(&nova_once, nova_start);
     if (!nova_py_ready) {
         _nova_set_error(nova_py_failure);
         return 0;

@@ -158,6 +158,10 @@ def install(ffi: Any, lib: Any) -> None:
         return 0
 
     @extern
+    def init() -> int:
+        return 1  # the C side's check that the Python side is attached (see build.py nova_start)
+
+    @extern
     def open_sim(chip: Any, out: Any) -> int:
         from ...gpu.chips import VGPU_BOARDS, Chipset
         from ...sim_boot import boot_sim, sim_vgpu_types
