@@ -140,6 +140,10 @@ PROBE_INCLUDES = """\
 #include "ctrl/ctrl2080/ctrl2080internal.h"
 #include "kernel/gpu/intr/engine_idx.h"
 #include "dev_ctrl_defines.h"
+#include "ctrl/ctrl2080/ctrl2080gpu.h"
+#include "ctrl/ctrl2080/ctrl2080vgpumgrinternal.h"
+#include "ctrl/ctrla081.h"
+#include "class/cla081.h"
 """
 
 #: structures emitted (with everything they contain), by typedef or tag name; "?" = optional
@@ -171,6 +175,13 @@ ROOTS = [
     "NVA06F_CTRL_BIND_PARAMS", "NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS", "NvNotification",
     # the interrupt vector table GSP-RM gives the kernel driver (§12)
     "NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS",
+    # the vGPU manager (issue 19): the plugin task's bootload/shutdown/cleanup, the vGPU types GSP-RM is given
+    # (NVA081-encoded), the VMMU segment size
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS", "NVA081_CTRL_VGPU_INFO",
+    "NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS",
 ]
 
 #: types kept as opaque bytes: the union of every RPC payload that follows rpc_message_header_v
@@ -288,6 +299,26 @@ CONSTANTS: dict[str, str] = {
         "CPU_DOORBELL", "PRIV_DOORBELL", "OFA0", "GR0", "GR1", "GR2", "GR3", "GR4", "GR5", "GR6", "GR7", "MAX")},
     "MC_ENGINE_IDX_MSENC?": "MC_ENGINE_IDX_MSENC",  # NVENC0 in 535
     "MC_ENGINE_IDX_NVENC?": "MC_ENGINE_IDX_NVENC",  # NVENC0 from 545
+    # the vGPU manager (issue 19): its controls and limits
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK":
+        "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK":
+        "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP": "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE": "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE",
+    "NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE": "NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB",
+    "NV2080_GPU_MAX_ENGINES": "NV2080_GPU_MAX_ENGINES",
+    "NV2080_CTRL_MAX_VMMU_SEGMENTS": "NV2080_CTRL_MAX_VMMU_SEGMENTS",
+    "NVA081_VGPU_CONFIG": "NVA081_VGPU_CONFIG",
+    "NVA081_MAX_VGPU_TYPES_PER_PGPU": "NVA081_MAX_VGPU_TYPES_PER_PGPU",
+    "NVA081_MAX_VGPU_PER_PGPU": "NVA081_MAX_VGPU_PER_PGPU",
+    "NVA081_VGPU_STRING_BUFFER_SIZE": "NVA081_VGPU_STRING_BUFFER_SIZE",
+    "NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE": "NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE",
 }
 
 #: prefixes of the RPC function and event enumerators (anonymous enums in rpc_global_enums.h)
@@ -800,7 +831,8 @@ def generate(version: str, tree: Path, commit: str, work: Path) -> str:
     w("#: the structures above by the names the version-neutral layer looks up")
     w("ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {")
     for n, _ in roots:
-        w(f'    "{n}": {n},')
+        line = f'    "{n}": {n},'
+        w(line if len(line) <= 120 else f'    "{n}":\n        {n},')
     w("}")
     text = "\n".join(out) + "\n"
     verify(version, text, order)
