@@ -209,6 +209,12 @@ class OutOfMemory(ApiError):
     errno = ENOMEM
 
 
+class VgpuError(ApiError):
+    """A vGPU-manager request was refused (:mod:`nova_core.api.vgpu`): a VF out of range (EINVAL) or in use (EBUSY),
+    a type that no longer fits (ENOSPC: channel ids or instances; FB is :class:`OutOfMemory`), no such vGPU
+    (ENODEV), a plugin task GSP-RM refused. ``errno`` says which."""
+
+
 # --- the simulated GPU ------------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ INPUTS = [
     ("falcon disasm FILE", ["falcon", "disasm", "{}"]),
     ("falcon disasm --vbios", ["falcon", "disasm", "--vbios", "{}"]),
     ("falcon run --vbios", ["falcon", "run", "--vbios", "{}"]),
+    ("vgpu --vbios", ["vgpu", "--vfs", "1", "--vbios", "{}"]),
 ]
 BAD_INPUTS = ["missing", "missing-dir", "directory", "empty", "/dev/zero", "huge", "unreadable", "text",
               "other-kind"]
@@ -129,6 +130,20 @@ OTHERS = [
     (["aux", "--vbios", ""], "--vbios is given an empty value"),
     (["aux", "--firmware-version", "1.2.3", "--synthetic"], "no synthetic firmware for version '1.2.3'"),
     (["aux", "extra"], "unexpected extra argument"),
+    (["vgpu", "--vfs", "-1"], "not negative"),
+    (["vgpu", "--vfs", "zz"], "Invalid value for '--vfs'"),
+    (["vgpu", "--vfs", "99"], "the PF supports 1..16"),
+    (["vgpu", "--create", "1:1004"], "--create needs VFs"),
+    (["vgpu", "--vfs", "2", "--create", "nope"], "VF:TYPE_ID expected"),
+    (["vgpu", "--vfs", "2", "--create", "0:1004"], "VFs are numbered from 1"),
+    (["vgpu", "--vfs", "2", "--create", "1:0"], "a type id is a positive 32-bit number"),
+    (["vgpu", "--vfs", "2", "--create", "1:0x100000000"], "a type id is a positive 32-bit number"),
+    (["vgpu", "--vfs", "2", "--create", "3:1004"], "VF 3 is out of range: VFs 1..2"),
+    (["vgpu", "--vfs", "2", "--create", "1:4242"], "no vGPU type 4242"),
+    (["vgpu", "--vfs", "2", "--create", "1:1004", "--create", "1:1001", "--json"], "VF 1 is in use"),
+    (["vgpu", "--vfs", "2", "--create", "1:1010", "--create", "2:1001"], "channel ids no longer fit"),
+    (["vgpu", "--sim", "tu102"], "TU102 has no vGPU board"),
+    (["vgpu", "--sim", "gx100"], "unknown chipset 'gx100'"),
     (["frobnicate"], "No such command"),
     (["probe", "--no-such-option"], "No such option"),
 ]

@@ -154,6 +154,54 @@ class ChidAllocator:
             self._free.append(chid)
             self._free.sort(reverse=True)
 
+    def alloc_range(self, count: int) -> int:
+        """``count`` contiguous ids, the highest free run first (the PF's channels take ids from the bottom, so a
+        vGPU's block - a VF's channels, issue 19 - does not fragment them); returns the first.
+
+        Raises:
+            ChannelError: ``count`` outside 1..count of the allocator.
+            ChannelExhausted: no run of ``count`` free ids.
+        """
+        if not isinstance(count, int) or not 0 < count <= self.count:
+            raise ChannelError(f"channel id block of {count!r}: 1..{self.count} ids")
+        with self._lock:
+            first = self._find_range(count)
+            if first is None:
+                raise ChannelExhausted(f"no {count} contiguous channel ids free ({self.count - len(self._used)} of "
+                                       f"{self.count} free)")
+            block = set(range(first, first + count))
+            self._used |= block
+            self._free = [c for c in self._free if c not in block]
+            return first
+
+    def find_range(self, count: int) -> int | None:
+        """Where :meth:`alloc_range` would put ``count`` ids now (None: nowhere); nothing is taken."""
+        with self._lock:
+            return self._find_range(count)
+
+    def _find_range(self, count: int) -> int | None:
+        first = self.count - count
+        while first >= 0:
+            clash = max((c for c in self._used if first <= c < first + count), default=None)
+            if clash is None:
+                return first
+            first = clash - count
+        return None
+
+    def free_range(self, first: int, count: int) -> None:
+        """Return ids ``first .. first + count - 1`` (every one must be allocated: nothing is freed otherwise)."""
+        if not isinstance(count, int) or not isinstance(first, int) or count <= 0:
+            raise ChannelError(f"channel id block {first!r} +{count!r}: a first id and a positive count")
+        with self._lock:
+            block = set(range(first, first + count))
+            if not block <= self._used:
+                missing = sorted(block - self._used)
+                raise ChannelError(f"channel ids {first}..{first + count - 1}: {len(missing)} not allocated "
+                                   f"(first {missing[0]}; double free?)")
+            self._used -= block
+            self._free.extend(block)
+            self._free.sort(reverse=True)
+
     @property
     def in_use(self) -> int:
         with self._lock:

@@ -14,8 +14,8 @@ VERSION = "550.163.01"
 SOURCE = "NVIDIA/open-gpu-kernel-modules"
 SOURCE_TAG = "550.163.01"
 SOURCE_COMMIT = "23e9e7621487fe632040a370249f690a456967dd"
-GENERATOR_SHA256 = "c008c51dd37a3d2738c32a59411a3b4983e640f630417b53ccdd97c3b6f745c1"
-INPUTS_SHA256 = "b2855dc386d675824a9572e21dc320bde96adb0de2da139e0594588df234ab89"  # the 306 header files gcc read
+GENERATOR_SHA256 = "115d4ba99ec1123616110fa0460c28c261ddfecd8a5ed3889f41d2d98d0a34bd"
+INPUTS_SHA256 = "0511d7775ee112a66c9efc12218aa61c7c0eb37ea8c080aacec5c6bf5527aca8"  # the 309 header files gcc read
 
 # -- constants (macros) -----------------------------------------------------------------------------
 
@@ -214,6 +214,23 @@ AMPERE_A = 0xc697
 AMPERE_B = 0xc797
 ADA_A = 0xc997
 HOPPER_A = 0xcb97
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK = 0x20804001
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK = 0x20804002
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP = 0x20804008
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE = 0x20804003
+NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE = 0x2080017e
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB = 0x2000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB = 0x4000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB = 0x8000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB = 0x10000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB = 0x20000000
+NV2080_GPU_MAX_ENGINES = 0x40
+NV2080_CTRL_MAX_VMMU_SEGMENTS = 0x180
+NVA081_VGPU_CONFIG = 0xa081
+NVA081_MAX_VGPU_TYPES_PER_PGPU = 0x40
+NVA081_MAX_VGPU_PER_PGPU = 0x20
+NVA081_VGPU_STRING_BUFFER_SIZE = 0x20
+NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE = 0x0
 
 # -- enumerations -----------------------------------------------------------------------------------
 
@@ -1825,6 +1842,118 @@ class NV2080_CTRL_GPU_PROMOTE_CTX_PARAMS(ctypes.LittleEndianStructure):  # sizeo
     ]
 
 
+class NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS(ctypes.LittleEndianStructure):
+    # sizeof 0x1978
+    _pack_ = 1
+    _fields_ = [
+        ("dbdf", ctypes.c_uint32),  # +0x0
+        ("gfid", ctypes.c_uint32),  # +0x4
+        ("vgpuType", ctypes.c_uint32),  # +0x8
+        ("vmPid", ctypes.c_uint32),  # +0xc
+        ("swizzId", ctypes.c_uint32),  # +0x10
+        ("numChannels", ctypes.c_uint32),  # +0x14
+        ("numPluginChannels", ctypes.c_uint32),  # +0x18
+        ("chidOffset", (ctypes.c_uint32 * 64)),  # +0x1c
+        ("bDisableDefaultSmcExecPartRestore", ctypes.c_uint8),  # +0x11c
+        ("_pad0", ctypes.c_uint8 * 3),  # +0x11d
+        ("numGuestFbSegments", ctypes.c_uint32),  # +0x120
+        ("_pad1", ctypes.c_uint8 * 4),  # +0x124
+        ("guestFbPhysAddrList", (ctypes.c_uint64 * 384)),  # +0x128
+        ("guestFbLengthList", (ctypes.c_uint64 * 384)),  # +0xd28
+        ("pluginHeapMemoryPhysAddr", ctypes.c_uint64),  # +0x1928
+        ("pluginHeapMemoryLength", ctypes.c_uint64),  # +0x1930
+        ("ctrlBuffOffset", ctypes.c_uint64),  # +0x1938
+        ("initTaskLogBuffOffset", ctypes.c_uint64),  # +0x1940
+        ("initTaskLogBuffSize", ctypes.c_uint64),  # +0x1948
+        ("vgpuTaskLogBuffOffset", ctypes.c_uint64),  # +0x1950
+        ("vgpuTaskLogBuffSize", ctypes.c_uint64),  # +0x1958
+        ("migRmHeapMemoryPhysAddr", ctypes.c_uint64),  # +0x1960
+        ("migRmHeapMemoryLength", ctypes.c_uint64),  # +0x1968
+        ("bDeviceProfilingEnabled", ctypes.c_uint8),  # +0x1970
+        ("_pad2", ctypes.c_uint8 * 7),  # +0x1971
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS(ctypes.LittleEndianStructure):
+    # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("gfid", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("gfid", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NVA081_CTRL_VGPU_INFO(ctypes.LittleEndianStructure):  # sizeof 0x13e0
+    _pack_ = 1
+    _fields_ = [
+        ("vgpuType", ctypes.c_uint32),  # +0x0
+        ("vgpuName", (ctypes.c_uint8 * 32)),  # +0x4
+        ("vgpuClass", (ctypes.c_uint8 * 32)),  # +0x24
+        ("vgpuSignature", (ctypes.c_uint8 * 128)),  # +0x44
+        ("license", (ctypes.c_uint8 * 128)),  # +0xc4
+        ("maxInstance", ctypes.c_uint32),  # +0x144
+        ("numHeads", ctypes.c_uint32),  # +0x148
+        ("maxResolutionX", ctypes.c_uint32),  # +0x14c
+        ("maxResolutionY", ctypes.c_uint32),  # +0x150
+        ("maxPixels", ctypes.c_uint32),  # +0x154
+        ("frlConfig", ctypes.c_uint32),  # +0x158
+        ("cudaEnabled", ctypes.c_uint32),  # +0x15c
+        ("eccSupported", ctypes.c_uint32),  # +0x160
+        ("gpuInstanceSize", ctypes.c_uint32),  # +0x164
+        ("multiVgpuSupported", ctypes.c_uint32),  # +0x168
+        ("_pad0", ctypes.c_uint8 * 4),  # +0x16c
+        ("vdevId", ctypes.c_uint64),  # +0x170
+        ("pdevId", ctypes.c_uint64),  # +0x178
+        ("profileSize", ctypes.c_uint64),  # +0x180
+        ("fbLength", ctypes.c_uint64),  # +0x188
+        ("gspHeapSize", ctypes.c_uint64),  # +0x190
+        ("fbReservation", ctypes.c_uint64),  # +0x198
+        ("mappableVideoSize", ctypes.c_uint64),  # +0x1a0
+        ("encoderCapacity", ctypes.c_uint32),  # +0x1a8
+        ("_pad1", ctypes.c_uint8 * 4),  # +0x1ac
+        ("bar1Length", ctypes.c_uint64),  # +0x1b0
+        ("frlEnable", ctypes.c_uint32),  # +0x1b8
+        ("adapterName", (ctypes.c_uint8 * 64)),  # +0x1bc
+        ("adapterName_Unicode", (ctypes.c_uint16 * 64)),  # +0x1fc
+        ("shortGpuNameString", (ctypes.c_uint8 * 64)),  # +0x27c
+        ("licensedProductName", (ctypes.c_uint8 * 128)),  # +0x2bc
+        ("vgpuExtraParams", (ctypes.c_uint32 * 1024)),  # +0x33c
+        ("ftraceEnable", ctypes.c_uint32),  # +0x133c
+        ("gpuDirectSupported", ctypes.c_uint32),  # +0x1340
+        ("nvlinkP2PSupported", ctypes.c_uint32),  # +0x1344
+        ("multiVgpuExclusive", ctypes.c_uint32),  # +0x1348
+        ("exclusiveType", ctypes.c_uint32),  # +0x134c
+        ("exclusiveSize", ctypes.c_uint32),  # +0x1350
+        ("gpuInstanceProfileId", ctypes.c_uint32),  # +0x1354
+        ("placementSize", ctypes.c_uint32),  # +0x1358
+        ("placementCount", ctypes.c_uint32),  # +0x135c
+        ("placementIds", (ctypes.c_uint32 * 32)),  # +0x1360
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x4f808
+    _pack_ = 1
+    _fields_ = [
+        ("discardVgpuTypes", ctypes.c_uint8),  # +0x0
+        ("_pad0", ctypes.c_uint8 * 3),  # +0x1
+        ("vgpuInfoCount", ctypes.c_uint32),  # +0x4
+        ("vgpuInfo", (NVA081_CTRL_VGPU_INFO * 64)),  # +0x8
+    ]
+
+
+class NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x8
+    _pack_ = 1
+    _fields_ = [
+        ("vmmuSegmentSize", ctypes.c_uint64),  # +0x0
+    ]
+
+
 # -- the names the RPC layer uses -------------------------------------------------------------------
 
 rpc_message_header_v = rpc_message_header_v03_00
@@ -1901,4 +2030,13 @@ ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {
     "NV2080_CTRL_INTERNAL_STATIC_GR_GET_CONTEXT_BUFFERS_INFO_PARAMS":
         NV2080_CTRL_INTERNAL_STATIC_GR_GET_CONTEXT_BUFFERS_INFO_PARAMS,
     "NV2080_CTRL_GPU_PROMOTE_CTX_PARAMS": NV2080_CTRL_GPU_PROMOTE_CTX_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS": NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS,
+    "NVA081_CTRL_VGPU_INFO": NVA081_CTRL_VGPU_INFO,
+    "NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS": NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS,
 }

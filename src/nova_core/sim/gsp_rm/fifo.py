@@ -256,6 +256,9 @@ class FifoRm:
             return self._refuse(f"{what}: channel id {chid} is not below {F.CHIDS}", "NV_ERR_INVALID_ARGUMENT")
         if chid in self.host.channels:
             return self._refuse(f"{what}: channel id {chid} is in use", "NV_ERR_STATE_IN_USE")
+        gfid = self.rm.vgpu.chid_owner(chid) if self.rm.vgpu is not None else None
+        if gfid is not None:
+            return self._refuse(f"{what}: channel id {chid} belongs to the vGPU of gfid {gfid}", "NV_ERR_STATE_IN_USE")
         inst = p.instanceMem
         problem = (self._memory_problem("instanceMem", inst, min_size=F.INSTANCE_SIZE, align=F.INSTANCE_SIZE,
                                         vram_only=True)

@@ -90,6 +90,7 @@ from .gr import GrRm
 from .logs import LibosLog, LogFormats
 from .objects import ARCH_CLASSES, ObjectTable
 from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, FbPlan, MiB, fb_plan, static_info
+from .vgpu import VgpuRm
 from .wire import MAX_ELEMENT_PAGES, PAGE, GspQueues, PagedRegion, xor32
 
 if TYPE_CHECKING:
@@ -175,6 +176,7 @@ class SimGspRm:
         self.objects: ObjectTable | None = None
         self.fifo: FifoRm | None = None  #: channels, channel groups, VA spaces, copy-engine objects (.fifo)
         self.gr: GrRm | None = None  #: GR context buffers, promotion, the golden context, GR objects (.gr)
+        self.vgpu: VgpuRm | None = None  #: vGPU types, plugin tasks (.vgpu)
         self.registry: dict[str, int | str | bytes] = {}
         self.system_info: Any = None
         self.bar_pde: dict[str, tuple[int, int]] = {}
@@ -449,6 +451,7 @@ class SimGspRm:
         self.objects.internal(INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE)
         self.fifo = FifoRm(self)
         self.gr = GrRm(self)
+        self.vgpu = VgpuRm(self)
         q = self.q
         assert q is not None
         self._cmd_rptr = 0
