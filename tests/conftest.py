@@ -84,7 +84,7 @@ def firmware_path() -> Path:
 
 
 #: test directories whose boots may generate the synthetic firmware set: they get a private NOVA_CACHE
-_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs", "falcon_emu", "engines", "api", "uapi")
+_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs", "falcon_emu", "engines", "api", "uapi", "vgpu")
 
 
 @pytest.fixture(scope="session")

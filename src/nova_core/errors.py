@@ -144,6 +144,11 @@ class ChannelFault(ChannelError):
         super().__init__(str(report))
 
 
+class GrError(ChannelError):
+    """The GR engine's context could not be set up: GSP-RM's context-buffer description is missing or malformed,
+    or a golden context or a channel's promotion failed (:mod:`nova_core.engines.gr`)."""
+
+
 class FspError(NovaError):
     """The FSP (Hopper and later) refused or garbled a message, or never answered.
 
@@ -202,6 +207,12 @@ class OutOfMemory(ApiError):
     """No VRAM, system memory or VA space for the request. ``errno`` is ENOMEM."""
 
     errno = ENOMEM
+
+
+class VgpuError(ApiError):
+    """A vGPU-manager request was refused (:mod:`nova_core.api.vgpu`): a VF out of range (EINVAL) or in use (EBUSY),
+    a type that no longer fits (ENOSPC: channel ids or instances; FB is :class:`OutOfMemory`), no such vGPU
+    (ENODEV), a plugin task GSP-RM refused. ``errno`` says which."""
 
 
 # --- the simulated GPU ------------------------------------------------------------------------------

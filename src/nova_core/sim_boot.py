@@ -25,7 +25,7 @@ from typing import Any
 from .errors import BootError, NovaError
 from .files import cache_dir
 from .firmware.discovery import FirmwareNotFound, FirmwareSet, open_firmware_set
-from .gpu.chips import BootPath, Chipset
+from .gpu.chips import BootPath, Chipset, vgpu_board
 from .gsp.boot import GspDevice, boot
 from .hw.events import Timeline
 from .hw.irq import MODES
@@ -79,18 +79,25 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
              firmware_version: str | None = None, synthetic: bool | None = None,
              firmware_roots: Sequence[str | os.PathLike[str]] | None = None, pci_device: int | None = None,
              until: str | None = None, timeline: Timeline | None = None, gpu: Any = None,
-             record: str | os.PathLike[str] | None = None, interrupts: Sequence[str] = MODES) -> GspDevice:
+             record: str | os.PathLike[str] | None = None, interrupts: Sequence[str] = MODES,
+             vgpu: bool = False) -> GspDevice:
     """Boot a simulated GPU (a REPL shortcut: ``nova_core.boot_sim("ga102")``).
 
     The sim is told which firmware the driver uses (as a real GPU "knows" its signed firmware); ``gpu`` boots an
     existing :class:`~nova_core.sim.SimGpu` again (a second boot of the same device). ``record``: every BAR access
     of the boot and of its shutdown goes to this trace file (:mod:`nova_core.hw.trace`), closed with the device;
     ``interrupts`` the delivery modes to try (``("poll",)``: none). Closing the returned device also closes the
-    firmware set.
+    firmware set. ``vgpu=True`` boots the chip's vGPU board
+    (:data:`~nova_core.gpu.chips.VGPU_BOARDS`: the L40 for AD102 - SR-IOV linked, its VRAM) instead of the
+    representative GeForce board; :func:`sim_vgpu_types` then gives the vGPU types its GSP-RM serves.
     """
     from .sim import SimGpu
 
     chipset = chip if isinstance(chip, Chipset) else Chipset.parse(chip)
+    if vgpu:
+        if pci_device is not None or gpu is not None:
+            raise BootError("boot_sim(vgpu=True) picks the vGPU board's PCI id itself: no pci_device or gpu with it")
+        pci_device = vgpu_board(chipset).pci_device_id
     if gpu is None:
         rom = Path(vbios) if isinstance(vbios, (str, os.PathLike)) else vbios
         gpu = SimGpu(chipset, vbios=rom, pci_device=pci_device)
@@ -116,3 +123,23 @@ def boot_sim(chip: Chipset | str = "ad102", *, vbios: str | os.PathLike[str] | b
     result._on_close.append(dev.close)
     return result
 
+
+
+def sim_vgpu_types(gpu: GspDevice) -> bytes:
+    """The vGPU types the simulated GSP-RM of ``gpu`` serves (NVA081_CTRL_VGPU_INFO records of its version) - what a
+    vGPU host package gives a real vGPU manager (:meth:`VgpuManager.load_types
+    <nova_core.api.vgpu.manager.VgpuManager.load_types>`).
+
+    Raises:
+        BootError: ``gpu`` is not a simulated GPU, or its GSP-RM serves no types (not a vGPU board, not running).
+    """
+    from .sim.gsp_rm.model import SimGspRm
+
+    sim = gpu.dev.sim
+    rm = getattr(sim, "models", {}).get("gsp_rm")
+    if not isinstance(rm, SimGspRm) or rm.vgpu is None:
+        raise BootError(f"{gpu.name}: not a simulated GPU with GSP-RM running: no vGPU types to take from it")
+    infos = rm.vgpu.type_infos()
+    if not infos:
+        raise BootError(f"{gpu.name}: its GSP-RM serves no vGPU types (a vGPU board boots with boot_sim(vgpu=True))")
+    return infos

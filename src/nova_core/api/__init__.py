@@ -13,6 +13,9 @@ module          what
 ``channel``     channels on the engines, fences
 ``revocable``   :class:`Revocable` and :class:`Scope`: every resource handed out is revoked when its binding ends;
                 a use after that raises :class:`~nova_core.errors.Revoked` and never touches the GPU
+``vgpu``        the vGPU manager API (the RFC's ``nvkm_vgpu_mgr_vfio_ops``), the manager, and the driver of
+                ``nova-core.vgpu-mgr`` (published on GPUs that can carry vGPUs)
+``c``           the C API: ``libnova.so`` and ``nova.h`` (cffi embedding), for NVIDIA's vGPU manager
 ==============  ==================================================================================================
 
 A driver in twenty lines::

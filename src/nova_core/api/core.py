@@ -2,9 +2,10 @@
 
 This is the role Linux's nova-core plays for nova-drm (``drivers/gpu/nova-core/driver.rs``): it owns the GPU
 (here a :class:`~nova_core.gsp.boot.GspDevice`: GSP-RM running, the driver's VRAM, BARs and FIFO), publishes one
-auxiliary device per function a second-level driver may take over - :data:`DEFAULT_AUX_DEVICES`, ``nova-drm``
-(issue 19 adds ``vgpu-mgr``) - and, when it goes away, takes them all down before the GPU: every binding is
-removed, every resource handed out through the base API is revoked (:mod:`.revocable`), then GSP-RM is shut down.
+auxiliary device per function a second-level driver may take over - :data:`DEFAULT_AUX_DEVICES`, ``nova-drm``,
+and ``vgpu-mgr`` on a GPU that can carry vGPUs (:mod:`nova_core.api.vgpu`) - and, when it goes away, takes them
+all down before the GPU: every binding is removed, every resource handed out through the base API is revoked
+(:mod:`.revocable`), then GSP-RM is shut down.
 
 From a REPL::
 
@@ -25,6 +26,8 @@ from typing import TYPE_CHECKING
 from ..errors import NovaError, Revoked
 from .aux import AuxBus, AuxDevice, bus
 from .device import Device
+from .vgpu.driver import DEVNAME as VGPU_DEVNAME
+from .vgpu.driver import vgpu_capable
 
 if TYPE_CHECKING:
     from ..gsp.boot import GspDevice
@@ -41,9 +44,12 @@ class NovaCore:
             from now on and closes it in :meth:`shutdown`.
         bus: the auxiliary bus to publish on (default: the process's :data:`~nova_core.api.aux.bus`).
         publish: the auxiliary devices to publish at once.
+        vgpu: also publish ``vgpu-mgr`` when the GPU can carry vGPUs (:func:`~nova_core.api.vgpu.vgpu_capable`: an
+            SR-IOV PF whose GSP-RM reports a VMMU segment) - the device NVIDIA's vGPU manager binds to.
     """
 
-    def __init__(self, gpu: GspDevice, *, bus: AuxBus = bus, publish: Sequence[str] = DEFAULT_AUX_DEVICES) -> None:
+    def __init__(self, gpu: GspDevice, *, bus: AuxBus = bus, publish: Sequence[str] = DEFAULT_AUX_DEVICES,
+                 vgpu: bool = True) -> None:
         self.gpu = gpu
         self.bus = bus
         self.name = gpu.name
@@ -55,6 +61,8 @@ class NovaCore:
         try:
             for devname in publish:
                 self.publish(devname)
+            if vgpu and VGPU_DEVNAME not in publish and vgpu_capable(gpu):
+                self.publish(VGPU_DEVNAME)
         except BaseException:
             self.shutdown()
             raise

@@ -12,6 +12,9 @@ Per device, a directory named after it (``sim:ad102`` becomes ``sim-ad102``; a P
     irq/vectors                             the interrupt view (``nova irq``): delivery mode, VFN tree geometry,
                                             every vector with its kind, handler and count, the faults reported
     irq/info.json                           the same as JSON (devices that offer ``interrupts()``)
+    vgpu/vf<N>/creatable_vgpu_types         with a vGPU manager: the types VF N could take now, and its vGPU's type
+    vgpu/vf<N>/current_vgpu_type            (0: none) - NVIDIA's /sys/bus/pci/devices/<VF>/nvidia/ files, read-only
+                                            here (one directory per VF enabled when the tree was built)
 
 Contents are produced when a file is opened (its size is that of the produced bytes), so ``cat`` and ``cp``
 see one consistent snapshot. A register read that fails gives a file that says why, never an I/O error.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,6 +55,16 @@ class ExportSource(Protocol):
     def vbios_rom(self) -> bytes | None: ...
 
     def info(self) -> dict[str, Any]: ...
+
+
+class VgpuView(Protocol):
+    """The per-VF view of a vGPU manager (:class:`~nova_core.api.vgpu.manager.VgpuManager` implements it)."""
+
+    def vfs(self) -> Sequence[Any]: ...
+
+    def creatable_text(self, vf: int) -> str: ...
+
+    def current_text(self, vf: int) -> str: ...
 
 
 class NotFound(NovaError):
@@ -128,22 +141,46 @@ def irq_text(view: Mapping[str, Any] | None) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _view_text(fn: Callable[[int], str], vf: int) -> bytes:
+    try:
+        return fn(vf).encode()
+    except NovaError as e:
+        return f"VF {vf}: {e}\n".encode()
+
+
+def _vgpu_dir(view: VgpuView) -> Dir:
+    """``vf<N>/creatable_vgpu_types`` and ``vf<N>/current_vgpu_type`` for every VF enabled now."""
+    d = Dir()
+    for vf in view.vfs():
+        d.children[f"vf{vf.index}"] = Dir({
+            "creatable_vgpu_types": File(functools.partial(_view_text, view.creatable_text, vf.index)),
+            "current_vgpu_type": File(functools.partial(_view_text, view.current_text, vf.index)),
+        })
+    return d
+
+
 class ExportTree:
     """The directory tree of one or more devices.
 
     Args:
         sources: the devices.
         decoder: a logging-ELF decoder for the ``gsp/*.txt`` files (raw words without one).
+        vgpu: the vGPU managers of devices that have one, by device name (their ``vgpu/`` directories).
     """
 
-    def __init__(self, sources: list[ExportSource], *, decoder: LogDecoder | None = None) -> None:
+    def __init__(self, sources: list[ExportSource], *, decoder: LogDecoder | None = None,
+                 vgpu: Mapping[str, VgpuView] | None = None) -> None:
         self.root = Dir()
         self.decoder = decoder
         for src in sources:
             name = _dirname(src.name)
             if name in self.root.children:
                 raise NovaError(f"two devices export as {name!r}")
-            self.root.children[name] = self._device(src)
+            node = self._device(src)
+            view = (vgpu or {}).get(src.name)
+            if view is not None:
+                node.children["vgpu"] = _vgpu_dir(view)
+            self.root.children[name] = node
 
     def _device(self, src: ExportSource) -> Dir:
         gsp = Dir()

@@ -340,3 +340,46 @@ CHIPS: dict[Chipset, ChipFacts] = {f.chipset: f for f in (
 
 if set(CHIPS) != set(Chipset):  # pragma: no cover - a fact-table edit error, caught at import
     raise ChipError(f"CHIPS lacks {sorted(c.name for c in set(Chipset) - set(CHIPS))}")
+
+
+@dataclass(frozen=True)
+class VgpuBoard:
+    """A board NVIDIA sells for vGPU on one chip: SR-IOV exposed (its VFs carry the vGPUs, Ampere and later).
+
+    Attributes:
+        chipset: the chip.
+        pci_device_id: the board's PCI device id (``pci.ids`` 2023-04-11).
+        board: its name (``pci.ids``).
+        vram_mib: its memory (NVIDIA's data sheets).
+    """
+
+    chipset: Chipset
+    pci_device_id: int
+    board: str
+    vram_mib: int
+
+
+#: The vGPU board of each chip that has one (NVIDIA's vGPU-certified data-center boards; ids from pci.ids 2023-04-11:
+#: ``20b5 GA100 [A100 PCIe 80GB]``, ``2235 GA102GL [A40]``, ``26b5 AD102GL [L40]``, ``27b8 AD104GL [L4]``). Hopper and
+#: Blackwell boards boot through the FSP, which nova-core does not do yet. The simulated GPU built for one of these
+#: ids links its SR-IOV capability (:mod:`nova_core.sim.models.pci`); GeForce boards of the same chip hide it.
+VGPU_BOARDS: dict[Chipset, VgpuBoard] = {b.chipset: b for b in (
+    VgpuBoard(Chipset.GA100, 0x20B5, "A100 PCIe 80GB", 80 * 1024),
+    VgpuBoard(Chipset.GA102, 0x2235, "A40", 48 * 1024),
+    VgpuBoard(Chipset.AD102, 0x26B5, "L40", 48 * 1024),
+    VgpuBoard(Chipset.AD104, 0x27B8, "L4", 24 * 1024),
+)}
+
+
+def vgpu_board(chipset: Chipset) -> VgpuBoard:
+    """The vGPU board of ``chipset`` (a :class:`~nova_core.errors.ChipError` naming the chips that have one)."""
+    try:
+        return VGPU_BOARDS[chipset]
+    except KeyError:
+        have = ", ".join(f"{c.lower} ({b.board})" for c, b in VGPU_BOARDS.items())
+        raise ChipError(f"{chipset.name} has no vGPU board (SR-IOV with vGPU: {have})") from None
+
+
+def is_vgpu_board(pci_device_id: int) -> bool:
+    """Whether ``pci_device_id`` is one of :data:`VGPU_BOARDS`."""
+    return any(b.pci_device_id == pci_device_id for b in VGPU_BOARDS.values())

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import ChipError, NovaError, PciError
 from ..files import read_input
-from ..gpu.chips import Architecture, Chipset, FbSizeSource
+from ..gpu.chips import VGPU_BOARDS, Architecture, Chipset, FbSizeSource
 from ..hw.clock import VirtualClock
 from ..hw.device import Device
 from ..regs.fuse import DisplayFuse
@@ -69,10 +69,12 @@ class SimGpu:
         chipset: a :class:`Chipset` or its name/id (``"ad102"``, ``0x192``).
         vbios: ROM bytes or a path to a ROM file; ``None`` builds a synthetic ROM for the chip.
         clock: the virtual clock to run on (a new one by default).
-        vram_mib: VRAM size (default: the representative board's, from the chip facts table).
+        vram_mib: VRAM size (default: the board's - the representative board's from the chip facts table, or the
+            vGPU board's, :data:`~nova_core.gpu.chips.VGPU_BOARDS`, when ``pci_device`` is its id).
         revision: ``(major, minor)``, default ``(0xA, 1)`` = A1.
         strict: refuse (raise) rather than only log accesses hardware would not accept.
-        pci_device: PCI device id (default: the representative board's).
+        pci_device: PCI device id (default: the representative board's; a vGPU board's id gives the board's VRAM
+            and a linked SR-IOV capability).
     """
 
     def __init__(self, chipset: Chipset | str | int = Chipset.AD102, *,
@@ -84,14 +86,17 @@ class SimGpu:
         self.clock = clock or VirtualClock()
         self.log = SimLog(self.clock)
         self.bar0 = SimBar(self.clock, self.log, strict=strict)
-        self.vram_mib = self.facts.sim_vram_mib if vram_mib is None else vram_mib
-        self.vram = SparseMemory(self.vram_mib * MiB, name=f"{self.chipset.lower} vram")
-        self.sysmem = SimSystemMemory(self.log)
-        self.revision = revision
         self.pci_vendor = 0x10DE
         self.pci_device = self.facts.pci_device_id if pci_device is None else pci_device
         if not 0 <= self.pci_device <= 0xFFFF:
             raise PciError(f"PCI device id {self.pci_device:#x} is not a 16-bit value (0 to 0xffff)")
+        board = VGPU_BOARDS.get(self.chipset)
+        default_mib = board.vram_mib if board is not None and board.pci_device_id == self.pci_device else \
+            self.facts.sim_vram_mib
+        self.vram_mib = default_mib if vram_mib is None else vram_mib
+        self.vram = SparseMemory(self.vram_mib * MiB, name=f"{self.chipset.lower} vram")
+        self.sysmem = SimSystemMemory(self.log)
+        self.revision = revision
         self.vbios_synthetic = vbios is None
         if vbios is None:
             self.rom = build_vbios(self.chipset, pci_device=self.pci_device)

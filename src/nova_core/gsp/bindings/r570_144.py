@@ -14,8 +14,8 @@ VERSION = "570.144"
 SOURCE = "NVIDIA/open-gpu-kernel-modules"
 SOURCE_TAG = "570.144"
 SOURCE_COMMIT = "8ec351aeb96a93a4bb69ccc12a542bf8a8df2b6f"
-GENERATOR_SHA256 = "615cff1830e5d65bdfe0788c4b8076d5c15dc333c0a62a632092b532a8250aba"
-INPUTS_SHA256 = "1a3f868ee10eb2554e6eea34ecae1947540eddd3d150c7f0f6e876b1dd8ee02a"  # the 306 header files gcc read
+GENERATOR_SHA256 = "115d4ba99ec1123616110fa0460c28c261ddfecd8a5ed3889f41d2d98d0a34bd"
+INPUTS_SHA256 = "cdbf27c1b8dd2f18c9d8e30f8300965614e158c358d3eddfc6b681788145c5cb"  # the 324 header files gcc read
 
 # -- constants (macros) -----------------------------------------------------------------------------
 
@@ -159,6 +159,88 @@ MC_ENGINE_IDX_GR6 = 0x5a
 MC_ENGINE_IDX_GR7 = 0x5b
 MC_ENGINE_IDX_MAX = 0xb1
 MC_ENGINE_IDX_NVENC = 0x26
+NV2080_CTRL_CMD_INTERNAL_STATIC_KGR_GET_CONTEXT_BUFFERS_INFO = 0x20800a32
+NV2080_CTRL_INTERNAL_GR_MAX_ENGINES = 0x8
+NV2080_CTRL_INTERNAL_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_COUNT = 0x1a
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS = 0x0
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_VLD = 0x1
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_VIDEO = 0x2
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_MPEG = 0x3
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_CAPTURE = 0x4
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_DISPLAY = 0x5
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_ENCRYPTION = 0x6
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_POSTPROCESS = 0x7
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_ZCULL = 0x8
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_PM = 0x9
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_COMPUTE_PREEMPT = 0xa
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_PREEMPT = 0xb
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_SPILL = 0xc
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_PAGEPOOL = 0xd
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_BETACB = 0xe
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_RTV = 0xf
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_PATCH = 0x10
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_BUNDLE_CB = 0x11
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_PAGEPOOL_GLOBAL = 0x12
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_ATTRIBUTE_CB = 0x13
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_RTV_CB_GLOBAL = 0x14
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_GFXP_POOL = 0x15
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_GFXP_CTRL_BLK = 0x16
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_FECS_EVENT = 0x17
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_PRIV_ACCESS_MAP = 0x18
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_GRAPHICS_SETUP = 0x19
+NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_COUNT = 0x1a
+NV2080_CTRL_CMD_GPU_PROMOTE_CTX = 0x2080012b
+NV2080_CTRL_GPU_PROMOTE_CONTEXT_MAX_ENTRIES = 0x10
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_MAIN = 0x0
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_PM = 0x1
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_PATCH = 0x2
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_BUFFER_BUNDLE_CB = 0x3
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_PAGEPOOL = 0x4
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_ATTRIBUTE_CB = 0x5
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_RTV_CB_GLOBAL = 0x6
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_GFXP_POOL = 0x7
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_GFXP_CTRL_BLK = 0x8
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_FECS_EVENT = 0x9
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_PRIV_ACCESS_MAP = 0xa
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_UNRESTRICTED_PRIV_ACCESS_MAP = 0xb
+NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_GLOBAL_PRIV_ACCESS_MAP = 0xc
+NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_VIDMEM = 0x0
+NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_COH_SYS = 0x1
+NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_NCOH_SYS = 0x2
+NV2080_CTRL_GPU_INITIALIZE_CTX_GPU_CACHEABLE_NO = 0x1
+NVA06F_SUBCHANNEL_COMPUTE = 0x1
+NVA06F_SUBCHANNEL_3D = 0x0
+TURING_COMPUTE_A = 0xc5c0
+AMPERE_COMPUTE_A = 0xc6c0
+AMPERE_COMPUTE_B = 0xc7c0
+ADA_COMPUTE_A = 0xc9c0
+HOPPER_COMPUTE_A = 0xcbc0
+BLACKWELL_COMPUTE_A = 0xcdc0
+BLACKWELL_COMPUTE_B = 0xcec0
+TURING_A = 0xc597
+AMPERE_A = 0xc697
+AMPERE_B = 0xc797
+ADA_A = 0xc997
+HOPPER_A = 0xcb97
+BLACKWELL_A = 0xcd97
+BLACKWELL_B = 0xce97
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK = 0x20804001
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK = 0x20804002
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP = 0x20804008
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE = 0x20804003
+NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE = 0x2080017e
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB = 0x2000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB = 0x4000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB = 0x8000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB = 0x10000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB = 0x20000000
+NV2080_GPU_MAX_ENGINES = 0x54
+NV2080_CTRL_MAX_VMMU_SEGMENTS = 0x180
+NVA081_VGPU_CONFIG = 0xa081
+NVA081_MAX_VGPU_TYPES_PER_PGPU = 0x40
+NVA081_MAX_VGPU_PER_PGPU = 0x20
+NVA081_VGPU_STRING_BUFFER_SIZE = 0x20
+NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE = 0x0
 
 # -- enumerations -----------------------------------------------------------------------------------
 
@@ -1774,6 +1856,175 @@ class NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS(ctypes.LittleEndianStruc
     ]
 
 
+class NV2080_CTRL_INTERNAL_ENGINE_CONTEXT_BUFFER_INFO(ctypes.LittleEndianStructure):  # sizeof 0x8
+    _pack_ = 1
+    _fields_ = [
+        ("size", ctypes.c_uint32),  # +0x0
+        ("alignment", ctypes.c_uint32),  # +0x4
+    ]
+
+
+class NV2080_CTRL_INTERNAL_STATIC_GR_CONTEXT_BUFFERS_INFO(ctypes.LittleEndianStructure):  # sizeof 0xd0
+    _pack_ = 1
+    _fields_ = [
+        ("engine", (NV2080_CTRL_INTERNAL_ENGINE_CONTEXT_BUFFER_INFO * 26)),  # +0x0
+    ]
+
+
+class NV2080_CTRL_INTERNAL_STATIC_GR_GET_CONTEXT_BUFFERS_INFO_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x680
+    _pack_ = 1
+    _fields_ = [
+        ("engineContextBuffersInfo", (NV2080_CTRL_INTERNAL_STATIC_GR_CONTEXT_BUFFERS_INFO * 8)),  # +0x0
+    ]
+
+
+class NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ENTRY(ctypes.LittleEndianStructure):  # sizeof 0x20
+    _pack_ = 1
+    _fields_ = [
+        ("gpuPhysAddr", ctypes.c_uint64),  # +0x0
+        ("gpuVirtAddr", ctypes.c_uint64),  # +0x8
+        ("size", ctypes.c_uint64),  # +0x10
+        ("physAttr", ctypes.c_uint32),  # +0x18
+        ("bufferId", ctypes.c_uint16),  # +0x1c
+        ("bInitialize", ctypes.c_uint8),  # +0x1e
+        ("bNonmapped", ctypes.c_uint8),  # +0x1f
+    ]
+
+
+class NV2080_CTRL_GPU_PROMOTE_CTX_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x230
+    _pack_ = 1
+    _fields_ = [
+        ("engineType", ctypes.c_uint32),  # +0x0
+        ("hClient", ctypes.c_uint32),  # +0x4
+        ("ChID", ctypes.c_uint32),  # +0x8
+        ("hChanClient", ctypes.c_uint32),  # +0xc
+        ("hObject", ctypes.c_uint32),  # +0x10
+        ("hVirtMemory", ctypes.c_uint32),  # +0x14
+        ("virtAddress", ctypes.c_uint64),  # +0x18
+        ("size", ctypes.c_uint64),  # +0x20
+        ("entryCount", ctypes.c_uint32),  # +0x28
+        ("_pad0", ctypes.c_uint8 * 4),  # +0x2c
+        ("promoteEntry", (NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ENTRY * 16)),  # +0x30
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS(ctypes.LittleEndianStructure):
+    # sizeof 0x19d8
+    _pack_ = 1
+    _fields_ = [
+        ("dbdf", ctypes.c_uint32),  # +0x0
+        ("gfid", ctypes.c_uint32),  # +0x4
+        ("vgpuType", ctypes.c_uint32),  # +0x8
+        ("vmPid", ctypes.c_uint32),  # +0xc
+        ("swizzId", ctypes.c_uint32),  # +0x10
+        ("numChannels", ctypes.c_uint32),  # +0x14
+        ("numPluginChannels", ctypes.c_uint32),  # +0x18
+        ("chidOffset", (ctypes.c_uint32 * 84)),  # +0x1c
+        ("bDisableDefaultSmcExecPartRestore", ctypes.c_uint8),  # +0x16c
+        ("_pad0", ctypes.c_uint8 * 3),  # +0x16d
+        ("numGuestFbSegments", ctypes.c_uint32),  # +0x170
+        ("_pad1", ctypes.c_uint8 * 4),  # +0x174
+        ("guestFbPhysAddrList", (ctypes.c_uint64 * 384)),  # +0x178
+        ("guestFbLengthList", (ctypes.c_uint64 * 384)),  # +0xd78
+        ("pluginHeapMemoryPhysAddr", ctypes.c_uint64),  # +0x1978
+        ("pluginHeapMemoryLength", ctypes.c_uint64),  # +0x1980
+        ("ctrlBuffOffset", ctypes.c_uint64),  # +0x1988
+        ("initTaskLogBuffOffset", ctypes.c_uint64),  # +0x1990
+        ("initTaskLogBuffSize", ctypes.c_uint64),  # +0x1998
+        ("vgpuTaskLogBuffOffset", ctypes.c_uint64),  # +0x19a0
+        ("vgpuTaskLogBuffSize", ctypes.c_uint64),  # +0x19a8
+        ("kernelLogBuffOffset", ctypes.c_uint64),  # +0x19b0
+        ("kernelLogBuffSize", ctypes.c_uint64),  # +0x19b8
+        ("migRmHeapMemoryPhysAddr", ctypes.c_uint64),  # +0x19c0
+        ("migRmHeapMemoryLength", ctypes.c_uint64),  # +0x19c8
+        ("bDeviceProfilingEnabled", ctypes.c_uint8),  # +0x19d0
+        ("_pad2", ctypes.c_uint8 * 7),  # +0x19d1
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS(ctypes.LittleEndianStructure):
+    # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("gfid", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("gfid", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NVA081_CTRL_VGPU_INFO(ctypes.LittleEndianStructure):  # sizeof 0x1468
+    _pack_ = 1
+    _fields_ = [
+        ("vgpuType", ctypes.c_uint32),  # +0x0
+        ("vgpuName", (ctypes.c_uint8 * 32)),  # +0x4
+        ("vgpuClass", (ctypes.c_uint8 * 32)),  # +0x24
+        ("vgpuSignature", (ctypes.c_uint8 * 128)),  # +0x44
+        ("license", (ctypes.c_uint8 * 128)),  # +0xc4
+        ("maxInstance", ctypes.c_uint32),  # +0x144
+        ("numHeads", ctypes.c_uint32),  # +0x148
+        ("maxResolutionX", ctypes.c_uint32),  # +0x14c
+        ("maxResolutionY", ctypes.c_uint32),  # +0x150
+        ("maxPixels", ctypes.c_uint32),  # +0x154
+        ("frlConfig", ctypes.c_uint32),  # +0x158
+        ("cudaEnabled", ctypes.c_uint32),  # +0x15c
+        ("eccSupported", ctypes.c_uint32),  # +0x160
+        ("gpuInstanceSize", ctypes.c_uint32),  # +0x164
+        ("multiVgpuSupported", ctypes.c_uint32),  # +0x168
+        ("_pad0", ctypes.c_uint8 * 4),  # +0x16c
+        ("vdevId", ctypes.c_uint64),  # +0x170
+        ("pdevId", ctypes.c_uint64),  # +0x178
+        ("profileSize", ctypes.c_uint64),  # +0x180
+        ("fbLength", ctypes.c_uint64),  # +0x188
+        ("gspHeapSize", ctypes.c_uint64),  # +0x190
+        ("fbReservation", ctypes.c_uint64),  # +0x198
+        ("mappableVideoSize", ctypes.c_uint64),  # +0x1a0
+        ("encoderCapacity", ctypes.c_uint32),  # +0x1a8
+        ("_pad1", ctypes.c_uint8 * 4),  # +0x1ac
+        ("bar1Length", ctypes.c_uint64),  # +0x1b0
+        ("frlEnable", ctypes.c_uint32),  # +0x1b8
+        ("adapterName", (ctypes.c_uint8 * 64)),  # +0x1bc
+        ("adapterName_Unicode", (ctypes.c_uint16 * 64)),  # +0x1fc
+        ("shortGpuNameString", (ctypes.c_uint8 * 64)),  # +0x27c
+        ("licensedProductName", (ctypes.c_uint8 * 128)),  # +0x2bc
+        ("vgpuExtraParams", (ctypes.c_uint32 * 1024)),  # +0x33c
+        ("ftraceEnable", ctypes.c_uint32),  # +0x133c
+        ("gpuDirectSupported", ctypes.c_uint32),  # +0x1340
+        ("nvlinkP2PSupported", ctypes.c_uint32),  # +0x1344
+        ("multiVgpuExclusive", ctypes.c_uint32),  # +0x1348
+        ("exclusiveType", ctypes.c_uint32),  # +0x134c
+        ("exclusiveSize", ctypes.c_uint32),  # +0x1350
+        ("gpuInstanceProfileId", ctypes.c_uint32),  # +0x1354
+        ("placementSize", ctypes.c_uint32),  # +0x1358
+        ("homogeneousPlacementCount", ctypes.c_uint32),  # +0x135c
+        ("homogeneousPlacementIds", (ctypes.c_uint32 * 32)),  # +0x1360
+        ("heterogeneousPlacementCount", ctypes.c_uint32),  # +0x13e0
+        ("heterogeneousPlacementIds", (ctypes.c_uint32 * 32)),  # +0x13e4
+        ("_pad2", ctypes.c_uint8 * 4),  # +0x1464
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x51a08
+    _pack_ = 1
+    _fields_ = [
+        ("discardVgpuTypes", ctypes.c_uint8),  # +0x0
+        ("_pad0", ctypes.c_uint8 * 3),  # +0x1
+        ("vgpuInfoCount", ctypes.c_uint32),  # +0x4
+        ("vgpuInfo", (NVA081_CTRL_VGPU_INFO * 64)),  # +0x8
+    ]
+
+
+class NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x8
+    _pack_ = 1
+    _fields_ = [
+        ("vmmuSegmentSize", ctypes.c_uint64),  # +0x0
+    ]
+
+
 # -- the names the RPC layer uses -------------------------------------------------------------------
 
 rpc_message_header_v = rpc_message_header_v03_00
@@ -1847,4 +2098,16 @@ ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {
     "NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS": NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS,
     "NvNotification": NvNotification,
     "NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS": NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS,
+    "NV2080_CTRL_INTERNAL_STATIC_GR_GET_CONTEXT_BUFFERS_INFO_PARAMS":
+        NV2080_CTRL_INTERNAL_STATIC_GR_GET_CONTEXT_BUFFERS_INFO_PARAMS,
+    "NV2080_CTRL_GPU_PROMOTE_CTX_PARAMS": NV2080_CTRL_GPU_PROMOTE_CTX_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS": NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS,
+    "NVA081_CTRL_VGPU_INFO": NVA081_CTRL_VGPU_INFO,
+    "NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS": NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS,
 }

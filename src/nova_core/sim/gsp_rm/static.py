@@ -20,7 +20,8 @@ region            what                                                         s
 ``rm_base`` is :data:`RM_RESERVED` below the non-WPR heap (2 MiB aligned); ``bar2PdeBase``, ``bar1PdeBase`` and
 the BAR2 instance block are its first pages. What GET_GSP_STATIC_INFO returns (the highlights a boot shows;
 everything else zero): these regions and bases, ``fwWprLayoutOffset`` (r570+, FSP chips: where the ACR put the
-non-WPR heap and FRTS), the board names (the representative board of each chip),
+non-WPR heap and FRTS), the board names (the representative board of each chip, or its vGPU
+board),
 GSP-RM's internal handles, the UUID (derived from the chip and PCI device id), the L2 cache sizes (public spec
 sheets). Sim choices, all of them: GSP-RM's real reservation is larger and its layout not published (nouveau
 ``r535_gsp_get_static_info`` and OpenRM ``memmgrInitBaseFbRegions_FWCLIENT`` only consume the table).
@@ -34,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
-from ...gpu.chips import Chipset
+from ...gpu.chips import VGPU_BOARDS, Chipset
 from ..models.fb import GspFbRegion
 
 L2_MIB: dict[str, int] = {"TU": 6, "GA100": 40, "GA": 6, "AD102": 72, "AD": 48, "GH": 50, "GB": 64}
@@ -89,7 +90,8 @@ def static_info(m: ModuleType, chipset: Chipset, vram_mib: int, pci_device: int,
     ``fw_wpr_layout`` (the non-WPR heap and FRTS offsets the GSP-FMC's ACR chose, Hopper and later) goes to
     ``fwWprLayoutOffset`` where the version has it."""
     s = m.GspStaticConfigInfo()
-    name = f"NVIDIA {chipset.facts.board}"
+    vgpu = VGPU_BOARDS.get(chipset)
+    name = f"NVIDIA {vgpu.board if vgpu is not None and vgpu.pci_device_id == pci_device else chipset.facts.board}"
     short = chipset.name.encode()
     ctypes.memmove(ctypes.addressof(s) + type(s).gpuNameString.offset, name.encode(), len(name))
     ctypes.memmove(ctypes.addressof(s) + type(s).gpuShortNameString.offset, short, len(short))
