@@ -21,6 +21,7 @@ from _harness import Harness, Target
 from nova_core.falcon import Falcon, FalconUcode, UcodeSegment
 from nova_core.falcon.chain import run_secure_chain, unload_secure_chain
 from nova_core.fb import read_fb_layout
+from nova_core.fb.sysmem_flush import SysmemFlush
 from nova_core.firmware import open_firmware_set
 from nova_core.gpu import Chipset, identify
 from nova_core.gpu.chips import FalconHal
@@ -58,6 +59,7 @@ def run(h: Harness) -> None:
 
     # -- DMA on the simulated falcon ------------------------------------------------------------------
     gpu = SimGpu("ga102")
+    SysmemFlush.register(gpu.bar0, gpu.sysmem, gpu.chipset)  # as the boot does before any falcon reset
     sim_sec2 = gpu.models["falcon"].sec2  # type: ignore[attr-defined]
     sim_sec2.on_start = lambda _f: StartResult.halt(0)
     dev = gpu.device()
@@ -95,6 +97,7 @@ def run(h: Harness) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_firmware_tree(tmp, "ad102")
         cgpu = SimGpu("ad102")
+        SysmemFlush.register(cgpu.bar0, cgpu.sysmem, cgpu.chipset)
         cgpu.models["secure_chain"].expect_firmware(tmp)  # type: ignore[attr-defined]
         cgpu.models["secure_chain"].on_gsp_riscv_start = None  # type: ignore[attr-defined]
         cdev = cgpu.device()
