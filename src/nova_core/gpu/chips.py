@@ -157,6 +157,8 @@ class ChipFacts:
         pci_device_id: a representative PCI device id (``pci.ids``; Blackwell ids from board data).
         board: the board the representative id belongs to.
         sim_vram_mib: VRAM of that board, used by the simulated GPU.
+        reg_family: the register family (:data:`nova_core.regs.core.FAMILIES`: the directory of NVIDIA's
+            published headers that defines the chip's registers); ``Register.for_family`` takes it.
     """
 
     chipset: Chipset
@@ -172,6 +174,7 @@ class ChipFacts:
     pci_device_id: int
     board: str
     sim_vram_mib: int
+    reg_family: str
 
     @property
     def name(self) -> str:
@@ -209,6 +212,11 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         sig = ".fwsignature_gb20x"
     fsp = arch in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
     compute_only = chipset in (Chipset.GA100, Chipset.GH100, Chipset.GB100, Chipset.GB102)
+    reg_family = {Architecture.TURING: "TU102", Architecture.AMPERE: "GA102", Architecture.ADA: "AD102",
+                  Architecture.HOPPER: "GH100", Architecture.BLACKWELL_GB10X: "GB100",
+                  Architecture.BLACKWELL_GB20X: "GB202"}[arch]
+    if chipset is Chipset.GA100:
+        reg_family = "GA100"
     return ChipFacts(
         chipset=chipset,
         gsp_sig_section=sig,
@@ -223,6 +231,7 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         pci_device_id=pci,
         board=board,
         sim_vram_mib=int(vram_gib * 1024),
+        reg_family=reg_family,
     )
 
 

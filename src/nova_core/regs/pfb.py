@@ -7,7 +7,7 @@ holds address >> 12, HI is exclusive and 0 means "no WPR2"; LOCAL_MEMORY_RANGE),
 
 from __future__ import annotations
 
-from .core import RO, Field, Register
+from .core import Field, Register
 
 #: WPR2 address registers hold addresses in 4 KiB units (NV_PFB_PRI_MMU_WPR2_ADDR_*_ALIGNMENT).
 WPR2_ADDR_SHIFT = 12
@@ -28,9 +28,9 @@ class NV_PFB_PRI_MMU_WPR2_ADDR_HI(Register, offset=0x1FA828):
 class NV_PFB_PRI_MMU_LOCAL_MEMORY_RANGE(Register, offset=0x100CE0):
     """VRAM size on Turing/GA100: (LOWER_MAG << LOWER_SCALE) MiB, times 15/16 with ECC on."""
 
-    lower_scale = Field(3, 0, RO)
-    lower_mag = Field(9, 4, RO)
-    ecc_mode = Field(30, 30, RO)
+    lower_scale = Field(3, 0)
+    lower_mag = Field(9, 4)
+    ecc_mode = Field(30, 30)
 
 
 class NV_PFB_NISO_FLUSH_SYSMEM_ADDR(Register, offset=0x100C10):

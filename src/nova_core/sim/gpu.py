@@ -76,7 +76,7 @@ class SimGpu:
         self.facts = self.chipset.facts
         self.clock = clock or VirtualClock()
         self.log = SimLog(self.clock)
-        self.bar0 = SimBar(self.clock, self.log, strict=strict)
+        self.bar0 = SimBar(self.clock, self.log, strict=strict, family=self.facts.reg_family)
         self.vram_mib = self.facts.sim_vram_mib if vram_mib is None else vram_mib
         self.vram = SparseMemory(self.vram_mib * MiB, name=f"{self.chipset.lower} vram")
         self.sysmem = SimSystemMemory(self.log)
@@ -136,15 +136,41 @@ class SimGpu:
                        NV_PGC6_AON_SECURE_SCRATCH_GROUP_05.encode(gfw_boot_progress=GFW_BOOT_PROGRESS_COMPLETED))
 
     def _init_timer(self) -> None:
+        """PTIMER as ``dev_timer.h`` has it: 61 bits of nanoseconds at a 32 ns resolution (TIME_0.NSEC 31:5,
+        TIME_1.NSEC 28:0; the other bits read 0), counting with the virtual clock. Writable on Turing to Ada:
+        TIME_1 then TIME_0 sets the time (OpenRM ``tmrSetCurrentTime_GV100``; the sim applies it on the TIME_0
+        write, with the TIME_1 value last written); Hopper's TIME_0 is read-only, so the write is refused there.
+        The usermode copy (NV_VIRTUAL_FUNCTION_TIME_0/1, read-only) shows the same time."""
+        time_0 = NV_PTIMER_TIME_0.for_family(self.facts.reg_family)
+        lo_mask, hi_mask = time_0.nsec.mask, NV_PTIMER_TIME_1.nsec.mask
+        #: PTIMER minus the virtual clock, in ns (0 until the driver sets the time)
+        self.ptimer_offset = 0
+        written_hi: list[int | None] = [None]
+
+        def now() -> int:
+            return (self.clock.now() + self.ptimer_offset) & ((1 << 61) - 1)
+
         def lo(_: int) -> int:
-            return self.clock.now() & 0xFFFFFFFF
+            return now() & lo_mask
 
         def hi(_: int) -> int:
-            return (self.clock.now() >> 32) & 0xFFFFFFFF
+            return (now() >> 32) & hi_mask
+
+        def write_hi(_: int, value: int) -> None:
+            written_hi[0] = value & hi_mask
+
+        def write_lo(_: int, value: int) -> None:
+            high = written_hi[0] if written_hi[0] is not None else hi(0)
+            new = (high << 32) | (value & lo_mask)
+            self.ptimer_offset = new - self.clock.now()
+            written_hi[0] = None
+            self.log.info("ptimer", f"PTIMER set to {new:#x} ns")
 
         for reg, fn in ((NV_PTIMER_TIME_0, lo), (NV_PTIMER_TIME_1, hi),
                         (NV_VIRTUAL_FUNCTION_TIME_0, lo), (NV_VIRTUAL_FUNCTION_TIME_1, hi)):
             self.bar0.on_read(reg.addr(), fn)
+        self.bar0.on_write(NV_PTIMER_TIME_1.addr(), write_hi)
+        self.bar0.on_write(NV_PTIMER_TIME_0.addr(), write_lo)
 
     def _init_prom(self) -> None:
         rom = self.rom

@@ -1,9 +1,11 @@
 """nova_core.sim.memory: simulated system memory (behind an IOMMU) and simulated VRAM.
 
 :class:`SimSystemMemory` is the simulated GPU's ``DmaAllocator``: every buffer gets a bus address in
-a private IOVA space (by default starting at 4 GiB, so that a driver truncating addresses to 32 bits
-is caught) with an unmapped guard page after it. Simulated engines reach system memory only through
-:meth:`SimSystemMemory.view`/``read``/``write`` by bus address; an access to an unmapped, freed or
+a private IOVA space with an unmapped guard page after it. The space starts at 1 TiB (bit 40) by default, as
+an IOMMU may hand out: a driver truncating addresses to 32 bits is caught, and so is one that drops bits 40
+and up - which only falcon DMATRFBASE1 (48:40) and the ``_HI`` halves of split address registers carry.
+(The placement is the sim's choice; real IOVAs depend on the platform.) Simulated engines reach system memory
+only through :meth:`SimSystemMemory.view`/``read``/``write`` by bus address; an access to an unmapped, freed or
 straddling range is refused with a :class:`~nova_core.errors.SimViolation`, as an IOMMU fault would,
 and so is a device write to a read-only mapping (a mapped file).
 
@@ -68,7 +70,7 @@ class SimSystemMemory:
         seed: seed of the scatter plan.
     """
 
-    def __init__(self, log: SimLog, *, base: int = 1 << 32, limit: int = 1 << 47,
+    def __init__(self, log: SimLog, *, base: int = 1 << 40, limit: int = 1 << 47,
                  max_bytes: int = 8 << 30, scatter: bool = True, seed: int = 0x5EED) -> None:
         self._log = log
         self._next = base
