@@ -174,6 +174,8 @@ class SimFalcon:
         imemc = F.NV_PFALCON_FALCON_IMEMC.for_family(self.family)
         #: IMEMC/DMEMC BLK and OFFS form the byte address (bits 15:2 on Turing, 23:2 from GA100)
         self._addr_mask = imemc.blk.mask | imemc.offs.mask
+        self._imemc_bits = imemc._DECLARED_MASK  # bits no field declares read back 0
+        self._dmemc_bits = F.NV_PFALCON_FALCON_DMEMC.for_family(self.family)._DECLARED_MASK
         self._moffs_mask = F.NV_PFALCON_FALCON_DMATRFMOFFS.for_family(self.family).offs.mask
         self._hwcfg2 = F.NV_PFALCON_FALCON_HWCFG2.for_family(self.family)
         self.imem_size = IMEM_BYTES
@@ -444,11 +446,11 @@ class SimFalcon:
         name = f"{'IMEMC' if imem else 'DMEMC'}({i})"
         addrs, ctls = (self._iaddr, self._ictl) if imem else (self._daddr, self._dctl)
 
-        mask = self._addr_mask
+        mask, declared = self._addr_mask, (self._imemc_bits if imem else self._dmemc_bits)
 
         def write(off: int, value: int) -> None:
             if self._guard_load(name):
-                ctls[i] = value
+                ctls[i] = value & declared
                 addrs[i] = value & mask
 
         return write
