@@ -1,8 +1,9 @@
 """Shared fixtures: simulated GPUs, and the real artifacts (skipped cleanly where absent).
 
 Real artifacts come from the environment that ``./dev test`` prepares:
-- ``NOVA_FIRMWARE_PATH``: a firmware root holding ``nvidia/...`` (Debian firmware-nvidia-graphics and
-  firmware-nvidia-gsp, fetched by ``tools/fetch_artifacts.py``);
+- ``NOVA_FIRMWARE_PATH``: firmware roots holding ``nvidia/...`` (Debian firmware-nvidia-graphics and
+  firmware-nvidia-gsp, and sid's firmware-nvidia-graphics with GSP-RM 570.144, fetched by
+  ``tools/fetch_artifacts.py``);
 - ``NOVA_VBIOS_DIR``: the vBIOS ROMs (default ``../shared/vbios`` beside the checkout).
 """
 
@@ -27,13 +28,31 @@ def vbios_dir() -> Path | None:
     return None
 
 
-def firmware_root() -> Path | None:
+def _firmware_roots() -> list[Path]:
     env = os.environ.get("NOVA_FIRMWARE_PATH")
-    for cand in (env.split(os.pathsep) if env else []) + ["/lib/firmware"]:
-        p = Path(cand)
-        if (p / "nvidia").is_dir() and any((p / "nvidia").glob("*/gsp")):
-            return p
-    return None
+    return [Path(c) for c in (env.split(os.pathsep) if env else [])] + [Path("/lib/firmware")]
+
+
+def firmware_root() -> Path | None:
+    return next((p for p in _firmware_roots() if (p / "nvidia").is_dir() and any((p / "nvidia").glob("*/gsp"))),
+                None)
+
+
+#: a file only the 570.144 linux-firmware (Debian sid's firmware-nvidia-graphics) has
+FIRMWARE_570_MARKER = "nvidia/gh100/gsp/fmc-570.144.bin"
+
+
+def firmware_570_root() -> Path | None:
+    """The root holding GSP-RM 570.144 for every chip (the Hopper/Blackwell FMC included), if any."""
+    return next((p for p in _firmware_roots() if (p / FIRMWARE_570_MARKER).is_file()), None)
+
+
+@pytest.fixture
+def firmware_570_path() -> Path:
+    d = firmware_570_root()
+    if d is None:
+        pytest.skip("no GSP-RM 570.144 linux-firmware (Debian sid firmware-nvidia-graphics; ./dev test fetches it)")
+    return d
 
 
 @pytest.fixture
@@ -65,7 +84,7 @@ def firmware_path() -> Path:
 
 
 #: test directories whose boots may generate the synthetic firmware set: they get a private NOVA_CACHE
-_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs")
+_SYNTHETIC_CACHE_DIRS = ("boot", "debugfs", "falcon_emu", "engines", "api", "uapi", "vgpu")
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +94,9 @@ def _synthetic_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _private_synthetic_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Boots in tests/boot and tests/debugfs write the synthetic firmware set into a session directory (set and
-    restored per test): the user's cache is never touched, and other tests still find the fetched artifacts
-    in the real ``NOVA_CACHE``."""
+    """Boots in the directories above write the synthetic firmware set into a session directory
+    (set and restored per test): the user's cache is never touched, and other tests still find the fetched
+    artifacts in the real ``NOVA_CACHE``."""
     rel = Path(str(request.node.path)).resolve().relative_to(REPO / "tests")
     if rel.parts and rel.parts[0] in _SYNTHETIC_CACHE_DIRS:
         monkeypatch.setenv("NOVA_CACHE", str(request.getfixturevalue("_synthetic_cache_dir")))

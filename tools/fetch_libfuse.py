@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_artifacts import private_apt, run, sha256, system_mirror
+from fetch_artifacts import announce_download, apt_update, private_apt, run, sha256, system_mirror
 
 PACKAGES = {
     "libfuse3-3": ("3.14.0-4", "bf535cec5e965823fd03199b4029f9e9f3952111eb12824b5d2b96c8cca1a918"),
@@ -65,10 +65,11 @@ def fetch(cache: Path) -> Path:
         have = [p for p in debs.glob(pattern) if sha256(p) == digest]
         if not have:
             if not updated:
-                res = run(["apt-get", *opts, "update"])
+                res = apt_update("fetch-libfuse", opts, apt, f"{system_mirror()} ({SUITE} main)")
                 if res.returncode != 0:
                     raise RuntimeError(f"apt-get update failed: {res.stderr.strip()[-400:]}")
                 updated = True
+            announce_download("fetch-libfuse", opts, package, version, debs)
             r = subprocess.run(["apt-get", *opts, "download", f"{package}={version}"], cwd=debs,
                                capture_output=True, text=True, check=False)
             have = [p for p in debs.glob(pattern) if sha256(p) == digest]

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_artifacts import private_apt, run, sha256, system_mirror
+from fetch_artifacts import announce_download, apt_update, private_apt, run, sha256, system_mirror
 
 #: alternative version sets, in order of preference: {package: (version, sha256 of the .deb)}
 VERSION_SETS = [
@@ -68,7 +68,7 @@ def fetch(cache: Path) -> Path:
         d.mkdir(parents=True, exist_ok=True)
     mirror = system_mirror()
     opts = private_apt(apt, [f"deb {mirror} {suite} main" for suite in SUITES])
-    res = run(["apt-get", *opts, "update"])
+    res = apt_update("fetch-pciutils", opts, apt, f"{mirror} ({', '.join(SUITES)} main)")
     if res.returncode != 0:
         raise RuntimeError(f"apt-get update failed: {res.stderr.strip()[-400:]}")
     errors = []
@@ -78,6 +78,7 @@ def fetch(cache: Path) -> Path:
             name = f"{package}_{version.replace(':', '%3a')}_*.deb"
             have = [p for p in debs.glob(name) if sha256(p) == digest]
             if not have:
+                announce_download("fetch-pciutils", opts, package, version, debs)
                 r = subprocess.run(["apt-get", *opts, "download", f"{package}={version}"], cwd=debs,
                                    capture_output=True, text=True, check=False)
                 have = [p for p in debs.glob(name) if sha256(p) == digest]
@@ -118,10 +119,13 @@ def fetch_uapi_headers(cache: Path) -> Path:
     for d in (apt / "lists" / "partial", apt / "archives" / "partial", debs):
         d.mkdir(parents=True, exist_ok=True)
     opts = private_apt(apt, [f"deb {system_mirror()} {SUITES[0]} main"])
-    for cmd in (["apt-get", *opts, "update"], ["apt-get", *opts, "download", "linux-libc-dev"]):
-        r = subprocess.run(cmd, cwd=debs, capture_output=True, text=True, check=False)
-        if r.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[:1] + cmd[-1:])} failed: {r.stderr.strip()[-300:]}")
+    r = apt_update("fetch-uapi-headers", opts, apt, f"{system_mirror()} ({SUITES[0]} main)")
+    if r.returncode == 0:
+        announce_download("fetch-uapi-headers", opts, "linux-libc-dev", "", debs)
+        r = subprocess.run(["apt-get", *opts, "download", "linux-libc-dev"], cwd=debs, capture_output=True, text=True,
+                           check=False)
+    if r.returncode != 0:
+        raise RuntimeError(f"apt-get update/download linux-libc-dev failed: {r.stderr.strip()[-300:]}")
     deb = sorted(debs.glob("linux-libc-dev_*.deb"))[-1]
     r = run(["dpkg-deb", "-x", str(deb), str(base / "root")])
     if r.returncode != 0 or not (inc / "linux" / "vfio.h").is_file():

@@ -98,6 +98,52 @@ PROBE_INCLUDES = """\
 #include "class/cl2080.h"
 #include "ctrl/ctrl0000/ctrl0000base.h"
 #include "libos_log.h"
+#include "gpu/gpu_engine_type.h"
+#include "gpu/fifo/kernel_fifo.h"
+#include "alloc/alloc_channel.h"
+#include "class/cl2080_notification.h"
+#include "class/cl90f1.h"
+#include "class/cla06c.h"
+#include "class/clc46f.h"
+#include "class/clc56f.h"
+#include "class/clc86f.h"
+#if __has_include("class/clc96f.h")  /* Blackwell: not in every release */
+#include "class/clc96f.h"
+#endif
+#if __has_include("class/clca6f.h")  /* Blackwell: not in every release */
+#include "class/clca6f.h"
+#endif
+#include "class/clb0b5sw.h"
+#include "class/clc5b5.h"
+#include "class/clc6b5.h"
+#include "class/clc7b5.h"
+#include "class/clc8b5.h"
+#if __has_include("class/clc9b5.h")  /* Blackwell: not in every release */
+#include "class/clc9b5.h"
+#endif
+#if __has_include("class/clcab5.h")  /* Blackwell: not in every release */
+#include "class/clcab5.h"
+#endif
+#include "class/clc461.h"
+#include "class/clc561.h"
+#include "class/clc661.h"
+#if __has_include("class/clc761.h")  /* Blackwell: not in every release */
+#include "class/clc761.h"
+#endif
+#include "ctrl/ctrl2080/ctrl2080fifo.h"
+#include "ctrl/ctrl2080/ctrl2080ce.h"
+#include "ctrl/ctrlc36f.h"
+#include "ctrl/ctrla06c.h"
+#include "ctrl/ctrla06f/ctrla06fgpfifo.h"
+#include "nverror.h"
+#include "nvgputypes.h"
+#include "ctrl/ctrl2080/ctrl2080internal.h"
+#include "kernel/gpu/intr/engine_idx.h"
+#include "dev_ctrl_defines.h"
+#include "ctrl/ctrl2080/ctrl2080gpu.h"
+#include "ctrl/ctrl2080/ctrl2080vgpumgrinternal.h"
+#include "ctrl/ctrla081.h"
+#include "class/cla081.h"
 """
 
 #: structures emitted (with everything they contain), by typedef or tag name; "?" = optional
@@ -121,6 +167,21 @@ ROOTS = [
     "GSP_SEQ_BUF_PAYLOAD_DELAY_US", "GSP_SEQ_BUF_PAYLOAD_REG_STORE", "GSP_SEQUENCER_BUFFER_CMD",
     # object allocation (§11)
     "NV0000_ALLOC_PARAMETERS", "NV0080_ALLOC_PARAMETERS", "NV2080_ALLOC_PARAMETERS",
+    # channels and the copy engine (issue 16): VA space, channel group, GPFIFO channel, CE object, FIFO/CE
+    # controls, the error notifier
+    "NV_VASPACE_ALLOCATION_PARAMETERS", "NV_CHANNEL_GROUP_ALLOCATION_PARAMETERS", "NV_MEMORY_DESC_PARAMS",
+    "NV_CHANNEL_ALLOC_PARAMS", "NVB0B5_ALLOCATION_PARAMETERS", "NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_PARAMS",
+    "NV2080_CTRL_CE_GET_FAULT_METHOD_BUFFER_SIZE_PARAMS", "NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN_PARAMS",
+    "NVA06F_CTRL_BIND_PARAMS", "NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS", "NvNotification",
+    # the interrupt vector table GSP-RM gives the kernel driver (§12)
+    "NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS",
+    # the vGPU manager (issue 19): the plugin task's bootload/shutdown/cleanup, the vGPU types GSP-RM is given
+    # (NVA081-encoded), the VMMU segment size
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS",
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS", "NVA081_CTRL_VGPU_INFO",
+    "NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS",
 ]
 
 #: types kept as opaque bytes: the union of every RPC payload that follows rpc_message_header_v
@@ -129,7 +190,7 @@ OPAQUE = {"rpc_generic_union"}
 #: enums whose enumerators are emitted as constants (by type name)
 ENUMS = [
     "GSP_SEQ_BUF_OPCODE", "GSP_SEQUENCER_BUFFER_ERR", "LibosMemoryRegionKind", "LibosMemoryRegionLoc",
-    "NV_RPC_UPDATE_PDE_BAR_TYPE",
+    "NV_RPC_UPDATE_PDE_BAR_TYPE", "RM_ENGINE_TYPE", "ENGINE_INFO_TYPE", "NV2080_INTR_CATEGORY",
 ]
 
 #: macros (or expressions over them) emitted as constants: python name -> C expression; "?" = optional
@@ -186,6 +247,78 @@ CONSTANTS: dict[str, str] = {
     "NV2080_GPU_MAX_NAME_STRING_LENGTH": "NV2080_GPU_MAX_NAME_STRING_LENGTH",
     "NV_MAX_DEVICES": "NV_MAX_DEVICES",
     "NV_MAX_SUBDEVICES": "NV_MAX_SUBDEVICES",
+    # channels and the copy engine (issue 16): class ids ("?": absent from older releases)
+    "FERMI_VASPACE_A": "FERMI_VASPACE_A",
+    "KEPLER_CHANNEL_GROUP_A": "KEPLER_CHANNEL_GROUP_A",
+    "TURING_CHANNEL_GPFIFO_A": "TURING_CHANNEL_GPFIFO_A",
+    "AMPERE_CHANNEL_GPFIFO_A": "AMPERE_CHANNEL_GPFIFO_A",
+    "HOPPER_CHANNEL_GPFIFO_A": "HOPPER_CHANNEL_GPFIFO_A",
+    "BLACKWELL_CHANNEL_GPFIFO_A?": "BLACKWELL_CHANNEL_GPFIFO_A",
+    "BLACKWELL_CHANNEL_GPFIFO_B?": "BLACKWELL_CHANNEL_GPFIFO_B",
+    "TURING_DMA_COPY_A": "TURING_DMA_COPY_A",
+    "AMPERE_DMA_COPY_A": "AMPERE_DMA_COPY_A",
+    "AMPERE_DMA_COPY_B": "AMPERE_DMA_COPY_B",
+    "HOPPER_DMA_COPY_A": "HOPPER_DMA_COPY_A",
+    "BLACKWELL_DMA_COPY_A?": "BLACKWELL_DMA_COPY_A",
+    "BLACKWELL_DMA_COPY_B?": "BLACKWELL_DMA_COPY_B",
+    "TURING_USERMODE_A": "TURING_USERMODE_A",
+    "AMPERE_USERMODE_A": "AMPERE_USERMODE_A",
+    "HOPPER_USERMODE_A": "HOPPER_USERMODE_A",
+    "BLACKWELL_USERMODE_A?": "BLACKWELL_USERMODE_A",
+    # ... their controls and parameters
+    "NV2080_CTRL_CMD_FIFO_GET_DEVICE_INFO_TABLE": "NV2080_CTRL_CMD_FIFO_GET_DEVICE_INFO_TABLE",
+    "NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_MAX_ENTRIES": "NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_MAX_ENTRIES",
+    "NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_ENGINE_DATA_TYPES":
+        "NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_ENGINE_DATA_TYPES",
+    "NV2080_CTRL_CMD_CE_GET_FAULT_METHOD_BUFFER_SIZE": "NV2080_CTRL_CMD_CE_GET_FAULT_METHOD_BUFFER_SIZE",
+    "NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN": "NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN",
+    "NVA06F_CTRL_CMD_BIND": "NVA06F_CTRL_CMD_BIND",
+    "NVA06F_CTRL_CMD_GPFIFO_SCHEDULE": "NVA06F_CTRL_CMD_GPFIFO_SCHEDULE",
+    "NVA06C_CTRL_CMD_GPFIFO_SCHEDULE": "NVA06C_CTRL_CMD_GPFIFO_SCHEDULE",
+    "NV_VASPACE_ALLOCATION_INDEX_GPU_NEW": "NV_VASPACE_ALLOCATION_INDEX_GPU_NEW",
+    "NVB0B5_ALLOCATION_PARAMETERS_VERSION_1": "NVB0B5_ALLOCATION_PARAMETERS_VERSION_1",
+    "NV2080_ENGINE_TYPE_GR0": "NV2080_ENGINE_TYPE_GR0",
+    "NV2080_ENGINE_TYPE_COPY0": "NV2080_ENGINE_TYPE_COPY0",
+    "NV2080_ENGINE_TYPE_COPY10?": "NV2080_ENGINE_TYPE_COPY10",
+    "NV_CHANNELGPFIFO_NOTIFICATION_TYPE_ERROR": "NV_CHANNELGPFIFO_NOTIFICATION_TYPE_ERROR",
+    "NV_CHANNELGPFIFO_NOTIFICATION_TYPE__SIZE_1": "NV_CHANNELGPFIFO_NOTIFICATION_TYPE__SIZE_1",
+    "ROBUST_CHANNEL_GR_EXCEPTION": "ROBUST_CHANNEL_GR_EXCEPTION",
+    "ROBUST_CHANNEL_FIFO_ERROR_MMU_ERR_FLT": "ROBUST_CHANNEL_FIFO_ERROR_MMU_ERR_FLT",
+    "ROBUST_CHANNEL_PBDMA_ERROR": "ROBUST_CHANNEL_PBDMA_ERROR",
+    "ROBUST_CHANNEL_CE0_ERROR": "ROBUST_CHANNEL_CE0_ERROR",
+    "ROBUST_CHANNEL_PREEMPTIVE_REMOVAL": "ROBUST_CHANNEL_PREEMPTIVE_REMOVAL",
+    # interrupts (§12): the kernel interrupt table control, and the engine indices its entries name
+    "NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE": "NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE",
+    "NV2080_CTRL_INTERNAL_INTR_MAX_TABLE_SIZE": "NV2080_CTRL_INTERNAL_INTR_MAX_TABLE_SIZE",
+    "NV2080_INTR_INVALID_SUBTREE": "NV2080_INTR_INVALID_SUBTREE",
+    "NV_INTR_VECTOR_INVALID": "NV_INTR_VECTOR_INVALID",
+    **{f"MC_ENGINE_IDX_{e}": f"MC_ENGINE_IDX_{e}" for e in (
+        "TMR", "DISP", "FB", "FIFO", "BUS", "PMGR", "BIF", "PRIVRING", "PMU", "CE0", "CE1", "CE2", "CE3", "CE4", "CE5",
+        "CE6", "CE7", "CE8", "CE9", "LTC", "FBHUB", "HDACODEC", "GMMU", "SEC2", "FSP", "NVLINK", "GSP", "NVJPEG0",
+        "REPLAYABLE_FAULT", "NON_REPLAYABLE_FAULT", "INFO_FAULT", "NVDEC0", "NVDEC1", "NVDEC2", "NVDEC3",
+        "CPU_DOORBELL", "PRIV_DOORBELL", "OFA0", "GR0", "GR1", "GR2", "GR3", "GR4", "GR5", "GR6", "GR7", "MAX")},
+    "MC_ENGINE_IDX_MSENC?": "MC_ENGINE_IDX_MSENC",  # NVENC0 in 535
+    "MC_ENGINE_IDX_NVENC?": "MC_ENGINE_IDX_NVENC",  # NVENC0 from 545
+    # the vGPU manager (issue 19): its controls and limits
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK":
+        "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK":
+        "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP": "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP",
+    "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE": "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE",
+    "NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE": "NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB",
+    "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB": "NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB",
+    "NV2080_GPU_MAX_ENGINES": "NV2080_GPU_MAX_ENGINES",
+    "NV2080_CTRL_MAX_VMMU_SEGMENTS": "NV2080_CTRL_MAX_VMMU_SEGMENTS",
+    "NVA081_VGPU_CONFIG": "NVA081_VGPU_CONFIG",
+    "NVA081_MAX_VGPU_TYPES_PER_PGPU": "NVA081_MAX_VGPU_TYPES_PER_PGPU",
+    "NVA081_MAX_VGPU_PER_PGPU": "NVA081_MAX_VGPU_PER_PGPU",
+    "NVA081_VGPU_STRING_BUFFER_SIZE": "NVA081_VGPU_STRING_BUFFER_SIZE",
+    "NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE": "NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE",
 }
 
 #: prefixes of the RPC function and event enumerators (anonymous enums in rpc_global_enums.h)
@@ -698,7 +831,8 @@ def generate(version: str, tree: Path, commit: str, work: Path) -> str:
     w("#: the structures above by the names the version-neutral layer looks up")
     w("ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {")
     for n, _ in roots:
-        w(f'    "{n}": {n},')
+        line = f'    "{n}": {n},'
+        w(line if len(line) <= 120 else f'    "{n}":\n        {n},')
     w("}")
     text = "\n".join(out) + "\n"
     verify(version, text, order)

@@ -25,7 +25,8 @@ Usage::
     tools/gen_reg_reference.py --ogkm ~/src/open-gpu-kernel-modules  # or a git clone (bare or not) with the tag
     tools/gen_reg_reference.py --ogkm DIR --check                  # compare with the committed table, write nothing
 
-``--ogkm`` defaults to ``$NOVA_OGKM``. Exit status of ``--check``: 0 equal, 1 different, 2 headers not found.
+``--ogkm`` defaults to ``$NOVA_OGKM_TREE``, else ``$NOVA_OGKM``. Exit status of ``--check``: 0 equal, 1 different,
+2 headers not found (said on stderr, with nothing checked).
 """
 
 from __future__ import annotations
@@ -53,11 +54,14 @@ PUBLISHED = "src/common/inc/swref/published"
 OUT = REPO_ROOT / "src" / "nova_core" / "regs" / "reference" / "r570_144.py"
 
 #: Per register family (oldest first), the directories of swref/published its registers are looked up in, newest
-#: first ("." = the top level: nv_ref.h). Inheritance follows the chips' lineage as OpenRM's HAL does (a GA102
-#: function includes published/ampere/ga102 headers and is used for AD10x; Hopper's falcon HAL is GA102's; the
-#: PTIMER of every chip is read with published/maxwell/gm107/dev_timer.h). Display headers: the display class of
-#: the family (TU10x NVC57x v04_00, GA10x and AD10x NVC67x v04_01, GB20x NVCA7x v05_01); GA100, GH100 and GB10x
-#: have no display engine.
+#: first ("." = the top level: nv_ref.h; a path ending in ``.h``: that one header of a directory). Inheritance
+#: follows the chips' lineage as OpenRM's HAL does (a GA102 function includes published/ampere/ga102 headers and is
+#: used for AD10x; Hopper's falcon HAL is GA102's; the PTIMER of every chip is read with
+#: published/maxwell/gm107/dev_timer.h; GB20x programs its sysmem flush page with the GB10B HAL,
+#: ``kmemsysProgramSysmemFlushBuffer_GB10B`` in 570.144 ``g_kern_mem_sys_nvoc.c``, which includes
+#: blackwell/gb10b/dev_fbhub.h - the only GB10B header taken for it). Display headers: the display class of the
+#: family (TU10x NVC57x v04_00, GA10x and AD10x NVC67x v04_01, GB20x NVCA7x v05_01); GA100, GH100 and GB10x have no
+#: display engine.
 _TURING_ON = ("volta/gv100", "pascal/gp102", "pascal/gp100", "maxwell/gm200", "maxwell/gm107", "kepler/gk104", ".")
 CHAINS: dict[str, tuple[str, ...]] = {
     "TU102": ("turing/tu102", "turing/tu104", "disp/v04_00", *_TURING_ON),
@@ -68,8 +72,8 @@ CHAINS: dict[str, tuple[str, ...]] = {
     "GH100": ("hopper/gh100", "ampere/ga102", "ampere/ga100", "turing/tu102", "turing/tu104", *_TURING_ON),
     "GB100": ("blackwell/gb100", "hopper/gh100", "ampere/ga102", "ampere/ga100", "turing/tu102", "turing/tu104",
               *_TURING_ON),
-    "GB202": ("blackwell/gb202", "blackwell/gb100", "disp/v05_01", "hopper/gh100", "ada/ad102", "ampere/ga102",
-              "ampere/ga100", "turing/tu102", "turing/tu104", *_TURING_ON),
+    "GB202": ("blackwell/gb202", "blackwell/gb100", "blackwell/gb10b/dev_fbhub.h", "disp/v05_01", "hopper/gh100",
+              "ada/ad102", "ampere/ga102", "ampere/ga100", "turing/tu102", "turing/tu104", *_TURING_ON),
 }
 
 #: Engine-relative register prefixes: the block their header offsets are relative to.
@@ -78,6 +82,7 @@ BLOCK_OF_PREFIX = {
     "NV_PFALCON_FBIF_": "fbif",
     "NV_PFALCON2_FALCON_": "falcon2",
     "NV_PRISCV_RISCV_": "falcon2",
+    "NV_PFALCON_BAR0_": "falcon",  # the falcon's BAR0 master (not published for GPUs: see UNPUBLISHED)
 }
 #: Per engine, the unit prefix of its engine-specific defines (``NV_PGSP_FALCON_ENGINE``).
 ENGINE_PREFIX = {"GSP": "NV_PGSP_", "SEC2": "NV_PSEC_", "FSP": "NV_PFSP_"}
@@ -87,9 +92,18 @@ BLOCK_BASE_DEFINES = {
     "fbif": {"GSP": "NV_PGSP_FBIF_BASE", "SEC2": "NV_PSEC_FBIF_BASE", "FSP": ""},
     "falcon2": {"GSP": "NV_FALCON2_GSP_BASE", "SEC2": "NV_FALCON2_SEC_BASE", "FSP": ""},
 }
-#: Absolute registers whose header offsets are relative to a unit's base: prefix -> the define of that base.
-#: dev_vm.h defines the VF's private registers in VF BAR0 space; the PF sees them at FULL_PHYS_OFFSET.
-UNIT_BASES = {"NV_VIRTUAL_FUNCTION_PRIV_": "NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET:lo"}
+#: Absolute registers whose header offsets are relative to a unit's base: name prefix (or whole name) -> the define
+#: of that base ("base:NAME": a base NVIDIA does not publish, from UNPUBLISHED). dev_vm.h defines the VF's
+#: registers in VF BAR0 space (the private ones and the usermode doorbell); the PF sees them at FULL_PHYS_OFFSET.
+#: dev_hshub_base.h defines registers inside one HSHUB; the flush page goes in HSHUB0's.
+UNIT_BASES = {"NV_VIRTUAL_FUNCTION_PRIV_": "NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET:lo",
+              "NV_VIRTUAL_FUNCTION_DOORBELL": "NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET:lo",
+              "NV_PFB_HSHUB_": "base:NV_PFB_HSHUB0",
+              "NV_XVE_": "NV_PCFG:lo"}  # dev_nv_xve.h: config-space offsets; BAR0 mirrors them at NV_PCFG
+#: A register whose headers define none of its fields, where they publish the fields of the same register under
+#: another name: gb100 dev_vm.h says NV_VIRTUAL_FUNCTION_DOORBELL's __VFALIAS is NV_CTRL_VF_DOORBELL(f), whose
+#: VECTOR and RUNLIST_ID fields tu102/ga100 dev_ctrl.h define.
+FIELDS_FROM = {"NV_VIRTUAL_FUNCTION_DOORBELL": "NV_CTRL_VF_DOORBELL"}
 
 # -- facts NVIDIA does not publish, as transcribed from the source the driver uses ------------------------------
 
@@ -140,6 +154,30 @@ UNPUBLISHED: dict[str, Unpublished] = {
     "NV_PFALCON2_FALCON_MOD_SEL.values": Unpublished(
         f"{_NOVA}falcon.rs FalconModSelAlgo (Aes 0)", families=("GA102", "AD102", "GH100", "GB100", "GB202"),
         fields=(("ALGO", 7, 0, "", (("AES", 0),)),)),
+    # The falcon's BAR0 master (0x700..0x70c of a falcon): the GPU headers do not have it.
+    "NV_PFALCON_BAR0_CSR": Unpublished(
+        "envytools docs/hw/pm/pdaemon/mmio.rst (the PMU's MMIO_CTRL: command 1:0, byte mask 7:4, status 14:12 - "
+        "1 busy, 2 timeout, 4 fault) with the trigger at bit 31 as the GSP's FWSEC writes it (0x800000f1 read, "
+        "0x800000f2 write); nova-core's names", where=(("falcon", 0x700),),
+        fields=(("CMD", 1, 0, "", (("READ", 1), ("WRITE", 2))), ("BYTE_MASK", 7, 4, "", ()),
+                ("STATUS", 14, 12, "RO", (("IDLE", 0), ("BUSY", 1), ("TIMEOUT", 2), ("FAULT", 4))),
+                ("TRIGGER", 31, 31, "", ()))),
+    "NV_PFALCON_BAR0_ADDR": Unpublished(
+        "envytools docs/hw/pm/pdaemon/mmio.rst (MMIO_ADDR, next to MMIO_CTRL), as the GSP's FWSEC uses it",
+        where=(("falcon", 0x704),), fields=(("ADDR", 31, 0, "", ()),)),
+    "NV_PFALCON_BAR0_DATA": Unpublished(
+        "envytools docs/hw/pm/pdaemon/mmio.rst (MMIO_WRDATA/MMIO_RDDATA), as the GSP's FWSEC uses it",
+        where=(("falcon", 0x708),), fields=(("DATA", 31, 0, "", ()),)),
+    "NV_PFALCON_BAR0_TMOUT": Unpublished(
+        "nvswitch/ls10/dev_soe_ip.h NV_SOE_BAR0_TMOUT 0x70c, CYCLES 31:0 (the SOE falcon's; not published for "
+        "GPUs)", where=(("falcon", 0x70C),), fields=(("CYCLES", 31, 0, "", ()),)),
+    "base:NV_PFB_HSHUB0": Unpublished(
+        "OpenRM 570.144 src/nvidia/src/kernel/gpu/mem_sys/arch/blackwell/kern_mem_sys_gb100.c "
+        "_kmemsysInitHshub0Aperture_GB100 (#define NV_PFB_HSHUB0 0x00870fff:0x00870000); nova-core fb/hal/gb100.rs",
+        families=("GB100",), where=(("NV_PFB_HSHUB0", 0x870000),)),
+    "NV_FUSE_STATUS_OPT_DISPLAY.values": Unpublished(
+        f"{_NOVA}regs.rs NV_FUSE_STATUS_OPT_DISPLAY 0:0 display_disabled (1: the display engine is fused off; the "
+        "headers name only DATA_ENABLE 0)", fields=(("DATA", 0, 0, "", (("DISABLE", 1),)),)),
     "block:falcon:FSP": Unpublished(
         f"{_NOVA}falcon/fsp.rs (Fsp BASE 0x8f2000); hopper/gh100/dev_fsp_pri.h has NV_PFSP_EMEMC(0) at 0x8F2AC0, "
         "base + 0xAC0 as NV_PGSP_EMEMC(0) is for the GSP", families=("GH100", "GB100", "GB202"),
@@ -273,6 +311,17 @@ def parse_file(path: Path, rel: str, into: Directory) -> None:
             into.aliases[name] = Define(name, rel, "alias", target=al.group(1),
                                         index=int(al.group(2)) if al.group(2) else None)
             in_file_regs.append(name)
+    # A header without access annotations (hopper/gh100/pri_nv_xal_ep.h) still names a register: an offset whose
+    # name heads fields of the same file. Such a register has no access ("").
+    for name in [n for n, p in into.plain.items() if p.file == rel and p.kind == "value" and not p.access]:
+        heads = [f for f in in_file_fields if f.startswith(name + "_")]
+        if heads and into.plain[name].value < 1 << 24:
+            p = into.plain.pop(name)
+            into.regs[name] = Define(name, rel, "reg", value=p.value, access="")
+            for f in heads:
+                fd = into.fields[f]
+                if fd.owner is None or len(fd.owner) < len(name):
+                    fd.owner = name
 
 
 def parse_tree(root: Path) -> tuple[dict[str, Directory], list[Path]]:
@@ -282,7 +331,10 @@ def parse_tree(root: Path) -> tuple[dict[str, Directory], list[Path]]:
     for d in wanted:
         directory = Directory(d)
         base = root if d == "." else root / d
-        files = [base / "nv_ref.h"] if d == "." else sorted(base.glob("dev_*.h"))
+        if d.endswith(".h"):  # one header of a directory
+            files = [base]
+        else:
+            files = [base / "nv_ref.h"] if d == "." else sorted([*base.glob("dev_*.h"), *base.glob("pri_*.h")])
         for p in files:
             if p.is_file():
                 parse_file(p, str(p.relative_to(root)), directory)
@@ -346,7 +398,9 @@ def _fields_of(dirs: dict[str, Directory], chain: tuple[str, ...], reg: str,
 
     The published headers are trimmed to what OpenRM uses, so a newer directory often defines only the fields it
     changed or added (Blackwell's ``dev_falcon_v4.h`` defines one IRQSTAT field): the older definitions of the
-    other fields stand. Returns the fields (sorted by bit) and the files they came from.
+    other fields stand - unless they overlap bits a newer directory lays out otherwise (GH100's HWCFG2 has
+    PRGN_RSVD_FUSE 31:24 where GA102's addendum has RESET_READY 31:31: the newer layout wins). Returns the fields
+    (sorted by bit) and the files they came from.
     """
     all_regs = {r for d in chain for r in dirs[d].regs} | {a for d in chain for a in dirs[d].aliases}
     prefixes = [(reg, "")] + [(a, prefix) for a, prefix in aliases]
@@ -354,6 +408,9 @@ def _fields_of(dirs: dict[str, Directory], chain: tuple[str, ...], reg: str,
     files: list[str] = []
     for d in chain:
         directory = dirs[d]
+        newer = 0  # the bits the newer directories' fields cover
+        for _, hi, lo, _, _ in found.values():
+            newer |= ((1 << (hi - lo + 1)) - 1) << lo
         for fname, f in directory.fields.items():
             for owner, label in prefixes:
                 if not fname.startswith(owner + "_"):
@@ -364,7 +421,7 @@ def _fields_of(dirs: dict[str, Directory], chain: tuple[str, ...], reg: str,
                 if real_owner != owner:
                     continue
                 short = label + fname[len(owner) + 1:]
-                if short in found:
+                if short in found or newer & (((1 << (f.hi - f.lo + 1)) - 1) << f.lo):
                     continue
                 vals = tuple(sorted(((v.name[len(fname) + 1:], v.value) for v in directory.values.values()
                                      if v.owner == fname), key=lambda kv: (kv[1], kv[0])))
@@ -374,12 +431,30 @@ def _fields_of(dirs: dict[str, Directory], chain: tuple[str, ...], reg: str,
     return sorted(found.values(), key=lambda t: (t[2], t[1], t[0])), files
 
 
+def _named_fields(dirs: dict[str, Directory], chain: tuple[str, ...], reg: str
+                  ) -> tuple[list[tuple[str, int, int, str, tuple[tuple[str, int], ...]]], list[str]]:
+    """The fields ``REG_*`` of a register no header defines by itself, from the first directory that has any."""
+    for d in chain:
+        directory = dirs[d]
+        own = {n: f for n, f in directory.fields.items() if n.startswith(reg + "_") and f.owner is None}
+        if own:
+            out = []
+            for fname, f in own.items():
+                vals = tuple(sorted(((v.name[len(fname) + 1:], v.value) for v in directory.values.values()
+                                     if v.owner == fname), key=lambda kv: (kv[1], kv[0])))
+                out.append((fname[len(reg) + 1:], f.hi, f.lo, f.access, vals))
+            return sorted(out, key=lambda t: (t[2], t[1], t[0])), sorted({f.file for f in own.values()})
+    return [], []
+
+
 _SERIES = re.compile(r"(?<=[A-Z])1(?=_)")
+#: fewest numbered registers taken as one array: BAR1_BLOCK and BAR2_BLOCK are two registers, not an array
+_SERIES_MIN = 3
 
 
 def _series(dirs: dict[str, Directory], chain: tuple[str, ...], name: str) -> tuple[int, int] | None:
-    """(count, stride) when ``name`` is the first of numbered registers (``UCODE1_VERSION``..``UCODE16_VERSION``)
-    at a constant stride with the same fields; None otherwise."""
+    """(count, stride) when ``name`` is the first of at least :data:`_SERIES_MIN` numbered registers
+    (``UCODE1_VERSION``..``UCODE16_VERSION``) at a constant stride; None otherwise."""
     m = list(_SERIES.finditer(name))
     if len(m) != 1:
         return None
@@ -394,7 +469,7 @@ def _series(dirs: dict[str, Directory], chain: tuple[str, ...], name: str) -> tu
     stride, n = second.value - first.value, 2
     while (nxt := find(n + 1)) is not None and nxt.value - first.value == n * stride:
         n += 1
-    return n, stride
+    return (n, stride) if n >= _SERIES_MIN else None
 
 
 def resolve(dirs: dict[str, Directory], chain: tuple[str, ...], name: str, block: str | None,
@@ -418,6 +493,11 @@ def resolve(dirs: dict[str, Directory], chain: tuple[str, ...], name: str, block
             off = reg.value
             for prefix, base_spec in UNIT_BASES.items():
                 if name.startswith(prefix):
+                    un = UNPUBLISHED.get(base_spec)
+                    if un is not None:  # a base NVIDIA does not publish: the entry says where it comes from
+                        off += un.where[0][1]
+                        sources.append(f"{base_spec[len('base:'):]} {un.where[0][1]:#x}: {un.source}")
+                        continue
                     base = _lookup_plain(dirs, chain, base_spec)
                     if base is None:
                         raise GenError(f"{family}: {name}: no {base_spec} in {chain}")
@@ -461,6 +541,10 @@ def resolve(dirs: dict[str, Directory], chain: tuple[str, ...], name: str, block
                     label = a.name + ("" if a.index is None else f"({a.index})") + "_"
                 aliases.append((a.name, label))
     fields, fsrc = _fields_of(dirs, chain, field_owners[0], aliases)
+    other = FIELDS_FROM.get(name)
+    if not fields and other is not None:  # the fields published under the register's other name
+        fields, fsrc = _named_fields(dirs, chain, other)
+        fsrc = [f"{other} fields: {f}" for f in fsrc]
     sources.extend(fsrc)
     uniq = tuple(dict.fromkeys(sources))
     return Resolved(tuple(where), count, stride, access, tuple(fields), uniq)
@@ -702,15 +786,17 @@ def headers_root(ogkm: Path, tmp: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--ogkm", type=Path, default=os.environ.get("NOVA_OGKM") or None,
+    ap.add_argument("--ogkm", type=Path,
+                    default=os.environ.get("NOVA_OGKM_TREE") or os.environ.get("NOVA_OGKM") or None,
                     help=f"open-gpu-kernel-modules at tag {TAG}: an unpacked checkout or a git clone "
-                         "(default $NOVA_OGKM)")
+                         "(default $NOVA_OGKM_TREE, else $NOVA_OGKM)")
     ap.add_argument("--check", action="store_true", help="compare with the committed table, write nothing")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     if args.ogkm is None:
-        print(f"gen_reg_reference: no headers: pass --ogkm DIR (open-gpu-kernel-modules at tag {TAG}) or set "
-              f"NOVA_OGKM; {'nothing was checked' if args.check else 'nothing was written'}", file=sys.stderr)
+        print(f"gen_reg_reference: no headers: pass --ogkm DIR (open-gpu-kernel-modules at tag {TAG}: an unpacked "
+              f"tree or a git clone) or set NOVA_OGKM_TREE / NOVA_OGKM; "
+              f"{'nothing was checked' if args.check else 'nothing was written'}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="nova-ogkm-") as tmp:
         try:

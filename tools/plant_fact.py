@@ -5,20 +5,22 @@ The simulated GPU takes its offsets, fields, enums and chip table from the same 
 fact there can leave every boot test green; the facts are pinned by checks that read neither (the register
 reference generated from NVIDIA's headers, tinygrad's dev_mmu, literals from NVIDIA's sources, an IOMMU that hands
 out bus addresses above 1 TiB). This tool checks that claim: for each plant below (one text substitution, which must
-match exactly once) it runs the test command in a copy of the tree - ruff, mypy --strict and pytest, as ``./dev
-test`` does - and reports the first step or test that failed. A plant that leaves the command green is reported
-as SURVIVED and the tool exits 1.
+match exactly once) it runs the test command in a copy of the tree - ruff and pytest as ``./dev test`` runs them
+(and mypy --strict with ``--full``: a changed literal does not change a type, so mypy alone cannot catch a plant;
+leaving it out can only miss a failure, never invent one) - and reports the first step or test that failed. A
+plant that leaves the command green is reported as SURVIVED and the tool exits 1.
 
 To stay cheap, the tree is copied once (the files git tracks plus the untracked ones it does not ignore) and each
-plant is applied and reverted in that copy; pytest stops at the first failure (``-x``) and runs the fact tests
-first (tests/regs, tests/mm/test_formats.py, tests/gpu, tests/falcon, tests/sim), then, in a second run, the
-rest. It runs with this checkout's virtual environment and ``PYTHONPATH`` pointing at the copy's ``src``.
+plant is applied and reverted in that copy; pytest stops at the first failure (``-x``) and runs the fact-pinning
+tests first (:data:`FACT_TESTS_FIRST`), then, in a second run, the rest. It runs with this checkout's virtual
+environment and ``PYTHONPATH`` pointing at the copy's ``src``.
 
 Usage::
 
     .venv/bin/python tools/plant_fact.py             # every plant (a few minutes)
     .venv/bin/python tools/plant_fact.py --list      # what would be planted
     .venv/bin/python tools/plant_fact.py --only dmactl-offset --only pde-aperture-swap
+    .venv/bin/python tools/plant_fact.py --full      # mypy too, for each plant
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 #: run first, in this order (pytest merges overlapping paths into one collection, so the rest is a second run)
-FACT_TESTS_FIRST = ["tests/regs", "tests/mm/test_formats.py", "tests/gpu", "tests/falcon", "tests/sim"]
+FACT_TESTS_FIRST = ["tests/regs", "tests/mm/test_formats.py", "tests/gpu", "tests/fsp", "tests/falcon", "tests/sim"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,24 @@ PLANTS: list[Plant] = [
           'sig = ".fwsignature_ga10x"', 'sig = ".fwsignature_tu10x"'),
     Plant("ga104-id", "GA104 chip id 0x175 instead of 0x174", "src/nova_core/gpu/chips.py",
           "GA104 = 0x174", "GA104 = 0x175"),
+    # Hopper and Blackwell only (registers the Turing-to-Ada boots never touch)
+    Plant("fsp-queue-head-offset", "NV_PFSP_QUEUE_HEAD (GH100+) at 0x8F2C08 instead of 0x8F2C00",
+          "src/nova_core/regs/fsp.py", "offset=0x8F2C00", "offset=0x8F2C08"),
+    Plant("hwcfg2-lockdown-bit", "HWCFG2.RISCV_BR_PRIV_LOCKDOWN (GH100+) at bit 14 instead of 13",
+          "src/nova_core/regs/falcon.py", "riscv_br_priv_lockdown = Field(13, 13, RO,",
+          "riscv_br_priv_lockdown = Field(14, 14, RO,"),
+    Plant("gh100-flush-hi-offset", "NV_PFB_FBHUB_PCIE_FLUSH_SYSMEM_ADDR_HI (GH100) at 0x100A3C instead of 0x100A38",
+          "src/nova_core/regs/pfb.py", "offset=0x100A38", "offset=0x100A3C"),
+    Plant("xal-window-gh100-width", "NV_XAL_EP_BAR0_WINDOW.BASE 22:0 on GH100 too (the gh100 header has 21:0)",
+          "src/nova_core/regs/xal.py", "    base_ = Field(21, 0, ", "    base_ = Field(22, 0, "),
+    Plant("gb202-doorbell-bit", "GB20x DOORBELL.RUNLIST_DOORBELL at bit 31 instead of 30",
+          "src/nova_core/regs/usermode.py", "runlist_doorbell = Field(30, 30, WO",
+          "runlist_doorbell = Field(31, 31, WO"),
+    # an enum value
+    Plant("display-fuse-enum", "NV_FUSE_STATUS_OPT_DISPLAY.DATA: ENABLE and DISABLE swapped (0 <-> 1)",
+          "src/nova_core/regs/fuse.py",
+          "    ENABLE = 0  #: the display engine is there (``_DATA_ENABLE``)\n    DISABLE = 1",
+          "    ENABLE = 1  #: the display engine is there (``_DATA_ENABLE``)\n    DISABLE = 0"),
 ]
 
 
@@ -123,12 +143,12 @@ def environment(tree: Path) -> dict[str, str]:
     return env
 
 
-def run_test_command(tree: Path, env: dict[str, str], timeout: int) -> tuple[str, str]:
+def run_test_command(tree: Path, env: dict[str, str], timeout: int, *, full: bool = False) -> tuple[str, str]:
     """(``"pass"`` or the step that failed, the first failing test or error line)."""
     bindir = Path(sys.executable).parent
     steps = [
         ("ruff", [str(bindir / "ruff"), "check", "src", "tests", "benchmarks", "tools"]),
-        ("mypy", [str(bindir / "mypy")]),
+        *([("mypy", [str(bindir / "mypy")])] if full else []),
         ("pytest", [sys.executable, "-m", "pytest", "-x", "-q", *FACT_TESTS_FIRST]),
         ("pytest", [sys.executable, "-m", "pytest", "-x", "-q", "tests",
                     *(f"--ignore={p}" for p in FACT_TESTS_FIRST)]),
@@ -152,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="list the plants and exit")
     ap.add_argument("--baseline", action="store_true", help="first run the unplanted copy (it must pass)")
     ap.add_argument("--timeout", type=int, default=2400, help="seconds per step")
+    ap.add_argument("--full", action="store_true", help="run mypy --strict for each plant too")
     args = ap.parse_args(argv)
     plants = [p for p in PLANTS if not args.only or p.id in args.only]
     if args.list:
@@ -164,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         copy_tree(tree)
         env = environment(tree)
         if args.baseline:
-            step, detail = run_test_command(tree, env, args.timeout)
+            step, detail = run_test_command(tree, env, args.timeout, full=True)
             print(f"baseline (nothing planted): {step} {detail}", flush=True)
             if step != "pass":
                 return 2
@@ -180,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(original.replace(p.old, p.new))
             t0 = time.monotonic()
             try:
-                step, detail = run_test_command(tree, env, args.timeout)
+                step, detail = run_test_command(tree, env, args.timeout, full=args.full)
             finally:
                 target.write_text(original)
             if step == "pass":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from errno import EBUSY, EINVAL, ENODEV, ENOMEM, EPERM
 
 
 class NovaError(Exception):
@@ -58,6 +59,10 @@ class ReplayMismatch(DeviceError):
 
 class DmaError(DeviceError):
     """A DMA buffer could not be allocated, or an access fell outside it."""
+
+
+class IrqError(DeviceError):
+    """An interrupt vector could not be requested, freed or configured (or its handler is stuck)."""
 
 
 class PollTimeout(NovaError, TimeoutError):
@@ -113,6 +118,96 @@ class MmError(NovaError):
 
 class BootError(NovaError):
     """A bring-up stage failed; the message names the stage and the cause."""
+
+
+class ChannelError(NovaError):
+    """A channel, channel group or engine request was invalid or refused (:mod:`nova_core.engines`)."""
+
+
+class ChannelExhausted(ChannelError):
+    """Every channel id of the FIFO is in use."""
+
+
+class PushbufferError(ChannelError):
+    """A pushbuffer method that the channel's classes do not have, or a value that does not fit."""
+
+
+class ChannelFault(ChannelError):
+    """The GPU stopped a channel (robust-channel recovery): its error notifier and GSP-RM's RC_TRIGGERED say why.
+
+    Attributes:
+        report: the :class:`nova_core.engines.fifo.ChannelErrorReport` (chid, engine, fault address, reason).
+    """
+
+    def __init__(self, report: object) -> None:
+        self.report = report
+        super().__init__(str(report))
+
+
+class FspError(NovaError):
+    """The FSP (Hopper and later) refused or garbled a message, or never answered.
+
+    Attributes:
+        code: the FSP's error code (``NVDM_PAYLOAD_COMMAND_RESPONSE.errorCode``) when it answered with one.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- the API second-level drivers use (nova_core.api) --------------------------------------------------
+
+
+class ApiError(NovaError):
+    """A request through the base API (:mod:`nova_core.api`) was invalid or refused.
+
+    Attributes:
+        errno: the ``errno`` a uAPI reports for it (``EINVAL`` unless a subclass says otherwise), so that a
+            second-level driver can pass the failure on as an ioctl would.
+    """
+
+    errno: int = EINVAL
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        if errno is not None:
+            self.errno = errno
+        super().__init__(message)
+
+
+class Revoked(ApiError):
+    """A resource was used after the device or driver binding that handed it out went away (unbind, device
+    removal, shutdown): nothing reached the device. ``errno`` is ENODEV."""
+
+    errno = ENODEV
+
+
+class AuxError(ApiError):
+    """An auxiliary-bus request was invalid: a name that does not parse, a driver registered twice, ..."""
+
+
+class NotAllowed(ApiError):
+    """An RM control that the base API's allowlist does not let a second-level driver send. ``errno`` is EPERM."""
+
+    errno = EPERM
+
+
+class Busy(ApiError):
+    """A resource is still in use (a buffer bound in a VA space, a VA range taken). ``errno`` is EBUSY."""
+
+    errno = EBUSY
+
+
+class OutOfMemory(ApiError):
+    """No VRAM, system memory or VA space for the request. ``errno`` is ENOMEM."""
+
+    errno = ENOMEM
+
+
+class VgpuError(ApiError):
+    """A vGPU-manager request was refused (:mod:`nova_core.api.vgpu`): a VF out of range (EINVAL) or in use (EBUSY),
+    a type that no longer fits (ENOSPC: channel ids or instances; FB is :class:`OutOfMemory`), no such vGPU
+    (ENODEV), a plugin task GSP-RM refused. ``errno`` says which."""
 
 
 # --- the simulated GPU ------------------------------------------------------------------------------

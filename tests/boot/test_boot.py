@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from boot_helpers import REAL_ROMS, SEC2_CHIPS, rm, wpr2
 
-from nova_core.errors import BootError, FalconError
+from nova_core.errors import BootError
 from nova_core.gpu import Chipset
-from nova_core.gsp.boot import STAGES, BootFailed, boot
+from nova_core.gpu.chips import BootPath
+from nova_core.gsp.boot import STAGES, BootFailed, boot, stages_for
 from nova_core.gsp.client import NV01_DEVICE_0, NV01_ROOT, NV20_SUBDEVICE_0
 from nova_core.gsp.fw import DEFAULT_REGISTRY
 from nova_core.sim import SimGpu
@@ -23,7 +24,7 @@ def _check_booted(gpu: SimGpu, g: object, *, boots: int = 1) -> None:
 
     assert isinstance(g, GspDevice)
     assert g.gsp_ready and g.stopped_after is None
-    assert [s.name for s in g.stages] == list(STAGES)
+    assert [s.name for s in g.stages] == list(stages_for(gpu.chipset))
     assert all(s.ok for s in g.stages)
     # what the simulated GSP-RM saw
     r = rm(gpu)
@@ -36,12 +37,18 @@ def _check_booted(gpu: SimGpu, g: object, *, boots: int = 1) -> None:
     sim_client = r.objects.clients[client.handle]
     assert {h: o.cls for h, o in sim_client.objects.items()} == {o.handle: o.cls for o in g.objects()}
     assert sorted(o.cls for o in g.objects()) == [NV01_ROOT, NV01_DEVICE_0, NV20_SUBDEVICE_0]
-    # the BAR page directories GSP-RM was handed are the driver's root tables
+    # BAR2: GSP-RM got the driver's root entry 0 (a PDE of the level below the root), at the root's shift;
+    # no UPDATE_BAR_PDE for BAR1, whose root is GSP-RM's own
     bars = g.bars
-    assert bars is not None and bars.bar2 is not None
-    assert r.bar_pde["BAR2"] == (bars.bar2.root_pde(), 47)
-    assert r.bar_pde["BAR1"] == (bars.bar1.fmt.pde(bars.bar1.pdb), 47)
+    assert bars is not None and bars.bar2 is not None and g.static is not None
+    shift = 56 if gpu.chipset.facts.boot_path is BootPath.FSP else 47  # MMU v3's PD4 / v2's PD3
+    pd_below_root = g.bars.bar2.vmm.root.children[0].addr
+    assert r.bar_pde == {"BAR2": (bars.bar2.vmm.fmt.pde(pd_below_root), shift)}
+    assert bars.bar1.pdb == g.static.bar1_pde_base and bars.bar2.vmm.invalidate_pdb == g.static.bar2_pde_base
+    # merged into GSP-RM's root
+    assert gpu.vram.read64(g.static.bar2_pde_base) == bars.bar2.vmm.fmt.pde(pd_below_root)
     assert wpr2(gpu)[1] != 0
+    assert gpu.models["fb"].blocked == []  # type: ignore[attr-defined]
 
 
 def _check_closed(gpu: SimGpu, g: object) -> None:
@@ -52,8 +59,15 @@ def _check_closed(gpu: SimGpu, g: object) -> None:
     assert wpr2(gpu) == (0, 0)
     assert rm(gpu).state in ("off", "unloaded")
     names = [s.name for s in g.shutdown_stages]
-    assert names == ["unload:client-free", "unload:unloading-guest-driver", "unload:gsp-reset", "unload:fwsec-sb",
-                     "unload:booter-unload", "unload:wpr2-check"]
+    if gpu.chipset.facts.boot_path is BootPath.FSP:  # GSP-RM unloads, the GSP-FMC shuts down, the core halts
+        assert names == ["unload:channels", "unload:bar2-pde", "unload:client-free",
+                         "unload:unloading-guest-driver", "unload:gsp-halt", "unload:sysmem-flush"]
+    else:
+        assert names == ["unload:channels", "unload:bar2-pde", "unload:client-free",
+                         "unload:unloading-guest-driver", "unload:gsp-reset", "unload:fwsec-sb",
+                         "unload:booter-unload", "unload:wpr2-check", "unload:sysmem-flush"]
+    r = rm(gpu)
+    assert r.bar_pde["BAR2"][0] == 0  # nouveau r535_bar_bar2_fini: the driver's entry taken out of GSP-RM's table
     # every DMA buffer of the boot (queues, log rings, libos page, image, radix3, WPR meta) was freed
     assert gpu.sysmem.mappings() == []
 
@@ -110,19 +124,26 @@ def test_boot_real_firmware_and_family_vbios(chip: str, firmware_path: Path, vbi
     _check_closed(gpu, g)
 
 
-@pytest.mark.parametrize("until", STAGES)
-def test_until_every_stage_stops_there_and_tears_down(until: str) -> None:
-    gpu = SimGpu("tu117")
-    g = boot_sim("tu117", synthetic=True, gpu=gpu, until=until)
+def until_case(chip: str, until: str) -> None:
+    """``until`` stops ``chip``'s boot after that stage, the teardown is clean, and the next boot works."""
+    gpu = SimGpu(chip)
+    order = stages_for(gpu.chipset)
+    g = boot_sim(chip, synthetic=True, gpu=gpu, until=until)
     names = [s.name for s in g.stages]
-    assert names == list(STAGES[:STAGES.index(until) + 1])
-    assert g.stopped_after == (None if until == STAGES[-1] else until)
-    assert g.gsp_ready == (STAGES.index(until) >= STAGES.index("init-done"))
+    assert names == list(order[:order.index(until) + 1])
+    assert g.stopped_after == (None if until == order[-1] else until)
+    assert g.gsp_ready == (order.index(until) >= order.index("init-done"))
     g.close()
     assert g.teardown_status == "clean" and wpr2(gpu) == (0, 0)
-    again = boot_sim("tu117", synthetic=True, gpu=gpu)  # the device is usable again
+    assert gpu.sysmem.mappings() == []
+    again = boot_sim(chip, synthetic=True, gpu=gpu)  # the device is usable again
     assert again.gsp_ready
     again.close()
+
+
+@pytest.mark.parametrize("until", stages_for(Chipset.TU117))
+def test_until_every_stage_stops_there_and_tears_down(until: str) -> None:
+    until_case("tu117", until)
 
 
 def test_until_unknown_stage_is_refused_with_the_list() -> None:
@@ -130,17 +151,14 @@ def test_until_unknown_stage_is_refused_with_the_list() -> None:
         boot_sim("ga102", synthetic=True, until="booter")
 
 
-@pytest.mark.parametrize("chip", ["gh100", "gb100", "gb202"])
-def test_fsp_chips_are_refused_clearly(chip: str) -> None:
-    with pytest.raises(FalconError, match="through the FSP.*not implemented yet"):
-        boot_sim(chip, synthetic=True)
-
-
-def test_boot_refuses_fsp_chip_at_identify_when_given_a_device() -> None:
-    gpu = SimGpu("gh100")
+@pytest.mark.parametrize(("chip", "until"), [("gh100", "booter-load"), ("ga102", "fsp-cot")])
+def test_until_a_stage_of_the_other_path_is_refused_at_identify(chip: str, until: str) -> None:
+    gpu = SimGpu(chip)
     with pytest.raises(BootFailed) as ei:
-        boot(gpu.device(), firmware_roots=[])
-    assert ei.value.stage == "identify" and "FSP" in str(ei.value)
+        boot(gpu.device(), firmware_roots=[], until=until)
+    assert ei.value.stage == "identify"
+    assert f"stage {until!r} is not on {chip.upper()}'s boot path" in str(ei.value)
+    assert STAGES.index(until) >= 0  # a stage of some path: only this chip's path lacks it
 
 
 def test_synthetic_firmware_is_generated_once_and_reused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,9 +200,10 @@ def test_instance_memory_works_through_bar2_after_boot() -> None:
         sim = g.dev.sim
         assert isinstance(sim, SimGpu)
         assert sim.vram.read(obj.vram_addr + 0x10, 4) == (0xCAFEF00D).to_bytes(4, "little")
-        # GSP's own regions are never handed out by the driver's VRAM allocator
-        assert g.layout is not None and g.bars is not None
-        assert not g.layout.wpr2.start <= obj.vram_addr < g.layout.wpr2.end
+        # only the FB regions static info reports neither reserved nor protected are handed out
+        assert g.static is not None
+        usable = [(r.base, r.limit + 1) for r in g.static.fb_regions if not r.reserved and not r.protected]
+        assert any(lo <= obj.vram_addr and obj.vram_addr + obj.size <= hi for lo, hi in usable)
     finally:
         g.close()
 
@@ -206,8 +225,8 @@ def test_timeline_records_stages_rpcs_and_waits() -> None:
     g.close()
     tl = g.timeline
     rpcs = [s.name for s in tl.of_kind("rpc")]
-    assert rpcs[:2] == ["GET_GSP_STATIC_INFO", "GSP_RM_ALLOC"]
-    assert rpcs.count("UPDATE_BAR_PDE") == 2 and "UNLOADING_GUEST_DRIVER" in rpcs
+    assert rpcs[:3] == ["GET_GSP_STATIC_INFO", "GSP_RM_CONTROL", "GSP_RM_ALLOC"]  # the interrupt table, then the client
+    assert rpcs.count("UPDATE_BAR_PDE") == 2 and "UNLOADING_GUEST_DRIVER" in rpcs  # BAR2 in, BAR2 out
     events = [s.name for s in tl.of_kind("event")]
     assert "GSP_RUN_CPU_SEQUENCER" in events[0] or "RUN_CPU_SEQUENCER" in events[0]
     assert any("INIT_DONE" in e for e in events)

@@ -108,3 +108,63 @@ def test_regs_read_live(capsys: Capture) -> None:
     out = run_json(["regs", "read", "NV_PMC_BOOT_42", "--sim", "gb202"], capsys)
     assert isinstance(out, dict)
     assert {f["name"]: f["value"] for f in out["fields"]}["architecture"] == 0x1B
+
+
+# -- issue 22: help text as the terminal wraps it; flags without a type placeholder; no-argument help -----------
+
+def _commands() -> list[tuple[str, object]]:
+    from typer.main import get_command
+
+    from nova_core.cli.main import build_app
+
+    root = get_command(build_app())
+    out: list[tuple[str, object]] = [("nova", root)]
+    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
+        out.append((name, cmd))
+        for sub, subcmd in getattr(cmd, "commands", {}).items():
+            out.append((f"{name} {sub}", subcmd))
+    return out
+
+
+def test_every_help_paragraph_is_one_line() -> None:
+    """Docstrings are hard-wrapped in the source; rich would keep those breaks and give ragged lines."""
+    for name, cmd in _commands():
+        text = getattr(cmd, "help", None) or ""
+        for para in text.split("\n\n"):
+            lines = para.split("\n")
+            assert len(lines) == 1 or all(ln.lstrip().startswith(("- ", "* ")) for ln in lines[1:]), (name, para)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["boot", "--help"], ["gsp-log", "--help"], ["fw", "--help"],
+                                  ["regs", "read", "--help"]])
+def test_help_shows_no_bool_placeholder_and_no_ragged_lines(argv: list[str], capsys: Capture,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "<bool>" not in out
+    # prose lines (one space of indent, outside the option panels): a line followed by more of its paragraph was
+    # filled to the width - its next word would not have fitted - or the source's hard wrap came through
+    rows = [ln.rstrip() for ln in out.splitlines()]
+    prose = [ln.startswith(" ") and ln[1:2].strip() != "" for ln in rows]
+    for i in range(len(rows) - 1):
+        if prose[i] and prose[i + 1]:
+            assert len(rows[i]) + 1 + len(rows[i + 1].split()[0]) > 100 - 4, (rows[i], rows[i + 1])
+
+
+def test_reflow_keeps_paragraphs_bullets_and_indentation() -> None:
+    from nova_core.cli.output import reflow_help
+
+    text = ("First line.\n\nA paragraph wrapped\n    in the source.\n\n  [cyan]x[/cyan]  an example\n  continued"
+            "\n\n- a\n- b")
+    assert reflow_help(text) == ("First line.\n\nA paragraph wrapped in the source.\n\n  [cyan]x[/cyan]  an example "
+                                 "continued\n\n- a\n- b")
+    assert reflow_help("\b\nkept\nas is") == "\b\nkept\nas is"
+    assert reflow_help(None) is None
+
+
+@pytest.mark.parametrize("argv", [[], ["regs"], ["mm"]])
+def test_no_arguments_prints_the_help(argv: list[str], capsys: Capture) -> None:
+    assert main(argv) == 2  # click's convention: the help, and a usage status
+    out, err = capsys.readouterr()
+    assert "Usage: nova" in out and "Traceback" not in err

@@ -91,7 +91,9 @@ def test_mount_read_and_unmount_on_a_signal(tmp_path: Path, sig: signal.Signals)
     try:
         _wait_mounted(proc, mnt)
         dev = mnt / "sim-tu117"
-        assert sorted(os.listdir(dev)) == ["gsp", "info.json", "regs", "vbios.rom"]
+        assert sorted(os.listdir(dev)) == ["gsp", "info.json", "irq", "regs", "vbios.rom"]
+        vectors = (dev / "irq" / "vectors").read_text()
+        assert vectors.startswith("mode msi ") and " GSP " in vectors and "GspInterrupt" in vectors
         info = json.loads((dev / "info.json").read_text())
         assert info["chipset"] == "TU117" and info["gsp_ready"] is True and info["firmware_synthetic"] is True
         boot0 = SimGpu("tu117").boot0

@@ -29,7 +29,7 @@ def gpu() -> Iterator[GspDevice]:
 def test_layout_of_a_device(gpu: GspDevice) -> None:
     tree = ExportTree([gpu])
     assert tree.listdir("/") == ["sim-ga102"]
-    assert sorted(tree.listdir("/sim-ga102")) == ["gsp", "info.json", "regs", "vbios.rom"]
+    assert sorted(tree.listdir("/sim-ga102")) == ["gsp", "info.json", "irq", "regs", "vbios.rom"]
     assert sorted(tree.listdir("/sim-ga102/gsp")) == ["loginit", "loginit.txt", "logintr", "logintr.txt", "logrm",
                                                       "logrm.txt"]
     regs = tree.listdir("/sim-ga102/regs")
@@ -123,3 +123,16 @@ def test_missing_paths_and_kinds() -> None:
 def test_two_devices_with_one_name_are_refused() -> None:
     with pytest.raises(NovaError, match="two devices export as"):
         ExportTree([_Fake(), _Fake()])
+
+
+def test_interrupt_view_files(gpu: GspDevice) -> None:
+    tree = ExportTree([gpu])
+    assert sorted(tree.listdir("/sim-ga102/irq")) == ["info.json", "vectors"]
+    text = tree.read("/sim-ga102/irq/vectors").decode()
+    assert text.startswith("mode msi (msi (1 vector(s)) of sim:ga102); TOP registers 1, subtrees 4, leaves 8")
+    gsp_line = next(line for line in text.splitlines() if line.split()[4:5] == ["GSP"])
+    assert gsp_line.split()[:4] == ["192", "6", "0", "stall"] and gsp_line.endswith("GspInterrupt")
+    view = json.loads(tree.read("/sim-ga102/irq/info.json"))
+    gsp = next(v for v in view["vectors"] if v["name"] == "GSP")
+    assert gsp["count"] > 0 and view["leaves"] == 8 and view["mode"] == "msi"
+    assert {v["kind"] for v in view["vectors"]} == {"stall", "nonstall"}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flush_page import registered
 from nova_core.falcon.chain import ChainResult, UnloadResult, run_secure_chain, unload_secure_chain
 from nova_core.fb import FbLayout, read_fb_layout
 from nova_core.firmware import FirmwareSet, open_firmware_set
@@ -59,7 +60,7 @@ class Rig:
 
 
 def make_rig(chip: str, root: Path, *, rom: Path | None = None, expect: bool = True, **gpu_kw: Any) -> Rig:
-    gpu = SimGpu(chip, vbios=rom, **gpu_kw)
+    gpu = registered(SimGpu(chip, vbios=rom, **gpu_kw))
     if expect:
         gpu.models["secure_chain"].expect_firmware(root)  # type: ignore[attr-defined]
     dev = gpu.device()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from flush_page import registered
 from nova_core.falcon import BromParams, Falcon, FalconUcode, UcodeSegment, falcon
 from nova_core.falcon.facts import FalconEngine
 from nova_core.gpu import Chipset
@@ -65,7 +66,7 @@ def expected_of(spec: Spec, source: str = "synthetic ucode", **kw: int) -> Expec
 
 def setup(chip: Chipset | str, engine: FalconEngine = FalconEngine.SEC2, *, seed: int = 1,
           **sim_kw: object) -> tuple[SimGpu, Falcon, SimFalcon, Spec]:
-    gpu = SimGpu(chip, **sim_kw)  # type: ignore[arg-type]
+    gpu = registered(SimGpu(chip, **sim_kw))  # type: ignore[arg-type]
     f = falcon(gpu.device(), gpu.chipset, engine)
     model: SimFalcon = gpu.models["falcon"][engine.label]  # type: ignore[index]
     spec = make_spec(gpu.facts.falcon_hal, seed, engine_mask=engine.engine_id_mask)

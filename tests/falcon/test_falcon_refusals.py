@@ -509,8 +509,8 @@ def test_fuse_version_tu102_hal_is_zero() -> None:
 @pytest.mark.parametrize("chip", [Chipset.GH100, Chipset.GB100, Chipset.GB202, Chipset.GB206])
 def test_fsp_chips_refuse_the_sec2_path(chip: Chipset) -> None:
     gpu = SimGpu(chip)
-    with pytest.raises(FalconError, match=f"{chip.name} .* boots GSP-RM through the FSP chain of trust.*not "
-                                          f"implemented"):
+    with pytest.raises(FalconError, match=f"{chip.name} .* boots GSP-RM through the FSP chain of trust "
+                                          r"\(nova_core.fsp\), not through FWSEC"):
         sec2_falcon(gpu.device(), chip)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from flush_page import registered
 from nova_core.errors import FalconError, FirmwareError
 from nova_core.falcon import BromParams, FalconUcode, UcodeSegment, falcon
 from nova_core.falcon.facts import FalconEngine
@@ -99,7 +100,7 @@ def _expected_from_layout(layout: object, source: str, **kw: int) -> ExpectedLoa
 @pytest.mark.artifacts
 @pytest.mark.parametrize("chip", ["tu102", "tu117", "ga100", "ga102", "ad102"])
 def test_real_booters_load_on_simulated_sec2(firmware_path: Path, chip: str) -> None:
-    gpu = SimGpu(chip)
+    gpu = registered(SimGpu(chip))
     sec2 = falcon(gpu.device(), gpu.chipset, FalconEngine.SEC2)
     model = gpu.models["falcon"].sec2  # type: ignore[attr-defined]
     for kind in ("booter_load", "booter_unload"):
@@ -125,7 +126,7 @@ def test_real_fwsec_loads_on_simulated_gsp(vbios_path: Path) -> None:
         if vb.fwsec is None:
             continue
         chip = Chipset.parse(rom.name.split("_")[0].split("-")[1])
-        gpu = SimGpu(chip, vbios=rom)
+        gpu = registered(SimGpu(chip, vbios=rom))
         gsp = falcon(gpu.device(), gpu.chipset, FalconEngine.GSP)
         gsp.reset()
         fw = vb.fwsec

@@ -150,8 +150,9 @@ def _mutations(base: bytes) -> st.SearchStrategy[bytes]:
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 #: what the driver refuses and the sim's readers let through: header versions and ranges they do not check
-_STRICTER_BL = re.compile(r"nvfw_bin_hdr\.bin_ver at|nvfw_bl_desc\.start_tag at .* is not a 16-bit tag|"
-                          r"nvfw_bl_desc\.code_size at .* no bootloader code")
+_STRICTER_BL = re.compile(r"nvfw_bin_hdr\.bin_ver at|RM_FLCN_BL_DESC\.blStartTag at .* is not a 16-bit IMEM tag|"
+                          r"RM_FLCN_BL_DESC\.blCodeSize at .* no bootloader code|"
+                          r"RM_FLCN_BL_DESC (code|data) .* is outside the .*-byte payload")
 _STRICTER_BOOTER = re.compile(r"nvfw_bin_hdr\.bin_ver at|nvfw_hs_header_v2\.meta_data_size at|"
                               r"nvfw_hs_load_header_v2 at .* run past the end|HS load header .* outside the .*-byte "
                               r"payload")

@@ -96,6 +96,19 @@ def test_ad102_24gib_r535_and_r570() -> None:
     assert _regions(r570)["non_wpr_heap"] == (0x5F5600000, 0x5F5700000)
 
 
+def test_r550_heap_is_its_own() -> None:
+    """550.163.01 gsp_fw_heap.h: LibOS 3 bare-metal carveout 22 MiB (GSP_FW_HEAP_PARAM_OS_SIZE_LIBOS3_BAREMETAL)
+    and bounds 86..278 MiB (GSP_FW_HEAP_SIZE_OVERRIDE_LIBOS3_BAREMETAL_MIN_MB/_MAX_MB) - neither r535's 20 MiB and
+    84..276 nor r570's 88..280; LibOS 2 is 0 MiB, 64..256 as in every branch. Literals from the header."""
+    assert heap_params(Chipset.GA102, "550.163.01") == HeapParams("r550", 3, 22 * MiB, 8 * MiB, 86 * MiB, 278 * MiB)
+    assert heap_params(Chipset.TU102, "550.163.01") == HeapParams("r550", 2, 0, 8 * MiB, 64 * MiB, 256 * MiB)
+    fb = 24 * GiB  # 22 + 8 + align(96 KiB x 24, 1 MiB) = 3 + 96 = 129 MiB (r535: 127 MiB)
+    assert wpr2_heap_size(heap_params(Chipset.AD102, "550.163.01"), fb) == 129 * MiB
+    assert wpr2_heap_size(heap_params(Chipset.AD102, "535.113.01"), fb) == 127 * MiB
+    assert wpr2_heap_size(heap_params(Chipset.GA102, "550.163.01"), 2048 * GiB) == 278 * MiB  # clamped
+    assert wpr2_heap_size(heap_params(Chipset.GA102, "550.163.01"), 1) == 129 * MiB - 2 * MiB
+
+
 def test_ga100_40gib_has_no_frts_and_no_display() -> None:
     fb = 40 * GiB
     lay = compute_fb_layout(Chipset.GA100, fb_size=fb, bootloader_size=TU_BL, gsp_image_size=TU_IMG,
@@ -129,7 +142,7 @@ def test_heap_is_clamped_to_the_libos_bounds() -> None:
     assert wpr2_heap_size(low, GiB) == 200 * MiB
 
 
-@pytest.mark.parametrize(("version", "branch"), [("535.113.01", "r535"), ("550.163.01", "r535"),
+@pytest.mark.parametrize(("version", "branch"), [("535.113.01", "r535"), ("550.163.01", "r550"), ("560.35.03", "r550"),
                                                  ("570.144", "r570"), ("r570.144", "r570"), ("580.65.06", "r570")])
 def test_gsp_branch(version: str, branch: str) -> None:
     assert gsp_branch(version) == branch
@@ -190,6 +203,30 @@ def test_read_from_the_simulated_gpu_matches_the_pure_function(chip: Chipset) ->
     assert lay.as_json()["regions"]["wpr2"]["end"] == lay.wpr2_end
 
 
+@pytest.mark.parametrize("chip,fused_display", [("ga102", False), ("tu102", False), ("ga100", True), ("ad104", True)])
+def test_display_presence_is_read_from_the_display_fuse(chip: str, fused_display: bool) -> None:
+    """The layout reads NV_PDISP_VGA_WORKSPACE_BASE only where the display fuse (NV_FUSE_STATUS_OPT_DISPLAY:
+    0x021C04 on Turing, 0x820C04 from GA100 on) says there is a display - not from a per-chip flag: a GA102 board
+    with the display fused off gets the default workspace, a GA100 whose fuse says ENABLE gets the register's."""
+    from nova_core.fb import display_enabled
+    from nova_core.regs.fuse import NV_FUSE_STATUS_OPT_DISPLAY
+    from nova_core.regs.pdisp import NV_PDISP_VGA_WORKSPACE_BASE
+
+    gpu = SimGpu(chip)
+    spec = identify(gpu.bar0)
+    fuse = NV_FUSE_STATUS_OPT_DISPLAY.for_family(spec.facts.reg_family)
+    assert (fuse.addr(), spec.facts.display_fuse) == (0x021C04 if chip.startswith("tu") else 0x820C04, fuse)
+    assert display_enabled(gpu.bar0, spec) is spec.facts.has_display  # the sim's board, by default
+    fb = spec.facts.sim_vram_mib * MiB
+    top = fb - 128 * 1024  # a valid workspace pointer, not the default
+    gpu.bar0.poke(NV_PDISP_VGA_WORKSPACE_BASE.addr(), NV_PDISP_VGA_WORKSPACE_BASE.encode(status_valid=1,
+                                                                                           address=top >> 16))
+    gpu.bar0.poke(fuse.addr(), int(not fused_display))  # DATA 0 = ENABLE
+    assert display_enabled(gpu.bar0, spec) is fused_display
+    lay = read_fb_layout(gpu.bar0, spec, bootloader_size=GA_BL, gsp_image_size=GA_IMG, version="535.113.01")
+    assert lay.vga_workspace.start == (top if fused_display else fb - MiB)
+
+
 @settings(max_examples=200, deadline=None)
 @given(chip=st.sampled_from(list(Chipset)), fb_mib=st.integers(512, 200 * 1024), bl=st.integers(1, 1 << 20),
        img=st.integers(1, 96 << 20), version=st.sampled_from(["535.113.01", "570.144"]),
@@ -209,7 +246,7 @@ def test_layout_invariants(chip: Chipset, fb_mib: int, bl: int, img: int, versio
     # alignments
     assert lay.frts.end % F.FRTS_ALIGN == 0 and lay.boot.start % F.BOOT_ALIGN == 0
     assert lay.elf.start % F.ELF_ALIGN == 0 and lay.wpr2_heap.start % MiB == 0 and lay.wpr2_heap.size % MiB == 0
-    assert lay.wpr2.start % MiB == 0 and lay.non_wpr_heap.size == MiB
+    assert lay.wpr2.start % MiB == 0 and lay.non_wpr_heap.size == chip.facts.non_wpr_heap_size
     # WPR2 holds the meta, heap, ELF, boot and FRTS, and ends at gspFwWprEnd
     assert lay.wpr2.start + F.GSP_FW_WPR_META_SIZE <= lay.wpr2_heap.start and lay.wpr2.end == lay.frts.end
     assert lay.wpr2.end == lay.wpr2_end and lay.frts.size == chip.facts.frts_size

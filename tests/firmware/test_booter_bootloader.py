@@ -95,7 +95,7 @@ def _hs(b: bytes, i: int) -> int:
     (lambda b: struct.pack_into("<I", b, 0x14, 0xFFFFFFFF), r"payload \(data_offset, data_size\) at 0x[0-9a-f]+: "
                                                            r"0xffffffff bytes"),
     (lambda b: struct.pack_into("<I", b, _hs(b, 3), 4), r"patch_sig value at 0x[0-9a-f]+: expected 0 \(OpenRM"),
-    (lambda b: struct.pack_into("<I", b, _hs(b, 6), 0), r"num_sig value .*expected at least 1 signature, found 0"),
+    (lambda b: struct.pack_into("<I", b, _hs(b, 6), 0), r"num_sig value .*expected 1 to 17 signatures .*found 0x0"),
     (lambda b: struct.pack_into("<I", b, _hs(b, 6), 5), r"sig_prod_size .*0x300 bytes do not divide into 5"),
     (lambda b: struct.pack_into("<I", b, 0x18 + 0x14, 16), r"meta_data_size at 0x2c: expected 0xc, found 0x10"),
     (lambda b: struct.pack_into("<I", b, _hs(b, 2), 0x100), r"patch_loc\) at .*0x180-byte signature at payload "

@@ -154,4 +154,4 @@ def test_nova_fw_text_and_errors(synth_root: Path, tmp_path: Path, capsys: Captu
     assert main(["fw", str(junk)]) == 1
     assert "neither an ELF" in capsys.readouterr().err
     assert main(["fw", str(tmp_path / "none.bin")]) == 1
-    assert "no such file" in capsys.readouterr().err
+    assert "cannot open firmware file" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nova_core.errors import PollTimeout
+from nova_core.errors import BootError, PollTimeout
 from nova_core.gpu import Chipset, identify
 from nova_core.gpu.devinit import GFW_BOOT_INTERVAL, devinit, gfw_boot_state, wait_gfw_boot
 from nova_core.hw.clock import MS, SEC
@@ -66,8 +66,30 @@ def test_progress_stalls_below_completion_with_mask_lowered() -> None:
 
 
 @pytest.mark.parametrize("chip", [Chipset.GH100, Chipset.GB100, Chipset.GB202])
-def test_fsp_chips_skip_the_gfw_wait(chip: Chipset) -> None:
+def test_fsp_chips_wait_for_the_fsp_boot_not_the_gfw_scratch(chip: Chipset) -> None:
     gpu = SimGpu(chip)
     gpu.models["gfw"].cold_boot(never_completes=True)  # type: ignore[attr-defined]
-    r = devinit(gpu.bar0, gpu.clock)
-    assert not r.gfw_waited and r.vram_size == chip.facts.sim_vram_mib * MiB
+    r = devinit(gpu.bar0, gpu.clock)  # the FSP has booted: its I2CS scratch reads 0xFF
+    assert r.gfw_waited and r.vram_size == chip.facts.sim_vram_mib * MiB
+
+
+@pytest.mark.parametrize(("chip", "register", "timeout_s"), [
+    (Chipset.GH100, "NV_THERM_I2CS_SCRATCH at 0x200bc", 4), (Chipset.GB100, "NV_THERM_I2CS_SCRATCH at 0x200bc", 4),
+    (Chipset.GB202, "NV_THERM_I2CS_SCRATCH at 0xad00bc", 5)])
+def test_fsp_boot_that_never_completes_times_out_naming_its_register(chip: Chipset, register: str,
+                                                                     timeout_s: int) -> None:
+    gpu = SimGpu(chip)
+    gpu.models["fsp"].boot_complete = False  # type: ignore[attr-defined]
+    with pytest.raises(PollTimeout, match=f"{chip.name} FSP secure boot complete \\({register} = 0xff\\)"):
+        devinit(gpu.bar0, gpu.clock)
+    assert timeout_s * SEC <= gpu.clock.now() < (timeout_s + 1) * SEC
+
+
+def test_gb100_fsp_fuse_error_is_refused() -> None:
+    gpu = SimGpu(Chipset.GB100)
+    gpu.models["fsp"].set_fuse_error(0x2A)  # type: ignore[attr-defined]
+    with pytest.raises(BootError, match=r"fuse error check failed: NV_PFSP_FUSE_ERROR_CHECK .* reads 0x2a"):
+        devinit(gpu.bar0, gpu.clock)
+    g = SimGpu(Chipset.GB202)  # GB20x has no fuse error check to fail
+    g.models["fsp"].set_fuse_error(0x2A)  # type: ignore[attr-defined]
+    assert devinit(g.bar0, g.clock).gfw_waited

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nova_core.errors import DeviceError, DeviceLost
+from nova_core.errors import DeviceError, DeviceLost, SimViolation
 from nova_core.gpu import identify, read_gpu_time, vram_size
 from nova_core.gpu.vram import decode_local_memory_range
 from nova_core.hw.clock import US
@@ -68,6 +68,27 @@ def test_sim_timer_follows_virtual_clock_across_32_bit_wrap() -> None:
     assert abs(t - gpu.clock.now()) < 5 * US
     gpu.clock.sleep(10 * US)
     assert read_gpu_time(gpu.bar0) > t
+
+
+def test_sim_ptimer_behaves_as_dev_timer_h() -> None:
+    """dev_timer.h: TIME_0_NSEC is 31:5 (bits 4:0 read 0: 32 ns steps), TIME_1_NSEC 28:0 (bits 31:29 read 0), both
+    RW; writing TIME_1 then TIME_0 loads a new time (OpenRM tmrSetCurrentTime_GV100) and it keeps counting. The
+    usermode copy reads the same. (Before, the sim counted single nanoseconds in all 64 bits.)"""
+    from nova_core.regs.vfn import NV_VIRTUAL_FUNCTION_TIME_0
+
+    gpu = SimGpu("ad102")
+    gpu.clock.sleep(1_000_003)
+    reads = [gpu.bar0.read32(NV_PTIMER_TIME_0.addr()) for _ in range(40)]
+    assert all(r & 0x1F == 0 for r in reads) and len(set(reads)) > 1
+    assert gpu.bar0.read32(NV_VIRTUAL_FUNCTION_TIME_0.addr()) & 0x1F == 0
+    gpu.bar0.write32(NV_PTIMER_TIME_1.addr(), 0xFFFF_FFFF)
+    gpu.bar0.write32(NV_PTIMER_TIME_0.addr(), 0x1234_567F)
+    assert gpu.bar0.read32(NV_PTIMER_TIME_1.addr()) == 0x1FFF_FFFF  # bits 31:29 are not there
+    t = read_gpu_time(gpu.bar0)
+    assert 0x1FFF_FFFF_1234_5660 <= t < 0x1FFF_FFFF_1234_5660 + 10 * US and t & 0x1F == 0
+    hopper = SimGpu("gh100")  # gh100 dev_timer.h: TIME_0_NSEC is read-only
+    with pytest.raises(SimViolation, match="NV_PTIMER_TIME_0"):
+        hopper.bar0.write32(NV_PTIMER_TIME_0.addr(), 0)
 
 
 @pytest.mark.parametrize(("mag", "scale", "ecc", "expect"), [

@@ -8,6 +8,7 @@ INIT_DONE awaited. Threads are stopped at teardown.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,8 @@ def make(chip: str = "ga102", version: str = "535.113.01", *, init: bool = True,
     if before_boot is not None:
         before_boot(b)
     else:
-        rpc.send(SetSystemInfo(SYSINFO))
+        mirror = gpu.facts.pci_config_mirror  # 0x92000 from Hopper on (NV_EP_PCFGM)
+        rpc.send(SetSystemInfo(dataclasses.replace(SYSINFO, pci_config_mirror_base=mirror)))
         rpc.send(SetRegistry())
     if boot:
         gsp.boot(version, libos.bus_addr)

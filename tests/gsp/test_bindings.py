@@ -4,6 +4,7 @@ version-neutral layer above them: version choice, declared differences, checked 
 from __future__ import annotations
 
 import ctypes
+import itertools
 
 import pytest
 
@@ -23,7 +24,7 @@ from nova_core.gsp.fw import (
     root_alloc_params,
 )
 from nova_core.sim.gsp_rm import parse_registry
-from nova_core.sim.gsp_rm.static import static_info
+from nova_core.sim.gsp_rm.static import fb_plan, static_info
 
 VERSIONS = list(bindings.SUPPORTED)
 
@@ -301,12 +302,18 @@ def test_system_info_fields_by_version() -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_static_info_decode(version: str) -> None:
     abi = GspAbi.for_version(version)
-    raw = static_info(abi.module, Chipset.AD102, 24576, 0x2684)
+    raw = static_info(abi.module, Chipset.AD102, 24576, 0x2684, fb_plan(24576 << 20, None))
     info = GetGspStaticInfo().decode(abi, raw)
     assert isinstance(info, GspStaticInfo)
     assert info.gpu_name == "NVIDIA GeForce RTX 4090" and info.gpu_short_name == "AD102"
-    assert info.fb_length == 24576 << 20 and len(info.fb_regions) == 2 and len(info.gid) == 16
+    assert info.fb_length == 24576 << 20 and len(info.fb_regions) == 4 and len(info.gid) == 16
     assert info.internal_client != 0 and info.bar2_pde_base < info.fb_length
+    usable = [r for r in info.fb_regions if not r.reserved and not r.protected]
+    assert len(usable) == 1 and usable[0].base == 0 and usable[0].compressible and usable[0].iso
+    kept = [(r.reserved != 0, r.protected) for r in info.fb_regions[1:]]
+    assert kept == [(True, False), (True, True), (True, False)]
+    assert all(a.limit + 1 == b.base for a, b in itertools.pairwise(info.fb_regions))
+    assert info.fb_regions[1].base <= info.bar2_pde_base < info.fb_regions[1].limit
     bad = bytearray(raw)
     off = type(info.raw).fbRegionInfoParams.offset
     bad[off:off + 4] = (17).to_bytes(4, "little")

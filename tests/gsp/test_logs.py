@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import struct
 import time
+from pathlib import Path
 
 import pytest
 from gsp_helpers import SYSINFO, VERSIONS, make
@@ -22,6 +23,7 @@ from nova_core.gsp.logs import (
     EXTENDED,
     EXTENDED_FLAG,
     MAX_FIELD,
+    MAX_MESSAGE,
     METADATA,
     LogDecoder,
     LogRecord,
@@ -52,11 +54,11 @@ BASE = 0x9000_0000
 
 
 def _task_elf(records: list[tuple[str, str, int, int, int, int]], strings: tuple[str, ...] = (),
-              extended: bool = False) -> tuple[bytes, list[int], dict[str, int]]:
-    """A task ELF with one metadata record per (file, format, line, argc, level, special); returns the ELF, the
-    records' VAs and the VAs of ``strings`` (extra strings for %s)."""
+              extended: bool = False, base: int = BASE) -> tuple[bytes, list[int], dict[str, int]]:
+    """A task ELF with one metadata record per (file, format, line, argc, level, special) from ``base``; returns the
+    ELF, the records' VAs and the VAs of ``strings`` (extra strings for %s)."""
     rec_size = METADATA.size + (EXTENDED.size if extended else 0)
-    str_base = BASE + rec_size * len(records) + 0x100
+    str_base = base + rec_size * len(records) + 0x100
     blob = bytearray()
     va_of: dict[str, int] = {}
 
@@ -69,13 +71,13 @@ def _task_elf(records: list[tuple[str, str, int, int, int, int]], strings: tuple
     meta = bytearray()
     vas = []
     for file, fmt, line, argc, level, special in records:
-        vas.append(BASE + len(meta))
+        vas.append(base + len(meta))
         if extended:
             meta += EXTENDED.pack(EXTENDED_FLAG, put(".fwlogging_rm"))
         meta += METADATA.pack(put(file), put(fmt), line, argc, level, special)
     for s in strings:
         put(s)
-    elf = _elf(2, [_Sec(".logging_metadata", 1, bytes(meta), flags=0x2, addr=BASE, align=8),
+    elf = _elf(2, [_Sec(".logging_metadata", 1, bytes(meta), flags=0x2, addr=base, align=8),
                    _Sec(".logging_const", 1, bytes(blob), flags=0x32, addr=str_base, entsize=1)], segments=True)
     return elf, vas, va_of
 
@@ -251,7 +253,7 @@ def test_an_elf_with_nothing_at_an_address_is_refused() -> None:
     bad = _elf(1, [_Sec(".fwversion", 1, b"535.113.01\0"), _Sec(".fwlogging", 1, b"nope" * 8)])
     with pytest.raises(FirmwareError, match=r"section \.fwlogging at 0x[0-9a-f]+ does not hold an ELF"):
         LogDecoder.from_bytes(bad)
-    with pytest.raises(FirmwareError, match="cannot read logging ELF"):
+    with pytest.raises(FirmwareError, match="cannot open logging ELF .*No such file"):
         LogDecoder.from_file("/nonexistent/gsp_log_ga10x.bin")
 
 
@@ -412,3 +414,114 @@ def test_printf_strings_come_from_the_elf() -> None:
 def test_printf_never_raises(fmt: str, args: list[int]) -> None:
     out = format_printf(fmt, tuple(args), _DECODER.string)
     assert len(out) <= len(fmt) * (MAX_FIELD + 32)
+
+
+# -- issue 22, defect 2: a hostile logging ELF (printf widths, precisions, lengths) costs bounded time and memory ----
+
+_HOSTILE = ("%999999999d", "%.999999999u", "%*d", "%-*.*x", "%1024s", "%" + "9" * 5000 + "d")
+
+
+def test_printf_output_is_bounded_whatever_the_format() -> None:
+    t0 = time.perf_counter()
+    for spec in _HOSTILE:
+        out = format_printf(spec * 20, (2**31 - 1,) * 20)
+        assert len(out) <= MAX_MESSAGE + 32, spec  # the cut text and its marker
+    assert format_printf("%" + "9" * 5000 + "d", (7,)) == " " * (MAX_FIELD - 1) + "7"  # no int() digit-limit error
+    cut = format_printf("%1000d" * 10, tuple(range(10)))
+    assert cut.startswith(" " * 999 + "0") and cut.endswith(" more]") and "...[" in cut
+    assert time.perf_counter() - t0 < 1.0
+
+
+def _hostile_sim_elf(fmt: str) -> bytes:
+    """A task logging ELF with the simulated GSP-RM's metadata addresses and argument counts, every format ``fmt``
+    repeated once per argument: the records of a real boot decode through it."""
+    from nova_core.sim.gsp_rm.logs import LOG_SECTION_BASE
+
+    formats = LogFormats(bindings.load("535.113.01"))
+    recs = [(f.file, fmt * max(f.argc, 1), f.line, f.argc, f.level, 0)
+            for f in sorted(formats.by_va.values(), key=lambda f: f.va)]
+    elf, vas, _ = _task_elf(recs, base=LOG_SECTION_BASE)
+    assert vas == sorted(formats.by_va)
+    return elf
+
+
+@pytest.mark.parametrize("spec", _HOSTILE)
+def test_a_hostile_logging_elf_decodes_a_full_ring_in_bounded_time(spec: str) -> None:
+    """The campaign's reproducer: widths from the ELF gave a ValueError, a MemoryError at 2 GiB, or 7 s of work;
+    here a full 64 KiB ring of 20-argument records is decoded through the worst formats."""
+    meta_fmt = spec * 20
+    elf, vas, _ = _task_elf([("f.c", meta_fmt, 1, 20, 1, 0)])
+    dec = LogDecoder.from_bytes(elf)
+    slots = 0x10000 // 8 - 1
+    per = 22
+    words = [w for _ in range(slots // per) for w in ([2**31 - 1] * 20 + [vas[0], 1])]
+    t0 = time.perf_counter()
+    snap = read_log("LOGRM", _ring(words, size=0x10000), dec)
+    lines = snap.render()
+    assert time.perf_counter() - t0 < 1.0
+    assert len(snap.records) == slots // per and snap.note == ""
+    assert all(len(r.text) <= MAX_MESSAGE + 32 for r in snap.records)
+    assert sum(map(len, lines)) <= len(snap.records) * (MAX_MESSAGE + 100) + 200
+
+
+def test_a_hostile_logging_elf_through_nova_gsp_log_and_the_mount_text(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from nova_core.cli.main import main
+    from nova_core.debugfs import ExportTree
+    from nova_core.sim_boot import boot_sim
+
+    f = tmp_path / "hostile.elf"
+    f.write_bytes(_hostile_sim_elf("%999999999d"))
+    assert main(["gsp-log", "--sim", "ga102", "--log-elf", str(f), "--ring", "LOGINIT"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) > 2 and all(len(ln) <= MAX_MESSAGE + 100 for ln in out)
+    assert out[1].endswith(" more]")  # the first record's text was cut, not rendered at 10^9 characters
+    gpu = boot_sim("ga102")
+    try:
+        t0 = time.perf_counter()
+        text = ExportTree([gpu], decoder=LogDecoder.from_file(f)).read("/sim-ga102/gsp/loginit.txt")
+        assert time.perf_counter() - t0 < 1.0 and b"more]" in text
+    finally:
+        gpu.close()
+
+
+@pytest.mark.parametrize(("path", "msg"), [
+    ("/dev/zero", r"logging ELF '/dev/zero' is a character device, not a regular file"),
+    ("/", r"logging ELF '/' is a directory"),
+])
+def test_a_logging_elf_that_is_not_a_file_is_refused_before_reading(path: str, msg: str) -> None:
+    with pytest.raises(FirmwareError, match=msg):
+        LogDecoder.from_file(path)
+
+
+_HOSTILE_SPEC = st.builds(lambda flags, width, prec, conv: f"%{flags}{width}{prec}{conv}",
+                          st.sampled_from(["", "-", "0", "#", "+", " ", "-0#"]),
+                          st.sampled_from(["", "*", "1", "1024", "999999999", "9" * 200]),
+                          st.sampled_from(["", ".", ".*", ".0", ".999999999"]),
+                          st.sampled_from(list("diouxXpcsan%")))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.one_of(_HOSTILE_SPEC, st.text("ab \n", max_size=8)), max_size=30),
+                          st.integers(0, 25), st.integers(0, 8)), min_size=1, max_size=4),
+       st.lists(st.integers(0, 2**64 - 1), max_size=200), st.data())
+def test_hostile_logging_elfs_decode_in_bounded_time_and_text(recs: list[tuple[list[str], int, int]],
+                                                              words: list[int], data: st.DataObject) -> None:
+    """Formats, argument counts and levels a hostile logging ELF may hold, over a ring of random words that point
+    at its records: only the corrupt-ring outcomes, every record's text within MAX_MESSAGE, within a second."""
+    elf, vas, va_of = _task_elf([("f.c", "".join(parts), 1, argc, level, 0) for parts, argc, level in recs],
+                                strings=("s" * 4000,))
+    dec = LogDecoder.from_bytes(elf)
+    pointers = [*vas, va_of["s" * 4000]]
+    ring = [data.draw(st.sampled_from(pointers)) if w % 3 == 0 else w for w in words]
+    t0 = time.perf_counter()
+    try:
+        snap = read_log("LOGRM", _ring(ring, size=0x2000), dec)
+    except GspError:
+        return
+    lines = snap.render()
+    assert time.perf_counter() - t0 < 1.0
+    assert all(len(r.text) <= MAX_MESSAGE + 32 for r in snap.records)
+    # the header, then each record's lines (a prefix each, its text once) - or the raw words when none decode
+    assert sum(map(len, lines)) <= 300 + sum(len(r.text) + 80 * (r.text.count("\n") + 1) for r in snap.records) \
+        + 30 * len(snap.words)

@@ -3,11 +3,13 @@ caller waits, failures, and every injected fault followed by a working RPC."""
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from gsp_helpers import VERSIONS, Booted
+from gsp_helpers import SYSINFO, VERSIONS, Booted
 
 from nova_core.errors import GspError, PollTimeout
 from nova_core.gsp.fw import (
@@ -20,10 +22,13 @@ from nova_core.gsp.fw import (
     RmControl,
     RmFree,
     RpcFailure,
+    SetRegistry,
+    SetSystemInfo,
     device_alloc_params,
     root_alloc_params,
     subdevice_alloc_params,
 )
+from nova_core.gsp.rpc import GspRpc
 from nova_core.hw.clock import MS, SEC
 from nova_core.regs import falcon as F
 
@@ -165,7 +170,7 @@ def test_delayed_reply(booted: Booted) -> None:
     assert booted.rpc.call(Nop(b"late")) == b"late"
     assert booted.dev.clock.now() - t0 >= 300 * MS
     booted.gsp.inject("delay", function="NOP", delay_ns=6 * SEC)
-    with pytest.raises(PollTimeout, match=r"GSP-RM's reply to NOP \(rpc sequence \d+\)"):
+    with pytest.raises(PollTimeout, match=r"GSP-RM's reply to NOP \(RPC #\d+ of this channel\)"):
         booted.rpc.call(Nop(b"too late"))
     assert booted.rpc.call(Nop(b"next")) == b"next"  # the late reply, when it comes, is absorbed
 
@@ -237,19 +242,123 @@ def test_tinygrad_edge_lengths_round_trip(booted: Booted, rpc_length: int) -> No
     assert booted.gpu.log.errors() == []
 
 
-def test_truncated_large_reply() -> None:
-    """A large reply whose continuation records do not follow: a GspError, and the next message survives."""
+def _rig_rpc() -> tuple[Any, GspRpc]:
     from test_cmdq import Rig
 
-    from nova_core.gsp.rpc import GspRpc
-
     r = Rig()
-    rpc = GspRpc(r.abi, r.shm, r.gpu.bar0, r.gpu.clock)
-    pending = rpc.post("GSP_RM_CONTROL", bytes(r.abi.payload_max + 100))
-    fn = r.abi.function("GSP_RM_CONTROL")
-    r.post(fn, bytes(r.abi.payload_max), rpc_seq=pending.sequence)  # the first part only
+    return r, GspRpc(r.abi, r.shm, r.gpu.bar0, r.gpu.clock)
+
+
+def test_truncated_large_reply() -> None:
+    """A split reply whose continuation records do not follow: its caller gets a GspError, and the message
+    that came instead is delivered."""
+    r, rpc = _rig_rpc()
+    pending = rpc.post("GSP_RM_CONTROL", bytes(r.abi.payload_max + 100), awaited=True)
+    r.post(r.abi.function("GSP_RM_CONTROL"), bytes(r.abi.payload_max))  # the first part only
     r.post(r.abi.event(Event.OS_ERROR_LOG), bytes(0x10C))
-    with pytest.raises(GspError, match=r"GSP_RM_CONTROL reply \(rpc sequence 1\) needs 0x64 more bytes, but the "
-                                       r"next message is OS_ERROR_LOG"):
+    rpc.poll()
+    assert [e.name for e in rpc.backlog()] == ["OS_ERROR_LOG"] and pending.done and pending.reply is None
+    with pytest.raises(GspError, match=r"reply to GSP_RM_CONTROL \(RPC #1 of this channel\) was cut short: "
+                                       r"0xffb0 of its 0x10014 bytes arrived and the next message is OS_ERROR_LOG"):
+        rpc.wait(pending)
+
+
+def test_replies_matched_by_function_and_order_not_sequence() -> None:
+    """Replies carry whatever sequence GSP-RM writes (here 0xdead, 0): each goes to the oldest RPC of its
+    function, whatever the order of functions in between (nouveau r535_gsp_msg_recv, OpenRM
+    _kgspRpcDrainOneEvent). Matching by sequence, as the driver did before, finds no owner for them."""
+    r, rpc = _rig_rpc()
+    a = rpc.post("NOP", b"a")
+    b = rpc.post("GET_GSP_STATIC_INFO", b"")
+    c = rpc.post("NOP", b"c")
+    nop, info = r.abi.function("NOP"), r.abi.function("GET_GSP_STATIC_INFO")
+    r.post(nop, b"first", rpc_seq=0xDEAD)
+    r.post(info, b"info")
+    r.post(nop, b"second")
+    assert (rpc.wait(c).payload, rpc.wait(a).payload, rpc.wait(b).payload) == (b"second", b"first", b"info")
+    r.post(nop, b"nobody")
+    with pytest.raises(GspError, match="a reply to NOP .* that no RPC is waiting for"):
         rpc.poll()
-    assert [e.name for e in rpc.backlog()] == ["OS_ERROR_LOG"] and not pending.done
+
+
+def test_rpc_header_sequence_sent_as_zero(booted: Booted) -> None:
+    """NVIDIA's GSP clients leave the RPC header's sequence 0 (OpenRM rpcWriteCommonHeader, nouveau
+    r535_gsp_rpc_get); so does the driver."""
+    slot = booted.rpc.cmdq.write_ptr
+    booted.rpc.post("NOP", b"zero")
+    base = booted.shm.geometry.entry_off + slot * 0x1000
+    assert struct.unpack_from("<I", booted.shm.cmdq, base + 0x30 + 0x18)[0] == 0
+
+
+@pytest.mark.parametrize("size", [81_920, 2 * 0xFFB0, 2 * 0xFFB0 + 1])
+def test_large_nop_round_trips_whole(booted: Booted, size: int) -> None:
+    """Issue 22 defect 5: an 81,920-byte NOP came back as 65,456 bytes with no error. The sim reassembles the
+    command from its CONTINUATION_RECORDs (NOP has no size field: the records run until one is not full, or
+    until the next command) and the driver reassembles the reply to the full length."""
+    data = bytes((i * 7 + i // 251) & 0xFF for i in range(size))
+    if size % booted.abi.payload_max == 0:  # no short last record: GSP-RM ends the command at the next one
+        pending = booted.rpc.post("NOP", data, awaited=True)
+        assert booted.rpc.call(Nop(b"next")) == b"next"
+        assert booted.rpc.wait(pending).payload == data
+    else:
+        assert booted.rpc.call(Nop(data)) == data
+    assert booted.gpu.log.errors() == [] and booted.gsp.handled["NOP"] >= 1
+
+
+def _record(r: Any, function: int, payload: bytes, result: int = 0) -> None:
+    buf, n = r.gsp.build(seq=r.gsp_seq, function=function, result=result, rpc_seq=0, payload=payload,
+                         header_version=r.abi.header_version, signature=r.abi.signature)
+    r.gsp.write_status(buf, n)
+    r.gsp_seq += 1
+
+
+def test_cut_short_reply_is_an_error_not_success() -> None:
+    """A split reply that ends early (a short continuation record) is an error for its caller, and a failure
+    reported in any record is the reply's result (before, 65,456 of 81,920 bytes came back as success)."""
+    r, rpc = _rig_rpc()
+    maxp = r.abi.payload_max
+    nop, cont = r.abi.function("NOP"), r.abi.function("CONTINUATION_RECORD")
+    short = rpc.post("NOP", bytes(maxp + 0x1000), awaited=True)
+    _record(r, nop, bytes(maxp))
+    _record(r, cont, bytes(0x10))
+    with pytest.raises(GspError, match=r"cut short: 0xffc0 of its 0x10fb0 bytes arrived and CONTINUATION_RECORD "
+                                       r"1 holds only 0x10 bytes"):
+        rpc.wait(short)
+    failed = rpc.post("NOP", bytes(maxp + 0x1000), awaited=True)
+    _record(r, nop, bytes(maxp))
+    _record(r, cont, bytes(0x1000), result=0xFF100002)  # NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT
+    reply = rpc.wait(failed)
+    assert reply.result == 0xFF100002 and len(reply.payload) == maxp + 0x1000
+    cut = rpc.post("NOP", bytes(maxp + 0x1000), awaited=True)
+    _record(r, nop, bytes(0x20), result=0xFF100002)  # GSP-RM refused it with a short reply
+    with pytest.raises(RpcFailure, match="first record holds only 0x20 bytes; GSP-RM reported "
+                                         "NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT"):
+        rpc.wait(cut)
+
+
+@pytest.mark.parametrize("event", ["GSP_INIT_DONE", "GSP_RUN_CPU_SEQUENCER"])
+def test_event_with_an_error_result_is_a_failure(gsp_boot: Callable[..., Booted], event: str) -> None:
+    """Issue 22 defect 10: an INIT_DONE or RUN_CPU_SEQUENCER carrying an error rpc_result was taken as the event
+    (OpenRM kgspWaitForRmInitDone checks INIT_DONE's rpc_result; nouveau r535_gsp_msg_recv refuses any such
+    message). The sequencer does not run it, and waiting for INIT_DONE fails naming the event and the status."""
+    def arm(b: Booted) -> None:
+        b.gsp.inject("error_result", function=event, status=0x40)  # NV_ERR_INVALID_STATE
+        b.rpc.send(SetSystemInfo(SYSINFO))
+        b.rpc.send(SetRegistry())
+
+    b = gsp_boot("ga102", "535.113.01", init=False, before_boot=arm)
+    with pytest.raises(RpcFailure, match=rf"GSP-RM event {event} \(0x[0-9a-f]+\) carries NV_ERR_INVALID_STATE"):
+        b.rpc.wait_event(Event.INIT_DONE)
+    assert b.seq.runs == (0 if event == "GSP_RUN_CPU_SEQUENCER" else 1)
+
+
+def test_split_reply_longer_than_the_request_is_an_error() -> None:
+    r, rpc = _rig_rpc()
+    maxp = r.abi.payload_max
+    pending = rpc.post("NOP", bytes(maxp + 0x10), awaited=True)
+    _record(r, r.abi.function("NOP"), bytes(maxp))
+    _record(r, r.abi.function("CONTINUATION_RECORD"), bytes(0x20))
+    with pytest.raises(GspError, match=r"reply to NOP \(RPC #1 of this channel\) is longer than the request: 0xffd0 "
+                                       r"of its 0xffc0 bytes arrived"):
+        rpc.wait(pending)
+    assert rpc.poll() == 0  # the queue is consistent afterwards

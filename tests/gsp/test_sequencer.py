@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nova_core.errors import GspError, PollTimeout
+from nova_core.errors import BarRangeError, GspError, PollTimeout
 from nova_core.gsp.fw import GspAbi, SequencerRequest
 from nova_core.gsp.sequencer import CpuSequencer
 from nova_core.hw.bar import BufferBar
@@ -155,3 +158,53 @@ def test_core_opcodes_need_falcons() -> None:
     seq = CpuSequencer(ABI, BufferBar(bytearray(16 << 20)), VirtualClock())
     with pytest.raises(GspError, match="CORE_RESET at dword 0x0 needs the falcons"):
         seq.run(request(("CORE_RESET", ())))
+
+
+# -- issue 22, defect 6: waits GSP-RM asks for are capped; the fuzzed buffer ends in a GspError or PollTimeout ------
+
+@pytest.mark.parametrize(("cmd", "match"), [
+    (("REG_POLL", (0x2000, 1, 1, 0x80000000, 0)), r"REG_POLL at dword 0x0 asks for a 2147\.48 s wait; a sequencer "
+                                                  r"wait is at most 30 s"),
+    (("REG_POLL", (0x2000, 1, 1, 0xFFFFFFFF, 0)), r"asks for a 4294\.97 s wait"),
+    (("DELAY_US", (0x80000000,)), r"DELAY_US at dword 0x0 asks for a 2147\.48 s wait"),
+    (("DELAY_US", (30_000_001,)), r"DELAY_US .* 30 s wait"),
+])
+def test_sequencer_waits_over_the_cap_are_refused_at_once(rig: Rig, cmd: tuple[str, tuple[int, ...]],
+                                                          match: str) -> None:
+    seq, _, clock, _ = rig
+    t0 = clock.now()
+    with pytest.raises(GspError, match=match):
+        seq.run(request(cmd))
+    assert clock.now() == t0  # refused before waiting at all
+
+
+def test_a_buffer_of_waits_is_bounded_in_all(rig: Rig) -> None:
+    """Many waits each under the cap: the buffer stops at the 30 s budget, not after 1000 x 20 s."""
+    seq, _, clock, _ = rig
+    t0 = clock.now()
+    with pytest.raises(GspError, match=r"DELAY_US at dword 0x2 asks for a 20 s wait with 10 s left of the 30 s"):
+        seq.run(request(*[("DELAY_US", (20_000_000,))] * 1000, size=4096))
+    assert clock.now() - t0 == 20 * SEC
+    t0 = clock.now()
+    with pytest.raises(PollTimeout) as e:  # a poll is cut to what is left, then times out
+        seq.run(request(("DELAY_US", (28_000_000,)), ("REG_POLL", (0x2000, 1, 1, 0, 0))))
+    assert e.value.timeout_ns == 2 * SEC and clock.now() - t0 <= 30 * SEC + 10 * US
+
+
+_OPS = [int(getattr(ABI.module, f"GSP_SEQ_BUF_OPCODE_{n}")) for n in
+        ("REG_WRITE", "REG_MODIFY", "REG_POLL", "DELAY_US", "REG_STORE")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_OPS), st.integers(0, 2**32 - 1)), max_size=48),
+       st.integers(0, 64), st.integers(0, 64))
+def test_fuzzed_sequencer_buffers_end_in_project_errors_in_bounded_time(words: list[int], size: int,
+                                                                        index: int) -> None:
+    bar = BufferBar(bytearray(1 << 16))
+    clock = VirtualClock()
+    seq = CpuSequencer(ABI, bar, clock, None)
+    req = SequencerRequest(size, index, (0,) * 8, struct.pack(f"<{len(words)}I", *words))
+    t0 = clock.now()
+    with contextlib.suppress(GspError, PollTimeout, BarRangeError):  # BarRangeError: outside the BAR, unaligned
+        seq.run(req)
+    assert clock.now() - t0 <= 30 * SEC + 10 * US

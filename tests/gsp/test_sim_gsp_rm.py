@@ -7,7 +7,7 @@ import struct
 from collections.abc import Callable
 
 import pytest
-from gsp_helpers import SYSINFO, Booted
+from gsp_helpers import SYSINFO, Booted, make
 
 from nova_core.errors import NovaError, PollTimeout, SimViolation
 from nova_core.gsp.cmdq import checksum
@@ -146,7 +146,7 @@ def _raw(b: Booted, payload: bytes = b"raw", *, patch: dict[int, int] | None = N
 
 def _reply(b: Booted) -> int:
     m = b.rpc.msgq.receive()
-    assert m is not None and m.sequence == 0x77
+    assert m is not None and m.sequence == 0  # GSP-RM does not echo the request's sequence (0x77)
     return m.result
 
 
@@ -232,11 +232,13 @@ def test_object_table(booted: Booted) -> None:
     assert _status(b, RmAlloc(C, D, S, 0x2080, sub)) == "NV_OK"
     assert _status(b, RmAlloc(C, D, S + 1, 0x2080, sub)) == "NV_ERR_STATE_IN_USE"
     assert _status(b, RmAlloc(C, D, 0xCAFE, 0x1234, b"")) == "NV_ERR_INVALID_CLASS"
-    assert _status(b, RmAlloc(C, D, 0xF1F00000, 0xC56F, b"")) == "NV_OK"  # AMPERE_CHANNEL_GPFIFO_A on GA102
+    assert _status(b, RmAlloc(C, D, 0xF1F00000, 0xC561, b"")) == "NV_OK"  # AMPERE_USERMODE_A on GA102
+    # a GPFIFO channel needs its NV_CHANNEL_ALLOC_PARAMS (tests/engines covers them)
+    assert _status(b, RmAlloc(C, D, 0xF1F00001, 0xC56F, b"")) == "NV_ERR_INVALID_PARAM_STRUCT"
     assert _status(b, RmControl(C, S, 0x20800110, b"")) == "NV_ERR_NOT_SUPPORTED"
     assert _status(b, RmControl(C, 0x999, 0, b"")) == "NV_ERR_INVALID_OBJECT_HANDLE"
     assert _status(b, RmFree(C, C, 0x999)) == "NV_ERR_INVALID_OBJECT_HANDLE"
-    assert _status(b, RmFree(C, C, D)) == "NV_OK"  # frees the subdevice and the channel under it too
+    assert _status(b, RmFree(C, C, D)) == "NV_OK"  # frees the subdevice and the object under it too
     assert _status(b, RmControl(C, S, 0, b"")) == "NV_ERR_INVALID_OBJECT_HANDLE"
     assert b.gsp.objects is not None and b.gsp.objects.count() == 1
     internal = b.gsp.objects.clients
@@ -246,19 +248,50 @@ def test_object_table(booted: Booted) -> None:
     assert _status(b, RmFree(C, C, C)) == "NV_ERR_INVALID_CLIENT"
 
 
+def _pde(addr: int, aperture: int = 1) -> int:
+    """An MMU v2 PDE (the sim test's own encoding: ADDRESS 32:8 = addr >> 12, APERTURE 2:1)."""
+    return (addr >> 12 << 8) | aperture << 1
+
+
 def test_update_bar_pde(booted: Booted, gsp_boot: Callable[..., Booted]) -> None:
-    pde = (0x2_0000_0000 >> 12 << 8) | (1 << 1)  # video aperture
-    booted.rpc.call(UpdateBarPde(BarType.BAR2, pde, 47))
-    assert booted.gsp.bar_pde["BAR2"] == (pde, 47)
-    with pytest.raises(RpcFailure, match="UPDATE_BAR_PDE .*NV_ERR_INVALID_ARGUMENT"):
-        booted.rpc.call(UpdateBarPde(BarType.BAR1, pde, 39))
-    assert _refused(booted, "entryLevelShift 39, expected 47")
-    with pytest.raises(RpcFailure):
-        booted.rpc.call(UpdateBarPde(BarType.BAR1, 0x100, 47))
-    assert _refused(booted, "aperture 0 (invalid PDE)")
-    booted.rpc.call(UpdateBarPde(BarType.BAR1, 0, 47))  # clearing it is fine
+    """GSP-RM merges the CPU's BAR2 entry into entry 0 of its own root (OpenRM kbusPatchBar2Pdb_GSPCLIENT) and
+    checks it: BAR_2 only, the root level's shift, a PDE (not a PTE) of video memory, and every table under it in
+    VRAM neither reserved nor protected (GSP-RM's static info). A zero entry takes it out."""
+    gsp, vram = booted.gsp, booted.gpu.vram
+    plan = gsp.plan
+    assert plan is not None
+    usable, reserved, protected = plan.regions[0], plan.regions[1], plan.regions[2]
+    pd2 = usable.end - 0x10000
+    vram.write(pd2, bytes(0x1000))
+    booted.rpc.call(UpdateBarPde(BarType.BAR2, _pde(pd2), 47))
+    assert gsp.bar_pde["BAR2"] == (_pde(pd2), 47) and vram.read64(plan.bar2_pdb) == _pde(pd2)
+    refusals = [
+        (UpdateBarPde(BarType.BAR1, _pde(pd2), 47), "NV_ERR_NOT_SUPPORTED", "barType BAR_1: GSP-RM's BAR1 root"),
+        (UpdateBarPde(BarType.BAR2, _pde(pd2), 39), "NV_ERR_INVALID_ARGUMENT", "entryLevelShift 39, expected 47"),
+        (UpdateBarPde(BarType.BAR2, _pde(pd2) | 1, 47), "NV_ERR_INVALID_ARGUMENT", "IS_PTE set"),
+        (UpdateBarPde(BarType.BAR2, _pde(pd2, 2), 47), "NV_ERR_INVALID_ARGUMENT", "must be in video memory"),
+        (UpdateBarPde(BarType.BAR2, _pde(reserved.base + 0x10000), 47), "NV_ERR_INVALID_ARGUMENT",
+         f"the PD2 table at vid {reserved.base + 0x10000:#x} is not in the CPU's VRAM (inside GSP-RM's reserved"),
+        (UpdateBarPde(BarType.BAR2, _pde(protected.base), 47), "NV_ERR_INVALID_ARGUMENT",
+         f"the PD2 table at vid {protected.base:#x} is not in the CPU's VRAM (inside "),
+    ]
+    for cmd, status, why in refusals:
+        with pytest.raises(RpcFailure, match=f"UPDATE_BAR_PDE .*{status}"):
+            booted.rpc.call(cmd)
+        assert _refused(booted, why), why
+    # a table further down in reserved VRAM is refused too (the sim walks the CPU's tables)
+    vram.write64(pd2, _pde(reserved.base + 0x20000))
+    with pytest.raises(RpcFailure, match="NV_ERR_INVALID_ARGUMENT"):
+        booted.rpc.call(UpdateBarPde(BarType.BAR2, _pde(pd2), 47))
+    assert _refused(booted, "the PD1 table at vid")
+    assert vram.read64(plan.bar2_pdb) == _pde(pd2)  # the refusals left the merged entry alone
+    booted.rpc.call(UpdateBarPde(BarType.BAR2, 0, 47))  # taking it out is fine
+    assert vram.read64(plan.bar2_pdb) == 0
     hopper = gsp_boot("gh100", "570.144")
-    hopper.rpc.call(UpdateBarPde(BarType.BAR2, pde, 56))  # MMU v3: the root covers VA bit 56
+    hp = hopper.gsp.plan
+    assert hp is not None
+    hopper.gpu.vram.write(hp.regions[0].base, bytes(0x1000))
+    hopper.rpc.call(UpdateBarPde(BarType.BAR2, _pde(hp.regions[0].base), 56))  # MMU v3: the root covers VA bit 56
 
 
 def test_unloading(booted: Booted) -> None:
@@ -307,3 +340,10 @@ def test_log_records(booted: Booted) -> None:
     fmt_off = meta.format - base
     assert section[fmt_off:].split(b"\0")[0] == b"GSP-RM %u.%u.%02u booting on chip %#x, %u MiB FB\n"
     assert meta.argumentCount == 5
+
+
+def test_hopper_wants_its_own_pci_config_mirror() -> None:
+    b = make("gh100", "570.144", init=False,
+             before_boot=lambda b: (b.rpc.send(SetSystemInfo(SYSINFO)), b.rpc.send(SetRegistry())))
+    b.dev.clock.sleep(10 * MS)
+    assert _refused(b, "PCI config mirror 0x88000/0x1000, expected 0x92000/0x1000")

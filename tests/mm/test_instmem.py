@@ -69,8 +69,26 @@ def test_instance_block_words_and_root_pde() -> None:
                                 "use_ver2_pt_format": 1, "big_page_size": 1,
                                 "lo": (space.vmm.pdb >> 12) & 0xFFFFF, "hi": space.vmm.pdb >> 32,
                                 "adr_limit_lo": 0x1FFF, "adr_limit_hi": 0}
-    # nouveau r535_bar_bar2_update_pde hands GSP-RM (addr >> 4) | 2 (plus NO_ATS, bit 5, here)
-    assert space.root_pde() == (space.vmm.pdb >> 4) | 2 | 0x20
+    with pytest.raises(MmError, match="no GSP-RM root to share"):
+        space.shared_entry()
+
+
+def test_shared_with_gsp_rm_never_binds_and_shares_the_level_below_the_root() -> None:
+    """With GSP-RM, BAR2's tables cover the lower half of the aperture (nouveau bar2_halve); the entry handed over
+    is the root's entry 0 - (PD2 address >> 4) | aperture 2 (nouveau r535_bar_bar2_update_pde, plus NO_ATS, bit
+    5, here) - never the root itself; invalidates name GSP-RM's root; bind() refuses."""
+    gpu = SimGpu("ga102")
+    dev = gpu.device()
+    bar2 = gpu.models["bar2"]
+    alloc = VramAllocator(gpu.vram.size)
+    space = Bar2Space(gpu.chipset, dev.bar0, dev.clock, gpu.vram, alloc, bar2.bar, gsp_pdb=0x7654_3000)  # type: ignore
+    pd2 = space.vmm.root.children[0].addr
+    assert space.shared_entry() == (pd2 >> 4) | 2 | 0x20 and pd2 != space.vmm.pdb
+    assert space.root_level_shift == 47 and space.vmm.va_end == bar2.bar.size // 2  # type: ignore[attr-defined]
+    assert space.vmm.invalidate_pdb == 0x7654_3000 and space.inst is None
+    with pytest.raises(MmError, match="BAR2 belongs to GSP-RM"):
+        space.bind()
+    assert bar2.binds == 0  # type: ignore[attr-defined]
 
 
 def test_errors() -> None:
@@ -88,5 +106,5 @@ def test_errors() -> None:
     with pytest.raises(MmError, match="positive"):
         inst.alloc(0)
     unbound = Bar2Space(gpu.chipset, gpu.bar0, gpu.clock, gpu.vram, space.allocator, space.bar2)
-    with pytest.raises(MmError, match="not bound"):
+    with pytest.raises(MmError, match="BAR2 is not usable yet"):
         InstMemory(unbound).alloc(0x1000)

@@ -107,7 +107,18 @@ def test_cli_pci_file_and_errors(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert json.loads(capsys.readouterr().out)["device"] == 0x2489
     raw.write_bytes(b"\x00" * 10)
     assert main(["pci", "--file", str(raw)]) == 1
-    assert "truncated" in capsys.readouterr().err
+    assert "10 bytes of binary data is not a config-space dump" in capsys.readouterr().err
+    # issue 22, defect 8: arbitrary text was decoded as config bytes
+    text = tmp_path / "text.txt"
+    text.write_text("The quick brown fox jumps over the lazy dog.\n")
+    assert main(["pci", "--file", str(text)]) == 1
+    assert "is text but not an lspci -x hex dump: hex dump: no rows" in capsys.readouterr().err
+    raw.write_bytes(bytes(range(256)) * 2)  # binary, 512 bytes: no config space has that size
+    assert main(["pci", "--file", str(raw)]) == 1
+    assert "512 bytes of binary data" in capsys.readouterr().err
+    raw.write_bytes(load_dump("ga104-rtx3060ti.lspci", size=4096).data[:64])  # an unprivileged copy of sysfs config
+    assert main(["pci", "--file", str(raw), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["size"] == 64
     assert main(["pci"]) == 1
     assert "give exactly one of" in capsys.readouterr().err
 

@@ -105,6 +105,8 @@ class FakeVfio:
         self.iommu = 0
         self.maps: dict[int, tuple[int, int, int]] = {}  # iova -> (vaddr, size, flags)
         self.irqs: dict[int, list[int]] = {}
+        self.irq_counts = {U.VFIO_PCI_MSIX_IRQ_INDEX: 6, U.VFIO_PCI_MSI_IRQ_INDEX: 1, U.VFIO_PCI_INTX_IRQ_INDEX: 1}
+        self.irq_actions: list[tuple[int, int, int, int]] = []  # (index, start, count, MASK/UNMASK)
         self.resets = 0
         self.config = bytearray(load_dump("ga104-rtx3060ti.lspci", size=4096).data)
         self.closed: list[int] = []
@@ -200,16 +202,25 @@ class FakeVfio:
         return 0
 
     def _device_3b6d(self, arg: U.vfio_irq_info) -> int:
-        arg.count = {U.VFIO_PCI_MSIX_IRQ_INDEX: 6, U.VFIO_PCI_MSI_IRQ_INDEX: 1, U.VFIO_PCI_INTX_IRQ_INDEX: 1}.get(
-            arg.index, 0)
+        arg.count = self.irq_counts.get(arg.index, 0)
         arg.flags = U.VFIO_IRQ_INFO_EVENTFD
+        if arg.index == U.VFIO_PCI_INTX_IRQ_INDEX:  # vfio-pci: INTx can be masked, and is masked on delivery
+            arg.flags |= U.VFIO_IRQ_INFO_MASKABLE | U.VFIO_IRQ_INFO_AUTOMASKED
         return 0
 
     def _device_3b6e(self, arg: bytearray) -> int:
         head = U.vfio_irq_set.from_buffer_copy(bytes(arg[:ctypes.sizeof(U.vfio_irq_set)]))
-        assert head.argsz == len(arg) == ctypes.sizeof(U.vfio_irq_set) + 4 * head.count
+        data = 0 if head.flags & U.VFIO_IRQ_SET_DATA_NONE else 4 * head.count  # DATA_NONE carries no data
+        assert head.argsz == len(arg) == ctypes.sizeof(U.vfio_irq_set) + data
         if head.flags & U.VFIO_IRQ_SET_DATA_NONE and head.count == 0:
             self.irqs.pop(head.index, None)
+            return 0
+        action = head.flags & U.VFIO_IRQ_SET_ACTION_TYPE_MASK
+        if head.flags & U.VFIO_IRQ_SET_DATA_NONE and action in (U.VFIO_IRQ_SET_ACTION_MASK,
+                                                                 U.VFIO_IRQ_SET_ACTION_UNMASK):
+            if head.index != U.VFIO_PCI_INTX_IRQ_INDEX:
+                raise OSError(errno.EINVAL, "only INTx can be masked")  # vfio_pci_set_irqs_ioctl
+            self.irq_actions.append((head.index, head.start, head.count, action))
             return 0
         assert head.flags == U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER
         fds = [int.from_bytes(arg[20 + 4 * i:24 + 4 * i], "little", signed=True) for i in range(head.count)]
@@ -332,3 +343,30 @@ def test_kernel_refusals_are_named(fake_sysfs: Callable[..., Path], tmp_path: Pa
     with pytest.raises(DeviceError, match="IOMMU_MAP_DMA.*failed"):
         v.dma.alloc(PAGE)
     v.close()
+
+
+# -- issue 22, defect 11: a BDF is normalised before it becomes a path ---------------------------------------------
+
+@pytest.mark.parametrize("bad", ["../decoy", "0000:01:00.0/../../decoy", "/etc", "", "1:0.0"])
+def test_public_entry_points_refuse_what_is_not_a_bdf(fake_sysfs: Callable[..., Path], tmp_path: Path,
+                                                       bad: str) -> None:
+    from nova_core.errors import PciError
+    from nova_core.pci.discovery import find_function
+
+    sysfs, dev = tree(fake_sysfs, tmp_path)
+    decoy = tmp_path / "decoy"  # a directory beside the tree that "../decoy" would reach
+    decoy.mkdir()
+    with pytest.raises(DeviceAccessError, match="is not a PCI address"):
+        check_vfio_ready(bad, sysfs=sysfs, dev_vfio=dev)
+    with pytest.raises(DeviceAccessError, match="is not a PCI address"):
+        VfioDevice(bad, sysfs=sysfs, dev_vfio=dev)
+    with pytest.raises(PciError, match="is not a PCI address"):
+        find_function(bad, sysfs)
+
+
+def test_short_bdfs_are_normalised(fake_sysfs: Callable[..., Path], tmp_path: Path) -> None:
+    from nova_core.pci.discovery import find_function
+
+    sysfs, dev = tree(fake_sysfs, tmp_path)
+    assert check_vfio_ready("01:00.0", sysfs=sysfs, dev_vfio=dev) == 7
+    assert find_function("01:00.0", sysfs).bdf == BDF

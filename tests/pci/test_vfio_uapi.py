@@ -93,3 +93,35 @@ def test_uapi_matches_linux_vfio_h(tmp_path: Path) -> None:
             mismatches.append(f"sizeof {n}: python {py_size}, header {c_size}")
     assert not mismatches, "\n".join(mismatches)
     assert len(U.IOCTLS) == 17 and len(U.STRUCTS) == 10
+
+
+def test_set_irqs_eventfd_payload_matches_linux_vfio_h(tmp_path: Path) -> None:
+    """``VFIO_DEVICE_SET_IRQS`` with eventfds: the header, ``argsz`` and the s32 array at ``data`` built as a C
+    program builds them against the kernel's ``struct vfio_irq_set`` - byte for byte."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    fds = [7, -1, 12345]
+    src = tmp_path / "irq_set.c"
+    src.write_text("\n".join([
+        "#include <stdio.h>", "#include <stdlib.h>", "#include <string.h>", "#include <stddef.h>",
+        "#include <linux/vfio.h>", "int main(void) {",
+        f"  int fds[] = {{{', '.join(map(str, fds))}}};",
+        "  size_t n = sizeof(fds) / sizeof(fds[0]);",
+        "  size_t argsz = sizeof(struct vfio_irq_set) + n * sizeof(int);",
+        "  struct vfio_irq_set *s = calloc(1, argsz);",
+        "  s->argsz = argsz; s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;",
+        "  s->index = VFIO_PCI_MSIX_IRQ_INDEX; s->start = 3; s->count = n;",
+        "  memcpy(s->data, fds, n * sizeof(int));",
+        '  printf("%zu\\n", offsetof(struct vfio_irq_set, data));',
+        "  for (size_t i = 0; i < argsz; i++) printf(\"%02x\", ((unsigned char *)s)[i]);",
+        '  printf("\\n"); return 0; }']) + "\n")
+    exe = tmp_path / "irq_set"
+    res = subprocess.run([cc, *_include_dirs(tmp_path), "-o", str(exe), str(src)], capture_output=True, text=True,
+                         check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    offset, payload = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+    assert int(offset) == U.IRQ_SET_DATA_OFFSET
+    ours = U.irq_set_eventfds(U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER,
+                              U.VFIO_PCI_MSIX_IRQ_INDEX, 3, fds)
+    assert ours.hex() == payload

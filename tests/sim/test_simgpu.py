@@ -121,3 +121,32 @@ def test_models_are_discoverable(sim: SimGpu) -> None:
     assert isinstance(sim.models, dict)
     with pytest.raises(Exception, match="no simulated model 'nope'"):
         sim.model("nope")
+
+
+def test_pramin_block_writes_equal_word_writes_and_respect_protection() -> None:
+    """A block write into the PRAMIN window lands, costs and counts as its word writes do; into protected VRAM
+    (WPR2) it is dropped as a whole and logged once in the fault log."""
+    from nova_core.regs.pbus import NV_PBUS_BAR0_WINDOW
+    from nova_core.regs.pfb import NV_PFB_PRI_MMU_WPR2_ADDR_HI, NV_PFB_PRI_MMU_WPR2_ADDR_LO
+    from nova_core.regs.prom import PRAMIN
+
+    data = bytes(range(256)) * 4
+    costs = []
+    for block in (False, True):
+        gpu = SimGpu("ga102")
+        gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(base_=0x20))  # VRAM 0x200000
+        t0, w0 = gpu.clock.now(), gpu.bar0.writes
+        if block:
+            gpu.bar0.write_block(PRAMIN.start + 0x40, data)
+        else:
+            for i in range(0, len(data), 4):
+                gpu.bar0.write32(PRAMIN.start + 0x40 + i, int.from_bytes(data[i:i + 4], "little"))
+        assert gpu.vram.read(0x200040, len(data)) == data
+        costs.append((gpu.clock.now() - t0, gpu.bar0.writes - w0))
+    assert costs[0] == costs[1]
+    gpu.bar0.poke(NV_PFB_PRI_MMU_WPR2_ADDR_LO.addr(), NV_PFB_PRI_MMU_WPR2_ADDR_LO.encode(val=0x200))
+    gpu.bar0.poke(NV_PFB_PRI_MMU_WPR2_ADDR_HI.addr(), NV_PFB_PRI_MMU_WPR2_ADDR_HI.encode(val=0x300))
+    gpu.bar0.write_block(PRAMIN.start + 0x40, bytes(len(data)))
+    assert gpu.vram.read(0x200040, len(data)) == data
+    fb = gpu.models["fb"]
+    assert [(b.path, b.addr, b.length) for b in fb.blocked] == [("PRAMIN", 0x200040, len(data))]  # type: ignore

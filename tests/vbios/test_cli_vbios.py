@@ -112,7 +112,7 @@ def test_bad_rom_file_is_one_line(tmp_path: Path, capsys: Capture) -> None:
     err = capsys.readouterr().err
     assert "zero.rom: PCI expansion ROM at 0x0: not found" in err and err.count("\n") == 1
     assert main(["vbios", str(tmp_path / "missing.rom")]) == 1
-    assert "cannot read ROM file" in capsys.readouterr().err
+    assert "cannot open vBIOS ROM file" in capsys.readouterr().err
 
 
 @pytest.mark.artifacts
@@ -159,3 +159,37 @@ def test_record_and_replay_a_vbios_parse(tmp_path: Path, capsys: Capture) -> Non
     for doc in (recorded, replayed):
         doc.pop("source")
     assert recorded == replayed
+
+
+@pytest.mark.artifacts
+def test_the_gb206_table_says_which_entries_are_not_listed_and_why(vbios_path: Path, capsys: Capture) -> None:
+    """issue 22: "35 entries" above 6 rows - the 29 empty slots are counted, the 6 undecoded say why."""
+    rom = vbios_path / "blackwell-gb206_2d04_asus-prime-rtx5060ti.rom"
+    assert main(["vbios", str(rom)]) == 0
+    out = capsys.readouterr().out
+    assert ("falcon ucode table at 0x91bde (second FwSec image): 35 entries, 6 listed; 29 empty (application 0, "
+            "descriptor pointer 0) not listed") in out
+    reasons = [ln for ln in out.splitlines() if ln.startswith("  not decoded: ")]
+    assert len(reasons) == 6
+    assert sum("descriptor version expected 2 or 3, found 6" in r for r in reasons) == 4
+    assert sum("lies past the end of the expansion ROM" in r for r in reasons) == 2
+    assert main(["vbios", str(rom), "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)["ucode_table"]
+    assert (table["entry_count"], table["empty_entries"], len(table["entries"])) == (35, 29, 6)
+
+
+def test_a_bare_rom_name_is_looked_for_in_the_vbios_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         synth_file: Path, capsys: Capture) -> None:
+    roms = tmp_path / "roms"
+    roms.mkdir()
+    (roms / "my-board.rom").write_bytes(synth_file.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NOVA_VBIOS_DIR", str(roms))
+    assert main(["vbios", "my-board.rom", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["source"]["name"] == "my-board.rom"
+    assert main(["probe", "--vbios", "my-board.rom"]) == 0
+    capsys.readouterr()
+    assert main(["boot", "--vbios", "my-bord.rom"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"nova: error: --vbios 'my-bord.rom': no such file; looked in {tmp_path}, {roms}")
+    assert "did you mean 'my-board.rom'?" in err and err.count("\n") == 1

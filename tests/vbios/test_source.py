@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from nova_core.hw.bar import BufferBar
 from nova_core.regs.prom import PROM_BASE, PROM_SIZE
 from nova_core.sim.synth.vbios import build_vbios
 from nova_core.vbios import FileSource, PromSource, Vbios, read_vbios_version
+from nova_core.vbios.facts import MAX_ROM_FILE
 from nova_core.vbios.source import PROM_CHUNK
 
 BAR0 = 16 << 20
@@ -79,8 +81,34 @@ def test_file_source(tmp_path: Path) -> None:
     p.write_bytes(build_vbios(Chipset.TU102))
     src = FileSource.open(p)
     assert src.name == "x.rom" and src.size == p.stat().st_size and src.read(0, 2) == b"\x55\xaa"
-    with pytest.raises(RomError, match="cannot read ROM file"):
+    with pytest.raises(RomError, match="cannot open vBIOS ROM file .*nope.rom': No such file"):
         FileSource.open(tmp_path / "nope.rom")
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda d: Path("/dev/zero"), r"vBIOS ROM file '/dev/zero' is a character device, not a regular file"),
+    (lambda d: d, r"is a directory, not a regular file"),
+    (lambda d: (d / "empty.rom").touch() or d / "empty.rom", r"is empty \(0 bytes\)"),
+])
+def test_a_rom_that_is_not_a_file_is_refused_before_reading(tmp_path: Path, make: Any, match: str) -> None:
+    """issue 22, defect 3: `nova vbios /dev/zero` read until MemoryError."""
+    with pytest.raises(RomError, match=match):
+        FileSource.open(make(tmp_path))
+
+
+def test_a_rom_over_the_cap_is_refused_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "huge.rom"
+    with big.open("wb") as f:
+        f.truncate(MAX_ROM_FILE + 1)
+    with pytest.raises(RomError, match=r"has 8,388,609 bytes .*no vBIOS ROM file has more than 8 MiB \(4x the "
+                                       r"largest dump measured, 2,048,000 bytes"):
+        FileSource.open(big)
+
+
+@pytest.mark.artifacts
+def test_every_real_rom_is_within_the_cap(vbios_path: Path) -> None:
+    sizes = [p.stat().st_size for p in vbios_path.glob("*.rom")]
+    assert sizes and max(sizes) == 2_048_000 and max(sizes) * 4 <= MAX_ROM_FILE
 
 
 def test_sysfs_like_read_only_device_is_never_written() -> None:

@@ -9,15 +9,17 @@ of the run to a trace that ``--replay`` can answer from.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import typer
 from rich.console import Console
 
-from ..errors import NovaError
+from ..errors import NovaError, did_you_mean
 from ..hw.device import Device
+from .output import mark_json_printed
 
 DEFAULT_SIM = "ad102"
 
@@ -26,7 +28,8 @@ SimOpt = typer.Option(None, "--sim", metavar="CHIP",
 DeviceOpt = typer.Option(None, "--device", metavar="BDF",
                          help="Real GPU at this PCI address, read-only through sysfs (needs root).")
 VbiosOpt = typer.Option(None, "--vbios", metavar="FILE",
-                        help="ROM file the simulated GPU serves through its PROM window.")
+                        help="ROM file the simulated GPU serves through its PROM window (a bare NAME is also looked "
+                             "for in $NOVA_VBIOS_DIR and the checkout's ../shared/vbios).")
 ReplayOpt = typer.Option(None, "--replay", metavar="FILE", help="Answer from a recorded trace.")
 RecordOpt = typer.Option(None, "--record", metavar="FILE", help="Record every BAR access to a trace.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
@@ -58,14 +61,58 @@ def open_device(sim: str | None = None, device: str | None = None, vbios: Path |
     else:
         from ..sim import SimGpu
 
-        if vbios is not None and not Path(vbios).is_file():
-            raise NovaError(f"--vbios {str(vbios)!r}: no such file")
-        dev = SimGpu(sim or DEFAULT_SIM, vbios=vbios).device()
+        dev = SimGpu(sim or DEFAULT_SIM, vbios=find_rom(vbios, "--vbios")).device()
     if record is not None:
         from ..hw.trace import record_device
 
         dev = record_device(dev, record)
     return dev
+
+
+#: where ROM files named without a directory are looked for: $NOVA_VBIOS_DIR, then the project's shared folder
+#: beside a checkout (``../shared/vbios``; see DEVELOPERS.md)
+VBIOS_DIR_ENV = "NOVA_VBIOS_DIR"
+
+
+def rom_dirs() -> list[Path]:
+    """The directories a bare ROM name is looked for in (those that exist), in order."""
+    dirs = []
+    env = os.environ.get(VBIOS_DIR_ENV)
+    if env:
+        dirs.append(Path(env))
+    checkout = Path(__file__).resolve().parents[3]  # src/nova_core/cli/common.py -> the checkout (editable install)
+    if (checkout / "pyproject.toml").is_file():
+        dirs.append(checkout.parent / "shared" / "vbios")
+    return [d for d in dict.fromkeys(dirs) if d.is_dir()]
+
+
+@overload
+def find_rom(path: None, option: str) -> None: ...
+@overload
+def find_rom(path: Path, option: str) -> Path: ...
+def find_rom(path: Path | None, option: str) -> Path | None:
+    """The ROM file ``path`` names: as given, or - a bare name - in :func:`rom_dirs`; checked to be a readable
+    regular file within a ROM's size cap before anything else runs. A clear error saying where it looked (and the
+    closest names there) otherwise."""
+    from ..files import check_input
+    from ..vbios.facts import ROM_FILE
+
+    if path is None:
+        return None
+    found = path
+    if not os.path.lexists(path) and path.parent == Path("."):  # (lexists: False, not an error, where not allowed)
+        dirs = rom_dirs()
+        hit = next((d / path for d in dirs if os.path.lexists(d / path)), None)
+        if hit is None:
+            names = [f.name for d in dirs for f in d.iterdir() if f.suffix == ".rom"]
+            where = ", ".join([f"{Path.cwd()}"] + [str(d) for d in dirs])
+            if not dirs:
+                where += f" (set ${VBIOS_DIR_ENV} to a folder of ROMs to look there too)"
+            raise NovaError(f"{option} {str(path)!r}: no such file; looked in {where}"
+                            f"{did_you_mean(path.name, names)}")
+        found = hit
+    check_input(found, ROM_FILE)
+    return found
 
 
 def console() -> Console:
@@ -75,6 +122,7 @@ def console() -> Console:
 def print_json(obj: Any) -> None:
     """Print ``obj`` as indented JSON on stdout (stable key order as given)."""
     sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    mark_json_printed()
 
 
 def _json_default(obj: Any) -> Any:

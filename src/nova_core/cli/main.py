@@ -14,11 +14,14 @@ import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from ..errors import NovaError
 from . import commands
+from .output import emit_error_json, reflow_help, reset_json_state
 
 HELP = """\
 A driver core for NVIDIA GPUs with a GSP (Turing to Blackwell), with a strict simulated GPU.
@@ -45,10 +48,59 @@ Every command works on the simulated GPU by default: --sim CHIP picks the chip (
 """
 
 
+class _NovaHelp:
+    """What every ``nova`` command and group shares, applied here rather than per command: the help text
+    re-flowed (paragraphs hard-wrapped in the source become one line each, which rich wraps to the terminal), and
+    flags shown without a ``<bool>`` placeholder."""
+
+    help: str | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflow_help(self.help)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for p in params:
+            if getattr(p, "is_flag", False) and getattr(p, "metavar", "") is None:
+                p.metavar = ""  # rich shows the metavar in the type column; a flag takes no value
+        return params
+
+
+class NovaCommand(_NovaHelp, TyperCommand):
+    """A ``nova`` command (see :class:`_NovaHelp`)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Refuse an empty value (``--sim ""``, ``--vbios=``) before typer turns it into a default or ``Path(".")``."""
+        for i, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg == "" or (arg.startswith("--") and arg.endswith("=")):
+                opt = arg[:-1] if arg else (args[i - 1] if i and args[i - 1].startswith("-") else "an argument")
+                raise typer.BadParameter(f"{opt} is given an empty value", ctx=ctx)
+        result: list[str] = super().parse_args(ctx, args)
+        return result
+
+
+class NovaGroup(_NovaHelp, TyperGroup):
+    """A ``nova`` command group (see :class:`_NovaHelp`)."""
+
+
+def _use_nova_classes(app: typer.Typer) -> None:
+    for info in app.registered_commands:
+        if info.cls is None or info.cls is TyperCommand:  # typer's default; a command's own class is kept
+            info.cls = NovaCommand
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            group.typer_instance.info.cls = NovaGroup
+            _use_nova_classes(group.typer_instance)
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="nova",
         help=HELP,
+        cls=NovaGroup,
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -67,31 +119,60 @@ def build_app() -> typer.Typer:
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
+    _use_nova_classes(app)
     return app
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """A command-line parsing error of click (as typer raises it, vendored or not): it formats its own message and
+    carries its exit status (2 for usage errors)."""
+    return callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def _fail(args: list[str], message: str, exc: BaseException, code: int) -> int:
+    """One ``nova: error:`` line on stderr; with ``--json``, also the failure as JSON on stdout (unless the command
+    already printed its document, which then carries the error)."""
+    print(f"nova: error: {message}", file=sys.stderr)
+    if "--json" in (args[:args.index("--")] if "--" in args else args):
+        emit_error_json(exc, message)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``nova`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    """Run ``nova`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    Every failure ends in one line on stderr, ``nova: error: ...``, and a non-zero status: 1 for a
+    :class:`~nova_core.errors.NovaError`, 2 for a command line that does not parse (click's usage errors, shown the
+    same way); with ``--json`` the failure is also a JSON document on stdout. ``--traceback`` (or
+    ``NOVA_TRACEBACK=1``) adds the Python traceback of a ``NovaError``.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     show_tb = "--traceback" in args or os.environ.get("NOVA_TRACEBACK") == "1"
+    reset_json_state()
     try:
-        build_app()(args=args, prog_name="nova", standalone_mode=True)
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        rv = build_app()(args=args, prog_name="nova", standalone_mode=False)
     except NovaError as exc:
         if show_tb:
             traceback.print_exc()
-        print(f"nova: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args, str(exc), exc, 1)
     except BrokenPipeError:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         print("nova: interrupted", file=sys.stderr)
         return 130
-    return 0
+    except Exception as exc:
+        if not _is_usage_error(exc):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `nova`, `nova regs`: typer printed the help already
+            return int(exc.exit_code)  # type: ignore[attr-defined]
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        return _fail(args, f"{exc.format_message()}{where}", exc, int(exc.exit_code))  # type: ignore[attr-defined]
+    if rv == 130:  # typer turned a KeyboardInterrupt into Exit(130)
+        print("nova: interrupted", file=sys.stderr)
+    return rv if isinstance(rv, int) else 0  # in this mode typer returns an Exit's code (--help: 0), else None
 
 
 def run() -> None:

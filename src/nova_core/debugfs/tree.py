@@ -9,6 +9,12 @@ Per device, a directory named after it (``sim:ad102`` becomes ``sim-ad102``; a P
     info.json                               the boot summary
     regs/<NAME>, regs/<NAME>[i]             one register, read when opened, decoded field by field
     regs/<engine>/<NAME>                    engine-relative registers (falcon blocks: gsp/, sec2/, fsp/)
+    irq/vectors                             the interrupt view (``nova irq``): delivery mode, VFN tree geometry,
+                                            every vector with its kind, handler and count, the faults reported
+    irq/info.json                           the same as JSON (devices that offer ``interrupts()``)
+    vgpu/vf<N>/creatable_vgpu_types         with a vGPU manager: the types VF N could take now, and its vGPU's type
+    vgpu/vf<N>/current_vgpu_type            (0: none) - NVIDIA's /sys/bus/pci/devices/<VF>/nvidia/ files, read-only
+                                            here (one directory per VF enabled when the tree was built)
 
 Contents are produced when a file is opened (its size is that of the produced bytes), so ``cat`` and ``cp``
 see one consistent snapshot. A register read that fails gives a file that says why, never an I/O error.
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,6 +55,16 @@ class ExportSource(Protocol):
     def vbios_rom(self) -> bytes | None: ...
 
     def info(self) -> dict[str, Any]: ...
+
+
+class VgpuView(Protocol):
+    """The per-VF view of a vGPU manager (:class:`~nova_core.api.vgpu.manager.VgpuManager` implements it)."""
+
+    def vfs(self) -> Sequence[Any]: ...
+
+    def creatable_text(self, vf: int) -> str: ...
+
+    def current_text(self, vf: int) -> str: ...
 
 
 class NotFound(NovaError):
@@ -101,22 +117,70 @@ def _info_json(src: ExportSource) -> bytes:
     return (json.dumps(src.info(), indent=2, default=str) + "\n").encode()
 
 
+def _irq_view(src: ExportSource) -> dict[str, Any] | None:
+    interrupts = getattr(src, "interrupts", None)
+    return None if interrupts is None else interrupts()
+
+
+def _irq_json(src: ExportSource) -> bytes:
+    return (json.dumps(_irq_view(src), indent=2, default=str) + "\n").encode()
+
+
+def irq_text(view: Mapping[str, Any] | None) -> bytes:
+    """The interrupt view as text: one header line, one line per vector, the reports."""
+    if view is None:
+        return b"no interrupts: the boot did not reach the interrupts stage\n"
+    lines = [f"mode {view['mode']} ({view.get('backend', '')}); TOP registers {view['top']}, subtrees "
+             f"{view['subtrees']}, leaves {view['leaves']}",
+             f"{'vector':>6} {'leaf':>4} {'bit':>3} {'kind':<8} {'name':<16} {'count':>8} handler"]
+    for v in view["vectors"]:
+        vec = int(v["vector"])
+        lines.append(f"{vec:>6} {vec // 32:>4} {vec % 32:>3} {v['kind']:<8} {v['name']:<16} {v['count']:>8} "
+                     f"{v['handler'] or '-'}")
+    lines += [f"report: {r}" for r in view.get("reports", [])]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _view_text(fn: Callable[[int], str], vf: int) -> bytes:
+    try:
+        return fn(vf).encode()
+    except NovaError as e:
+        return f"VF {vf}: {e}\n".encode()
+
+
+def _vgpu_dir(view: VgpuView) -> Dir:
+    """``vf<N>/creatable_vgpu_types`` and ``vf<N>/current_vgpu_type`` for every VF enabled now."""
+    d = Dir()
+    for vf in view.vfs():
+        d.children[f"vf{vf.index}"] = Dir({
+            "creatable_vgpu_types": File(functools.partial(_view_text, view.creatable_text, vf.index)),
+            "current_vgpu_type": File(functools.partial(_view_text, view.current_text, vf.index)),
+        })
+    return d
+
+
 class ExportTree:
     """The directory tree of one or more devices.
 
     Args:
         sources: the devices.
         decoder: a logging-ELF decoder for the ``gsp/*.txt`` files (raw words without one).
+        vgpu: the vGPU managers of devices that have one, by device name (their ``vgpu/`` directories).
     """
 
-    def __init__(self, sources: list[ExportSource], *, decoder: LogDecoder | None = None) -> None:
+    def __init__(self, sources: list[ExportSource], *, decoder: LogDecoder | None = None,
+                 vgpu: Mapping[str, VgpuView] | None = None) -> None:
         self.root = Dir()
         self.decoder = decoder
         for src in sources:
             name = _dirname(src.name)
             if name in self.root.children:
                 raise NovaError(f"two devices export as {name!r}")
-            self.root.children[name] = self._device(src)
+            node = self._device(src)
+            view = (vgpu or {}).get(src.name)
+            if view is not None:
+                node.children["vgpu"] = _vgpu_dir(view)
+            self.root.children[name] = node
 
     def _device(self, src: ExportSource) -> Dir:
         gsp = Dir()
@@ -142,12 +206,16 @@ class ExportTree:
                 for i in indices:
                     fname = reg.NAME if i is None else f"{reg.NAME}[{i}]"
                     d.children[fname] = File(functools.partial(register_text, reg, bar, base, i))
-        return Dir({
+        tree = Dir({
             "gsp": gsp,
             "vbios.rom": File(functools.partial(_rom_bytes, src)),
             "info.json": File(functools.partial(_info_json, src)),
             "regs": regs,
         })
+        if getattr(src, "interrupts", None) is not None:
+            tree.children["irq"] = Dir({"vectors": File(lambda: irq_text(_irq_view(src))),
+                                        "info.json": File(functools.partial(_irq_json, src))})
+        return tree
 
     def _ring_text(self, src: ExportSource, ring: str) -> bytes:
         data = src.log_buffers().get(ring)

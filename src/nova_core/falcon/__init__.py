@@ -11,11 +11,14 @@
 - :mod:`.booter`   the SEC2 booters: booter_load (GSP-RM starts), booter_unload (WPR2 torn down);
 - :mod:`.chain`    :func:`run_secure_chain` / :func:`unload_secure_chain`, stage by stage.
 
-From a REPL, against the simulated GPU::
+A falcon may be reset only once the sysmem flush page is registered (:mod:`nova_core.fb.sysmem_flush`: the reset
+handshake flushes through it; the boot does it first). From a REPL, against the simulated GPU::
 
     >>> from nova_core.sim import SimGpu
     >>> from nova_core.falcon import sec2_falcon
+    >>> from nova_core.fb.sysmem_flush import SysmemFlush
     >>> gpu = SimGpu("ga102"); dev = gpu.device()
+    >>> flush = SysmemFlush.register(dev.bar0, dev.dma, gpu.chipset)
     >>> sec2 = sec2_falcon(dev, gpu.chipset)
     >>> sec2.reset(); sec2.fuse_version(0x1, 3)
     0

@@ -28,9 +28,9 @@ bring-up of the same GPU works. Hopper and Blackwell boot through the FSP: both 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import BootError, NovaError, did_you_mean
 from ..fb.layout import FbLayout
@@ -93,24 +93,19 @@ class UnloadResult:
 
 
 @dataclass
-class ChainResult:
-    """What :func:`run_secure_chain` did, and the DMA memory GSP-RM now uses (free it with :meth:`free`
-    only after GSP-RM has been unloaded)."""
+class GspLoad:
+    """What a boot chain puts in DMA memory for GSP-RM - the image with its radix3 tree and signature, the bootloader
+    copy, the ``GspFwWprMeta`` - and the stages it ran. :class:`ChainResult` (SEC2 booter) and the FSP path's
+    :class:`~nova_core.fsp.boot.FspChainResult` add their own parts."""
 
     chipset: Chipset
     stages: list[Stage] = field(default_factory=list)
-    recovery: UnloadResult | None = None
-    fwsec: FwsecRun | None = None
     gsp: PreparedGsp | None = None
     bootloader_buf: DmaBuffer | None = None
     wpr_meta: WprMeta | None = None
-    booter: BooterRun | None = None
     stopped_after: str | None = None  #: the ``until`` stage, when the chain stopped before the end
 
-    @property
-    def completed(self) -> bool:
-        """Every stage ran (GSP-RM's RISC-V core is active)."""
-        return len(self.stages) == len(LOAD_STAGES)
+    TITLE = "secure chain"
 
     def stage(self, name: str) -> Stage | None:
         return next((s for s in self.stages if s.name == name), None)
@@ -127,23 +122,46 @@ class ChainResult:
             dma.free(self.bootloader_buf)
             self.bootloader_buf = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "chipset": self.chipset.name, "completed": self.completed, "stopped_after": self.stopped_after,
-            "stages": [s.as_json() for s in self.stages],
-            "recovery": None if self.recovery is None else self.recovery.as_json(),
-            "fwsec": None if self.fwsec is None else self.fwsec.as_json(),
-            "gsp": None if self.gsp is None else self.gsp.as_json(),
-            "bootloader_bus": None if self.bootloader_buf is None else self.bootloader_buf.bus_addr,
-            "wpr_meta": None if self.wpr_meta is None else self.wpr_meta.as_json(),
-            "booter": None if self.booter is None else self.booter.as_json(),
-        }
+    def _load_json(self) -> dict[str, Any]:
+        return {"chipset": self.chipset.name, "stopped_after": self.stopped_after,
+                "stages": [s.as_json() for s in self.stages],
+                "gsp": None if self.gsp is None else self.gsp.as_json(),
+                "bootloader_bus": None if self.bootloader_buf is None else self.bootloader_buf.bus_addr,
+                "wpr_meta": None if self.wpr_meta is None else self.wpr_meta.as_json()}
 
     def __str__(self) -> str:
-        lines = [f"{self.chipset.name} secure chain"
+        lines = [f"{self.chipset.name} {self.TITLE}"
                  + (f" (stopped after {self.stopped_after})" if self.stopped_after else "")]
         lines += [f"  {s.name:<14} {s.status:<8} {s.detail}" for s in self.stages]
         return "\n".join(lines)
+
+
+@dataclass
+class ChainResult(GspLoad):
+    """What :func:`run_secure_chain` did, and the DMA memory GSP-RM now uses (free it with :meth:`free`
+    only after GSP-RM has been unloaded)."""
+
+    recovery: UnloadResult | None = None
+    fwsec: FwsecRun | None = None
+    booter: BooterRun | None = None
+
+    @property
+    def completed(self) -> bool:
+        """Every stage ran (GSP-RM's RISC-V core is active)."""
+        return len(self.stages) == len(LOAD_STAGES)
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self._load_json(), "completed": self.completed,
+                "recovery": None if self.recovery is None else self.recovery.as_json(),
+                "fwsec": None if self.fwsec is None else self.fwsec.as_json(),
+                "booter": None if self.booter is None else self.booter.as_json()}
+
+
+class ChainRecord(Protocol):
+    """What a chain run records as it goes (:class:`ChainResult`, :class:`UnloadResult`, the FSP path's results)."""
+
+    chipset: Chipset
+    stages: list[Stage]
 
 
 class ChainError(BootError):
@@ -152,10 +170,11 @@ class ChainError(BootError):
     Attributes:
         stage: the stage's name.
         cause: the underlying error (also chained as ``__cause__``).
-        result: what had been done up to the failure (a :class:`ChainResult` or :class:`UnloadResult`).
+        result: what had been done up to the failure (a :class:`ChainResult` or :class:`UnloadResult`, or the FSP
+            path's :class:`~nova_core.fsp.boot.FspChainResult`).
     """
 
-    def __init__(self, stage: str, cause: NovaError, result: ChainResult | UnloadResult) -> None:
+    def __init__(self, stage: str, cause: NovaError, result: ChainRecord) -> None:
         super().__init__(f"{result.chipset.name} secure chain, stage {stage!r}: {cause}")
         self.stage = stage
         self.cause = cause
@@ -166,9 +185,10 @@ def _chipset(spec: Spec | Chipset) -> Chipset:
     return spec.chipset if isinstance(spec, Spec) else spec
 
 
-class _Runner:
-    def __init__(self, dev: Device, result: ChainResult | UnloadResult, timeline: Timeline | None,
-                 prefix: str = "") -> None:
+class StageRunner:
+    """Runs the stages of a chain: each reported to the timeline, recorded, and its failure a :class:`ChainError`."""
+
+    def __init__(self, dev: Device, result: ChainRecord, timeline: Timeline | None, prefix: str = "") -> None:
         self.prefix = prefix  #: timeline span names: "unload:gsp-reset" is not the load's "gsp-reset"
         self.dev = dev
         self.result = result
@@ -188,6 +208,15 @@ class _Runner:
             span.args.update(status=status, detail=detail)
             self.timeline.end(span)
         self.result.stages.append(Stage(name, status, detail, t0, self.dev.clock.now()))
+
+    def run_until(self, names: tuple[str, ...], fns: Sequence[Callable[[], tuple[str, str]]],
+                  until: str | None) -> str | None:
+        """Run the stages in order, stopping after ``until``; returns ``until`` when that cut the chain short."""
+        for name, fn in zip(names, fns, strict=True):
+            self.stage(name, fn)
+            if name == until and name != names[-1]:
+                return name
+        return None
 
 
 def _resolve_bootloader(chipset: Chipset, vbios: Vbios, fwset: FirmwareSet | None,
@@ -220,7 +249,7 @@ def unload_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: 
     """
     chipset = _chipset(spec)
     result = UnloadResult(chipset)
-    run = _Runner(dev, result, timeline, "unload:")
+    run = StageRunner(dev, result, timeline, "unload:")
     bootloader = _resolve_bootloader(chipset, vbios, fwset, fwsec_bootloader)
 
     def reset_gsp() -> tuple[str, str]:
@@ -247,8 +276,7 @@ def unload_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: 
                             w.start, w.end)
         return "done", "WPR2_ADDR_HI reads 0: a new bring-up can run FWSEC-FRTS"
 
-    for name, fn in zip(UNLOAD_STAGES, (reset_gsp, sb, unload, check), strict=True):
-        run.stage(name, fn)
+    run.run_until(UNLOAD_STAGES, (reset_gsp, sb, unload, check), None)
     return result
 
 
@@ -277,7 +305,7 @@ def run_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: Fir
     chipset = _chipset(spec)
     _check_until(until, LOAD_STAGES)
     result = ChainResult(chipset)
-    run = _Runner(dev, result, timeline)
+    run = StageRunner(dev, result, timeline)
     if dev.dma is None:
         raise ChainError(LOAD_STAGES[0], BootError("the device has no DMA allocator"), result)
     dma = dev.dma
@@ -328,9 +356,5 @@ def run_secure_chain(dev: Device, spec: Spec | Chipset, vbios: Vbios, fwset: Fir
         start_gsp_rm(dev, chipset, fwset.bootloader.app_version)
         return "done", f"GSP OS register = appVersion {fwset.bootloader.app_version:#x}; GSP RISC-V core active"
 
-    for name, fn in zip(LOAD_STAGES, (frts, meta, gsp_reset, booter, active), strict=True):
-        run.stage(name, fn)
-        if name == until and name != LOAD_STAGES[-1]:
-            result.stopped_after = name
-            break
+    result.stopped_after = run.run_until(LOAD_STAGES, (frts, meta, gsp_reset, booter, active), until)
     return result

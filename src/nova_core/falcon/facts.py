@@ -26,8 +26,6 @@ DMA_ADDR_LIMIT = 1 << FALCON_DMA_ADDR_BITS
 PIO_PORT = 0
 #: the FBIF context (TRANSCFG index) DMA loads use (nova-core: 0; the Turing FWSEC bootloader uses 4)
 DMA_CTX = 0
-#: IMEMT holds 16 bits of tag (IMEM virtual address >> 8)
-IMEM_TAG_BITS = 16
 #: fused ucode versions: 16 entries per engine, indexed by ucode_id - 1
 FUSE_UCODE_IDS = range(1, 17)
 
@@ -52,9 +50,7 @@ class FalconEngine(enum.Enum):
 # IMEM under tags from ``start_tag``, the falcon boots at ``start_tag << 8``, and the bootloader DMAs the
 # real ucode in, as a ``flcn_bl_dmem_desc_v2`` at DMEM 0 describes it.
 
-#: ``nvfw_bl_desc``: six u32 right at the container's ``header_offset``
-BL_DESC = struct.Struct("<6I")
-BL_DESC_FIELDS = ("start_tag", "dmem_load_off", "code_off", "code_size", "data_off", "data_size")
+#: ``nvfw_bl_desc`` (OpenRM ``RM_FLCN_BL_DESC``), the file's header: :mod:`nova_core.firmware.genbl`
 #: ``flcn_bl_dmem_desc_v2`` (``__packed``, 84 bytes): reserved[4], signature[4], ctx_dma, u64 code_dma_base,
 #: non_sec_code_off/size, sec_code_off/size, code_entry_point, u64 data_dma_base, data_size, argc, argv
 BL_DMEM_DESC_V2 = struct.Struct("<4I4IIQIIIIIQIII")

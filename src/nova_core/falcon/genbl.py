@@ -25,26 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import FalconError, FirmwareError
 from ..firmware.discovery import search_path
-from ..firmware.nvfw import BinFile, read_firmware_file
+from ..firmware.genbl import GenericBootloaderImage
 from ..gpu.chips import Chipset
 from . import facts as F
 from .ucode import FalconUcode, UcodeSegment
-
-
-@dataclass(frozen=True)
-class BlDesc:
-    """``nvfw_bl_desc``: where the bootloader's code is in the payload and under which tag it runs."""
-
-    start_tag: int
-    dmem_load_off: int
-    code_off: int
-    code_size: int
-    data_off: int
-    data_size: int
 
 
 @dataclass(frozen=True)
@@ -74,38 +61,9 @@ class BlDmemDesc:
         return dict(self.__dict__)
 
 
-class GenericBootloader:
-    """A parsed generic bootloader file.
-
-    Raises:
-        FirmwareError: a bad container, a descriptor outside the file, no code, a start tag past 16 bits.
-    """
-
-    def __init__(self, data: bytes | bytearray | memoryview, source: str = "<generic bootloader>") -> None:
-        self.bin = b = BinFile(data, source)
-        self.source = source
-        r = b.reader
-        self.desc = BlDesc(**r.fields(F.BL_DESC, F.BL_DESC_FIELDS, b.header.header_offset, "nvfw_bl_desc"))
-        d = self.desc
-        if d.code_size == 0:
-            raise r.error("nvfw_bl_desc.code_size", b.header.header_offset + 0xC, "is 0: no bootloader code")
-        if not 0 <= d.start_tag < 1 << F.IMEM_TAG_BITS:
-            raise r.error("nvfw_bl_desc.start_tag", b.header.header_offset, f"{d.start_tag:#x} is not a 16-bit tag")
-        self.code = bytes(b.payload_range(d.code_off, d.code_size, "nvfw_bl_desc code"))
-
-    @classmethod
-    def open(cls, path: str | Path) -> GenericBootloader:
-        return cls(read_firmware_file(path), str(path))
-
-    @property
-    def boot_vector(self) -> int:
-        """Where the falcon starts: the bootloader's first tag, as an IMEM virtual address."""
-        return self.desc.start_tag << 8
-
-    @property
-    def padded_code(self) -> bytes:
-        """The code zero-padded to whole 256-byte blocks (what lands in IMEM)."""
-        return self.code + bytes(-len(self.code) % F.BLOCK)
+class GenericBootloader(GenericBootloaderImage):
+    """A parsed generic bootloader file (:class:`~nova_core.firmware.genbl.GenericBootloaderImage`) that can be
+    loaded into a falcon (:meth:`ucode`)."""
 
     def ucode(self, imem_size: int, dmem_desc: BlDmemDesc, name: str = "generic bootloader") -> FalconUcode:
         """The PIO load: code at the top of an ``imem_size``-byte IMEM, the descriptor at ``dmem_load_off`` (0).
@@ -121,12 +79,6 @@ class GenericBootloader:
         seg = UcodeSegment(code, dst, secure=False, tag=self.boot_vector)
         return FalconUcode(name, (seg,), (UcodeSegment(dmem_desc.pack(), self.desc.dmem_load_off),), self.boot_vector)
 
-    def as_json(self) -> dict[str, Any]:
-        return {"source": self.source, "bin_header": self.bin.header.as_json(), "desc": dict(self.desc.__dict__),
-                "boot_vector": self.boot_vector}
-
-    def __repr__(self) -> str:
-        return f"<GenericBootloader {self.source!r} start_tag={self.desc.start_tag:#x} code={len(self.code):#x}>"
 
 
 def generic_bootloader_names(chipset: Chipset, version: str | None = None) -> list[str]:

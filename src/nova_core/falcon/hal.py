@@ -8,7 +8,8 @@ Two behaviours, named after the first chip that has them (nova-core ``falcon/hal
 before reset              -                                              poll HWCFG2.RESET_READY <= 150 us; a timeout
                                                                          is not an error (OpenRM
                                                                          ``kflcnPreResetWait_GA102``: hardware
-                                                                         sometimes never sets it)
+                                                                         sometimes never sets it); from GH100 on
+                                                                         nothing (the field is not there)
 scrubbing done            DMACTL.DMEM/IMEM_SCRUBBING clear, <= 10 ms     HWCFG2.MEM_SCRUBBING clear, <= 20 ms
 core select               nothing (the booter switches the GSP core)     RISCV_BCR_CTRL: falcon = CORE_SELECT 0 and
                                                                          wait VALID (<= 10 ms); RISC-V =
@@ -43,7 +44,7 @@ from ..regs.falcon import (
     NV_PFALCON2_FALCON_MOD_SEL,
     NV_PFALCON_FALCON_DMACTL,
     NV_PFALCON_FALCON_ENGINE,
-    NV_PFALCON_FALCON_HWCFG2_GA102,
+    NV_PFALCON_FALCON_HWCFG2,
     NV_PRISCV_RISCV_BCR_CTRL,
     NV_PRISCV_RISCV_CORE_SWITCH_RISCV_STATUS,
     NV_PRISCV_RISCV_CPUCTL,
@@ -144,19 +145,20 @@ class Ga102Hal(FalconHalOps):
     pio_allowed = False
 
     def reset_engine(self, f: Falcon) -> None:
-        hwcfg2 = NV_PFALCON_FALCON_HWCFG2_GA102
-        hwcfg2.read(f.bar, base=f.base)
-        try:
-            hwcfg2.wait(f.bar, f.clock, base=f.base, timeout=RESET_READY_TIMEOUT, interval=1 * US,
-                        what=f"{f.name} falcon RESET_READY (HWCFG2.RESET_READY=1)", reset_ready=1)
-        except PollTimeout as e:
-            note = f"{f.name}: {e}; resetting anyway (hardware does not always set it)"
-            f.notes.append(note)
-            log.warning(note)
+        hwcfg2 = NV_PFALCON_FALCON_HWCFG2.for_family(f.family)
+        if "reset_ready" in hwcfg2._BY_NAME:  # GA102..AD107 (kflcnPreResetWait_GA102); a no-op from GH100 on
+            hwcfg2.read(f.bar, base=f.base)
+            try:
+                hwcfg2.wait(f.bar, f.clock, base=f.base, timeout=RESET_READY_TIMEOUT, interval=1 * US,
+                            what=f"{f.name} falcon RESET_READY (HWCFG2.RESET_READY=1)", reset_ready=1)
+            except PollTimeout as e:
+                note = f"{f.name}: {e}; resetting anyway (hardware does not always set it)"
+                f.notes.append(note)
+                log.warning(note)
         super().reset_engine(f)
 
     def wait_scrubbing(self, f: Falcon) -> None:
-        NV_PFALCON_FALCON_HWCFG2_GA102.wait(
+        NV_PFALCON_FALCON_HWCFG2.for_family(f.family).wait(
             f.bar, f.clock, base=f.base, timeout=SCRUB_TIMEOUT_GA102, interval=10 * US,
             what=f"{f.name} falcon IMEM/DMEM scrubbing to finish (HWCFG2.MEM_SCRUBBING=0)", mem_scrubbing=0)
 

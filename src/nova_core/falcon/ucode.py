@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import FalconError
+from ..firmware.facts import IMEM_TAG_BITS
 from ..firmware.hs import BromParams, LoadSegment
-from .facts import BLOCK, IMEM_TAG_BITS
+from .facts import BLOCK
 
 
 @dataclass(frozen=True)

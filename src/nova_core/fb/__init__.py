@@ -1,7 +1,9 @@
-"""nova_core.fb: the framebuffer layout GSP-RM boots into (VGA workspace, FRTS, WPR2, heaps).
+"""nova_core.fb: the framebuffer layout GSP-RM boots into (VGA workspace, FRTS, WPR2, heaps); the sysmem flush page.
 
-- :mod:`.facts`   sizes, alignments and the WPR2 heap parameters per GSP-RM branch (r535, r570);
-- :mod:`.layout`  :func:`compute_fb_layout` (pure) and :func:`read_fb_layout` (from a device);
+- :mod:`.facts`   sizes, alignments and the WPR2 heap parameters per GSP-RM branch (r535, r550, r570);
+- :mod:`.layout`  :func:`compute_fb_layout` (pure) and :func:`read_fb_layout` (from a device: VRAM size, display
+  fuse, VGA workspace);
+- :mod:`.sysmem_flush` :class:`SysmemFlush`: the page falcon resets flush through, registered before any of them;
 - :mod:`.wpr_meta` ``GspFwWprMeta`` filled from the layout and the prepared firmware (:func:`write_wpr_meta`).
 
     >>> from nova_core.fb import compute_fb_layout
@@ -20,12 +22,14 @@ from .layout import (
     FbRegion,
     HeapParams,
     compute_fb_layout,
+    display_enabled,
     gsp_branch,
     heap_params,
     read_fb_layout,
     vga_workspace_start,
     wpr2_heap_size,
 )
+from .sysmem_flush import SysmemFlush, SysmemFlushError, read_flush_page, write_flush_page
 from .wpr_meta import WprMeta, pack_wpr_meta, wpr_meta_fields, write_wpr_meta
 
 __all__ = [
@@ -33,14 +37,19 @@ __all__ = [
     "FbLayoutError",
     "FbRegion",
     "HeapParams",
+    "SysmemFlush",
+    "SysmemFlushError",
     "WprMeta",
     "compute_fb_layout",
+    "display_enabled",
     "gsp_branch",
     "heap_params",
     "pack_wpr_meta",
     "read_fb_layout",
+    "read_flush_page",
     "vga_workspace_start",
     "wpr2_heap_size",
     "wpr_meta_fields",
+    "write_flush_page",
     "write_wpr_meta",
 ]

@@ -13,22 +13,39 @@ A pure function of its inputs (:func:`compute_fb_layout`), as nouveau ``r535_gsp
     WPR2            [wpr2, FRTS end)  wpr2 = align_down(heap - sizeof(GspFwWprMeta), 1 MiB); GspFwWprMeta at wpr2
     non-WPR heap    [wpr2 - 1 MiB, wpr2)
 
+Hopper and Blackwell (the FSP boot path) place it differently (:func:`compute_fsp_fb_layout`): the driver sends
+only sizes - in ``GspFwWprMeta`` and, for FRTS, in the FSP's chain-of-trust message, which puts FRTS at a given
+distance from the end of FB - and the GSP-FMC's ACR lays WPR2 out below FRTS (OpenRM 570.144
+``kgspCalculateFbLayout_GH100``, whose diagram this follows)::
+
+    fb size ............................................................ VRAM end
+    VGA workspace   [fb - 128 KiB, fb)
+    FB end reserve  [frts end, fb)   the COT's frtsVidmemOffset: the FB-end estimate, the PMU's FB (Blackwell)
+    FRTS            [frts, +1 MiB)   frts end = fb - frtsVidmemOffset = gspFwWprEnd (WPR2 ends with FRTS, as on the
+                                     SEC2 path: the GH100 diagram leaves it open, so this is a prediction)
+    boot, ELF, heap, WPR2, non-WPR heap: as above, below FRTS; the non-WPR heap is the chip's size (2 MiB on
+    GH100/GB10x, 0x220000 on GB20x)
+
+Those offsets are the driver's prediction (:attr:`FbLayout.acr_placed`); GSP-RM reports where the ACR put the
+non-WPR heap and FRTS (``GspStaticConfigInfo.fwWprLayoutOffset``) and the boot checks the prediction against it.
+
 The heap size comes from :func:`wpr2_heap_size` (LibOS generation from the chip facts, parameters from
-the GSP-RM branch of the firmware: r535 vs r570). :func:`read_fb_layout` reads the two hardware inputs
-(VRAM size, VGA workspace register) from a device. Filling ``GspFwWprMeta`` from the layout is the GSP
+the GSP-RM branch of the firmware: r535, r550, r570). :func:`read_fb_layout` reads the hardware inputs
+(VRAM size, display fuse, VGA workspace register) from a device. Filling ``GspFwWprMeta`` from the layout is the GSP
 bindings' job; :meth:`FbLayout.wpr_meta_fields` gives the layout half of it under the struct's names.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import MmError
-from ..gpu.chips import Architecture, Chipset
+from ..gpu.chips import Architecture, BootPath, Chipset
 from ..gpu.identify import Spec
 from ..gpu.vram import vram_size
 from ..hw.bar import Bar
+from ..regs.fuse import DisplayFuse
 from ..regs.pdisp import NV_PDISP_VGA_WORKSPACE_BASE, VGA_WORKSPACE_ADDR_SHIFT
 from . import facts as F
 
@@ -82,7 +99,7 @@ class HeapParams:
 
 
 def gsp_branch(version: str) -> str:
-    """The heap-parameter branch (``"r535"``/``"r570"``) of a GSP-RM version string (``"535.113.01"``).
+    """The heap-parameter branch (``"r535"``/``"r550"``/``"r570"``) of a GSP-RM version string (``"535.113.01"``).
 
     Raises:
         FbLayoutError: not a version, or older than r535 (no GSP-RM nova_core knows).
@@ -159,19 +176,37 @@ class FbLayout:
     wpr2_heap: FbRegion
     wpr2: FbRegion
     non_wpr_heap: FbRegion
+    #: FSP chips: the FB above FRTS kept for the PMU and the FSP's estimate (empty on the SEC2 path)
+    fb_end_reserve: FbRegion | None = None
+    #: FSP chips: the GSP-FMC's ACR places the regions; these offsets are the driver's prediction and
+    #: ``GspFwWprMeta`` carries only sizes
+    acr_placed: bool = False
+    #: GspFwWprMeta.pmuReservedSize (FSP chips: the PMU's part of :attr:`fb_end_reserve`)
+    pmu_reserved_size: int = 0
 
     @property
     def wpr2_end(self) -> int:
-        """gspFwWprEnd: the VGA workspace aligned down to 128 KiB (the end of FRTS and of WPR2)."""
-        return _down(self.vga_workspace.start, F.FRTS_ALIGN)
+        """gspFwWprEnd: the end of FRTS and of WPR2 (on the SEC2 path the VGA workspace aligned down to 128 KiB)."""
+        return self.wpr2.end
 
     def regions(self) -> list[FbRegion]:
-        """Every region, from the top of VRAM down (FRTS omitted when empty)."""
-        regs = [self.vga_workspace, self.frts, self.boot, self.elf, self.wpr2_heap, self.wpr2, self.non_wpr_heap]
-        return [r for r in regs if r.size]
+        """Every region, from the top of VRAM down (FRTS and the FB end reserve omitted when empty)."""
+        regs = [self.vga_workspace, self.fb_end_reserve, self.frts, self.boot, self.elf, self.wpr2_heap, self.wpr2,
+                self.non_wpr_heap]
+        return [r for r in regs if r is not None and r.size]
 
     def wpr_meta_fields(self) -> dict[str, int]:
-        """The layout part of ``GspFwWprMeta``, under its field names (nouveau ``r535_gsp_wpr_meta_init``)."""
+        """The layout part of ``GspFwWprMeta``, under its field names (nouveau ``r535_gsp_wpr_meta_init``); on the
+        FSP path only the sizes the ACR lays WPR2 out with (``kgspCalculateFbLayout_GH100``,
+        ``gh100_gsp_wpr_meta_init``)."""
+        if self.acr_placed:
+            return {
+                "nonWprHeapSize": self.non_wpr_heap.size,
+                "gspFwHeapSize": self.wpr2_heap.size,
+                "frtsSize": self.frts.size,
+                "vgaWorkspaceSize": self.vga_workspace.size,
+                "pmuReservedSize": self.pmu_reserved_size,
+            }
         return {
             "gspFwRsvdStart": self.non_wpr_heap.start,
             "nonWprHeapOffset": self.non_wpr_heap.start,
@@ -196,6 +231,7 @@ class FbLayout:
             "heap_params": dict(self.heap_params.__dict__),
             "regions": {r.name: r.as_json() for r in (self.fb, *self.regions())},
             "wpr_meta": self.wpr_meta_fields(),
+            "acr_placed": self.acr_placed,
         }
 
     def __str__(self) -> str:
@@ -217,40 +253,96 @@ def compute_fb_layout(chipset: Chipset, *, fb_size: int, bootloader_size: int, g
         vga_workspace_base: NV_PDISP_VGA_WORKSPACE_BASE on chips with a display, else ``None``.
         frts_size: default from the chip facts (1 MiB; 0 on GA100).
 
+    On the FSP boot path this is :func:`compute_fsp_fb_layout`.
+
     Raises:
         FbLayoutError: a negative or zero size, or VRAM too small for the layout.
     """
+    if chipset.facts.boot_path is BootPath.FSP:
+        return compute_fsp_fb_layout(chipset, fb_size=fb_size, bootloader_size=bootloader_size,
+                                     gsp_image_size=gsp_image_size, version=version, frts_size=frts_size)
+    _check_sizes(fb_size, bootloader_size, gsp_image_size)
+    frts_size = chipset.facts.frts_size if frts_size is None else frts_size
+    if frts_size < 0 or frts_size % F.BOOT_ALIGN:
+        raise FbLayoutError(f"FB layout: FRTS size {frts_size:#x} must be a non-negative multiple of 4 KiB")
+    params = heap_params(chipset, version)
+    vga = vga_workspace_start(fb_size, vga_workspace_base)
+    frts = frts_region(chipset, fb_size=fb_size, vga_workspace_base=vga_workspace_base, frts_size=frts_size)
+    return _below_frts(chipset, version, params, FbRegion("fb", 0, fb_size), FbRegion("vga_workspace", vga, fb_size),
+                       frts, bootloader_size, gsp_image_size, chipset.facts.non_wpr_heap_size)
+
+
+def fsp_frts_offset_from_end(chipset: Chipset) -> int:
+    """Where FRTS ends, counted back from the end of FB, on an FSP chip (``NVDM_PAYLOAD_COT.frtsVidmemOffset``):
+    the FB-end reserve estimate, plus - when the PMU reserves FB - 4 KiB and the PMU's size, aligned up to 2 MiB
+    (OpenRM ``kfspPrepareBootCommands_GH100``). GH100: 2 MiB; GB10x/GB20x: 0x1c00000 (nouveau and tinygrad send
+    the same)."""
+    f = chipset.facts
+    offset = f.fb_end_reserve
+    if f.pmu_reserved_size:
+        offset = _up(offset + F.FSP_FRTS_EXTRA_RESERVE + f.pmu_reserved_size, F.FSP_FRTS_PMU_ALIGN)
+    return offset
+
+
+def compute_fsp_fb_layout(chipset: Chipset, *, fb_size: int, bootloader_size: int, gsp_image_size: int,
+                          version: str, frts_size: int | None = None) -> FbLayout:
+    """The Hopper/Blackwell layout as the GSP-FMC's ACR places it (see the module docstring); ``frts_size`` defaults
+    to the chain-of-trust's 1 MiB.
+
+    Raises:
+        FbLayoutError: a negative or zero size, or VRAM too small for the layout.
+    """
+    _check_sizes(fb_size, bootloader_size, gsp_image_size)
+    f = chipset.facts
+    frts_size = F.FSP_FRTS_SIZE if frts_size is None else frts_size
+    if frts_size <= 0 or frts_size % F.BOOT_ALIGN:
+        raise FbLayoutError(f"FB layout: FRTS size {frts_size:#x} must be a positive multiple of 4 KiB")
+    params = heap_params(chipset, version)
+    frts_end = fb_size - fsp_frts_offset_from_end(chipset)
+    if frts_end - frts_size <= 0:
+        raise FbLayoutError(f"FB layout: {fb_size:#x} bytes of VRAM leave no room for FRTS below the "
+                            f"{fsp_frts_offset_from_end(chipset):#x}-byte FB end reserve")
+    frts = FbRegion("frts", frts_end - frts_size, frts_end)
+    fb = FbRegion("fb", 0, fb_size)
+    vga = FbRegion("vga_workspace", fb_size - F.FSP_VGA_WORKSPACE_SIZE, fb_size)
+    layout = _below_frts(chipset, version, params, fb, vga, frts, bootloader_size, gsp_image_size,
+                         f.non_wpr_heap_size)
+    return replace(layout, fb_end_reserve=FbRegion("fb_end_reserve", frts_end, vga.start), acr_placed=True,
+                   pmu_reserved_size=f.pmu_reserved_size)
+
+
+def _check_sizes(fb_size: int, bootloader_size: int, gsp_image_size: int) -> None:
     for name, value in (("fb_size", fb_size), ("bootloader_size", bootloader_size),
                         ("gsp_image_size", gsp_image_size)):
         if not isinstance(value, int) or value <= 0:
             raise FbLayoutError(f"FB layout: {name} {value!r} must be a positive byte count")
-    frts_size = chipset.facts.frts_size if frts_size is None else frts_size
-    if frts_size < 0 or frts_size % F.BOOT_ALIGN:
-        raise FbLayoutError(f"FB layout: FRTS size {frts_size:#x} must be a non-negative multiple of 4 KiB")
     if fb_size < 2 * F.VGA_WORKSPACE_DEFAULT_SIZE:
         raise FbLayoutError(f"FB layout: {fb_size:#x} bytes of VRAM cannot hold a GSP layout")
-    params = heap_params(chipset, version)
-    vga = vga_workspace_start(fb_size, vga_workspace_base)
-    frts_end = _down(vga, F.FRTS_ALIGN)
-    frts = frts_end - frts_size
+
+
+def _below_frts(chipset: Chipset, version: str, params: HeapParams, fb: FbRegion, vga: FbRegion, frts_r: FbRegion,
+                bootloader_size: int, gsp_image_size: int, non_wpr_heap_size: int) -> FbLayout:
+    """The regions below FRTS, top-down (both paths): boot binary, ELF, heap, WPR2 with the meta, non-WPR heap."""
+    fb_size, frts, frts_end, frts_size = fb.size, frts_r.start, frts_r.end, frts_r.size
     boot = _down(frts - bootloader_size, F.BOOT_ALIGN)
     elf = _down(boot - gsp_image_size, F.ELF_ALIGN)
     heap_size = wpr2_heap_size(params, fb_size)
     heap = _down(elf - heap_size, F.HEAP_ALIGN)
     heap_end = heap + _down(elf - heap, F.HEAP_ALIGN)
     wpr2 = _down(heap - F.GSP_FW_WPR_META_SIZE, F.HEAP_ALIGN)
-    non_wpr = wpr2 - F.NON_WPR_HEAP_SIZE
+    non_wpr = wpr2 - non_wpr_heap_size
     if non_wpr < 0:
         raise FbLayoutError(
             f"FB layout: {chipset.name} with {fb_size:#x} bytes of VRAM cannot hold the GSP layout: the FRTS "
             f"({frts_size:#x}), bootloader ({bootloader_size:#x}), GSP-RM image ({gsp_image_size:#x}), "
-            f"{heap_size >> 20} MiB WPR2 heap and 1 MiB non-WPR heap need {fb_size - non_wpr:#x} bytes")
+            f"{heap_size >> 20} MiB WPR2 heap and {non_wpr_heap_size:#x}-byte non-WPR heap need "
+            f"{fb_size - non_wpr:#x} bytes")
     return FbLayout(
         chipset=chipset,
         version=version,
         heap_params=params,
-        fb=FbRegion("fb", 0, fb_size),
-        vga_workspace=FbRegion("vga_workspace", vga, fb_size),
+        fb=fb,
+        vga_workspace=vga,
         frts=FbRegion("frts", frts, frts_end),
         boot=FbRegion("boot", boot, boot + bootloader_size),
         elf=FbRegion("elf", elf, elf + gsp_image_size),
@@ -260,8 +352,32 @@ def compute_fb_layout(chipset: Chipset, *, fb_size: int, bootloader_size: int, g
     )
 
 
+def display_enabled(bar: Bar, spec: Spec) -> bool:
+    """Whether the chip has a display engine, from its display fuse (``NV_FUSE_STATUS_OPT_DISPLAY`` DATA 0 =
+    ENABLE; nova-core ``supports_display``) - a board fact the chip id does not tell."""
+    fuse = spec.facts.display_fuse
+    return fuse.field("data").get(fuse.read(bar)) == DisplayFuse.ENABLE
+
+
+def _frts(vga: int, frts_size: int) -> tuple[int, int]:
+    end = _down(vga, F.FRTS_ALIGN)
+    return end - frts_size, end
+
+
+def frts_region(chipset: Chipset, *, fb_size: int, vga_workspace_base: int | None = None,
+                frts_size: int | None = None) -> FbRegion:
+    """Where the layout puts FRTS (= WPR2 after FWSEC-FRTS): the part of :func:`compute_fb_layout` that needs
+    no firmware sizes."""
+    size = chipset.facts.frts_size if frts_size is None else frts_size
+    if fb_size < 2 * F.VGA_WORKSPACE_DEFAULT_SIZE:
+        raise FbLayoutError(f"FB layout: {fb_size:#x} bytes of VRAM cannot hold a GSP layout")
+    start, end = _frts(vga_workspace_start(fb_size, vga_workspace_base), size)
+    return FbRegion("frts", start, end)
+
+
 def read_fb_layout(bar: Bar, spec: Spec, *, bootloader_size: int, gsp_image_size: int, version: str) -> FbLayout:
-    """:func:`compute_fb_layout` with the VRAM size and VGA workspace register read from the device."""
-    vga = NV_PDISP_VGA_WORKSPACE_BASE.read(bar) if spec.facts.has_display else None
+    """:func:`compute_fb_layout` with the VRAM size and VGA workspace register read from the device (the
+    workspace register only where the display fuse says there is a display)."""
+    vga = NV_PDISP_VGA_WORKSPACE_BASE.read(bar) if display_enabled(bar, spec) else None
     return compute_fb_layout(spec.chipset, fb_size=vram_size(bar, spec), bootloader_size=bootloader_size,
                              gsp_image_size=gsp_image_size, version=version, vga_workspace_base=vga)

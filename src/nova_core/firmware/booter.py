@@ -149,8 +149,10 @@ class BooterFirmware:
         self.meta = HsSignatureParams(**r.fields(F.HS_SIGNATURE_PARAMS, F.HS_SIGNATURE_PARAMS_FIELDS,
                                                  hs.meta_data_offset, "HS signature params (meta)"))
         self.num_sig = r.u32(hs.num_sig, "nvfw_hs_header_v2.num_sig value")
-        if self.num_sig == 0:
-            raise r.error("nvfw_hs_header_v2.num_sig value", hs.num_sig, "expected at least 1 signature, found 0")
+        if not 1 <= self.num_sig <= F.MAX_HS_SIGNATURES:
+            raise r.error("nvfw_hs_header_v2.num_sig value", hs.num_sig,
+                          f"expected 1 to {F.MAX_HS_SIGNATURES} signatures (one per fused version 0..16 a chip can "
+                          f"report), found {self.num_sig:#x}")
         if hs.sig_prod_size == 0 or hs.sig_prod_size % self.num_sig:
             raise r.error("nvfw_hs_header_v2.sig_prod_size", hdr_off + 4,
                           f"{hs.sig_prod_size:#x} bytes do not divide into {self.num_sig} signatures")
@@ -206,8 +208,11 @@ class BooterFirmware:
         return self.patch_loc - self.load.os_data.offset
 
     def valid_fused_versions(self) -> list[int]:
-        """Fused versions that have a signature under the nova-core rule."""
-        return [0] + [v for v in range(1, self.meta.fuse_ver + 1) if self.meta.fuse_ver - v < self.num_sig]
+        """Fused versions that have a signature under the nova-core rule: 0, and ``v`` with ``fuse_ver - v`` a
+        signature index - computed from the two header values (at most ``num_sig`` of them), never by a loop up to
+        ``fuse_ver``, a u32 taken from the file."""
+        fv = self.meta.fuse_ver
+        return [0, *range(max(1, fv - self.num_sig + 1), fv + 1)]
 
     def signature_index(self, fused_version: int) -> int:
         """Index of the signature for a chip whose fuses say ``fused_version`` (nova-core's rule)."""
@@ -253,6 +258,9 @@ class BooterFirmware:
                 f"booter carries {self.sig_size}-byte signatures (a Turing booter?)"
             )
         imem_sec = LoadSegment(ld.app_code.offset, 0, ld.app_code.size, secure=True, tag=ld.app_code.offset)
+        if self.meta.ucode_id > 0xFF:
+            raise self.bin.reader.error("HS signature params ucode_id", self.hs.meta_data_offset + 8,
+                                        f"{self.meta.ucode_id:#x} does not fit BROM_CURR_UCODE_ID (8 bits)")
         brom = BromParams(self.pkc_data_offset, self.meta.engine_id_mask, self.meta.ucode_id)
         return HsLoadLayout(image, imem_sec, None, dmem, ld.app_code.offset, brom, index, fused_version)
 

@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FirmwareError
+from ..files import cache_dir
 from ..gpu.chips import BootPath, Chipset
 from ..hw.dma import DmaAllocator
 from . import facts as F
 from .booter import BooterFirmware
+from .fmc import FmcImage
 from .gsp import GspImage, PreparedGsp
 from .riscv import RiscvBootloader
 
@@ -53,6 +55,14 @@ def search_path(environ: Mapping[str, str] | None = None) -> list[Path]:
     return list(dict.fromkeys(roots))
 
 
+def fetched_firmware_roots() -> list[Path]:
+    """Where ``./dev test`` puts NVIDIA's firmware (they may not exist): the 535/550 packages
+    (``$NOVA_CACHE/firmware/root/usr/lib/firmware``), then Debian sid's 570.144 tree
+    (``$NOVA_CACHE/firmware-sid/current/usr/lib/firmware``). Not on the search path: ``./dev`` sets
+    ``NOVA_FIRMWARE_PATH`` to them."""
+    return [cache_dir() / F.FETCHED_FIRMWARE_DIR, cache_dir() / F.FETCHED_SID_FIRMWARE_DIR]
+
+
 def candidate_names(chip: Chipset, kind: F.FirmwareKind, version: str) -> list[tuple[str, str]]:
     """``(relative name, Debian package)`` candidates for one file, in preference order."""
     names = [(F.LINUX_FIRMWARE_NAME.format(chip=chip.facts.fw_dir, kind=kind.value, version=version),
@@ -64,11 +74,11 @@ def candidate_names(chip: Chipset, kind: F.FirmwareKind, version: str) -> list[t
 
 
 def required_kinds(chip: Chipset) -> tuple[F.FirmwareKind, ...]:
-    """The files the chip's boot path needs (the FSP path of Hopper/Blackwell has no SEC2 booter)."""
+    """The files the chip's boot path needs (the FSP path of Hopper/Blackwell: the GSP-FMC, no SEC2 booter)."""
     if chip.facts.boot_path is BootPath.SEC2_BOOTER:
         return (F.FirmwareKind.GSP, F.FirmwareKind.BOOTER_LOAD, F.FirmwareKind.BOOTER_UNLOAD,
                 F.FirmwareKind.BOOTLOADER)
-    return (F.FirmwareKind.GSP, F.FirmwareKind.BOOTLOADER)
+    return (F.FirmwareKind.GSP, F.FirmwareKind.BOOTLOADER, F.FirmwareKind.FMC)
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,9 @@ def find_file(chip: Chipset | str, kind: F.FirmwareKind, version: str, *,
         msg += "; " + "; ".join(notes)
     msg += (f". Provided by the Debian package{'s' if len(packages) > 1 else ''} {' or '.join(packages)}"
             + ("" if kind is F.FirmwareKind.GSP else
-               " (NVIDIA's driver packages ship only the GSP image; booters and bootloaders come from linux-firmware)")
+               " (NVIDIA's driver packages ship only the GSP image; booters and bootloaders come from linux-firmware)"
+               if kind is not F.FirmwareKind.FMC else
+               " (the Hopper/Blackwell GSP-FMC is in linux-firmware from GSP-RM 570.144: Debian sid's package)")
             + f"; point {F.FIRMWARE_PATH_ENV} at a directory holding nvidia/...")
     raise FirmwareNotFound(msg, tried)
 
@@ -133,6 +145,7 @@ class FirmwareSet:
         gsp: the GSP image (mapped, not read).
         bootloader: the RISC-V bootloader.
         booter_load / booter_unload: the SEC2 booters (``None`` on the FSP boot path).
+        fmc: the GSP-FMC container the FSP verifies and starts (FSP boot path only).
         synthetic: the files come from :mod:`nova_core.sim.synth.firmware` (its manifest is in the root).
     """
 
@@ -144,6 +157,7 @@ class FirmwareSet:
     booter_load: BooterFirmware | None = None
     booter_unload: BooterFirmware | None = None
     synthetic: bool = False
+    fmc: FmcImage | None = None
 
     def prepare_gsp(self, dma: DmaAllocator) -> PreparedGsp:
         """The GSP image, radix3 tree and this chip's signature in DMA memory."""
@@ -164,6 +178,7 @@ class FirmwareSet:
             "files": {k.value: f.as_json() for k, f in self.files.items()},
             "gsp_signature_section": self.gsp.signature_section(self.chip),
             "bootloader_desc_version": self.bootloader.desc.version,
+            "fmc": None if self.fmc is None else {"image_bytes": self.fmc.image.nbytes, "scheme": self.fmc.scheme},
         }
 
     def __repr__(self) -> str:
@@ -208,13 +223,20 @@ def _parse_set(chip: Chipset, version: str, files: dict[F.FirmwareKind, Firmware
                                 f"version {version!r}")
         gsp.signature_section(chip)
         bootloader = RiscvBootloader.open(files[F.FirmwareKind.BOOTLOADER].path)
-        load = unload = None
+        load = unload = fmc = None
         if F.FirmwareKind.BOOTER_LOAD in files:
             load = BooterFirmware.open(files[F.FirmwareKind.BOOTER_LOAD].path)
             unload = BooterFirmware.open(files[F.FirmwareKind.BOOTER_UNLOAD].path)
+        if F.FirmwareKind.FMC in files:
+            fmc = FmcImage.open(files[F.FirmwareKind.FMC].path)
+            fmc.check_sizes_for(chip.facts.cot_public_key_size, chip.facts.cot_signature_size, chip.name)
+            if not bootloader.fmc_loaded:
+                raise FirmwareError(f"{bootloader.source}: {chip.name} boots through the GSP-FMC, but this "
+                                    f"bootloader carries a RISC-V boot-ROM bootloader "
+                                    f"({bootloader.desc.bootloader_size:#x} bytes) instead of the FMC layout")
     except BaseException:
         gsp.close()
         raise
     roots = {f.root for f in files.values()}
     synthetic = all((r / F.SYNTHETIC_MANIFEST_NAME).is_file() for r in roots)
-    return FirmwareSet(chip, version, files, gsp, bootloader, load, unload, synthetic)
+    return FirmwareSet(chip, version, files, gsp, bootloader, load, unload, synthetic, fmc)

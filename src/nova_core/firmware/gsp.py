@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DmaError, FirmwareError
+from ..files import check_input
 from ..gpu.chips import Chipset
 from ..hw.dma import DmaAllocator, DmaBuffer, ForeignMemory
 from ..hw.sg import SgTable
@@ -108,6 +109,7 @@ class GspImage:
     def open(cls, path: str | os.PathLike[str]) -> GspImage:
         """Map the file read-only and parse it (no read of the image)."""
         p = Path(path)
+        check_input(p, F.GSP_FILE)
         try:
             mem = ForeignMemory.from_file(p)
         except DmaError as e:

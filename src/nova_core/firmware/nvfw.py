@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FirmwareError
+from ..files import read_input
 from . import facts as F
 from .reader import Reader
 
@@ -64,9 +64,6 @@ class BinFile:
 
 
 def read_firmware_file(path: str | Path) -> bytes:
-    """The bytes of a (small) firmware file; a ``FirmwareError`` naming it if it cannot be read."""
-    p = Path(path)
-    try:
-        return p.read_bytes()
-    except OSError as e:
-        raise FirmwareError(f"{p}: cannot read: {e.strerror or e}") from None
+    """The bytes of a (small) ``nvfw_bin_hdr`` firmware file; a ``FirmwareError`` naming it if it cannot be read,
+    is not a regular file or is larger than any such file (:data:`~.facts.BIN_FILE`)."""
+    return read_input(path, F.BIN_FILE)

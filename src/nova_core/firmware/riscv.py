@@ -7,6 +7,12 @@ An ``nvfw_bin_hdr`` container whose header is ``RM_RISCV_UCODE_DESC`` (OpenRM 53
 76 in the real files), so reading 84 bytes would take two words of RISC-V code for
 ``fbReservedSize``/``bSignedAsCode``. This parser reads exactly the version's size.
 
+The Hopper/Blackwell files (570.144 ``gh100``/``gb100``/``gb202``) are version 5 too, but carry no RISC-V
+boot-ROM bootloader: ``bootloaderSize`` (and its params, ``fbReservedSize``, ``appVersion``) are 0 and the
+payload is the manifest, the monitor data and the monitor code, which the GSP-FMC loads (OpenRM
+``_kgspBootstrapGspFmc_GH100``, ``kgspCalculateFbLayout_GH100``). :attr:`RiscvBootloader.fmc_loaded` tells
+the two layouts apart; a zero ``bootloaderSize`` is accepted only in that shape.
+
 The whole payload is copied to DMA memory (``GspFwWprMeta.sysmemAddrOfBootloader``/``sizeOfBootloader``);
 nouveau and nova-core then take ``monitorCodeOffset`` -> ``bootloaderCodeOffset``,
 ``monitorDataOffset`` -> ``bootloaderDataOffset``, ``manifestOffset`` -> ``bootloaderManifestOffset``,
@@ -90,8 +96,13 @@ class RiscvBootloader:
         self.desc = RiscvUcodeDesc(**fields)
         for o, s in F.RISCV_DESC_RANGES:
             b.payload_range(fields[o], fields[s], f"RM_RISCV_UCODE_DESC {o}/{s}")
-        if self.desc.bootloader_size == 0:
-            raise r.error("RM_RISCV_UCODE_DESC.bootloader_size", off + 8, "is 0")
+        d = self.desc
+        if d.bootloader_size == 0 and (version != F.RISCV_DESC_FMC_VERSION or not (
+                d.manifest_size and d.monitor_data_size and d.monitor_code_size)):
+            raise r.error("RM_RISCV_UCODE_DESC.bootloader_size", off + 8,
+                          f"is 0, and the descriptor is not the v{F.RISCV_DESC_FMC_VERSION} GSP-FMC layout (manifest "
+                          f"{d.manifest_size:#x}, monitor data {d.monitor_data_size:#x}, monitor code "
+                          f"{d.monitor_code_size:#x} bytes: none may be 0)")
 
     @classmethod
     def open(cls, path: str | Path) -> RiscvBootloader:
@@ -100,6 +111,11 @@ class RiscvBootloader:
     @property
     def payload(self) -> memoryview:
         return self.bin.payload
+
+    @property
+    def fmc_loaded(self) -> bool:
+        """No RISC-V boot-ROM bootloader: the GSP-FMC loads the monitor (Hopper, Blackwell)."""
+        return self.desc.bootloader_size == 0
 
     # -- what the WPR meta and the GSP falcon get ------------------------------------------------------
 
@@ -131,7 +147,7 @@ class RiscvBootloader:
 
     def as_json(self) -> dict[str, Any]:
         return {"bin_header": self.bin.header.as_json(), "riscv_desc": self.desc.as_json(),
-                "payload_bytes": len(self.payload)}
+                "payload_bytes": len(self.payload), "fmc_loaded": self.fmc_loaded}
 
     def __repr__(self) -> str:
         return f"<RiscvBootloader {self.source!r} v{self.desc.version} payload={len(self.payload):#x}>"

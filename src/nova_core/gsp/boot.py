@@ -1,4 +1,4 @@
-"""nova_core.gsp.boot: bring GSP-RM up on a Turing, Ampere or Ada GPU, use it, and shut it down again.
+"""nova_core.gsp.boot: bring GSP-RM up on a GPU with a GSP (Turing to Blackwell), use it, and shut it down again.
 
 :func:`boot` is the whole bring-up, one stage after the other, as nouveau (``r535_gsp_oneinit``/``_init``,
 ``tu102_gsp_init``), nova-core (``gsp/boot.rs``) and OpenRM (``kgspBootstrap_TU102``) do it (reference §9):
@@ -8,6 +8,9 @@ stage             what happens
 ================  =====================================================================================
 ``identify``      PMC_BOOT_0/BOOT_42: the chip and its revision (pre-Turing and unknown chips refused)
 ``gfw-boot``      wait for the GPU's own firmware (GFW/devinit) to finish; the VRAM size
+``sysmem-flush``  a DMA page in NV_PFB_NISO_FLUSH_SYSMEM_ADDR(_HI) - from Hopper on the FB hub's PCIE flush
+                  registers -: falcon resets flush through it, so it comes before any (nova-core ``SysmemFlush``;
+                  :mod:`nova_core.fb.sysmem_flush`)
 ``vbios``         the vBIOS through the PROM window: BIT, falcon ucode table, FWSEC
 ``firmware``      the GSP-RM image, RISC-V bootloader and booters for this chip, found and parsed
 ``fb-layout``     the framebuffer layout top-down: VGA workspace, FRTS, bootloader, image, heap, WPR2
@@ -18,18 +21,36 @@ stage             what happens
 ``gsp-reset``     GspFwWprMeta; the GSP falcon reset into RISC-V mode with the libos page in MAILBOX0/1;
 ``booter-load``   booter_load on SEC2 with the WPR meta address; the GSP RISC-V core must come up
 ``gsp-active``
+(FSP chips)       Hopper and Blackwell take the chain of trust instead (:mod:`nova_core.fsp.boot`): ``wpr-meta``
+``fmc-load``      (sizes only: the GSP-FMC's ACR places WPR2), the FMC image and its boot arguments, the COT
+``fsp-cot``       message to the FSP over EMEM and its response, the GSP's PRIV lockdown released by the FMC,
+``gsp-lockdown``  ``gsp-active``; the ``gfw-boot`` stage waits for the FSP's own secure boot there
 ``sequencer``     GSP-RM's RUN_CPU_SEQUENCER, executed by the CPU (:mod:`.sequencer`)
 ``init-done``     GSP_INIT_DONE: GSP-RM is ready for RPCs
 ``static-info``   GET_GSP_STATIC_INFO: board name, FB regions, RM's own handles, BAR page-directory bases
+``interrupts``    the kernel interrupt table from GSP-RM; the device's interrupts (MSI-X, MSI, INTx, or polling
+                  where none can be had: :func:`nova_core.irq.open_irq`) serve the VFN tree; the GSP's vector
+                  wakes the RPC waiters from here on (:mod:`.intr`); engines' non-stall listeners
 ``client``        a root client (NV01_ROOT), the device (NV01_DEVICE_0) and subdevice (NV20_SUBDEVICE_0)
-``bar-pde``       BAR2 (instance memory) page tables built and bound; BAR1 and BAR2 root PDEs handed to
-                  GSP-RM with UPDATE_BAR_PDE
+``vram``          the VRAM allocator over the FB regions static info reports neither reserved nor protected
+                  (nouveau ``r535_gsp_get_static_info``/``r535_fb_ram_new``): everything else is GSP-RM's
+``bar-pde``       BAR2 is GSP-RM's (OpenRM ``kbusPatchBar2Pdb_GSPCLIENT``; the driver never writes the BAR2
+                  block register): the driver's tables for the lower half of the aperture (nouveau
+                  ``bar2_halve``), their root's entry 0 - the PDE of the level below the root, OpenRM's PDE3[0] -
+                  merged by UPDATE_BAR_PDE (nouveau ``r535_bar_bar2_update_pde``), then BAR2 checked against the
+                  BAR0 window (OpenRM ``kbusVerifyBar2_GM107``). BAR1 reuses GSP-RM's root table ``bar1PdeBase``
+                  (nouveau ``r535_bar_bar1_init``; no UPDATE_BAR_PDE for BAR1: no NVIDIA client sends one)
+``engines``       the engines and runlists (NV2080_CTRL_CMD_FIFO_GET_DEVICE_INFO_TABLE): the FIFO that opens
+                  channels (:mod:`nova_core.engines.fifo`, ``GspDevice.channels``)
 ================  =====================================================================================
 
 The result is a :class:`GspDevice` (a context manager). :meth:`GspDevice.close` shuts down in the order
-nouveau's ``r535_gsp_fini`` uses: the client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0
-bit 31, then :func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2
-must read 0) and the DMA memory freed - so the next :func:`boot` of the same GPU works.
+nouveau uses (``r535_bar_bar2_fini`` before ``r535_gsp_fini``): the channels closed, a zero BAR2 entry sent with
+UPDATE_BAR_PDE, the client freed, UNLOADING_GUEST_DRIVER and the wait for GSP MAILBOX0 to read 0x80000000, then
+:func:`~nova_core.falcon.chain.unload_secure_chain` (GSP reset, FWSEC-SB, booter_unload, WPR2 must read 0; on
+Hopper/Blackwell :func:`~nova_core.fsp.boot.unload_fsp_chain`: the GSP's RISC-V core halts as the GSP-FMC's ACR shuts
+down), the DMA memory freed and the sysmem flush page released - so the next :func:`boot` of the same GPU works. The
+interrupts are released once GSP-RM has unloaded (before the secure chain is torn down).
 
 A failing stage raises :class:`BootFailed`: one line naming the stage and the cause (chained), with the log
 rings copied out (``.logs``) before the device was torn down (``.teardown`` says how that went).
@@ -43,30 +64,37 @@ GPU (the driver here never imports the simulator).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..engines.fifo import Fifo
 from ..errors import BootError, NovaError, did_you_mean
 from ..falcon.chain import LOAD_STAGES, ChainError, ChainResult, unload_secure_chain
 from ..falcon.chain import run_secure_chain as _run_secure_chain
-from ..falcon.engines import SequencerCores, require_sec2_boot_path
+from ..falcon.engines import SequencerCores
 from ..fb.layout import FbLayout, read_fb_layout
+from ..fb.sysmem_flush import SysmemFlush
 from ..firmware.discovery import FirmwareSet, open_firmware_set
-from ..gpu.chips import Chipset
+from ..fsp.boot import FSP_LOAD_STAGES, FspChainResult, run_fsp_chain, unload_fsp_chain
+from ..gpu.chips import BootPath, Chipset
 from ..gpu.devinit import wait_gfw_boot
 from ..gpu.identify import Spec, identify
 from ..gpu.vram import vram_size as read_vram_size
 from ..hw.bar import Bar
 from ..hw.clock import SEC, US
-from ..hw.device import Device
+from ..hw.device import Device, NoDma
 from ..hw.events import ObservedClock, Timeline
+from ..hw.irq import MODES, IrqManager
 from ..hw.poll import poll_timeout
+from ..irq import NonstallListeners, VfnController, open_irq
 from ..mm.allocator import VramAllocator
 from ..mm.instmem import Bar2Space, InstMemory
-from ..mm.layout import regions_from_layout, reservations
+from ..mm.layout import FbClaim, ownership_reservations, regions_from_layout
+from ..mm.pte import format_for
 from ..mm.tlb import TlbInvalidator
 from ..mm.vmm import Vmm
 from ..mm.vram import PraminVram
@@ -87,39 +115,57 @@ from .fw import (
     UnloadingGuestDriver,
     UpdateBarPde,
 )
+from .intr import GspInterrupts, disable_gsp_interrupts, enable_gsp_interrupts, get_vector_table
 from .libos import LOG_NAMES, LibosArgs
 from .rpc import GspRpc
 from .sequencer import CpuSequencer
 
 #: every stage of :func:`boot`, in order (``until=`` takes one of them)
-STAGES: tuple[str, ...] = ("identify", "gfw-boot", "vbios", "firmware", "fb-layout", "libos", "boot-rpcs",
-                           *LOAD_STAGES, "sequencer", "init-done", "static-info", "client", "bar-pde")
+_HEAD = ("identify", "gfw-boot", "sysmem-flush", "vbios", "firmware", "fb-layout", "libos", "boot-rpcs")
+_TAIL = ("sequencer", "init-done", "static-info", "interrupts", "client", "vram", "bar-pde", "engines")
+STAGES: tuple[str, ...] = (*_HEAD, *LOAD_STAGES, *(s for s in FSP_LOAD_STAGES if s not in LOAD_STAGES), *_TAIL)
+
+
+def stages_for(chipset: Chipset) -> tuple[str, ...]:
+    """The stages a boot of ``chipset`` runs, in order (the SEC2 booter or the FSP chain of trust in the middle)."""
+    chain = FSP_LOAD_STAGES if chipset.facts.boot_path is BootPath.FSP else LOAD_STAGES
+    return (*_HEAD, *chain, *_TAIL)
+
 
 #: one line per stage (``nova boot --help`` lists them)
 STAGE_HELP: dict[str, str] = {
     "identify": "read PMC_BOOT_0/BOOT_42: chip and revision",
-    "gfw-boot": "wait for the GPU firmware's devinit; VRAM size",
+    "gfw-boot": "wait for the GPU firmware's devinit (Hopper/Blackwell: the FSP's secure boot); VRAM size",
+    "sysmem-flush": "register the sysmem flush page (before any falcon reset)",
     "vbios": "parse the vBIOS through the PROM window (BIT, FWSEC)",
-    "firmware": "find and parse GSP-RM, its bootloader and the booters",
+    "firmware": "find and parse GSP-RM, its bootloader and the booters (or the GSP-FMC)",
     "fb-layout": "compute the FB/WPR2 layout for this firmware",
     "libos": "queues, log rings, RMARGS and the libos page in DMA memory",
     "boot-rpcs": "queue SET_SYSTEM_INFO and SET_REGISTRY",
     "fwsec-frts": "FWSEC-FRTS on the GSP falcon: WPR2 carved out",
-    "wpr-meta": "image + radix3, signature, bootloader, GspFwWprMeta",
+    "wpr-meta": "image + radix3, signature, bootloader, GspFwWprMeta (FSP chips: sizes only)",
     "gsp-reset": "GSP falcon reset into RISC-V mode, libos address in MAILBOX0/1",
     "booter-load": "booter_load on SEC2 with the WPR meta address",
     "gsp-active": "GSP RISC-V core active (GSP-RM starts)",
+    "fmc-load": "FSP chips: GSP-FMC image, GSP_FMC_BOOT_PARAMS, the chain-of-trust payload",
+    "fsp-cot": "FSP chips: COT message over the FSP's EMEM queue; FSP_RESPONSE error code 0",
+    "gsp-lockdown": "FSP chips: GSP PRIV lockdown released by the GSP-FMC (or its error in MAILBOX0)",
     "sequencer": "run GSP-RM's RUN_CPU_SEQUENCER on the CPU",
     "init-done": "GSP_INIT_DONE received",
     "static-info": "GET_GSP_STATIC_INFO",
+    "interrupts": "interrupt table from GSP-RM; VFN tree armed; the GSP vector wakes RPC waiters",
     "client": "root client, device and subdevice allocated",
-    "bar-pde": "BAR2 page tables bound; BAR1/BAR2 PDEs sent with UPDATE_BAR_PDE",
+    "vram": "VRAM allocator over the FB regions GSP-RM leaves the driver",
+    "bar-pde": "BAR2: driver's half merged into GSP-RM's table (UPDATE_BAR_PDE), verified; BAR1 on GSP-RM's root",
+    "engines": "engines and runlists from GSP-RM: the FIFO for channels",
 }
 
-# TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 bit 31 after UNLOADING_GUEST_DRIVER.
+# TIMEOUT: nouveau r535_gsp_fini waits 2000 ms for GSP MAILBOX0 to read 0x80000000 after UNLOADING_GUEST_DRIVER.
 UNLOAD_TIMEOUT = 2 * SEC
 UNLOAD_INTERVAL = 100 * US
-UNLOADED_BIT = 0x80000000
+#: what GSP MAILBOX0 reads once GSP-RM has unloaded: nouveau r535_gsp_fini compares the whole register
+#: (``== 0x80000000``), not bit 31 alone - other values with bit 31 set are not the acknowledgement
+UNLOADED_MAILBOX0 = 0x80000000
 # TIMEOUT: GSP-RM sends RUN_CPU_SEQUENCER and INIT_DONE within its boot; nova-core waits 10 s for the
 # sequencer message, OpenRM's kgspWaitForRmInitDone about as long. 10 s of device time.
 INIT_TIMEOUT = 10 * SEC
@@ -165,13 +211,19 @@ class StageResult:
 
 @dataclass
 class BarSpaces:
-    """The BAR1 and BAR2 address spaces handed to GSP-RM."""
+    """The driver's VRAM and its BAR1/BAR2 address spaces, as GSP-RM shares them.
+
+    ``allocator`` hands out only the FB regions GSP-RM's static info reports neither reserved nor protected
+    (``claims``); ``bar2`` is the driver's half of BAR2, merged into GSP-RM's table with UPDATE_BAR_PDE
+    (``bar2_shared`` once it is); ``bar1`` uses GSP-RM's BAR1 root table (static info ``bar1PdeBase``).
+    """
 
     allocator: VramAllocator
     bar2: Bar2Space | None
     instmem: InstMemory | None
     bar1: Vmm
-    root_shift: int
+    claims: list[FbClaim]
+    bar2_shared: bool = False
 
 
 @dataclass
@@ -196,12 +248,18 @@ class GspDevice:
     libos: LibosArgs | None = None
     rpc: GspRpc | None = None
     sequencer: CpuSequencer | None = None
-    chain: ChainResult | None = None
+    chain: ChainResult | FspChainResult | None = None
+    sysmem_flush: SysmemFlush | None = None
     static: GspStaticInfo | None = None
     client: RmClient | None = None
     device: RmObject | None = None
     subdevice: RmObject | None = None
     bars: BarSpaces | None = None
+    fifo: Fifo | None = None
+    irq: IrqManager | None = None
+    vfn: VfnController | None = None
+    gsp_irq: GspInterrupts | None = None
+    nonstall: NonstallListeners | None = None
     stopped_after: str | None = None
     init_done: bool = False
     closed: bool = False
@@ -209,6 +267,7 @@ class GspDevice:
     teardown_status: str = ""
     shutdown_stages: list[StageResult] = field(default_factory=list)
     _own_firmware: bool = True
+    _on_close: list[Callable[[], None]] = field(default_factory=list)  #: run after the teardown (e.g. a trace)
     _gsp_alive: bool = False
     _chain_started: bool = False
 
@@ -226,6 +285,15 @@ class GspDevice:
     @property
     def instmem(self) -> InstMemory | None:
         return None if self.bars is None else self.bars.instmem
+
+    @property
+    def channels(self) -> Fifo:
+        """The FIFO: engines, address spaces, channels (:class:`~nova_core.engines.fifo.Fifo`)."""
+        if self.fifo is None or self.closed:
+            why = "the device is closed" if self.closed else (
+                f"the boot stopped after {self.stopped_after}" if self.stopped_after else "no instance memory (BAR2)")
+            raise BootError(f"{self.name}: no channels: {why}")
+        return self.fifo
 
     @property
     def stages(self) -> list[StageResult]:
@@ -270,13 +338,32 @@ class GspDevice:
                 "bar2_pde_base": st.bar2_pde_base, "uuid": "GPU-" + _uuid(st.gid) if st.gid else None,
                 "fb_regions": [{"base": r.base, "limit": r.limit, "reserved": r.reserved, "protected": r.protected}
                                for r in st.fb_regions]},
+            "engines": None if self.fifo is None else [e.as_json() for e in self.fifo.engines],
             "objects": [{"handle": o.handle, "class": o.cls, "class_name": o.class_name,
                          "parent": None if o.parent is None else o.parent.handle} for o in self.objects()],
             "layout": None if self.layout is None else self.layout.as_json(),
             "stages": [s.as_json() for s in self.stages],
             "rpcs": len(self.timeline.of_kind("rpc")),
+            "interrupts": self.interrupts(),
             "closed": self.closed,
         }
+
+    def interrupts(self) -> dict[str, Any] | None:
+        """The interrupt view (``nova irq``): mode, geometry, every vector with its count and handler, the
+        hardware vectors, the GSP handler's figures and the faults reported; None before the ``interrupts``
+        stage."""
+        if self.vfn is None or self.irq is None:
+            return None
+        view = self.vfn.view(None if self.gsp_irq is None else self.gsp_irq.table)
+        view["backend"] = self.irq.backend.describe()
+        view["hardware"] = self.irq.stats()
+        if self.gsp_irq is not None:
+            h = self.gsp_irq.handler
+            view["gsp"] = {"vector": self.gsp_irq.vector, "messages": h.stats.messages, "halts": h.stats.halts,
+                           "unclaimed": h.stats.unclaimed, "missed": h.wakeup.missed}
+            view["table"] = self.gsp_irq.table.as_json()
+        view["reports"] = list(self.irq.reports) + ([] if self.gsp_irq is None else self.gsp_irq.handler.reports)
+        return view
 
     def __repr__(self) -> str:
         chip = self.spec.chipset.name if self.spec else "?"
@@ -301,7 +388,11 @@ class GspDevice:
         if self.closed:
             return
         self.closed = True
-        error = _teardown(self)
+        try:
+            error = _teardown(self)
+        finally:
+            while self._on_close:
+                self._on_close.pop()()
         self.teardown_status = "clean" if error is None else str(error)
         if error is not None:
             raise error
@@ -370,8 +461,9 @@ def _bdf_number(name: str) -> int:
         return 0x0100
 
 
-def system_info(dev: Device) -> SystemInfo:
-    """What SET_SYSTEM_INFO says about the host: BAR addresses from the config space, the PCI ids."""
+def system_info(dev: Device, chipset: Chipset | None = None) -> SystemInfo:
+    """What SET_SYSTEM_INFO says about the host: BAR addresses from the config space, the PCI ids, and the chip's PCI
+    config mirror (``ChipFacts.pci_config_mirror``)."""
     bar_addr: dict[int, int] = {}
     sizes: dict[int, int | None] = {}
     ids = (dev.pci_device or 0, 0, 0)
@@ -387,9 +479,12 @@ def system_info(dev: Device) -> SystemInfo:
     if not bar_addr.get(0):
         raise BootError(f"{dev.name}: BAR0's bus address is unknown (no PCI config space or BAR0 unassigned); "
                         f"GSP-RM needs it in SET_SYSTEM_INFO")
-    return SystemInfo(bar0_phys=bar_addr[0], bar1_phys=bar_addr.get(1, 0), bar3_phys=bar_addr.get(3, 0),
+    info = SystemInfo(bar0_phys=bar_addr[0], bar1_phys=bar_addr.get(1, 0), bar3_phys=bar_addr.get(3, 0),
                       pci_bdf=_bdf_number(dev.name), pci_device_id=ids[0], pci_subsystem_id=ids[1],
                       pci_revision_id=ids[2])
+    if chipset is not None:
+        info = dataclasses.replace(info, pci_config_mirror_base=chipset.facts.pci_config_mirror)
+    return info
 
 
 def _bar1_size(dev: Device) -> int:
@@ -408,7 +503,8 @@ def _bar1_size(dev: Device) -> int:
 def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: str | None = None,
          firmware_roots: Sequence[str | os.PathLike[str]] | None = None, vbios: Vbios | None = None,
          until: str | None = None, timeline: Timeline | None = None,
-         registry: Mapping[str, int | str | bytes] | None = None, recover: bool = True) -> GspDevice:
+         registry: Mapping[str, int | str | bytes] | None = None, recover: bool = True,
+         interrupts: Sequence[str] = MODES) -> GspDevice:
     """Bring GSP-RM up on ``dev`` (see the module docstring for the stages).
 
     Args:
@@ -421,23 +517,29 @@ def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: 
         timeline: where stages, RPCs and waits are reported (default: a new one, ``GspDevice.timeline``).
         registry: SET_REGISTRY entries (default: nouveau's).
         recover: a WPR2 left set by an earlier driver is torn down first (FWSEC-SB + booter_unload).
+        interrupts: the delivery modes to try, in order (:data:`~nova_core.hw.irq.MODES`; ``("poll",)``: none,
+            every wait polls as before the ``interrupts`` stage).
 
     Raises:
         BootFailed: naming the stage and the cause; the device is torn down, the logs copied.
-        BootError: ``until`` names no stage.
+        BootError: ``until`` names no stage; ``dev`` is read-only (no DMA: sysfs, a replayed trace).
     """
     if until is not None and until not in STAGES:
         raise BootError(f"no boot stage {until!r}{did_you_mean(until, STAGES)}; stages: {', '.join(STAGES)}")
+    if isinstance(dev.dma, NoDma):  # a read-only device (sysfs, a replayed trace): refused before any access
+        raise BootError(f"{dev.name}: cannot boot a {dev.kind} device: {dev.dma.why}; a boot owns the GPU (BAR0 "
+                        f"writes, DMA memory): bind it to vfio-pci and boot it with --device")
     tl = timeline if timeline is not None else Timeline(dev.clock)
     tl.use_clock(dev.clock)
     # every wait of every layer reports to the timeline through the device's clock
     obs = Device(bar0=dev.bar0, dma=dev.dma, clock=ObservedClock(dev.clock, tl), name=dev.name, kind=dev.kind,
-                 pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim, config=dev.config, bar2=dev.bar2)
+                 pci_vendor=dev.pci_vendor, pci_device=dev.pci_device, sim=dev.sim, config=dev.config, bar2=dev.bar2,
+                 vfio=dev.vfio, msi_sink=dev.msi_sink, bar1=dev.bar1)
     gpu = GspDevice(obs, tl, dev.name, firmware=firmware, _own_firmware=firmware is None)
     stage = _Stages(gpu, until)
     try:
         _bring_up(gpu, stage, vbios=vbios, firmware_version=firmware_version, firmware_roots=firmware_roots,
-                  registry=registry, recover=recover)
+                  registry=registry, recover=recover, interrupts=interrupts)
     except _Stop:
         pass
     except _Failed as f:
@@ -450,20 +552,28 @@ def boot(dev: Device, *, firmware: FirmwareSet | None = None, firmware_version: 
 
 def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_version: str | None,
               firmware_roots: Sequence[str | os.PathLike[str]] | None,
-              registry: Mapping[str, int | str | bytes] | None, recover: bool) -> None:
+              registry: Mapping[str, int | str | bytes] | None, recover: bool, interrupts: Sequence[str]) -> None:
     dev = gpu.dev
     bar, clock = dev.bar0, dev.clock
 
     with stage("identify") as s:
         gpu.spec = spec = identify(bar)
-        require_sec2_boot_path(spec.chipset)  # Hopper/Blackwell: the FSP path, not implemented yet
-        s["detail"] = str(spec)
+        own = stages_for(spec.chipset)
+        if stage.until is not None and stage.until not in own:
+            raise BootError(f"stage {stage.until!r} is not on {spec.chipset.name}'s boot path "
+                            f"({spec.facts.boot_path.value}): {', '.join(own)}")
+        s["detail"] = f"{spec}; boot path {spec.facts.boot_path.value}"
     chip: Chipset = spec.chipset
 
     with stage("gfw-boot") as s:
         waited = wait_gfw_boot(bar, clock, spec)
         gpu.vram_size = read_vram_size(bar, spec)
-        s["detail"] = f"GFW boot {'complete' if waited else 'not applicable'}; {gpu.vram_size >> 20} MiB of VRAM"
+        what = "FSP secure boot" if spec.facts.boot_path is BootPath.FSP else "GFW boot"
+        s["detail"] = f"{what} {'complete' if waited else 'not applicable'}; {gpu.vram_size >> 20} MiB of VRAM"
+
+    with stage("sysmem-flush") as s:
+        gpu.sysmem_flush = flush = SysmemFlush.register(bar, dev.dma, chip)
+        s["detail"] = f"page at bus {flush.bus_addr:#x} in {chip.facts.sysmem_flush.name}"
 
     with stage("vbios") as s:
         gpu.vbios = vbios if vbios is not None else Vbios.from_bar(bar, dev.name)
@@ -480,7 +590,8 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
             raise BootError(f"the firmware set is {fw.version}, but {firmware_version} was asked for")
         gpu.abi = GspAbi.for_version(fw.version)
         s["detail"] = (f"GSP-RM {fw.version}{' (synthetic)' if fw.synthetic else ''}: image {fw.gsp.image_size:#x} "
-                       f"bytes, signature {fw.gsp.signature_section(chip)}, bootloader v{fw.bootloader.desc.version}")
+                       f"bytes, signature {fw.gsp.signature_section(chip)}, bootloader v{fw.bootloader.desc.version}"
+                       + (f", GSP-FMC {fw.fmc.image.nbytes:#x} bytes ({fw.fmc.scheme})" if fw.fmc is not None else ""))
     abi = gpu.abi
 
     with stage("fb-layout") as s:
@@ -499,25 +610,31 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
                        f"{', '.join(LOG_NAMES)} {libos.logs['LOGRM'].buf.size >> 10} KiB each; RMARGS")
 
     with stage("boot-rpcs") as s:
-        info = system_info(dev)
+        info = system_info(dev, chip)
         rpc.send(SetSystemInfo(info))
         rpc.send(SetRegistry(dict(DEFAULT_REGISTRY if registry is None else registry)))
         s["detail"] = f"SET_SYSTEM_INFO (BAR0 {info.bar0_phys:#x}, BDF {info.pci_bdf:#06x}) and SET_REGISTRY queued"
 
-    # FWSEC-FRTS -> WPR meta -> GSP in RISC-V mode -> booter_load -> GSP RISC-V active (falcon.chain)
-    until = stage.until if stage.until in LOAD_STAGES else None
+    # FWSEC-FRTS -> WPR meta -> GSP in RISC-V mode -> booter_load -> GSP RISC-V active (falcon.chain), or on
+    # Hopper/Blackwell WPR meta -> GSP-FMC -> COT to the FSP -> lockdown released -> GSP RISC-V active (fsp.boot)
+    fsp = spec.facts.boot_path is BootPath.FSP
+    chain_stages = FSP_LOAD_STAGES if fsp else LOAD_STAGES
+    until = stage.until if stage.until in chain_stages else None
     gpu._chain_started = True
     try:
-        gpu.chain = _run_secure_chain(dev, spec, gpu.vbios, fw, layout, libos.bus_addr, until=until, recover=recover,
-                                      timeline=gpu.timeline)
+        if fsp:
+            gpu.chain = run_fsp_chain(dev, spec, fw, layout, libos.bus_addr, until=until, timeline=gpu.timeline)
+        else:
+            gpu.chain = _run_secure_chain(dev, spec, gpu.vbios, fw, layout, libos.bus_addr, until=until,
+                                          recover=recover, timeline=gpu.timeline)
     except ChainError as e:
-        if isinstance(e.result, ChainResult):
+        if isinstance(e.result, (ChainResult, FspChainResult)):
             gpu.chain = e.result
         raise _Failed(e.stage, e.cause) from e
     if gpu.chain.stopped_after is not None:
         stage.check_until(gpu.chain.stopped_after)
     gpu._gsp_alive = True
-    stage.check_until(LOAD_STAGES[-1])
+    stage.check_until(chain_stages[-1])
 
     with stage("sequencer") as s:
         poll_timeout(lambda: (rpc.poll(), seq.runs)[1], lambda n: n > 0, clock=clock, timeout=INIT_TIMEOUT,
@@ -534,6 +651,20 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
     with stage("static-info") as s:
         gpu.static = st = rpc.call(GetGspStaticInfo())
         s["detail"] = f"{st.gpu_name}, FB {st.fb_length >> 20} MiB, {len(st.fb_regions)} FB region(s)"
+        if layout.acr_placed:
+            s["detail"] += "; " + _check_acr_layout(layout, st)
+
+    with stage("interrupts") as s:
+        table = get_vector_table(rpc, st)
+        gpu.irq = irq = open_irq(dev, prefer=interrupts)
+        gpu.vfn = vfn = VfnController(bar, chip.facts.vfn_leaves, irq,
+                                      msi_rearm=chip.facts.msi_rearm_xve and irq.mode == "msi")
+        vfn.attach()
+        gpu.gsp_irq = gsp_irq = enable_gsp_interrupts(rpc, vfn, table, chip, bar)
+        gpu.nonstall = NonstallListeners(vfn, table)
+        s["detail"] = (f"{irq.backend.describe()}; {vfn.leaves} leaves; GSP stall vector {gsp_irq.vector}; "
+                       f"{len(table.entries)} engine(s) in the table, {len(gpu.nonstall.engines())} with non-stall "
+                       f"vectors")
 
     with stage("client") as s:
         gpu.client = RmClient.open(rpc)
@@ -541,31 +672,81 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
         gpu.subdevice = gpu.device.subdevice()
         s["detail"] = ", ".join(f"{o.class_name} {o.handle:#010x}" for o in gpu.objects())
 
+    with stage("vram") as s:
+        gpu.bars = bars = _vram_and_bars(dev, spec, gpu.vram_size, layout, st)
+        usable = bars.allocator.size - bars.allocator.stats().reserved
+        s["detail"] = (f"{sum(1 for c in bars.claims if c.usable)} FB region(s) neither reserved nor protected: "
+                       f"{usable >> 20} MiB for the driver; GSP-RM keeps {(bars.allocator.size - usable) >> 20} MiB")
+
     with stage("bar-pde") as s:
-        gpu.bars = bars = _bar_spaces(dev, spec, gpu.vram_size, layout)
-        if bars.bar2 is not None:
-            rpc.call(UpdateBarPde(BarType.BAR2, bars.bar2.root_pde(), bars.root_shift))
-        rpc.call(UpdateBarPde(BarType.BAR1, bars.bar1.fmt.pde(bars.bar1.pdb), bars.root_shift))
-        s["detail"] = ((f"BAR2 bound to instance block {bars.bar2.inst:#x} (root table {bars.bar2.vmm.pdb:#x}); "
-                        if bars.bar2 is not None else "BAR2 aperture not mapped: no instance memory; ")
-                       + f"BAR1 root table {bars.bar1.pdb:#x}; UPDATE_BAR_PDE root level shift {bars.root_shift}")
+        notes = []
+        if bars.bar2 is not None and bars.instmem is not None:
+            space = bars.bar2
+            entry = space.shared_entry()
+            rpc.call(UpdateBarPde(BarType.BAR2, entry, space.root_level_shift))
+            space.bound = True
+            bars.bar2_shared = True
+            notes.append(f"BAR2 [0, {space.vmm.va_end:#x}) merged into GSP-RM's root {st.bar2_pde_base:#x} (entry 0 "
+                         f"= {entry:#x}, the driver's level-1 table); {bars.instmem.verify()}")
+        else:
+            notes.append("BAR2 aperture not mapped: no instance memory")
+        notes.append(f"BAR1 reuses GSP-RM's root table {st.bar1_pde_base:#x}")
+        s["detail"] = "; ".join(notes)
+
+    with stage("engines") as s:
+        if bars.bar2 is None or bars.instmem is None or dev.bar2 is None:
+            s["detail"] = "no instance memory (BAR2 not mapped): channels are not available"
+        else:
+            assert gpu.client is not None and gpu.device is not None and gpu.subdevice is not None
+            gpu.fifo = fifo = Fifo.create(
+                chipset=chip, rpc=rpc, abi=abi, client=gpu.client, device=gpu.device, subdevice=gpu.subdevice,
+                allocator=bars.allocator, vram=bars.bar2.vram, instmem=bars.instmem, bar2_space=bars.bar2,
+                bar2=dev.bar2, dma=dev.dma, bar0=bar, clock=clock, timeline=gpu.timeline,
+                interrupts=gpu.nonstall)
+            s["detail"] = (f"{len(fifo.engines)} engines on {len({e.runlist for e in fifo.engines})} runlists: "
+                           f"{', '.join(f'{e.name}@{e.runlist}' for e in fifo.engines)}; channel class "
+                           f"{fifo.classes.gpfifo:#06x}, copy class {fifo.classes.copy:#06x}")
 
 
-def _bar_spaces(dev: Device, spec: Spec, vram: int, layout: FbLayout) -> BarSpaces:
-    """The VRAM allocator (GSP's regions reserved), BAR2 bound with instance memory, and a BAR1 space."""
-    alloc = VramAllocator(vram, reservations(regions_from_layout(layout)))
-    access = PraminVram(dev.bar0, vram)
+def _check_acr_layout(layout: FbLayout, st: GspStaticInfo) -> str:
+    """FSP chips: GSP-RM reports where the GSP-FMC's ACR put the non-WPR heap and FRTS
+    (``fwWprLayoutOffset``, OpenRM ``_kgspSetFwWprLayoutOffset``); the driver's layout must be the same.
+
+    Raises:
+        BootError: the ACR placed them elsewhere (expected and found offsets named).
+    """
+    if st.fw_wpr_layout is None:
+        return "GSP-RM reports no fwWprLayoutOffset: the FB layout is the driver's prediction"
+    non_wpr, frts = st.fw_wpr_layout
+    for what, want, got in (("nonWprHeapOffset", layout.non_wpr_heap.start, non_wpr),
+                            ("frtsOffset", layout.frts.start, frts)):
+        if want != got:
+            raise BootError(f"the GSP-FMC's ACR placed WPR2 differently than predicted: fwWprLayoutOffset.{what} "
+                            f"expected {want:#x}, found {got:#x}")
+    return f"ACR layout as predicted (non-WPR heap {non_wpr:#x}, FRTS {frts:#x})"
+
+
+def _vram_and_bars(dev: Device, spec: Spec, vram: int, layout: FbLayout, static: GspStaticInfo) -> BarSpaces:
+    """The VRAM allocator over what GSP-RM leaves the driver, BAR2 shared with GSP-RM, BAR1 on GSP-RM's root."""
+    claims = [FbClaim(r.base, r.limit + 1, not r.reserved and not r.protected,
+                      f"GSP-RM FB region {i}" + ("" if not r.reserved and not r.protected else
+                                                 f" ({'reserved' if r.reserved else ''}"
+                                                 f"{'+' if r.reserved and r.protected else ''}"
+                                                 f"{'protected' if r.protected else ''})"))
+              for i, r in enumerate(static.fb_regions)]
+    if not any(c.usable for c in claims):
+        raise BootError(f"GET_GSP_STATIC_INFO: none of the {len(claims)} FB region(s) is neither reserved nor "
+                        f"protected: no VRAM for the driver")
+    alloc = VramAllocator(vram, ownership_reservations(vram, claims, regions_from_layout(layout)))
+    access = PraminVram(dev.bar0, vram, chipset=spec.chipset)
     space = inst = None
     if dev.bar2 is not None:
-        space = Bar2Space(spec.chipset, dev.bar0, dev.clock, access, alloc, dev.bar2)
-        space.bind()
+        space = Bar2Space(spec.chipset, dev.bar0, dev.clock, access, alloc, dev.bar2, gsp_pdb=static.bar2_pde_base)
         inst = InstMemory(space)
-    from ..mm.pte import format_for
-
     fmt = format_for(spec.chipset)
     bar1 = Vmm(fmt, access, alloc, TlbInvalidator(dev.bar0, dev.clock, hub_only=True), va_start=0,
-               va_end=_bar1_size(dev), name="bar1")
-    return BarSpaces(alloc, space, inst, bar1, fmt.geometry.directories[0].va_lo)
+               va_end=_bar1_size(dev), name="bar1", root=static.bar1_pde_base)
+    return BarSpaces(alloc, space, inst, bar1, claims)
 
 
 def _copy_logs(gpu: GspDevice) -> dict[str, bytes]:
@@ -578,6 +759,27 @@ def _copy_logs(gpu: GspDevice) -> dict[str, bytes]:
 
 
 # -- the shutdown ------------------------------------------------------------------------------------------
+
+
+def _reset_gsp(dev: Device, chipset: Chipset) -> str:
+    """FSP chips, a boot that ended after the COT but before GSP-RM was handed over: reset the GSP falcon (OpenRM
+    ``kgspResetHw_GH100`` resets it through its ENGINE register too), which stops the GSP-FMC and whatever it
+    started."""
+    from ..falcon.engines import gsp_falcon
+
+    gsp_falcon(dev, chipset).reset()
+    return "GSP falcon reset: the GSP-FMC (and a GSP-RM that was never initialized) stopped"
+
+
+def _release_interrupts(gpu: GspDevice) -> None:
+    """RPC waits poll again, the tree is disarmed and blocked, the vectors released (idempotent)."""
+    if gpu.rpc is not None and gpu.gsp_irq is not None:
+        disable_gsp_interrupts(gpu.rpc, gpu.gsp_irq)
+    if gpu.vfn is not None:
+        with contextlib.suppress(NovaError):  # a lost device: nothing to disarm
+            gpu.vfn.detach()
+    if gpu.irq is not None:
+        gpu.irq.close()
 
 
 def _teardown(gpu: GspDevice) -> BootError | None:
@@ -598,10 +800,41 @@ def _teardown(gpu: GspDevice) -> BootError | None:
             problems.append(f"{name}: {e}")
             return False
 
+    skipped = "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent"
+
+    def rpc_step(name: str, fn: Callable[[], str]) -> bool:
+        """A step that talks to GSP-RM: skipped (``False``) once an RPC timed out (each would only wait out its
+        timeout)."""
+        assert rpc is not None
+        if rpc.unresponsive:
+            step(name, lambda: skipped)
+            return False
+        return step(name, fn)
+
+    unloaded = False  #: GSP-RM acknowledged UNLOADING_GUEST_DRIVER
     if rpc is not None and gpu._gsp_alive and gpu.init_done and rpc.unresponsive:
-        step("unload:unloading-guest-driver",
-             lambda: "skipped: GSP-RM stopped answering RPCs; its core is reset without its consent")
+        step("unload:unloading-guest-driver", lambda: skipped)
     elif rpc is not None and gpu._gsp_alive and gpu.init_done:
+        fifo = gpu.fifo
+        if fifo is not None and not fifo.closed:
+
+            def close_fifo() -> str:
+                n = len(fifo.channels())
+                fifo.close()
+                return f"{n} channel(s) closed"
+
+            rpc_step("unload:channels", close_fifo)
+        bars = gpu.bars
+        if bars is not None and bars.bar2 is not None and bars.bar2_shared:
+            space = bars.bar2
+
+            def bar2_fini() -> str:
+                space.bound = False  # nothing may go through BAR2 from here on
+                bars.bar2_shared = False
+                rpc.call(UpdateBarPde(BarType.BAR2, 0, space.root_level_shift))
+                return "UPDATE_BAR_PDE BAR2 entry 0: the driver's half of BAR2 removed from GSP-RM's table"
+
+            rpc_step("unload:bar2-pde", bar2_fini)
         client = gpu.client
         if client is not None and not client.freed:
 
@@ -609,20 +842,32 @@ def _teardown(gpu: GspDevice) -> BootError | None:
                 client.close()
                 return f"client {client.handle:#010x} and its objects freed"
 
-            step("unload:client-free", free_client)
+            rpc_step("unload:client-free", free_client)
 
         def unload_rpc() -> str:
             rpc.call(UnloadingGuestDriver())
             poll_timeout(lambda: NV_PFALCON_FALCON_MAILBOX0.read(dev.bar0, base=FALCON.GSP),
-                         lambda v: bool(v & UNLOADED_BIT), clock=dev.clock, timeout=UNLOAD_TIMEOUT,
-                         interval=UNLOAD_INTERVAL, what="GSP-RM unloaded (GSP MAILBOX0 bit 31)")
-            return "UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 bit 31 set"
+                         lambda v: v == UNLOADED_MAILBOX0, clock=dev.clock, timeout=UNLOAD_TIMEOUT,
+                         interval=UNLOAD_INTERVAL, what=f"GSP-RM unloaded (GSP MAILBOX0 == {UNLOADED_MAILBOX0:#x})")
+            return f"UNLOADING_GUEST_DRIVER acknowledged; GSP MAILBOX0 = {UNLOADED_MAILBOX0:#x}"
 
-        step("unload:unloading-guest-driver", unload_rpc)
+        unloaded = rpc_step("unload:unloading-guest-driver", unload_rpc)
+    _release_interrupts(gpu)
     gpu.saved_logs = _copy_logs(gpu)
 
     core_stopped = not gpu._chain_started
-    if gpu._chain_started and gpu.spec is not None and gpu.vbios is not None and gpu.firmware is not None:
+    if gpu._chain_started and gpu.spec is not None and gpu.spec.facts.boot_path is BootPath.FSP:
+        if gpu._gsp_alive and unloaded:  # GSP-RM unloaded: the GSP-FMC shuts down and the core halts by itself
+            try:
+                unload_fsp_chain(dev, gpu.spec, timeline=tl)
+                core_stopped = True
+            except ChainError as e:
+                problems.append(f"unload:{e.stage}: {e.cause}")
+        else:  # stopped before GSP-RM was handed over or initialized, or it did not unload: stop the GSP ourselves
+            chip = gpu.spec.chipset  # (a COT the FSP refused started nothing: the GSP is not ours to reset)
+            accepted = isinstance(gpu.chain, FspChainResult) and gpu.chain.response is not None
+            core_stopped = not accepted or step("unload:gsp-reset", lambda: _reset_gsp(dev, chip))
+    elif gpu._chain_started and gpu.spec is not None and gpu.vbios is not None and gpu.firmware is not None:
         try:
             unload_secure_chain(dev, gpu.spec, gpu.vbios, gpu.firmware, timeline=tl)
             core_stopped = True
@@ -632,10 +877,8 @@ def _teardown(gpu: GspDevice) -> BootError | None:
     elif gpu._chain_started:
         core_stopped = True  # the chain never got the firmware or vBIOS it needs: nothing ran on the falcons
     gpu._gsp_alive = False
-    gpu.shutdown_stages = [r for r in _stage_results(tl, [s.name for s in tl.of_kind("stage")])
-                           if r.name.startswith("unload:")]
 
-    # GSP-RM's memory may be freed only once its core is stopped
+    # GSP-RM's memory - and the flush page falcons flush through - may be freed only once its core is stopped
     if core_stopped:
         if gpu.chain is not None and dev.dma is not None:
             gpu.chain.free(dev.dma)
@@ -643,8 +886,14 @@ def _teardown(gpu: GspDevice) -> BootError | None:
             gpu.libos.free()
         if gpu.shm is not None:
             gpu.shm.free()
+        flush = gpu.sysmem_flush
+        if flush is not None:
+            step("unload:sysmem-flush", flush.unregister)
     else:
-        problems.append("GSP-RM's DMA memory was not freed: its core could not be stopped (reset the GPU)")
+        problems.append("GSP-RM's DMA memory and the sysmem flush page were not freed: its core could not be "
+                        "stopped (reset the GPU)")
+    gpu.shutdown_stages = [r for r in _stage_results(tl, [s.name for s in tl.of_kind("stage")])
+                           if r.name.startswith("unload:")]
     if gpu.firmware is not None and gpu._own_firmware:
         gpu.firmware.close()
     if problems:

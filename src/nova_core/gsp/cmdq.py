@@ -74,7 +74,7 @@ class Message:
     function: int
     result: int
     result_private: int
-    sequence: int  #: the RPC header's sequence (echoed by GSP-RM in replies)
+    sequence: int  #: the RPC header's sequence as GSP-RM wrote it (replies are not matched by it: see gsp.rpc)
     payload: bytes
     element_seq: int  #: the element's seqNum (per-queue counter)
     elements: int  #: elemCount (for a reassembled RPC: of its first element)

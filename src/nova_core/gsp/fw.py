@@ -405,11 +405,12 @@ def libos_region(name: str, pa: int, size: int, *, kind: LibosKind = LibosKind.C
 class RpcFailure(RpcError):
     """An RPC whose result (or the RM status inside its reply) is not NV_OK."""
 
-    def __init__(self, message: str, *, function: str, result: int, sequence: int = 0) -> None:
+    def __init__(self, message: str, *, function: str, result: int, ordinal: int = 0) -> None:
         super().__init__(message)
         self.function = function
         self.result = result
-        self.sequence = sequence
+        #: which RPC of its channel it was (:attr:`nova_core.gsp.rpc.PendingRpc.ordinal`; never on the wire)
+        self.ordinal = ordinal
 
 
 class Command(Generic[R]):
@@ -513,6 +514,9 @@ class GspStaticInfo:
     fb_regions: tuple[FbRegion, ...]
     gid: bytes  #: GPU UUID bytes as gidInfo carries them
     raw: Any = field(repr=False, compare=False, default=None)  #: the whole ctypes structure
+    #: ``fwWprLayoutOffset`` (r570+): where the GSP-FMC's ACR put the non-WPR heap and FRTS on Hopper and later,
+    #: ``(nonWprHeapOffset, frtsOffset)``; ``None`` when the version has no such field or GSP-RM left it 0
+    fw_wpr_layout: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -538,8 +542,15 @@ class GetGspStaticInfo(Command[GspStaticInfo]):
             internal_subdevice=s.hInternalSubdevice, bar1_pde_base=s.bar1PdeBase, bar2_pde_base=s.bar2PdeBase,
             fb_length=s.fb_length, l2_cache_size=s.l2_cache_size, vbios_valid=bool(s.bVbiosValid),
             vbios_subvendor=s.vbiosSubVendor, vbios_subdevice=s.vbiosSubDevice, fb_regions=fb,
-            gid=bytes(s.gidInfo.data[:gid_len]), raw=s,
+            gid=bytes(s.gidInfo.data[:gid_len]), raw=s, fw_wpr_layout=_fw_wpr_layout(s),
         )
+
+
+def _fw_wpr_layout(s: Any) -> tuple[int, int] | None:
+    off = getattr(s, "fwWprLayoutOffset", None)
+    if off is None or not (off.nonWprHeapOffset or off.frtsOffset):
+        return None
+    return int(off.nonWprHeapOffset), int(off.frtsOffset)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FirmwareError, GspError
+from ..files import InputFormat, read_input
 from ..firmware.elf import ElfFile
 from ..hw.dma import DmaBuffer
 
@@ -62,6 +63,16 @@ SPECIAL = {1: ("Assertion failed: ", False), 2: ("Assertion failed: ", True),
 
 MAX_STRING = 4096  #: longest C string read from the ELF (a longer one is not a string: bad pointer)
 MAX_FIELD = 1024  #: printf widths and precisions are clamped to this (they come from untrusted words)
+#: a record's text is cut at this many characters, marked (liblogdecode prints any length through its 128-byte
+#: line buffer; here a hostile format of 20 ``%s`` could make 80 KiB of one record): with at most ``slots / 2``
+#: records in a 64 KiB ring, a ring renders to at most 16 MiB, whatever the logging ELF says
+MAX_MESSAGE = 4096
+#: the largest logging ELF read: 128 MiB. It holds the metadata and format strings of GSP-RM's log calls (NVIDIA
+#: ships it with its driver as gsp_log_*.bin; linux-firmware does not, and it was not measured here): it cannot
+#: outgrow the image whose calls it describes - 63.6 MB measured (ga102 gsp-570.144.bin) - by much.
+LOGGING_ELF_FILE = InputFormat("logging ELF", 128 << 20,
+                               "2x the largest GSP image measured, 63,571,696 bytes (ga102 gsp-570.144.bin), whose "
+                               "log calls it describes", FirmwareError)
 MAX_PUT = 1 << 62  #: a put pointer above this is not a count of words written (corrupt ring)
 
 
@@ -179,12 +190,9 @@ class LogDecoder:
 
     @classmethod
     def from_file(cls, path: str | Path) -> LogDecoder:
+        """Read a logging ELF (refused up front if it is not a regular file within :data:`LOGGING_ELF_FILE`)."""
         p = Path(path)
-        try:
-            data = p.read_bytes()
-        except OSError as e:
-            raise FirmwareError(f"cannot read logging ELF {str(p)!r}: {e.strerror}") from e
-        return cls(data, source=str(p))
+        return cls(read_input(p, LOGGING_ELF_FILE), source=str(p))
 
     def task(self, ring: str) -> _TaskElf | None:
         """The task ELF that decodes ``ring`` (``None``: a container without that ring's section)."""
@@ -383,12 +391,19 @@ def format_printf(fmt: str, args: tuple[int, ...], string: Callable[[int], str |
     Every argument is the whole u64 (``%x`` of 0x1_0000_00ab is ``1000000ab``, ``%d`` is signed 64-bit);
     ``%p`` is ``%#x``; ``%s`` is a pointer resolved by ``string(va)`` (``(bad-pointer)`` when it does not
     resolve); ``%a`` (a symbol in OpenRM) is shown as ``%#x``; ``%n`` takes an argument and prints nothing.
-    Unknown or malformed conversions are kept literally; a missing argument renders as ``<missing>``.
+    Unknown or malformed conversions are kept literally; a missing argument renders as ``<missing>``. Widths and
+    precisions are clamped to :data:`MAX_FIELD`, and the text is cut at :data:`MAX_MESSAGE` characters (marked
+    ``...[N more]`` with a lower bound of what was cut), so no format costs more than that.
     """
     out: list[str] = []
     pos = 0
+    total = counted = 0
     it = iter(args)
     for m in _SPEC.finditer(fmt):
+        total += sum(len(x) for x in out[counted:])
+        counted = len(out)
+        if total > MAX_MESSAGE:
+            break
         out.append(fmt[pos:m.start()])
         pos = m.end()
         flags, width, prec, _length, conv = m.groups()  # length modifiers: parsed, ignored (OpenRM)
@@ -405,7 +420,7 @@ def format_printf(fmt: str, args: tuple[int, ...], string: Callable[[int], str |
             ws = (wa & 0xFFFF_FFFF) - ((wa & 0x8000_0000) << 1)  # an int
             left, zero, w = (True, False, -ws) if ws < 0 else (left, zero, ws)
         elif width:
-            w = int(width)
+            w = int(width) if len(width) <= 5 else MAX_FIELD  # (a 4000-digit width is parsed as the clamp)
         p = -1
         if prec == "*":
             pa = next(it, None)
@@ -415,7 +430,7 @@ def format_printf(fmt: str, args: tuple[int, ...], string: Callable[[int], str |
             ps = (pa & 0xFFFF_FFFF) - ((pa & 0x8000_0000) << 1)
             p = ps if ps >= 0 else -1
         elif prec is not None:
-            p = int(prec or "0")
+            p = int(prec or "0") if len(prec) <= 5 else MAX_FIELD
         w, p = _clamp(w), _clamp(p)
         value = next(it, None)
         if value is None:
@@ -467,4 +482,7 @@ def format_printf(fmt: str, args: tuple[int, ...], string: Callable[[int], str |
         else:
             out.append(" " * fill + prefix + body)
     out.append(fmt[pos:])
-    return "".join(out)
+    text = "".join(out)
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return f"{text[:MAX_MESSAGE]}...[{len(text) - MAX_MESSAGE}{'+' if pos < len(fmt) else ''} more]"

@@ -13,6 +13,7 @@ REG_POLL            wait until ``(addr & mask) == val``; ``timeout`` in us, 0 = 
                     expiry is a :class:`~nova_core.errors.PollTimeout` naming the register and the
                     GSP error code ``error``
 DELAY_US            wait ``val`` us
+                    (both waits at most 30 s each, 30 s per buffer in all: :data:`SEQUENCER_MAX_WAIT`)
 REG_STORE           ``regSaveArea[index] = addr`` (index < 8)
 CORE_RESET          reset the GSP falcon; FBIF_CTL.ALLOW_PHYS_NO_CTX = 1; DMACTL = 0
 CORE_START          start the GSP falcon (CPUCTL_ALIAS when CPUCTL.ALIAS_EN, else CPUCTL)
@@ -51,6 +52,14 @@ HALT_TIMEOUT = 2 * SEC
 # TIMEOUT: nouveau CORE_RESUME nvkm_msec(2000) on 0x1180f8 bit 26; OpenRM _kgspIsReloadCompleted.
 RELOAD_TIMEOUT = 2 * SEC
 POLL_INTERVAL = 10 * US
+# TIMEOUT: the REG_POLL timeout and DELAY_US come from GSP-RM's message (u32 us: up to 72 minutes); neither OpenRM
+# (kgspExecuteSequencerCommand: gpuSetTimeout(regPoll.timeout), osDelayUs(val)) nor nouveau bounds them. A wait
+# GSP-RM asks for may be at most OpenRM's longest default GPU timeout on Linux, 30 s (compute mode; 4 s in
+# graphics mode: os.c osGetTimeoutParams); a longer one is refused as a corrupt or hostile message.
+SEQUENCER_MAX_WAIT = 30 * SEC
+# TIMEOUT: one buffer may keep the CPU at most this long in all (device time since it started): what a stage can
+# wait for no longer depends on how many commands GSP-RM sends.
+SEQUENCER_BUDGET = 30 * SEC
 REG_SAVE_SIZE = 8
 
 
@@ -118,6 +127,7 @@ class CpuSequencer:
             self.payload_dwords[op] = int(getattr(m, f"GSP_SEQ_PAYLOAD_DWORDS_{name}"))
         self.runs = 0
         self.last: SequencerResult | None = None
+        self._deadline = 0
 
     def attach(self, rpc: _HasOnEvent) -> Callable[[], None]:
         """Run every RUN_CPU_SEQUENCER event ``rpc`` receives; returns the unregister function."""
@@ -138,6 +148,7 @@ class CpuSequencer:
         words = struct.unpack_from(f"<{request.cmd_index}I", request.commands)
         save = list(request.reg_save_area) + [0] * (REG_SAVE_SIZE - len(request.reg_save_area))
         result = SequencerResult(save[:REG_SAVE_SIZE], 0)
+        self._deadline = self.clock.now() + SEQUENCER_BUDGET
         i = 0
         while i < len(words):
             at = i
@@ -171,14 +182,14 @@ class CpuSequencer:
             return f"REG_MODIFY {_label(a[0])} mask {a[1]:#x} val {a[2]:#x} -> {value:#x}"
         if name == "REG_POLL":
             addr, mask, val, timeout_us, error = a
-            timeout = timeout_us * US if timeout_us else REG_POLL_DEFAULT_TIMEOUT
+            timeout = self._wait(name, at, timeout_us * US if timeout_us else REG_POLL_DEFAULT_TIMEOUT)
             got = poll_timeout(lambda: bar.read32(addr), lambda v: (v & mask) == val, clock=self.clock,
                                timeout=timeout, interval=POLL_INTERVAL,
                                what=f"CPU sequencer command at dword {at:#x}: REG_POLL {_label(addr)} & {mask:#x} "
                                     f"== {val:#x} (GSP error code {error:#x})")
             return f"REG_POLL {_label(addr)} & {mask:#x} == {val:#x}: {got:#x}"
         if name == "DELAY_US":
-            self.clock.sleep(a[0] * US)
+            self.clock.sleep(self._wait(name, at, a[0] * US))
             return f"DELAY_US {a[0]}"
         if name == "REG_STORE":
             addr, index = a
@@ -220,6 +231,19 @@ class CpuSequencer:
         if not falcons.gsp_riscv_active():
             raise GspError("CPU sequencer CORE_RESUME: the GSP RISC-V core is not active after the resume")
         return "CORE_RESUME"
+
+    def _wait(self, name: str, at: int, ns: int) -> int:
+        """How long this command may wait for the ``ns`` GSP-RM asks: refused over :data:`SEQUENCER_MAX_WAIT`; a
+        DELAY_US longer than what is left of :data:`SEQUENCER_BUDGET` is refused, a REG_POLL is cut to it."""
+        if ns > SEQUENCER_MAX_WAIT:
+            raise GspError(f"CPU sequencer: {name} at dword {at:#x} asks for a {ns / SEC:g} s wait; a sequencer "
+                           f"wait is at most {SEQUENCER_MAX_WAIT // SEC} s (OpenRM's longest default GPU timeout): "
+                           f"corrupt message?")
+        left = self._deadline - self.clock.now()
+        if left <= 0 or (name == "DELAY_US" and ns > left):
+            raise GspError(f"CPU sequencer: {name} at dword {at:#x} asks for a {ns / SEC:g} s wait with "
+                           f"{max(left, 0) / SEC:g} s left of the {SEQUENCER_BUDGET // SEC} s one buffer may take")
+        return min(ns, left)
 
     def _falcons(self, name: str, at: int) -> FalconCore:
         if self.falcons is None:

@@ -7,6 +7,7 @@
 - :mod:`.sg`      ``SgTable``: scatter-gather lists with coalescing and page iteration;
 - :mod:`.clock`   ``Clock``: the real monotonic clock and a virtual clock for the simulated GPU;
 - :mod:`.poll`    ``poll_timeout``: every bounded wait of the driver;
+- :mod:`.irq`     ``IrqManager``: interrupt vectors, their handler thread, ``wait_woken`` (a wait an interrupt ends);
 - :mod:`.device`  ``Device``: the bundle (BAR0, DMA, clock) that driver code receives as a parameter;
 - :mod:`.sysfs`   opening a real PCI device read-only through sysfs;
 - :mod:`.vfio`    the owned-device backend (VFIO container/group/device, IOMMU DMA, MSI-X eventfds).

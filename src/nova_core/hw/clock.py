@@ -149,6 +149,31 @@ class VirtualClock:
         with self._lock:
             return sum(1 for t in self._timers if not t.cancelled)
 
+    def next_due(self) -> int | None:
+        """When the earliest pending timer fires (None without one)."""
+        with self._lock:
+            while self._timers and self._timers[0].cancelled:
+                heapq.heappop(self._timers)
+            return self._timers[0].when if self._timers else None
+
+    def run_until(self, condition: Callable[[], bool], timeout: int) -> bool:
+        """Let simulated time run, event by event, until ``condition()`` holds or ``timeout`` ns have passed.
+
+        What waiting for an interrupt is on simulated time: the actors settle, then time jumps to the next
+        timer (a simulated GSP-RM publishing its reply and raising its interrupt, say) instead of moving in
+        fixed poll steps. Returns the condition's last value; time never passes the deadline.
+        """
+        deadline = self._now + max(timeout, 0)
+        while True:
+            self.sleep(0)  # settle the actors (their work may be what the condition waits for), fire due timers
+            if condition():
+                return True
+            now = self._now
+            if now >= deadline:
+                return False
+            nxt = self.next_due()
+            self.sleep((deadline if nxt is None else min(max(nxt, now + 1), deadline)) - now)
+
     def _advance_to(self, target: int) -> None:
         # Fire due timers in time order; a timer may schedule more timers (bounded by target).
         if self._firing:

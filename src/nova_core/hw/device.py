@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import DmaError
 from .bar import Bar
@@ -18,6 +18,14 @@ from .sg import SgTable
 
 if TYPE_CHECKING:
     from ..pci.source import ConfigSource
+    from .vfio.device import VfioDevice
+
+
+class MessageSink(Protocol):
+    """Where a function's MSI/MSI-X writes land, for a device whose messages the driver can see (the simulated
+    GPU's host bridge): ``on_message(fn)`` calls ``fn(address, data)`` for each and returns an unsubscribe."""
+
+    def on_message(self, fn: Callable[[int, int], None]) -> Callable[[], None]: ...
 
 
 class NoDma:
@@ -26,7 +34,7 @@ class NoDma:
     def __init__(self, why: str) -> None:
         self.why = why
 
-    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "") -> DmaBuffer:
+    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "", limit: int | None = None) -> DmaBuffer:
         raise DmaError(f"cannot allocate DMA memory {name!r} ({size:#x} bytes): {self.why}")
 
     def free(self, buf: DmaBuffer) -> None:
@@ -57,6 +65,10 @@ class Device:
         config: the function's PCI config space (:class:`~nova_core.pci.source.ConfigSource`) when
             the backend offers it: sysfs (read-only), VFIO, the simulated GPU.
         bar2: the BAR2 aperture (instance memory through the BAR2 page tables), when mapped.
+        vfio: the VFIO device behind a ``"vfio"`` device (its interrupts are eventfds).
+        msi_sink: where the function's MSI/MSI-X messages can be seen, when they can (the simulated GPU);
+            :func:`nova_core.irq.open_irq` programs MSI through ``config`` and listens here.
+        bar1: the BAR1 aperture (the VRAM BAR: VRAM through GSP-RM's BAR1 page tables), when mapped.
     """
 
     bar0: Bar
@@ -69,6 +81,9 @@ class Device:
     sim: object | None = None
     config: ConfigSource | None = None
     bar2: Bar | None = None
+    vfio: VfioDevice | None = None
+    msi_sink: MessageSink | None = None
+    bar1: Bar | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, fn: Callable[[], None]) -> None:

@@ -176,9 +176,13 @@ class Timeline:
         return {"traceEvents": events, "displayTimeUnit": "ms",
                 "otherData": {"producer": "nova-core", "dropped_spans": self.dropped}}
 
+    def chrome_trace_bytes(self) -> bytes:
+        """:meth:`chrome_trace` as the bytes of a trace file."""
+        return (json.dumps(self.chrome_trace()) + "\n").encode()
+
     def write_chrome_trace(self, path: str | Path) -> Path:
         p = Path(path)
-        p.write_text(json.dumps(self.chrome_trace()) + "\n", encoding="utf-8")
+        p.write_bytes(self.chrome_trace_bytes())
         return p
 
 
@@ -217,6 +221,24 @@ class ObservedClock:
         self.inner.sleep(ns)
         self.timeline.host_sleep_ns += time.perf_counter_ns() - t0
         self.timeline.dev_sleep_ns += ns
+
+    @property
+    def run_until(self) -> Callable[[Callable[[], bool], int], bool] | None:
+        """The virtual clock's ``run_until`` (an interrupt-driven wait), its time counted like ``sleep``'s; None on
+        a clock without it."""
+        inner = getattr(self.inner, "run_until", None)
+        if inner is None:
+            return None
+
+        def run(condition: Callable[[], bool], timeout: int) -> bool:
+            t0, d0 = time.perf_counter_ns(), self.inner.now()
+            try:
+                return bool(inner(condition, timeout))
+            finally:
+                self.timeline.host_sleep_ns += time.perf_counter_ns() - t0
+                self.timeline.dev_sleep_ns += self.inner.now() - d0
+
+        return run
 
     def observe_wait(self, what: str, dev_start: int, host_start: int, polls: int, ok: bool) -> None:
         self.timeline.add(Span("wait", what, dev_start, host_start, self.inner.now(), time.perf_counter_ns(), ok=ok,

@@ -1,21 +1,31 @@
 """nova_core.mm.instmem: instance memory: objects in VRAM that the GPU reads, reached by the CPU through BAR2.
 
 Channel instance blocks, RAMFC, page tables of other address spaces... live in VRAM; the CPU reads and writes
-them through BAR2, a PCI BAR that shows a GPU virtual address space of its own (nouveau ``nv50/gf100 bar``,
-the seed's "Instance Memory"). :class:`Bar2Space` builds that space: a :class:`~nova_core.mm.vmm.Vmm` over
-``[0, BAR2 size)`` whose tables are in VRAM, an instance block (``NV_RAMIN_PAGE_DIR_BASE`` at byte 0x200:
-new page-table format, 64 KiB big pages, the root table, the VA limit), and the bind:
+them through BAR2, a PCI BAR that shows a GPU virtual address space (nouveau ``nv50/gf100 bar``, the seed's
+"Instance Memory"). :class:`Bar2Space` builds the driver's part of that space: a :class:`~nova_core.mm.vmm.Vmm`
+whose tables are in VRAM. Two ways to make the hardware use it:
 
-- Turing to Ada: ``NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK`` = instance >> 12 | VIRTUAL, then wait for
-  ``BIND_STATUS`` BAR2 pending/outstanding to clear (nouveau ``tu102_bar_bar2_init``/``_wait``, 2 s);
-- Hopper and later: ``..._FUNC_BAR2_BLOCK_HIGH_ADDR`` (address >> 32) then ``_LOW_ADDR`` (which binds), then
-  wait for its pending/outstanding bits.
+- **With GSP-RM** (every chip nova_core boots): BAR2 belongs to GSP-RM. It binds BAR2 to its own page tables at
+  boot, rooted at static info's ``bar2PdeBase``, and only that table is bound to the hardware (OpenRM
+  ``kern_bus.c`` ``kbusPatchBar2Pdb_GSPCLIENT``: the CPU owns the VA under PDE3[0], GSP-RM the VA under PDE3[1]).
+  The driver builds its tables for its half of the aperture - ``[0, BAR2 size / 2)``, nouveau
+  ``gf100_bar_oneinit_bar`` with ``bar2_halve`` set by ``r535_bar_new_`` - and hands GSP-RM the entry to merge:
+  its root's entry 0, which points at the level below the root (:meth:`Bar2Space.shared_entry`; nouveau
+  ``r535_bar_bar2_update_pde(gsp, vmm->pd->pde[0]->pt[0]->addr)``: "PD3 entry format", OpenRM's PDE3[0] value) in
+  UPDATE_BAR_PDE with the root level's shift (47 on MMU v2, 56 on v3). Its TLB invalidates name GSP-RM's root
+  (nouveau ``vmm->rm.bar2_pdb``); a teardown sends a zero entry (nouveau ``r535_bar_bar2_fini``). The driver
+  never writes the BAR2 block register then: :meth:`Bar2Space.bind` refuses.
+- **Without GSP-RM** (tests of the MMU layer on a bare simulated GPU): the space has its own instance block
+  (``NV_RAMIN_PAGE_DIR_BASE`` at byte 0x200: new page-table format, 64 KiB big pages, the root table, the VA
+  limit) and :meth:`Bar2Space.bind` points BAR2 at it: Turing to Ada ``NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK`` =
+  instance >> 12 | VIRTUAL, then wait for ``BIND_STATUS`` BAR2 pending/outstanding to clear (nouveau
+  ``tu102_bar_bar2_init``/``_wait``, 2 s); Hopper and later ``..._FUNC_BAR2_BLOCK_HIGH_ADDR`` then ``_LOW_ADDR``.
 
-With GSP-RM the bind is GSP's: the driver hands it :meth:`Bar2Space.root_pde` (nouveau
-``r535_bar_bar2_update_pde``; the boot issue sends it). :class:`InstMemory` then allocates objects: VRAM from the
-VRAM allocator, VA from the BAR2 space, one mapping, and an :class:`InstObject` whose accessors go through
-the BAR2 ``Bar`` (the simulated GPU's :class:`~nova_core.sim.models.bar2.SimBar2`, or a real BAR2 mapping).
-TLB invalidates of the BAR2 space are hub-only (nouveau sets HUB_ONLY for BAR address spaces).
+:class:`InstMemory` then allocates objects: VRAM from the VRAM allocator, VA from the BAR2 space, one mapping, and
+an :class:`InstObject` whose accessors go through the BAR2 ``Bar`` (the simulated GPU's
+:class:`~nova_core.sim.models.bar2.SimBar2`, or a real BAR2 mapping); :meth:`InstMemory.verify` checks BAR2 against
+the BAR0 window as OpenRM's ``kbusVerifyBar2_GM107`` does. TLB invalidates of the BAR2 space are hub-only
+(nouveau sets HUB_ONLY for BAR address spaces).
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from .vram import VramAccess
 # TIMEOUT: nouveau tu102_bar_bar2_wait polls the bind status for 2000 ms.
 BIND_TIMEOUT = 2 * SEC
 PAGE = 4096
+VERIFY_PATTERN = 0xABCDABCD  #: OpenRM kbusVerifyBar2_GM107 SAMPLEDATA
 
 
 def instance_block_page_dir(pdb: int, va_limit: int) -> bytes:
@@ -62,19 +73,22 @@ def instance_block_page_dir(pdb: int, va_limit: int) -> bytes:
 
 
 class Bar2Space:
-    """The BAR2 address space: page tables and instance block in VRAM, bound to BAR2.
+    """The driver's BAR2 address space: page tables in VRAM, shared with GSP-RM or bound by the driver.
 
     Args:
         chipset: selects the MMU format and the bind registers.
         bar0, clock: for the bind and the TLB invalidates.
         vram: how the tables and the instance block are written (sim VRAM, or PRAMIN on hardware).
         allocator: the VRAM allocator.
-        bar2: the BAR2 aperture (its size is the VA space).
+        bar2: the BAR2 aperture (its size bounds the VA space).
         invalidator: TLB invalidation (default: hub-only invalidates through ``bar0``).
+        gsp_pdb: GSP-RM's BAR2 root table (static info ``bar2PdeBase``): the space is GSP-RM's to bind, the driver
+            takes the lower half of the aperture and shares it through :meth:`shared_entry`. ``None``: no GSP-RM;
+            the space gets an instance block of its own for :meth:`bind`.
     """
 
     def __init__(self, chipset: Chipset, bar0: Bar, clock: Clock, vram: VramAccess, allocator: RangeAllocator,
-                 bar2: Bar, *, invalidator: Invalidator | None = None) -> None:
+                 bar2: Bar, *, invalidator: Invalidator | None = None, gsp_pdb: int | None = None) -> None:
         self.chipset = chipset
         self.bar0 = bar0
         self.clock = clock
@@ -82,21 +96,44 @@ class Bar2Space:
         self.allocator = allocator
         self.vram = vram
         self.fmt = format_for(chipset)
+        self.gsp_pdb = gsp_pdb
         inv = invalidator if invalidator is not None else TlbInvalidator(bar0, clock, hub_only=True)
         self.invalidator = inv
-        self.vmm = Vmm(self.fmt, vram, allocator, inv, va_start=0, va_end=bar2.size, name="bar2")
-        self.inst = allocator.alloc(RAMIN_SIZE, align=RAMIN_SIZE, tag="bar2 instance block")
-        vram.write(self.inst, bytes(RAMIN_SIZE))
-        vram.write(self.inst + RAMIN_PAGE_DIR_OFFSET, instance_block_page_dir(self.vmm.pdb, bar2.size - 1))
+        self.inst: int | None = None
+        if gsp_pdb is None:
+            self.vmm = Vmm(self.fmt, vram, allocator, inv, va_start=0, va_end=bar2.size, name="bar2")
+            self.inst = allocator.alloc(RAMIN_SIZE, align=RAMIN_SIZE, tag="bar2 instance block")
+            vram.write(self.inst, bytes(RAMIN_SIZE))
+            vram.write(self.inst + RAMIN_PAGE_DIR_OFFSET, instance_block_page_dir(self.vmm.pdb, bar2.size - 1))
+        else:
+            # the lower half of the aperture (nouveau bar2_halve), walked by the hardware from GSP-RM's root
+            self.vmm = Vmm(self.fmt, vram, allocator, inv, va_start=0, va_end=bar2.size // 2, name="bar2",
+                           invalidate_pdb=gsp_pdb)
+            self.vmm.pin_tables(0)  # the level below the root must exist before its entry is handed over
+        #: usable for instance memory: bound by the driver, or the shared entry merged by GSP-RM
         self.bound = False
+
+    @property
+    def shared(self) -> bool:
+        """BAR2 is GSP-RM's: the driver's tables are reached through its root."""
+        return self.gsp_pdb is not None
 
     @property
     def hopper_regs(self) -> bool:
         return self.chipset.architecture in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X,
                                              Architecture.BLACKWELL_GB20X)
 
+    @property
+    def root_level_shift(self) -> int:
+        """The VA bit the root level's entries start at: UPDATE_BAR_PDE's ``entryLevelShift`` (OpenRM
+        ``pRootFmt->virtAddrBitLo``: 47 on MMU v2, 56 on v3)."""
+        return self.fmt.geometry.directories[0].va_lo
+
     def bind(self) -> None:
-        """Point BAR2 at this space's instance block and wait for the bind to complete (no GSP-RM yet)."""
+        """Point BAR2 at this space's instance block and wait for the bind to complete (no GSP-RM running)."""
+        if self.inst is None:
+            raise MmError("BAR2 belongs to GSP-RM: the driver does not write the BAR2 block register; hand GSP-RM "
+                          "the shared entry (Bar2Space.shared_entry) with UPDATE_BAR_PDE")
         what = f"BAR2 bind to instance block {self.inst:#x} to complete"
         if self.hopper_regs:
             low = NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR
@@ -112,9 +149,17 @@ class Bar2Space:
                                                       bar2_outstanding=0, what=what + " (BIND_STATUS BAR2 0)")
         self.bound = True
 
-    def root_pde(self) -> int:
-        """A PDE pointing at the root table: what GSP-RM's UPDATE_BAR_PDE takes for BAR2."""
-        return self.fmt.pde(self.vmm.pdb)
+    def shared_entry(self) -> int:
+        """The root's entry 0 as it is in VRAM - a PDE pointing at the level below the root (PD2 on MMU v2) - for
+        UPDATE_BAR_PDE: GSP-RM merges it into entry 0 of its own root (OpenRM reads the PDE3[0] value back
+        through the BAR0 window; nouveau computes the same from ``pd->pde[0]->pt[0]->addr``)."""
+        if not self.shared:
+            raise MmError("BAR2 has no GSP-RM root to share: this space binds its own instance block")
+        size = self.fmt.geometry.directories[0].entry_size
+        value = int.from_bytes(self.vram.read(self.vmm.pdb, size), "little")
+        if value == 0:
+            raise MmError(f"bar2: the root table {self.vmm.pdb:#x} has no entry 0 to share")
+        return value
 
 
 class InstObject:
@@ -179,7 +224,8 @@ class InstMemory:
     def alloc(self, size: int, *, align: int = PAGE, name: str = "") -> InstObject:
         """A zeroed object of ``size`` bytes (rounded up to 4 KiB), ``align``-aligned in VRAM."""
         if not self.space.bound:
-            raise MmError(f"instance memory {name!r}: BAR2 is not bound yet (Bar2Space.bind)")
+            raise MmError(f"instance memory {name!r}: BAR2 is not usable yet (Bar2Space.bind, or the shared entry "
+                          f"merged by GSP-RM)")
         if size <= 0:
             raise MmError(f"instance memory {name!r}: size {size} must be positive")
         n = (size + PAGE - 1) & ~(PAGE - 1)
@@ -216,3 +262,24 @@ class InstMemory:
     def objects(self) -> list[InstObject]:
         with self._lock:
             return list(self._objects.values())
+
+    def verify(self) -> str:
+        """Check that BAR2 and the BAR0 window see the same VRAM, as OpenRM's ``kbusVerifyBar2_GM107`` does after
+        setting BAR2 up: a word written through BAR2 is read back through the window and one written through the
+        window is read back through BAR2 (a page of instance memory, freed again)."""
+        obj = self.alloc(PAGE, name="bar2 verify")
+        try:
+            obj.write32(0, VERIFY_PATTERN)
+            seen = int.from_bytes(self.space.vram.read(obj.vram_addr, 4), "little")
+            if seen != VERIFY_PATTERN:
+                raise MmError(f"BAR2 verify: {VERIFY_PATTERN:#010x} written through BAR2 at {obj.bar2_offset:#x} "
+                              f"reads {seen:#010x} at VRAM {obj.vram_addr:#x} through the BAR0 window")
+            self.space.vram.write(obj.vram_addr + 4, (~VERIFY_PATTERN & 0xFFFFFFFF).to_bytes(4, "little"))
+            seen = obj.read32(4)
+            if seen != ~VERIFY_PATTERN & 0xFFFFFFFF:
+                raise MmError(f"BAR2 verify: {~VERIFY_PATTERN & 0xFFFFFFFF:#010x} written through the BAR0 window at "
+                              f"VRAM {obj.vram_addr + 4:#x} reads {seen:#010x} through BAR2 at "
+                              f"{obj.bar2_offset + 4:#x}")
+        finally:
+            self.free(obj)
+        return f"BAR2 {obj.bar2_offset:#x} <-> VRAM {obj.vram_addr:#x} verified both ways"

@@ -6,12 +6,15 @@ page directory base to ``MMU_INVALIDATE_PDB`` (address >> 12, aperture) and ``MM
 nouveau's ``tu102_vmm_flush`` (used for Turing to Hopper) does the same, invalidating every VA of that PDB
 (``ALL_VA``, its "PAGE_ALL"); OpenRM adds ``SYS_MEMBAR`` and ``ACK_GLOBALLY`` (``kgmmuSetTlbInvalidateMembarWar
 Parameters_TU102``) so that PTE downgrades are visible system-wide, and so do we. There is one set of these
-registers per GPU, so invalidates are serialised.
+registers per GPU, so invalidates are serialised - across every :class:`TlbInvalidator` of the same BAR0 (the
+BAR1, BAR2 and channel address spaces each have one; two threads invalidating through two of them at once would
+otherwise write MMU_INVALIDATE while the other's is pending).
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Protocol
 
 from ..hw.bar import Bar
@@ -29,6 +32,19 @@ from ..regs.mmu import (
 INVALIDATE_TIMEOUT = 2 * SEC
 
 
+_REGISTER_LOCKS: weakref.WeakKeyDictionary[Bar, threading.Lock] = weakref.WeakKeyDictionary()
+_REGISTER_LOCKS_GUARD = threading.Lock()
+
+
+def _register_lock(bar0: Bar) -> threading.Lock:
+    """The one lock of ``bar0``'s MMU_INVALIDATE registers."""
+    with _REGISTER_LOCKS_GUARD:
+        lock = _REGISTER_LOCKS.get(bar0)
+        if lock is None:
+            lock = _REGISTER_LOCKS[bar0] = threading.Lock()
+        return lock
+
+
 class Invalidator(Protocol):
     """What a VMM calls once per batch of page-table changes."""
 
@@ -42,7 +58,7 @@ class TlbInvalidator:
         self.bar0 = bar0
         self.clock = clock
         self.hub_only = hub_only
-        self._lock = threading.Lock()
+        self._lock = _register_lock(bar0)
         #: invalidates issued (tests check one per batch)
         self.count = 0
 

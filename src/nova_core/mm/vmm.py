@@ -293,11 +293,18 @@ class Vmm:
             space no GPU uses yet.
         va_start, va_end: the usable VA range (default: all of the format's VA bits).
         name: for messages and allocation tags.
+        root: VRAM address of a root table that already exists and belongs to someone else (GSP-RM's BAR1 page
+            directory, static info's ``bar1PdeBase``: nouveau ``r535_bar_bar1_init``, OpenRM
+            ``kbusPatchBar1Pdb_GSPCLIENT``): used as this space's root, never cleared, allocated or freed; only
+            the entries of what this space maps are written there. ``None``: a root table of its own.
+        invalidate_pdb: the page directory base TLB invalidates name, when the hardware walks this space's tables
+            from another root (BAR2 shared with GSP-RM: GSP-RM's ``bar2PdeBase``, nouveau ``vmm->rm.bar2_pdb``,
+            OpenRM ``kbusPatchBar2Pdb_GSPCLIENT``). ``None``: :attr:`pdb`.
     """
 
     def __init__(self, fmt: MmuFormat, vram: VramAccess, allocator: RangeAllocator,
                  invalidator: Invalidator | None = None, *, va_start: int = 0, va_end: int | None = None,
-                 name: str = "vmm") -> None:
+                 name: str = "vmm", root: int | None = None, invalidate_pdb: int | None = None) -> None:
         self.fmt = fmt
         self.geometry = fmt.geometry
         self.vram = vram
@@ -322,7 +329,15 @@ class Vmm:
         self._table_shift = {shift: self._level_of(shift).va_hi + 1 for shift in (12, 16, 21, 29)}
         self._templates: dict[tuple[PteAperture, PteFlags], PteTemplate] = {}
         root_level = self._dirs[0]
-        self.root = self._new_table(root_level, 0, None)
+        self.external_root = root is not None
+        if root is None:
+            self.root = self._new_table(root_level, 0, None)
+        else:
+            if root & (max(root_level.align, 256) - 1) or root < 0:
+                raise MmError(f"{name}: root table {root:#x} is not {max(root_level.align, 256):#x}-byte aligned")
+            self.root = _Table(root_level, root, 0, None)
+        self.invalidate_pdb = self.root.addr if invalidate_pdb is None else invalidate_pdb
+        self._pinned: list[list[_Table]] = []
 
     # -- tables ---------------------------------------------------------------------------------
 
@@ -510,7 +525,7 @@ class Vmm:
         """End of a batch: one TLB invalidate, then the tables emptied in it go back to the allocator (if the
         invalidate fails they stay allocated: the MMU may still hold PDEs that point to them)."""
         if b.dirty and self.invalidator is not None:
-            self.invalidator.invalidate(self.pdb, InvalidatePdbAperture.VID_MEM)
+            self.invalidator.invalidate(self.invalidate_pdb, InvalidatePdbAperture.VID_MEM)
         for addr in b.frees:
             self.allocator.free(addr)
 
@@ -706,6 +721,17 @@ class Vmm:
                 self.pte_writes += run.count
         finally:
             self._release(path)
+
+    # -- pinned tables --------------------------------------------------------------------------
+
+    def pin_tables(self, va: int) -> list[int]:
+        """Create the directories down to the PD0 holding ``va`` and keep them while the space lives, mapped or
+        not (nouveau ``nvkm_vmm_boot`` builds BAR2's tables up front); returns their VRAM addresses, root first."""
+        self._check_range(va & ~0xFFF, 4096, "pin")
+        with self.batch():
+            path = self._acquire(va, 21, create=True)
+        self._pinned.append(path)
+        return [t.addr for t in path]
 
     # -- VA allocation --------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@
 - the simulated GPU's VRAM (:class:`nova_core.sim.memory.SparseMemory` has exactly these two methods), for
   tests and the CLI;
 - :class:`PraminVram`: the 1 MiB PRAMIN window at BAR0 + 0x700000, moved over VRAM in 64 KiB steps by
-  ``NV_PBUS_BAR0_WINDOW`` (nouveau ``nv50_instmem``/``gk20a``, nova-core's MM series): what a driver uses
+  ``NV_PBUS_BAR0_WINDOW`` (nouveau ``nv50_instmem``/``gk20a``, nova-core's MM series) - from Hopper on by
+  ``NV_XAL_EP_BAR0_WINDOW`` (always VRAM; OpenRM ``kbusSetBAR0WindowVidOffset_GH100``): what a driver uses
   before BAR2 works, every access a 32-bit MMIO access.
 """
 
@@ -16,9 +17,11 @@ import threading
 from typing import Protocol, runtime_checkable
 
 from ..errors import MmError
+from ..gpu.chips import Chipset
 from ..hw.bar import Bar
 from ..regs.pbus import NV_PBUS_BAR0_WINDOW, Bar0WindowTarget
 from ..regs.prom import PRAMIN
+from ..regs.xal import NV_XAL_EP_BAR0_WINDOW
 
 PRAMIN_WINDOW_SHIFT = 16  #: NV_PBUS_BAR0_WINDOW_BASE is in 64 KiB units
 
@@ -38,10 +41,15 @@ class PraminVram:
     Args:
         bar0: the device's BAR0.
         vram_size: bytes of VRAM (accesses beyond are refused before touching the device).
+        chipset: picks the window register (``ChipFacts.bar0_window_xal``); the PBUS one when not given.
     """
 
-    def __init__(self, bar0: Bar, vram_size: int) -> None:
+    def __init__(self, bar0: Bar, vram_size: int, *, chipset: Chipset | None = None) -> None:
         self.bar0 = bar0
+        self.xal = chipset is not None and chipset.facts.bar0_window_xal
+        #: the chip's XAL window register (its BASE width differs per family)
+        self._xal_window = NV_XAL_EP_BAR0_WINDOW.for_family(chipset.facts.reg_family) if self.xal and chipset \
+            else NV_XAL_EP_BAR0_WINDOW
         self.vram_size = vram_size
         self._lock = threading.Lock()
         self._base: int | None = None
@@ -67,7 +75,10 @@ class PraminVram:
     def _move(self, base: int) -> None:
         if self._base != base:
             # (the field is called BASE, which write()'s base= keyword would take: encode first)
-            NV_PBUS_BAR0_WINDOW.write(self.bar0, base_=base, target=Bar0WindowTarget.VID_MEM)
+            if self.xal:
+                self._xal_window.write(self.bar0, base_=base)
+            else:
+                NV_PBUS_BAR0_WINDOW.write(self.bar0, base_=base, target=Bar0WindowTarget.VID_MEM)
             self._base = base
 
     def read(self, addr: int, length: int) -> bytes:

@@ -201,7 +201,15 @@ def list_devices(root: Path = SYSFS_PCI, *, all_devices: bool = False) -> list[P
 
 
 def find_function(bdf: str, root: Path = SYSFS_PCI) -> PciFunction:
-    """The function at ``bdf`` (canonical form, e.g. ``0000:01:00.0``); a clear error if absent."""
+    """The function at ``bdf`` (e.g. ``0000:01:00.0``, or ``01:00.0``: normalised before it becomes a path); a
+    clear error if it is not a PCI address or absent."""
+    from ..errors import DeviceAccessError
+    from ..hw.sysfs import normalize_bdf
+
+    try:
+        bdf = normalize_bdf(bdf)
+    except DeviceAccessError as e:
+        raise PciError(str(e)) from None
     path = root / bdf
     if not path.is_dir():
         raise PciError(f"no PCI function {bdf} (looked for {str(path)!r})")

@@ -7,7 +7,9 @@ to ``lspci`` itself (pciutils is the peer the host's devices are compared with).
   bytes. A complete dump has consecutive rows from 0; ``allow_gaps=True`` accepts a dump whose
   publisher printed only some rows, and :attr:`HexDump.known` says which bytes are real;
 - :func:`parse_listing`: a ``lspci -vvv [-xxxx]`` listing into one :class:`LspciDevice` per function
-  (its capability lines ``[40]`` / ``[100 v1]``, its regions with sizes, and its dump if present).
+  (its capability lines ``[40]`` / ``[100 v1]``, its regions with sizes, and its dump if present);
+- :func:`read_config_dump`: a config-space dump file (``nova pci --file``): ``lspci -x`` text, or the raw
+  bytes of a sysfs ``config`` file - nothing else.
 
 Every loop is bounded by the text, every number is checked; bad input raises
 :class:`~nova_core.errors.PciError` naming the line.
@@ -17,15 +19,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import PciError
-from .facts import EXTENDED_SIZE
+from ..files import InputFormat, read_input
+from .facts import EXTENDED_SIZE, HEADER_SIZE, LEGACY_SIZE
+
+#: a config-space dump file: at most 256 KiB. Raw bytes are at most 4 KiB (EXTENDED_SIZE); ``lspci -vvv -xxxx``
+#: text of one function is about 20 KB (the 4 KiB as 256 rows of 54 characters, and the decoded listing).
+CONFIG_DUMP_FILE = InputFormat("config-space dump", 256 << 10,
+                               "about 12x an lspci -vvv -xxxx listing of one function", PciError)
+#: the sizes a raw dump of sysfs ``config`` can have: 64 (an unprivileged read of a type 0 header; 128 for a
+#: CardBus bridge: drivers/pci/pci-sysfs.c pci_read_config), 256 (conventional PCI), 4096 (PCI Express)
+RAW_DUMP_SIZES = (HEADER_SIZE, 2 * HEADER_SIZE, LEGACY_SIZE, EXTENDED_SIZE)
 
 _ROW = re.compile(r"^\s*([0-9a-fA-F]{1,3}):((?:\s+[0-9a-fA-F]{2}){1,16})\s*$")
 _DEV = re.compile(r"^((?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s+(.*)$")
 _CAP = re.compile(r"^\s+Capabilities:\s+\[([0-9a-fA-F]+)(?:\s+v(\d+))?\]\s*(.*)$")
 _REGION = re.compile(r"^\s+Region (\d+): (Memory|I/O ports) at (\S+)(.*)$")
 _SIZE = re.compile(r"\[size=(\d+)([KMGT]?)\]")
+_TEXT = re.compile(rb"[\t\n\r\f\v\x20-\x7e]*")  #: printable ASCII and white space: a text file
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
@@ -137,3 +150,30 @@ def parse_listing(text: str) -> list[LspciDevice]:
             cur.regions[int(m.group(1))] = parse_size(m.group(4))
     finish()
     return devices
+
+
+def read_config_dump(path: str | Path) -> tuple[bytes, str]:
+    """The config bytes of a dump file, and what it was (``"lspci hex dump"``/``"raw config"``).
+
+    Text (printable ASCII) must be an ``lspci -x``-style hex dump with consecutive rows from 0; anything else
+    is taken as the raw bytes of a sysfs ``config`` file and must have one of :data:`RAW_DUMP_SIZES`.
+
+    Raises:
+        PciError: not a regular file within :data:`CONFIG_DUMP_FILE`'s cap, text that is not a hex dump, a hex
+            dump with missing rows, raw bytes of a size no config space has.
+    """
+    p = Path(path)
+    raw = read_input(p, CONFIG_DUMP_FILE)
+    if _TEXT.fullmatch(raw):
+        text = raw.decode("ascii")
+        try:
+            dump = parse_hex_dump(text, allow_gaps=True)
+        except PciError as e:
+            raise PciError(f"{str(p)!r} is text but not an lspci -x hex dump: {e}") from None
+        if dump.known[0] != (0, len(dump.data)):
+            raise PciError(f"{str(p)!r}: the hex dump has missing rows (first gap at {dump.known[0][1]:#x})")
+        return dump.data, "lspci hex dump"
+    if len(raw) not in RAW_DUMP_SIZES:
+        raise PciError(f"{str(p)!r}: {len(raw)} bytes of binary data is not a config-space dump (a raw dump of "
+                       f"sysfs config has {', '.join(map(str, RAW_DUMP_SIZES))} bytes; text must be lspci -x rows)")
+    return raw, "raw config"

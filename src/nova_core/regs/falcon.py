@@ -63,6 +63,12 @@ class NV_PFALCON_FALCON_IRQSTAT(Register, domain=FALCON, offset=0x008):
     swgen1 = Field(7, 7, RO)
 
 
+class NV_PFALCON_FALCON_IRQMCLR(Register, domain=FALCON, offset=0x014):
+    """Write 1 to mask an interrupt source (falcon mode); nouveau ``r535_gsp_intr`` masks causes it cannot handle."""
+
+    value = Field(31, 0, WO)
+
+
 class NV_PFALCON_FALCON_MAILBOX0(Register, domain=FALCON, offset=0x040):
     """Mailbox 0: arguments in, status out (0 = success for HS ucodes)."""
 
@@ -93,11 +99,22 @@ class NV_PFALCON_FALCON_HWCFG2(Register, domain=FALCON, offset=0x0F4):
     riscv = Field(10, 10, RO, doc="1 = the engine has a RISC-V core")
 
 
-class NV_PFALCON_FALCON_HWCFG2_GA102(NV_PFALCON_FALCON_HWCFG2, chips="GA102+"):
-    """GA102 and later: also memory scrubbing and reset readiness (``ampere/ga102/dev_falcon_v4.h``)."""
+class NV_PFALCON_FALCON_HWCFG2_GA102(NV_PFALCON_FALCON_HWCFG2, chips="GA102-AD102"):
+    """GA102 to Ada: also memory scrubbing (``ampere/ga102/dev_falcon_v4.h``) and reset readiness
+    (``ampere/ga102/dev_falcon_v4_addendum.h``; OpenRM waits for it in ``kflcnPreResetWait_GA102``, the HAL of
+    GA102..AD107 only)."""
 
     mem_scrubbing = Field(12, 12, RO, doc="1 = IMEM/DMEM scrubbing still in progress")
     reset_ready = Field(31, 31, RO, doc="engine may be reset (hardware sometimes never sets it)")
+
+
+class NV_PFALCON_FALCON_HWCFG2_GH100(NV_PFALCON_FALCON_HWCFG2, chips="GH100+"):
+    """Hopper and later (``hopper/gh100/dev_falcon_v4.h``): memory scrubbing and the RISC-V boot ROM's PRIV lockdown;
+    no RESET_READY (bits 31:24 are PRGN_RSVD_FUSE, and OpenRM's pre-reset wait is a no-op from GH100 on)."""
+
+    mem_scrubbing = Field(12, 12, RO, doc="1 = IMEM/DMEM scrubbing still in progress")
+    riscv_br_priv_lockdown = Field(13, 13, RO, doc="1 = the RISC-V boot ROM keeps the engine's PRIV locked; the "
+                                                    "GSP-FMC releases it")
 
 
 class NV_PFALCON_FALCON_CPUCTL(Register, domain=FALCON, offset=0x100):
@@ -253,6 +270,61 @@ class NV_PFALCON_FALCON_ENGINE(Register, domain=FALCON, offset=0x3C0):
     reset = Field(0, 0)
 
 
+#: A falcon reaches its own registers through its I/O space (``iord``/``iowr``) at the host offset shifted left
+#: by 6: bits 7:2 of the I/O address are an index the plain registers ignore (envytools
+#: ``docs/hw/falcon/io.rst``, "falcon IO space address X << 6"). The GSP's FWSEC addresses its registers so:
+#: I[0x1c300] is the BAR0 timeout at host offset 0x70c, I[0x2600]/I[0x2700] the breakpoints at 0x98/0x9c.
+FALCON_IO_INDEX_SHIFT = 6
+
+
+class Bar0Status(enum.IntEnum):
+    """NV_PFALCON_BAR0_CSR.STATUS: the state of the last BAR0 access (bits of envytools' PMU MMIO_CTRL 14:12)."""
+
+    IDLE = 0
+    BUSY = 1
+    TIMEOUT = 2
+    FAULT = 4
+
+
+class Bar0Cmd(enum.IntEnum):
+    READ = 1
+    WRITE = 2
+
+
+class NV_PFALCON_BAR0_CSR(Register, domain=FALCON, offset=0x700):
+    """The falcon's BAR0 master: control and status of one access to the GPU's registers.
+
+    Not in a published header; the layout is the one envytools documents for the PMU's MMIO_CTRL
+    (``docs/hw/pm/pdaemon/mmio.rst``: command 1:0, byte mask 7:4, busy/timeout/fault 14:12) with the trigger
+    at bit 31, as the GSP's FWSEC uses it: it writes 0x800000f1 (read) / 0x800000f2 (write) and polls 14:12
+    while it reads 1, treating 4 as a failed access. Names ours, after ``NV_SOE_BAR0_TMOUT`` (0x70c).
+    """
+
+    cmd = Field(1, 0, enum=Bar0Cmd)
+    byte_mask = Field(7, 4)
+    status = Field(14, 12, RO, enum=Bar0Status)
+    trigger = Field(31, 31)
+
+
+class NV_PFALCON_BAR0_ADDR(Register, domain=FALCON, offset=0x704):
+    """The BAR0 address of the BAR0 master's next access (see :class:`NV_PFALCON_BAR0_CSR`)."""
+
+    addr_ = Field(31, 0, doc="BAR0 offset (NV-style name ADDR)")
+
+
+class NV_PFALCON_BAR0_DATA(Register, domain=FALCON, offset=0x708):
+    """The value a BAR0 master write sends, or a read returned."""
+
+    data = Field(31, 0)
+
+
+class NV_PFALCON_BAR0_TMOUT(Register, domain=FALCON, offset=0x70C):
+    """BAR0 master timeout in falcon cycles (published for the SOE falcon as ``NV_SOE_BAR0_TMOUT``, 0x70c,
+    open-gpu-kernel-modules 570.144 ``published/nvswitch/ls10/dev_soe_ip.h``)."""
+
+    cycles = Field(31, 0)
+
+
 class FbifTarget(enum.IntEnum):
     LOCAL_FB = 0
     COHERENT_SYSMEM = 1
@@ -262,6 +334,14 @@ class FbifTarget(enum.IntEnum):
 class FbifMemType(enum.IntEnum):
     VIRTUAL = 0
     PHYSICAL = 1
+
+
+class NV_PFALCON_FALCON_INTR_RETRIGGER(Register, domain=FALCON, offset=0x3E8, count=2, stride=4, chips="GA100+"):
+    """Write TRIGGER=1 to send the falcon's interrupt to the interrupt tree again if a host-routed cause is still
+    pending (``published/ampere/ga100/dev_falcon_v4.h``; OpenRM ``kflcnIntrRetrigger_GA100``, a no-op HAL on
+    TU10x; nouveau ``nvkm_falcon_intr_retrigger`` after servicing the GSP)."""
+
+    trigger = Field(0, 0, WO)
 
 
 class NV_PFALCON_FBIF_TRANSCFG(Register, domain=FALCON, offset=0x600, count=8, stride=4):
@@ -332,6 +412,17 @@ class NV_PRISCV_RISCV_IRQMASK(Register, domain=FALCON2, offset=0x528):
 
 class NV_PRISCV_RISCV_IRQMASK_TU102(NV_PRISCV_RISCV_IRQMASK, chips="TU102-GA100", offset=0x2B4):
     """Turing and GA100: at 0x2B4 (``turing/tu102/dev_riscv_pri.h``; nouveau ``.riscv_irqmask``)."""
+
+
+class NV_PRISCV_RISCV_IRQDEST(Register, domain=FALCON2, offset=0x52C):
+    """RISC-V interrupt destination (GA102 and later location): set bits go to the host (OpenRM
+    ``kflcnRiscvReadIntrStatus``: host-pending = IRQSTAT & IRQMASK & IRQDEST)."""
+
+    value = Field(31, 0)
+
+
+class NV_PRISCV_RISCV_IRQDEST_TU102(NV_PRISCV_RISCV_IRQDEST, chips="TU102-GA100", offset=0x2B8):
+    """Turing and GA100: at 0x2B8 (``turing/tu102/dev_riscv_pri.h``)."""
 
 
 class CoreSelect(enum.IntEnum):

@@ -11,8 +11,10 @@ Sources (nvidia-facts.md §10 and the headers it cites):
   ``kgmmuCommitTlbInvalidate_TU102``/``kgmmuSetPdbToInvalidate_TU102`` (write PDB, UPPER_PDB, then INVALIDATE with
   TRIGGER; poll TRIGGER back to 0), nouveau ``tu102_vmm_flush`` (also used for GH100 by ``vmmgh100.c``; 2 s poll) and
   tinygrad's ``NVMemoryManager.on_range_mapped`` (ALL_VA|ALL_PDB|SYS_MEMBAR|TRIGGER, on GA10x/AD10x/GB20x).
-- BAR2 binding: ``tu102/dev_vm.h`` (``NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK`` 0xF48, ``_BIND_STATUS`` 0xF50; nouveau
-  ``bar/tu102.c``), ``hopper/gh100/dev_vm.h`` (``_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR``/``_HIGH_ADDR`` 0xF70/0xF74).
+- BAR1/BAR2 binding: ``tu102/dev_vm.h`` (``NV_VIRTUAL_FUNCTION_PRIV_BAR1_BLOCK`` 0xF40, ``_BAR2_BLOCK`` 0xF48,
+  ``_BIND_STATUS`` 0xF50; nouveau ``bar/tu102.c``), ``hopper/gh100/dev_vm.h``
+  (``_PRIV_FUNC_BAR1_BLOCK_LOW_ADDR``/``_HIGH_ADDR`` 0xF60/0xF64, ``_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR``/``_HIGH_ADDR``
+  0xF70/0xF74).
 - Instance block page directory: ``published/pascal/gp100/dev_ram.h`` (``NV_RAMIN_PAGE_DIR_BASE_*`` at word 128,
   ``NV_RAMIN_ADR_LIMIT_*``), written the same way for Turing to Hopper by nouveau ``gp100_vmm_join_``.
 
@@ -438,6 +440,15 @@ class NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK(Register, offset=VFN_BASE + 0xF48, chi
     mode = Field(31, 31, enum=BarBlockMode)
 
 
+class NV_VIRTUAL_FUNCTION_PRIV_BAR1_BLOCK(Register, offset=VFN_BASE + 0xF40, chips="TU102-AD102"):
+    """BAR1 instance block (Turing to Ada; ``tu102/dev_vm.h``): writing it binds BAR1 - the VRAM BAR - to the page
+    tables of that instance block. GSP-RM writes it (nouveau ``tu102_bar_bar1_init`` is the pre-GSP path)."""
+
+    ptr = Field(27, 0, doc="instance block address >> 12")
+    target = Field(29, 28, enum=InstTarget)
+    mode = Field(31, 31, enum=BarBlockMode)
+
+
 class NV_VIRTUAL_FUNCTION_PRIV_BIND_STATUS(Register, offset=VFN_BASE + 0xF50, chips="TU102-AD102"):
     """BAR1/BAR2 bind progress: all zero once a bind has completed."""
 
@@ -445,6 +456,22 @@ class NV_VIRTUAL_FUNCTION_PRIV_BIND_STATUS(Register, offset=VFN_BASE + 0xF50, ch
     bar1_outstanding = Field(1, 1, RO)
     bar2_pending = Field(2, 2, RO)
     bar2_outstanding = Field(3, 3, RO)
+
+
+class NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR1_BLOCK_LOW_ADDR(Register, offset=VFN_BASE + 0xF60, chips="GH100+"):
+    """BAR1 instance block, low word (Hopper and later, ``hopper/gh100/dev_vm.h``). Writing it binds BAR1."""
+
+    bar1_pending = Field(0, 0, RO)
+    bar1_outstanding = Field(1, 1, RO)
+    mode = Field(9, 9, enum=BarBlockMode)
+    target = Field(11, 10, enum=InstTarget)
+    ptr = Field(31, 12, doc="instance block address bits 31:12 (in place)")
+
+
+class NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR1_BLOCK_HIGH_ADDR(Register, offset=VFN_BASE + 0xF64, chips="GH100+"):
+    """BAR1 instance block, high word: address bits 51:32 (write before the low word)."""
+
+    ptr = Field(31, 0)
 
 
 class NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR2_BLOCK_LOW_ADDR(Register, offset=VFN_BASE + 0xF70, chips="GH100+"):

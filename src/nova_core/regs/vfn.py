@@ -1,19 +1,28 @@
 """nova_core.regs.vfn: the virtual-function (VFN) interrupt tree and usermode timer.
 
-Source: open-gpu-kernel-modules ``published/turing/tu102/dev_vm.h`` (NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET
-window at BAR0 0xB80000-0xBBFFFF; same layout in ``ampere/ga100|ga102/dev_vm.h``); nouveau
-``nvkm/subdev/vfn/{tu102,ga100,r535}.c``. A TOP bit covers two LEAF registers; interrupt vector v is
-LEAF v/32, bit v%32. One TOP register on every chip; 8 LEAF registers on Turing to Ada, 16 from GH100
-(``hopper/gh100/dev_vm.h``, ``blackwell/gb100/dev_vm.h``). GH100's header does not restate the VF base (the
-PF sees the VF registers at FULL_PHYS_OFFSET 0xB80000 in the TU102, GA100 and GB100 headers).
+Source: open-gpu-kernel-modules 570.144 ``published/turing/tu102/dev_vm.h`` (NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET
+window at BAR0 0xB80000-0xBBFFFF; same layout in ``ampere/ga100|ga102/dev_vm.h`` and ``blackwell/gb100/dev_vm.h``);
+nouveau ``nvkm/subdev/vfn/{tu102,ga100,r535}.c``. One TOP register (``PRIV_CPU_INTR_TOP__SIZE_1`` = 1 in every
+header that declares it); TOP bit n (a *subtree*) covers LEAF registers 2n and 2n+1; interrupt vector v is LEAF
+v/32, bit v%32 (nouveau ``nvkm_intr_xlat``). The number of leaves differs per register family - the LEAF arrays'
+per-family variants below, which ``ChipFacts.vfn_leaves`` reads: 8 on Turing, Ampere and Ada (``LEAF__SIZE_1`` in
+the tu102/ga100/ga102 headers; OpenRM's ``intrGetLeafSize_TU102`` serves TU102..AD107), 16 on Hopper and Blackwell
+(gh100 and gb100 headers; ``intrGetLeafSize_GH100`` for the rest), at the same offsets in the same window (GB100's
+``dev_vm.h`` gives FULL_PHYS_OFFSET 0xB80000 too); 4 or 8 of the TOP register's subtree bits are used. The gh100
+header does not repeat the TOP registers nor the 0xB80000 base (it describes the VF's own view); both are taken
+from gb100.
 """
 
 from __future__ import annotations
 
+from ..errors import RegisterError
 from .core import RO, W1C, WO, Field, Register
 
 VFN_BASE = 0xB80000  #: NV_VIRTUAL_FUNCTION_FULL_PHYS_OFFSET
 USERMODE_BASE = 0x030000  #: NV_VIRTUAL_FUNCTION (usermode doorbells and time)
+
+
+LEAVES_PER_SUBTREE = 2  #: a TOP bit covers two LEAF registers (NV_CTRL_INTR_SUBTREE_TO_LEAF_IDX_*)
 
 
 class NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP(Register, offset=VFN_BASE + 0x1600, count=1):
@@ -82,3 +91,24 @@ class NV_VIRTUAL_FUNCTION_TIME_1(Register, offset=USERMODE_BASE + 0x084):
     """Usermode copy of the GPU time, high word (bits 60:32 of the time)."""
 
     nsec = Field(28, 0, RO)
+
+
+#: the largest LEAF__SIZE_1 (gh100, gb100): the arrays' extent in BAR0 on any chip
+MAX_LEAVES = max(NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_GH100.COUNT or 0,
+                 NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.COUNT or 0)
+
+
+def leaf_registers(leaves: int) -> tuple[type[Register], type[Register], type[Register]]:
+    """LEAF, LEAF_EN_SET and LEAF_EN_CLEAR as the register family with ``leaves`` leaves declares them (8: Turing to
+    Ada, 16: Hopper and later); a :class:`~nova_core.errors.RegisterError` for a count no family has."""
+    out: list[type[Register]] = []
+    arrays: tuple[type[Register], ...] = (NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF,
+                                          NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
+                                          NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR)
+    for reg in arrays:
+        decl = next((d for d in (reg, *reg.VARIANTS) if leaves == d.COUNT), None)
+        if decl is None:
+            raise RegisterError(f"no register family has {leaves} VFN interrupt leaves (the {reg.NAME} arrays: "
+                                f"{', '.join(str(d.COUNT) for d in (reg, *reg.VARIANTS))})")
+        out.append(decl)
+    return out[0], out[1], out[2]

@@ -13,7 +13,9 @@ nouveau and OpenRM use them (nvidia-facts §3):
 - the RISC-V bootloader (``RM_RISCV_UCODE_DESC``: appVersion, manifest, monitor data and code offsets);
 - the generic falcon bootloader (``nvfw_bl_desc``: start tag, DMEM descriptor offset, code);
 - the GSP-RM ELF: ``.fwimage``, ``.fwversion`` and the ``.fwsignature_*`` sections, located by a minimal
-  ELF64 section-table walk and read by offset (the 38 MB image is never held twice).
+  ELF64 section-table walk and read by offset (the 38 MB image is never held twice);
+- the Hopper/Blackwell GSP-FMC (``fmc-<version>.bin``): an ELF32 section-table walk to ``hash``, ``signature``,
+  ``publickey`` and ``image`` (what the simulated FSP trusts and compares the chain-of-trust message with).
 
 :func:`load_firmware` finds a chip's files under a linux-firmware-like root. Malformed files raise
 :class:`~nova_core.errors.FirmwareError`.
@@ -268,38 +270,79 @@ class OracleGspImage:
         return self._sha
 
 
+@dataclass(frozen=True)
+class OracleFmc:
+    """The GSP-FMC container: its four blobs (the simulated FSP's "fused" key is this file's public key)."""
+
+    name: str
+    image: bytes = field(repr=False)
+    hash: bytes
+    public_key: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+
+
+def read_fmc(path: Path) -> OracleFmc:
+    data = path.read_bytes()
+    name = str(path)
+    if data[:6] != b"\x7fELF\x01\x01":
+        raise FirmwareError(f"sim firmware oracle: {name}: not a little-endian ELF32 file")
+    shoff, = struct.unpack_from("<I", data, 0x20) if len(data) >= 0x34 else (0,)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E) if len(data) >= 0x34 else (0, 0, 0)
+    if shentsize != 40 or not 0 < shnum <= 16 or shstrndx >= shnum or shoff + shnum * 40 > len(data):
+        raise FirmwareError(f"sim firmware oracle: {name}: ELF32 section table at {shoff:#x} ({shnum} x {shentsize}) "
+                            f"does not fit the {len(data):#x}-byte file")
+    heads = [struct.unpack_from("<10I", data, shoff + i * 40) for i in range(shnum)]
+    str_off, str_size = heads[shstrndx][4], heads[shstrndx][5]
+    blobs: dict[str, bytes] = {}
+    for h in heads[1:]:
+        end = data.find(b"\0", str_off + h[0], str_off + str_size)
+        sname = data[str_off + h[0]:end if end >= 0 else str_off + str_size].decode("ascii", "replace")
+        if h[4] + h[5] > len(data):
+            raise FirmwareError(f"sim firmware oracle: {name}: section {sname} outside the file")
+        blobs[sname] = data[h[4]:h[4] + h[5]]
+    missing = [n for n in ("hash", "signature", "publickey", "image") if n not in blobs]
+    if missing:
+        raise FirmwareError(f"sim firmware oracle: {name}: no {', '.join(missing)} section")
+    return OracleFmc(name, blobs["image"], blobs["hash"], blobs["publickey"], blobs["signature"])
+
+
 @dataclass
 class SimFirmware:
-    """The firmware files a simulated GPU expects the driver to use."""
+    """The firmware files a simulated GPU expects the driver to use (no booters on the FSP path; there the FMC)."""
 
     root: Path
     version: str
-    booter_load: OracleBooter
-    booter_unload: OracleBooter
+    booter_load: OracleBooter | None
+    booter_unload: OracleBooter | None
     bootloader: OracleBootloader
     gsp: OracleGspImage
     generic_bootloader: OracleGenericBootloader | None
+    fmc: OracleFmc | None = None
 
 
 def _version_key(v: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in v.split("."))
 
 
-def load_firmware(root: str | os.PathLike[str], fw_dir: str, version: str | None = None) -> SimFirmware:
+def load_firmware(root: str | os.PathLike[str], fw_dir: str, version: str | None = None, *,
+                  fsp: bool = False) -> SimFirmware:
     """Read ``root/nvidia/<fw_dir>/gsp/{booter_load,booter_unload,bootloader,gsp}-<version>.bin`` and, if
-    present, the generic bootloader (``gsp/gen_bootloader-<version>.bin`` or ``acr/bl.bin``).
+    present, the generic bootloader (``gsp/gen_bootloader-<version>.bin`` or ``acr/bl.bin``); with ``fsp``
+    (Hopper/Blackwell) ``{fmc,bootloader,gsp}-<version>.bin`` instead.
 
     ``version`` defaults to the oldest release present (the driver's preference order starts there).
     """
     base = Path(root) / "nvidia" / fw_dir
     gsp_dir = base / "gsp"
+    first = "fmc" if fsp else "booter_load"
     if version is None:
-        found = sorted({m.group(1) for p in gsp_dir.glob("booter_load-*.bin")
-                        if (m := re.fullmatch(r"booter_load-(.+)\.bin", p.name))}, key=_version_key)
+        found = sorted({m.group(1) for p in gsp_dir.glob(f"{first}-*.bin")
+                        if (m := re.fullmatch(rf"{first}-(.+)\.bin", p.name))}, key=_version_key)
         if not found:
-            raise FirmwareError(f"sim firmware oracle: no booter_load-<version>.bin under {gsp_dir}")
+            raise FirmwareError(f"sim firmware oracle: no {first}-<version>.bin under {gsp_dir}")
         version = found[0]
-    paths = {k: gsp_dir / f"{k}-{version}.bin" for k in ("booter_load", "booter_unload", "bootloader", "gsp")}
+    kinds = ("fmc", "bootloader", "gsp") if fsp else ("booter_load", "booter_unload", "bootloader", "gsp")
+    paths = {k: gsp_dir / f"{k}-{version}.bin" for k in kinds}
     for k, p in paths.items():
         if not p.is_file():
             raise FirmwareError(f"sim firmware oracle: {k} for {fw_dir} version {version}: {p} is missing")
@@ -311,6 +354,9 @@ def load_firmware(root: str | os.PathLike[str], fw_dir: str, version: str | None
     gsp = OracleGspImage(paths["gsp"])
     if gsp.version != version:
         raise FirmwareError(f"sim firmware oracle: {gsp.name}: .fwversion {gsp.version!r}, named {version!r}")
+    if fsp:
+        return SimFirmware(Path(root), version, None, None, read_bootloader(paths["bootloader"]), gsp, None,
+                           read_fmc(paths["fmc"]))
     return SimFirmware(Path(root), version, read_booter(paths["booter_load"], "booter_load"),
                        read_booter(paths["booter_unload"], "booter_unload"), read_bootloader(paths["bootloader"]),
                        gsp, gbl)

@@ -50,6 +50,7 @@ class _SimWindow:
     end: int
     read: Callable[[int], int]  # offset inside the window -> 32-bit word
     write: Callable[[int, int], None] | None
+    write_block: Callable[[int, bytes], None] | None = None  # the same as word writes, in one call
 
 
 class SimBar:
@@ -160,6 +161,15 @@ class SimBar:
 
     def write_block(self, offset: int, data: bytes) -> None:
         check_block(self._size, offset, len(data), "sim BAR0")
+        win = self._window(offset) if data else None
+        if win is not None and win.write_block is not None and offset + len(data) <= win.end:
+            # a window that takes whole blocks (PRAMIN): the same words, costs and counts, in one call
+            self._clock.advance(self.write_cost * (len(data) >> 2))
+            with self._lock:
+                self.writes += len(data) >> 2
+                if not self.lost:
+                    win.write_block(offset - win.start, bytes(data))
+            return
         words = memoryview(bytes(data)).cast("I")
         for i in range(len(words)):
             self.write32(offset + 4 * i, words[i])
@@ -191,24 +201,35 @@ class SimBar:
         with self._lock:
             self._values[offset] = value & ALL_ONES
 
+    def is_modelled(self, offset: int) -> bool:
+        """Whether ``offset`` has storage, a hook or a window (elsewhere a read is a PRI error, a write refused)."""
+        return (offset in self._values or offset in self._read_hooks or offset in self._write_hooks
+                or self._window(offset) is not None)
+
     def on_read(self, offset: int, hook: ReadHook) -> None:
         """Compute reads of ``offset`` with ``hook(offset) -> value``."""
         self._read_hooks[offset] = hook
 
-    def on_write(self, offset: int, hook: WriteHook) -> None:
-        """Handle writes of ``offset`` with ``hook(offset, value)`` (replaces the default storage)."""
+    def on_write(self, offset: int, hook: WriteHook, *, writable: bool = False) -> None:
+        """Handle writes of ``offset`` with ``hook(offset, value)`` (replaces the default storage). ``writable``: the
+        model knows the register takes writes even where the register facts call it read-only as a whole."""
         self._write_hooks[offset] = hook
+        if writable:
+            self._ro_whole.discard(offset)
 
     def map_window(self, name: str, start: int, size: int, read: Callable[[int], int],
-                   write: Callable[[int, int], None] | None = None) -> None:
-        """Serve ``[start, start+size)`` from ``read(rel_offset)`` / ``write(rel_offset, value)``."""
+                   write: Callable[[int, int], None] | None = None, *,
+                   write_block: Callable[[int, bytes], None] | None = None) -> None:
+        """Serve ``[start, start+size)`` from ``read(rel_offset)`` / ``write(rel_offset, value)``;
+        ``write_block(rel_offset, data)``, when given, takes a whole 32-bit aligned block write at once."""
         i = bisect.bisect(self._window_starts, start)
         self._window_starts.insert(i, start)
-        self._windows.insert(i, _SimWindow(name, start, start + size, read, write))
+        self._windows.insert(i, _SimWindow(name, start, start + size, read, write, write_block))
 
     def map_register_window(self, window: Window, read: Callable[[int], int],
-                            write: Callable[[int, int], None] | None = None) -> None:
-        self.map_window(window.name, window.start, window.size, read, write)
+                            write: Callable[[int, int], None] | None = None, *,
+                            write_block: Callable[[int, bytes], None] | None = None) -> None:
+        self.map_window(window.name, window.start, window.size, read, write, write_block=write_block)
 
     def _window(self, offset: int) -> _SimWindow | None:
         i = bisect.bisect(self._window_starts, offset) - 1

@@ -23,6 +23,8 @@ from __future__ import annotations
 import enum
 import struct
 
+from ..errors import RomError
+from ..files import InputFormat
 from ..regs.core import RO, Bitfield, Field
 from ..regs.prom import PROM_SIZE
 
@@ -35,6 +37,12 @@ SCAN_LIMIT = PROM_SIZE
 IMAGE_BLOCK = 512
 #: at most this many images in one chain (real ROMs have 2-6): a longer chain is refused as absurd
 MAX_IMAGES = 32
+#: the largest ROM *file* read: 8 MiB. The ROM proper is scanned for SCAN_LIMIT (1 MiB) from its start, which an
+#: IFR header may move into the file; the largest dump measured (shared/vbios: the AD102 ROM, IFR header first)
+#: is 2,048,000 bytes. Four times that is no vBIOS dump (nvflash/sysfs dumps are the EEPROM's 1-2 MiB).
+MAX_ROM_FILE = 8 << 20
+ROM_FILE = InputFormat("vBIOS ROM file", MAX_ROM_FILE,
+                       "4x the largest dump measured, 2,048,000 bytes; the ROM is scanned for 1 MiB", RomError)
 
 # -- IFR (init-from-ROM) header, "NVGI" ----------------------------------------------------------------
 

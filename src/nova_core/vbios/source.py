@@ -20,9 +20,10 @@ import struct
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import RomError
+from ..files import read_input
 from ..hw.bar import Bar
 from ..regs.prom import PROM_BASE, PROM_SIZE
+from .facts import ROM_FILE
 
 #: PROM reads are fetched in chunks of this many bytes (64 32-bit reads)
 PROM_CHUNK = 256
@@ -72,12 +73,10 @@ class FileSource:
 
     @classmethod
     def open(cls, path: str | Path) -> FileSource:
-        """Read a ROM file (a clear :class:`RomError` if it cannot be read)."""
+        """Read a ROM file: a clear :class:`RomError` if it cannot be read, is not a regular file or is
+        larger than any vBIOS (:data:`ROM_FILE`)."""
         p = Path(path)
-        try:
-            return cls(p.read_bytes(), name=p.name)
-        except OSError as exc:
-            raise RomError(f"cannot read ROM file {str(p)!r}: {exc.strerror or exc}") from exc
+        return cls(read_input(p, ROM_FILE), name=p.name)
 
     @property
     def name(self) -> str:

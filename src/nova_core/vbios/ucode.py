@@ -203,9 +203,14 @@ class UcodeTable:
     def find(self, app_id: int) -> UcodeTableEntry | None:
         return next((e for e in self.entries if e.app_id == app_id), None)
 
+    @property
+    def used(self) -> list[UcodeTableEntry]:
+        """The entries that name an application or a descriptor (the rest are empty slots: both 0)."""
+        return [e for e in self.entries if e.app_id or e.desc_ptr]
+
     def as_json(self) -> dict[str, Any]:
         return {"offset": self.offset, "fwsec_image": self.image.index, "position": self.position, **self.header,
-                "entries": [e.as_json() for e in self.entries if e.app_id or e.desc_ptr]}
+                "empty_entries": len(self.entries) - len(self.used), "entries": [e.as_json() for e in self.used]}
 
 
 def parse_ucode_table(r: RomReader, exp: ExpansionRom, ptr: int, warnings: list[str]) -> UcodeTable:

@@ -2,28 +2,46 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
+from rich.text import Text
 
 from ...errors import NovaError
-from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot
+from ...files import check_output_dir, check_output_file, write_atomically
+from ...gpu.chips import Chipset
+from ...gsp.boot import STAGE_HELP, STAGES, BootFailed, GspDevice, boot, stages_for
 from ...hw.events import Span, Timeline
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM, FirmwareVersionOpt, JsonOpt, SyntheticOpt, console, human_bytes, parse_int, print_json
+from ..common import (
+    DEFAULT_SIM,
+    FirmwareVersionOpt,
+    JsonOpt,
+    RecordOpt,
+    SimOpt,
+    SyntheticOpt,
+    VbiosOpt,
+    console,
+    find_rom,
+    human_bytes,
+    parse_int,
+    print_json,
+)
 
 _STAGE_LIST = "\n\n".join(f"  [cyan]{name}[/cyan]  {STAGE_HELP[name]}" for name in STAGES)
 
 HELP = f"""Bring GSP-RM up end to end, show what it did, and shut it down again.
 
-With no options it boots the default simulated GPU (AD102) with the real firmware when it is installed
-(NOVA_FIRMWARE_PATH, then /lib/firmware; Debian: firmware-nvidia-graphics) and otherwise with a synthetic,
-format-correct firmware set it generates once into $NOVA_CACHE/synthetic-firmware; the summary says which.
+With no options it boots the default simulated GPU (AD102) with NVIDIA's firmware when it is found
+(NOVA_FIRMWARE_PATH, then /lib/firmware; ./dev test fetches it into $NOVA_CACHE/firmware/root/usr/lib/firmware and
+./dev boot uses that copy) and otherwise with a synthetic, format-correct firmware set it generates once into
+$NOVA_CACHE/synthetic-firmware; the summary says which.
 The device is shut down at the end (UNLOADING_GUEST_DRIVER, FWSEC-SB, booter_unload, WPR2 cleared).
 
 [bold]Stages[/bold] (--until STAGE stops after one; everything brought up is torn down):
@@ -34,24 +52,59 @@ The device is shut down at the end (UNLOADING_GUEST_DRIVER, FWSEC-SB, booter_unl
 
   [cyan]nova boot[/cyan]  boot the simulated AD102
 
-  [cyan]nova boot --sim tu117 --vbios turing-tu117.rom --json[/cyan]  a TU117 serving a real ROM, as JSON
+  [cyan]nova boot --sim tu117 --vbios turing-tu117_1f82_gtx1650.rom --json[/cyan]  a TU117 serving a real ROM
+  (a bare name is looked for in $NOVA_VBIOS_DIR and ../shared/vbios), as JSON
 
   [cyan]nova boot --sim ga102 --until booter-load --trace boot.json[/cyan]  stop after the booter; open the
   trace in ui.perfetto.dev
 
-Hopper and Blackwell boot through the FSP, which is not supported yet; --device BDF boots a real GPU owned
-through VFIO (bound to vfio-pci).
+  [cyan]nova boot --sim tu102 --record boot.jsonl[/cyan]  every BAR0/BAR2 access of the boot and shutdown, as
+  JSON lines (the format of nova probe --record)
+
+Hopper and Blackwell take the FSP chain of trust (fmc-load, fsp-cot, gsp-lockdown) where the others run
+FWSEC-FRTS and the SEC2 booter; --device BDF boots a real GPU owned through VFIO (bound to vfio-pci).
 """
 
 
-def _progress_plain(err: Any) -> Any:
-    index = {name: i + 1 for i, name in enumerate(STAGES)}
+class _LiveProgress:
+    """One status line on an interactive terminal - the stage running, how far, the RPCs so far - erased when the
+    boot ends, so the stages are listed once (by the summary). One line fits any terminal: a live table taller
+    than the terminal cannot be erased and would leave the stages on screen twice. ``order``: the chip's stages."""
+
+    def __init__(self, con: Console, order: Sequence[str]) -> None:
+        self.index = {name: i + 1 for i, name in enumerate(order)}
+        self.current = ""
+        self.rpcs = 0
+        self.live = Live(self._render(), console=con, refresh_per_second=12, transient=True)
+
+    def _render(self) -> Text:
+        if not self.current:
+            return Text("nova boot: starting", style="dim")
+        n = self.index.get(self.current, 0)
+        return Text.assemble(("nova boot: ", "dim"), f"[{n:>2}/{len(self.index)}] ", (self.current, "bold"), "  ",
+                             (STAGE_HELP.get(self.current, ""), "dim"), (f"  ({self.rpcs} RPCs)", "dim"),
+                             overflow="ellipsis", no_wrap=True)
+
+    def __call__(self, phase: str, span: Span) -> None:
+        if span.kind == "rpc" and phase == "end":
+            self.rpcs += 1
+        elif span.kind == "stage" and span.name in STAGE_HELP and phase == "begin":
+            self.current = span.name
+        else:
+            return
+        self.live.update(self._render())
+
+
+def _progress_lines(err: Any, order: Sequence[str]) -> Any:
+    """A line per stage on a stderr that is not an interactive terminal (a log file, CI); ``order``: the chip's
+    stages."""
+    index = {name: i + 1 for i, name in enumerate(order)}
 
     def listener(phase: str, span: Span) -> None:
         if phase != "end" or span.kind != "stage":
             return
         n = index.get(span.name)
-        pos = f"[{n:>2}/{len(STAGES)}]" if n else "       "
+        pos = f"[{n:>2}/{len(order)}]" if n else "       "
         state = "ok" if span.ok else "FAILED"
         err.write(f"nova boot: {pos} {span.name:<30} {state} ({span.dev_ns / 1e6:.3f} ms device, "
                   f"{span.host_ns / 1e6:.1f} ms host)\n")
@@ -60,36 +113,34 @@ def _progress_plain(err: Any) -> Any:
     return listener
 
 
-class _LiveProgress:
-    """A rich table of the stages, updated as they run (on a terminal)."""
+def _same_destination(a: Any, b: Any) -> bool:
+    """Whether two streams write to the same file (``nova boot 2>&1``, or both on one terminal)."""
+    try:
+        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (OSError, ValueError, AttributeError):  # a stream without a file descriptor (captured by a test)
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
-    def __init__(self, con: Console) -> None:
-        self.con = con
-        self.state: dict[str, tuple[str, str]] = {}
-        self.current: str | None = None
-        self.rpcs = 0
-        self.live = Live(self._render(), console=con, refresh_per_second=12, transient=True)
 
-    def _render(self) -> Table:
-        t = Table.grid(padding=(0, 2))
-        for name in STAGES:
-            mark, note = self.state.get(name, ("[dim]·[/dim]", ""))
-            t.add_row(mark, name if name in self.state else f"[dim]{name}[/dim]", note)
-        t.add_row("", "", f"[dim]{self.rpcs} RPC(s)[/dim]")
-        return t
+def _firmware_hint() -> str:
+    """Where NVIDIA's real firmware is or can come from - what is true on this machine."""
+    from ...firmware.discovery import fetched_firmware_roots
 
-    def __call__(self, phase: str, span: Span) -> None:
-        if span.kind == "rpc" and phase == "end":
-            self.rpcs += 1
-        elif span.kind == "stage" and span.name in STAGE_HELP:
-            if phase == "begin":
-                self.state[span.name] = ("[yellow]…[/yellow]", "[dim]" + STAGE_HELP[span.name] + "[/dim]")
-            else:
-                self.state[span.name] = (("[green]✓[/green]" if span.ok else "[red]✗[/red]"),
-                                         f"{span.dev_ns / 1e6:.3f} ms device, {span.host_ns / 1e6:.1f} ms host")
-        else:
-            return
-        self.live.update(self._render())
+    fetched = fetched_firmware_roots()
+    there = [str(f) for f in fetched if (f / "nvidia").is_dir()]
+    if there:
+        return (f"NVIDIA's sets, fetched by ./dev test, are in {' and '.join(there)}: ./dev boot uses them, or set "
+                f"NOVA_FIRMWARE_PATH")
+    return (f"./dev test fetches NVIDIA's sets into {' and '.join(map(str, fetched))}; or install Debian's "
+            f"firmware-nvidia-graphics into /lib/firmware")
+
+
+def _fwsec_emulation(gpu: GspDevice) -> list[Any] | None:
+    """The simulated GPU's FWSEC emulation reports (``None`` on a real GPU)."""
+    sim = getattr(gpu.dev, "sim", None)
+    chain = getattr(sim, "models", {}).get("secure_chain")
+    em = getattr(chain, "fwsec_emulation", None)
+    return None if em is None else list(em.runs)
 
 
 def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, tl: Timeline) -> None:
@@ -103,8 +154,8 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
     if gpu.vbios is not None:
         rows.append(("vBIOS", f"{gpu.vbios.version} ({len(gpu.vbios.images)} images)"))
     if fw is not None:
-        kind = ("[yellow]synthetic[/yellow] (generated by nova_core.sim.synth, not NVIDIA's; install "
-                "firmware-nvidia-graphics for the real set)" if fw.synthetic else "real")
+        kind = (f"[yellow]synthetic[/yellow] (generated by nova_core.sim.synth, not NVIDIA's; {_firmware_hint()})"
+                if fw.synthetic else "real")
         rows.append(("firmware", f"GSP-RM {fw.version}, {kind}"))
         rows.append(("  from", str(next(iter(fw.files.values())).root)))
     if st is not None:
@@ -113,9 +164,17 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
         uuid = info["static_info"]["uuid"]
         if uuid:
             rows.append(("  UUID", uuid))
-        rows.append(("  BAR PDEs", f"RM's BAR1 at {st.bar1_pde_base:#x}, BAR2 at {st.bar2_pde_base:#x}"))
+        rows.append(("  BAR roots", f"GSP-RM's BAR1 at {st.bar1_pde_base:#x} (reused), BAR2 at "
+                                    f"{st.bar2_pde_base:#x} (the driver's half merged into it)"))
+        usable = sum(r.limit + 1 - r.base for r in st.fb_regions if not r.reserved and not r.protected)
+        rows.append(("  FB regions", f"{len(st.fb_regions)}; {human_bytes(usable)} neither reserved nor protected "
+                                     f"(the driver's VRAM)"))
     elif gpu.stopped_after:
         rows.append(("stopped", f"after stage {gpu.stopped_after!r} (--until)"))
+    for run in _fwsec_emulation(gpu) or []:
+        how = (f"executed by the falcon emulator ({run.instructions} instructions)" if run.executed else
+               f"[yellow]not executed[/yellow]: the simulator's model decided ({run.reason})")
+        rows.append((run.command, how))
     objs = info["objects"]
     if objs:
         rows.append(("objects", ", ".join(f"{o['class_name']} {o['handle']:#010x}" for o in objs)))
@@ -133,9 +192,6 @@ def _summary(gpu: GspDevice, info: dict[str, Any], out: Console, wall_s: float, 
     out.print(f"  shutdown: {gpu.teardown_status}")
 
 
-_SimOpt = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
-_VbiosOpt = typer.Option(None, "--vbios", metavar="FILE",
-                         help="ROM file the simulated GPU serves (its own synthetic ROM otherwise).")
 _PciDeviceOpt = typer.Option(None, "--pci-device", metavar="ID",
                              help="PCI device id of the simulated GPU (e.g. that of the --vbios ROM).")
 _UntilOpt = typer.Option(None, "--until", metavar="STAGE", help="Stop after this stage (see above).")
@@ -148,8 +204,8 @@ _DeviceOpt = typer.Option(None, "--device", metavar="BDF",
 
 
 def boot_cmd(
-    sim: str | None = _SimOpt,
-    vbios: Path | None = _VbiosOpt,
+    sim: str | None = SimOpt,
+    vbios: Path | None = VbiosOpt,
     pci_device: str | None = _PciDeviceOpt,
     firmware_version: str | None = FirmwareVersionOpt,
     synthetic: bool | None = SyntheticOpt,
@@ -157,24 +213,36 @@ def boot_cmd(
     trace: Path | None = _TraceOpt,
     save_logs: Path | None = _SaveLogsOpt,
     device: str | None = _DeviceOpt,
+    record: Path | None = RecordOpt,
     json_: bool = JsonOpt,
 ) -> None:
     if device is not None and (sim or vbios or pci_device):
         raise NovaError("--device boots a real GPU; --sim, --vbios and --pci-device are for the simulated one")
-    if vbios is not None and not vbios.is_file():
-        raise NovaError(f"--vbios {str(vbios)!r}: no such file")
+    vbios = find_rom(vbios, "--vbios")
     if until is not None and until not in STAGES:
         from ...errors import did_you_mean
 
         raise NovaError(f"--until {until!r} is not a stage{did_you_mean(until, STAGES)}; stages: {', '.join(STAGES)}")
-    err = sys.stderr
+    pid = None if pci_device is None else parse_int(pci_device, "--pci-device")
+    if pid is not None and not 0 <= pid <= 0xFFFF:
+        raise NovaError(f"--pci-device {pci_device!r}: a PCI device id is 16 bits (0 to 0xffff)")
+    # outputs are checked before the boot: a bad path must not cost a boot, nor hide its result
+    if trace is not None:
+        check_output_file(trace, "--trace")
+    if save_logs is not None:
+        check_output_dir(save_logs, "--save-logs")
     tl = Timeline()
+    order = STAGES if device is not None else stages_for(chipset := Chipset.parse(sim or DEFAULT_SIM))
+    if until is not None and until not in order:  # a stage of the other boot path (a real GPU's chip is not known)
+        raise NovaError(f"--until {until!r} is not on {chipset.name}'s boot path ({chipset.facts.boot_path.value}): "
+                        f"{', '.join(order)}")
     live: _LiveProgress | None = None
-    if err.isatty() and not json_:
-        live = _LiveProgress(Console(file=err, highlight=False))
+    err_console = Console(file=sys.stderr, highlight=False)
+    if err_console.is_interactive and not json_:
+        live = _LiveProgress(err_console, order)
         tl.listeners.append(live)
-    elif not json_:
-        tl.listeners.append(_progress_plain(err))
+    elif not json_ and not _same_destination(sys.stderr, sys.stdout):  # else the summary would repeat every line
+        tl.listeners.append(_progress_lines(sys.stderr, order))
     import time
 
     t0 = time.perf_counter()
@@ -188,15 +256,18 @@ def boot_cmd(
             from ...hw.vfio import open_vfio_device
 
             dev = open_vfio_device(device)
+            if record is not None:
+                from ...hw.trace import record_device
+
+                dev = record_device(dev, record, command="boot")
             try:
                 gpu = boot(dev, firmware_version=firmware_version, until=until, timeline=tl)
             except BaseException:
                 dev.close()
                 raise
         else:
-            pid = None if pci_device is None else parse_int(pci_device, "--pci-device")
             gpu = boot_sim(sim or DEFAULT_SIM, vbios=vbios, firmware_version=firmware_version, synthetic=synthetic,
-                           pci_device=pid, until=until, timeline=tl)
+                           pci_device=pid, until=until, timeline=tl, record=record)
         info = gpu.info()  # what was brought up, before the shutdown
         gpu.close()
     except BootFailed as e:
@@ -208,11 +279,10 @@ def boot_cmd(
             live.live.stop()
     wall = time.perf_counter() - t0
     if trace is not None:
-        tl.write_chrome_trace(trace)
+        write_atomically(trace, tl.chrome_trace_bytes())
     if save_logs is not None and gpu is not None:
-        save_logs.mkdir(parents=True, exist_ok=True)
         for name, data in gpu.log_buffers().items():
-            (save_logs / name.lower()).write_bytes(data)
+            write_atomically(save_logs / name.lower(), data)  # a new file renamed into place: no link is followed
     if gpu is None:  # pragma: no cover - boot either returns or raises BootFailed
         raise NovaError("boot produced no device")
     if json_:
@@ -221,11 +291,18 @@ def boot_cmd(
         info["host_seconds"] = wall
         info["host_wait_seconds"] = tl.host_sleep_ns / 1e9
         info["error"] = None if failure is None else {"stage": failure.stage, "message": str(failure)}
+        runs = _fwsec_emulation(gpu)
+        if runs is not None:
+            frts = next((r for r in runs if r.command == "FWSEC-FRTS"), None)
+            info["fwsec_executed"] = None if frts is None else frts.executed
+            info["fwsec_emulation"] = [r.summary_json() for r in runs]
         print_json(info)
     else:
         _summary(gpu, info, console(), wall, tl)
         if trace is not None:
             console().print(f"  trace: {trace} (open in ui.perfetto.dev)")
+        if record is not None:
+            console().print(f"  BAR accesses recorded: {record}")
     if failure is not None:
         raise failure
 

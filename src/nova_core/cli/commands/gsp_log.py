@@ -10,7 +10,18 @@ from ...errors import NovaError
 from ...gsp.boot import STAGES, BootFailed
 from ...gsp.logs import LogDecoder, read_logs
 from ...sim_boot import boot_sim
-from ..common import DEFAULT_SIM, FirmwareVersionOpt, JsonOpt, LogElfOpt, SyntheticOpt, console, print_json
+from ..common import (
+    DEFAULT_SIM,
+    FirmwareVersionOpt,
+    JsonOpt,
+    LogElfOpt,
+    SimOpt,
+    SyntheticOpt,
+    VbiosOpt,
+    console,
+    find_rom,
+    print_json,
+)
 
 HELP = """Boot the simulated GPU and print GSP-RM's libos log rings (LOGINIT, LOGINTR, LOGRM).
 
@@ -29,18 +40,16 @@ ship: without --log-elf the rings are shown as their put pointer and raw words, 
 _RINGS = ("LOGINIT", "LOGINTR", "LOGRM")
 
 
-_SIM = typer.Option(None, "--sim", metavar="CHIP", help="Simulated chip (default ad102).")
-_VBIOS = typer.Option(None, "--vbios", metavar="FILE", help="ROM the simulated GPU serves.")
 _UNTIL = typer.Option(None, "--until", metavar="STAGE", help="Stop the boot after this stage.")
 _SIM_LOG_ELF = typer.Option(False, "--sim-log-elf",
                     help="Decode with the simulated GSP-RM's own logging ELF.")
 _RING = typer.Option([], "--ring", metavar="NAME", help="LOGINIT, LOGINTR or LOGRM (repeatable).")
-_LAST = typer.Option(None, "--last", metavar="N", help="Only the newest N records (or words).")
+_LAST = typer.Option(None, "--last", metavar="N", min=1, help="Only the newest N records (or words).")
 
 
 def gsp_log(
-    sim: str | None = _SIM,
-    vbios: Path | None = _VBIOS,
+    sim: str | None = SimOpt,
+    vbios: Path | None = VbiosOpt,
     firmware_version: str | None = FirmwareVersionOpt,
     synthetic: bool | None = SyntheticOpt,
     until: str | None = _UNTIL,
@@ -58,6 +67,7 @@ def gsp_log(
         raise NovaError(f"--ring {bad[0]!r}: the rings are {', '.join(_RINGS)}")
     if until is not None and until not in STAGES:
         raise NovaError(f"--until {until!r} is not a stage; stages: {', '.join(STAGES)}")
+    vbios = find_rom(vbios, "--vbios")
     decoder = LogDecoder.from_file(log_elf) if log_elf is not None else None
     failure: BootFailed | None = None
     try:

@@ -132,7 +132,7 @@ def _print_walk(chip: Chipset, vmm: Vmm, maps: list[Mapping], tr: Translation, c
 
 
 _BootOpt = typer.Option(False, "--boot", help="Boot GSP-RM on the simulated GPU first and show its allocator "
-                                            "(the real layout, BAR1/BAR2 page tables and instance block allocated).")
+                                            "(only the FB regions GSP-RM leaves the driver; the BAR2 page tables).")
 
 
 @app.command("stats")
@@ -148,10 +148,13 @@ def stats(
 
     Without --boot the regions are the typical GSP layout computed from the VRAM size; this reads only the
     identification and VRAM-size registers, so --device works on a GPU another driver owns. With --boot the
-    simulated GPU is booted (nova boot) and the allocator is the one the boot used: the layout computed for the
-    firmware in use, plus what the boot allocated (BAR1/BAR2 page tables, the BAR2 instance block).
+    simulated GPU is booted (nova boot) and the allocator is the one the boot used: it hands out only the FB
+    regions GSP-RM's static info reports neither reserved nor protected (JSON "fb_regions"; the rest is in
+    "reservations"), and "allocations" is what the boot took from them (the BAR2 page tables).
     """
     allocations: list[Allocation] = []
+    reserved: list[Allocation] = []
+    fb_regions: list[dict[str, object]] = []
     if boot:
         if device or replay or vram_mib is not None:
             raise NovaError("--boot boots the simulated GPU; --device, --replay and --vram-mib do not apply")
@@ -164,7 +167,11 @@ def stats(
             regions = regions_from_layout(gpu.layout)
             alloc: VramAllocator = gpu.bars.allocator
             allocations = [a for a in alloc.allocations() if not a.reserved]
+            reserved = [a for a in alloc.allocations() if a.reserved]
             st = alloc.stats()
+            if gpu.static is not None:
+                fb_regions = [{"base": r.base, "limit": r.limit, "reserved": r.reserved, "protected": r.protected}
+                              for r in gpu.static.fb_regions]
     else:
         with open_device(sim=sim, device=device, replay=replay) as dev:
             spec = identify(dev.bar0)
@@ -178,6 +185,8 @@ def stats(
         print_json({"chipset": chip.name, "vram": vram, "booted": boot, "stats": st.as_json(),
                     "regions": [{"name": r.name, "start": r.start, "size": r.size, "inside": r.inside}
                                 for r in regions],
+                    "fb_regions": fb_regions,
+                    "reservations": [{"start": a.start, "size": a.size, "tag": a.tag} for a in reserved],
                     "allocations": [{"start": a.start, "size": a.size, "tag": a.tag} for a in allocations]})
         return
     out = console()
@@ -185,6 +194,8 @@ def stats(
     for r in regions:
         indent = "    " if r.inside else "  "
         out.print(f"{indent}{r.name:<26} [{r.start:#013x}, {r.end:#013x})  {human_bytes(r.size)}")
+    for a in reserved:
+        out.print(f"  not the driver's: {a.tag:<35} [{a.start:#013x}, {a.end:#013x})  {human_bytes(a.size)}")
     for a in allocations:
         out.print(f"  {a.tag:<26} [{a.start:#013x}, {a.end:#013x})  {human_bytes(a.size)}")
     rows = [("free", f"{human_bytes(st.free)} ({st.free:#x})"),

@@ -12,7 +12,7 @@ from ...pci import facts as F
 from ...pci.caps import decode
 from ...pci.config import ConfigSpace, probe_bar_sizes, probe_rom_size
 from ...pci.discovery import ROM_RESOURCE, SYSFS_PCI, PciFunction, find_function, list_devices
-from ...pci.lspci import parse_hex_dump
+from ...pci.lspci import read_config_dump
 from ...pci.source import BytesConfig
 from ..common import JsonOpt, console, human_bytes, print_json
 
@@ -57,19 +57,7 @@ def _open(bdf: str | None, sim: str | None, file: Path | None,
         sizes = probe_bar_sizes(cs)
         return ConfigSpace(cs.source, sizes=sizes), f"sim:{gpu.chipset.lower}", probe_rom_size(cs)
     if file is not None:
-        try:
-            raw = Path(file).read_bytes()
-        except OSError as e:
-            raise NovaError(f"cannot read {str(file)!r}: {e.strerror}") from None
-        data = raw
-        try:
-            dump = parse_hex_dump(raw.decode("ascii"), allow_gaps=True)  # lspci -x text
-        except (UnicodeDecodeError, NovaError):
-            dump = None  # raw config bytes (e.g. a copy of sysfs config)
-        if dump is not None:
-            if dump.known[0] != (0, len(dump.data)):
-                raise NovaError(f"{str(file)!r}: the hex dump has missing rows (first gap at {dump.known[0][1]:#x})")
-            data = dump.data
+        data, _kind = read_config_dump(file)
         return ConfigSpace(BytesConfig(data, name=Path(file).name)), str(file), None
     from ...hw.sysfs import normalize_bdf
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ...errors import NovaError
+from ...files import check_output_file, write_atomically
 from ...hw.device import Device
 from ...regs.fuse import FUSE_VERSION_BY_ENGINE
 from ...vbios import FwsecCommand, FwsecImage, Vbios
@@ -24,6 +22,7 @@ from ..common import (
     SimOpt,
     VbiosOpt,
     console,
+    find_rom,
     human_bytes,
     open_device,
     parse_int,
@@ -62,27 +61,8 @@ def choose_fuse_version(vb: Vbios, given: int | None, from_device: int | None) -
                     f"accept (read NV_FUSE_OPT_FPF_*_UCODE{fw.desc.get('ucode_id')}_VERSION: highest set bit + 1)")
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: never a half-written file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise NovaError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 is for the temporary name only
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise NovaError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
-
-
-FileArg = typer.Argument(None, metavar="[FILE]", help="ROM file (a dump of the vBIOS).")
+FileArg = typer.Argument(None, metavar="[FILE]", help="ROM file (a dump of the vBIOS); a bare NAME is also looked "
+                                                     "for in $NOVA_VBIOS_DIR and the checkout's ../shared/vbios.")
 VerboseOpt = typer.Option(False, "--verbose", "-v", help="Add coverage: claimed and unclaimed byte ranges.")
 ExtractOpt = typer.Option(None, "--extract-fwsec", metavar="OUT",
                           help="Write the patched FWSEC image (IMEM then DMEM) to OUT.")
@@ -134,9 +114,11 @@ def vbios(
         raise NovaError("--frts-offset applies to --extract-fwsec")
     if extract_fwsec is not None and cmd is FwsecCommand.FRTS and frts is None:
         raise NovaError("--extract-fwsec with the FRTS command needs --frts-offset N (the FRTS region's VRAM offset)")
+    if extract_fwsec is not None:
+        check_output_file(extract_fwsec, "--extract-fwsec")  # before the ROM is read: a bad path costs nothing
     device_fuse: int | None = None
     if file is not None:
-        vb = Vbios.from_file(file)
+        vb = Vbios.from_file(find_rom(file, "ROM file"))
     else:
         with open_device(sim, device, vbios_file, replay, record) as dev:
             vb = Vbios.from_bar(dev.bar0, dev.name)
@@ -215,17 +197,23 @@ def _print(vb: Vbios, verbose: bool) -> None:
 
     tab = vb.ucode_table
     if tab is not None:
-        t = Table(title=f"falcon ucode table at {tab.offset:#x} ({tab.position} FwSec image, "
-                        f"{tab.header['entry_count']} entries)", title_justify="left", box=None, pad_edge=False)
+        used = tab.used
+        empty = len(tab.entries) - len(used)
+        t = Table(title=f"falcon ucode table at {tab.offset:#x} ({tab.position} FwSec image): "
+                        f"{tab.header['entry_count']} entries, {len(used)} listed"
+                        + (f"; {empty} empty (application 0, descriptor pointer 0) not listed" if empty else ""),
+                  title_justify="left", box=None, pad_edge=False)
         for col in ("app", "name", "target", "desc ptr", "descriptor"):
             t.add_column(col)
-        for e in tab.entries:
-            if not (e.app_id or e.desc_ptr):
-                continue
+        for e in used:
             desc = (f"v{e.desc.version} at {e.desc.offset:#x}, {e.desc.stored_size:#x} bytes" if e.desc is not None
-                    else "not decoded")
+                    else "not decoded (below)")
             t.add_row(f"{e.app_id:#04x}", e.app_name or "", f"{e.target_id:#04x}", f"{e.desc_ptr:#x}", desc)
         out.print(t)
+        for e in used:
+            if e.error is not None:  # the reason, without the ROM's name the message starts with
+                out.print(f"  not decoded: {e.error.removeprefix(vb.source.name + ': ')}",
+                          markup=False)
 
     fw = vb.fwsec
     if fw is None:

@@ -14,8 +14,8 @@ VERSION = "550.163.01"
 SOURCE = "NVIDIA/open-gpu-kernel-modules"
 SOURCE_TAG = "550.163.01"
 SOURCE_COMMIT = "23e9e7621487fe632040a370249f690a456967dd"
-GENERATOR_SHA256 = "28cc8748039a1019813cbef878847ee11145ef09e8e29b44cd3d2e4923282ede"
-INPUTS_SHA256 = "8c438f582d8be833ad891d78eb05d9f0e6fbdb1b9bbbd4d789df5f69a9a9508e"  # the 270 header files gcc read
+GENERATOR_SHA256 = "e48c2b797a6a2fb1e4118beb2cf85ae67b30d5a24af48fcb9a3f6f0d40ab3d34"
+INPUTS_SHA256 = "c92ca67b3b498e7518e1d7522195a50a7a1ce9e62893fa315991d53a36925fd0"  # the 298 header files gcc read
 
 # -- constants (macros) -----------------------------------------------------------------------------
 
@@ -70,6 +70,106 @@ NV0000_CTRL_CMD_NULL = 0x0
 NV2080_GPU_MAX_NAME_STRING_LENGTH = 0x40
 NV_MAX_DEVICES = 0x20
 NV_MAX_SUBDEVICES = 0x8
+FERMI_VASPACE_A = 0x90f1
+KEPLER_CHANNEL_GROUP_A = 0xa06c
+TURING_CHANNEL_GPFIFO_A = 0xc46f
+AMPERE_CHANNEL_GPFIFO_A = 0xc56f
+HOPPER_CHANNEL_GPFIFO_A = 0xc86f
+TURING_DMA_COPY_A = 0xc5b5
+AMPERE_DMA_COPY_A = 0xc6b5
+AMPERE_DMA_COPY_B = 0xc7b5
+HOPPER_DMA_COPY_A = 0xc8b5
+TURING_USERMODE_A = 0xc461
+AMPERE_USERMODE_A = 0xc561
+HOPPER_USERMODE_A = 0xc661
+NV2080_CTRL_CMD_FIFO_GET_DEVICE_INFO_TABLE = 0x20801112
+NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_MAX_ENTRIES = 0x20
+NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_ENGINE_DATA_TYPES = 0x10
+NV2080_CTRL_CMD_CE_GET_FAULT_METHOD_BUFFER_SIZE = 0x20802a08
+NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN = 0xc36f0108
+NVA06F_CTRL_CMD_BIND = 0xa06f0104
+NVA06F_CTRL_CMD_GPFIFO_SCHEDULE = 0xa06f0103
+NVA06C_CTRL_CMD_GPFIFO_SCHEDULE = 0xa06c0101
+NV_VASPACE_ALLOCATION_INDEX_GPU_NEW = 0x0
+NVB0B5_ALLOCATION_PARAMETERS_VERSION_1 = 0x1
+NV2080_ENGINE_TYPE_GR0 = 0x1
+NV2080_ENGINE_TYPE_COPY0 = 0x9
+NV_CHANNELGPFIFO_NOTIFICATION_TYPE_ERROR = 0x0
+NV_CHANNELGPFIFO_NOTIFICATION_TYPE__SIZE_1 = 0x3
+ROBUST_CHANNEL_GR_EXCEPTION = 0xd
+ROBUST_CHANNEL_FIFO_ERROR_MMU_ERR_FLT = 0x1f
+ROBUST_CHANNEL_PBDMA_ERROR = 0x20
+ROBUST_CHANNEL_CE0_ERROR = 0x27
+ROBUST_CHANNEL_PREEMPTIVE_REMOVAL = 0x2d
+NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE = 0x20800a5c
+NV2080_CTRL_INTERNAL_INTR_MAX_TABLE_SIZE = 0x80
+NV2080_INTR_INVALID_SUBTREE = 0xff
+NV_INTR_VECTOR_INVALID = 0xffffffff
+MC_ENGINE_IDX_TMR = 0x1
+MC_ENGINE_IDX_DISP = 0x2
+MC_ENGINE_IDX_FB = 0x3
+MC_ENGINE_IDX_FIFO = 0x4
+MC_ENGINE_IDX_BUS = 0x7
+MC_ENGINE_IDX_PMGR = 0x8
+MC_ENGINE_IDX_BIF = 0xb
+MC_ENGINE_IDX_PRIVRING = 0xd
+MC_ENGINE_IDX_PMU = 0xe
+MC_ENGINE_IDX_CE0 = 0xf
+MC_ENGINE_IDX_CE1 = 0x10
+MC_ENGINE_IDX_CE2 = 0x11
+MC_ENGINE_IDX_CE3 = 0x12
+MC_ENGINE_IDX_CE4 = 0x13
+MC_ENGINE_IDX_CE5 = 0x14
+MC_ENGINE_IDX_CE6 = 0x15
+MC_ENGINE_IDX_CE7 = 0x16
+MC_ENGINE_IDX_CE8 = 0x17
+MC_ENGINE_IDX_CE9 = 0x18
+MC_ENGINE_IDX_LTC = 0x2b
+MC_ENGINE_IDX_FBHUB = 0x2c
+MC_ENGINE_IDX_HDACODEC = 0x2d
+MC_ENGINE_IDX_GMMU = 0x2e
+MC_ENGINE_IDX_SEC2 = 0x2f
+MC_ENGINE_IDX_FSP = 0x30
+MC_ENGINE_IDX_NVLINK = 0x31
+MC_ENGINE_IDX_GSP = 0x32
+MC_ENGINE_IDX_NVJPEG0 = 0x33
+MC_ENGINE_IDX_REPLAYABLE_FAULT = 0x3b
+MC_ENGINE_IDX_NON_REPLAYABLE_FAULT = 0x3d
+MC_ENGINE_IDX_INFO_FAULT = 0x40
+MC_ENGINE_IDX_NVDEC0 = 0x41
+MC_ENGINE_IDX_NVDEC1 = 0x42
+MC_ENGINE_IDX_NVDEC2 = 0x43
+MC_ENGINE_IDX_NVDEC3 = 0x44
+MC_ENGINE_IDX_CPU_DOORBELL = 0x49
+MC_ENGINE_IDX_PRIV_DOORBELL = 0x4a
+MC_ENGINE_IDX_OFA0 = 0x51
+MC_ENGINE_IDX_GR0 = 0x54
+MC_ENGINE_IDX_GR1 = 0x55
+MC_ENGINE_IDX_GR2 = 0x56
+MC_ENGINE_IDX_GR3 = 0x57
+MC_ENGINE_IDX_GR4 = 0x58
+MC_ENGINE_IDX_GR5 = 0x59
+MC_ENGINE_IDX_GR6 = 0x5a
+MC_ENGINE_IDX_GR7 = 0x5b
+MC_ENGINE_IDX_MAX = 0xab
+MC_ENGINE_IDX_NVENC = 0x26
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK = 0x20804001
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK = 0x20804002
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP = 0x20804008
+NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE = 0x20804003
+NV2080_CTRL_CMD_GPU_GET_VMMU_SEGMENT_SIZE = 0x2080017e
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_32MB = 0x2000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_64MB = 0x4000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_128MB = 0x8000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_256MB = 0x10000000
+NV2080_CTRL_GPU_VMMU_SEGMENT_SIZE_512MB = 0x20000000
+NV2080_GPU_MAX_ENGINES = 0x40
+NV2080_CTRL_MAX_VMMU_SEGMENTS = 0x180
+NVA081_VGPU_CONFIG = 0xa081
+NVA081_MAX_VGPU_TYPES_PER_PGPU = 0x40
+NVA081_MAX_VGPU_PER_PGPU = 0x20
+NVA081_VGPU_STRING_BUFFER_SIZE = 0x20
+NVA081_CTRL_VGPU_CONFIG_INVALID_TYPE = 0x0
 
 # -- enumerations -----------------------------------------------------------------------------------
 
@@ -104,6 +204,104 @@ LIBOS_MEMORY_REGION_LOC_FB = 0x2
 NV_RPC_UPDATE_PDE_BAR_1 = 0x0
 NV_RPC_UPDATE_PDE_BAR_2 = 0x1
 NV_RPC_UPDATE_PDE_BAR_INVALID = 0x2
+
+# RM_ENGINE_TYPE
+RM_ENGINE_TYPE_NULL = 0x0
+RM_ENGINE_TYPE_GR0 = 0x1
+RM_ENGINE_TYPE_GR1 = 0x2
+RM_ENGINE_TYPE_GR2 = 0x3
+RM_ENGINE_TYPE_GR3 = 0x4
+RM_ENGINE_TYPE_GR4 = 0x5
+RM_ENGINE_TYPE_GR5 = 0x6
+RM_ENGINE_TYPE_GR6 = 0x7
+RM_ENGINE_TYPE_GR7 = 0x8
+RM_ENGINE_TYPE_COPY0 = 0x9
+RM_ENGINE_TYPE_COPY1 = 0xa
+RM_ENGINE_TYPE_COPY2 = 0xb
+RM_ENGINE_TYPE_COPY3 = 0xc
+RM_ENGINE_TYPE_COPY4 = 0xd
+RM_ENGINE_TYPE_COPY5 = 0xe
+RM_ENGINE_TYPE_COPY6 = 0xf
+RM_ENGINE_TYPE_COPY7 = 0x10
+RM_ENGINE_TYPE_COPY8 = 0x11
+RM_ENGINE_TYPE_COPY9 = 0x12
+RM_ENGINE_TYPE_RESERVED13 = 0x13
+RM_ENGINE_TYPE_RESERVED14 = 0x14
+RM_ENGINE_TYPE_RESERVED15 = 0x15
+RM_ENGINE_TYPE_RESERVED16 = 0x16
+RM_ENGINE_TYPE_RESERVED17 = 0x17
+RM_ENGINE_TYPE_RESERVED18 = 0x18
+RM_ENGINE_TYPE_RESERVED19 = 0x19
+RM_ENGINE_TYPE_RESERVED1a = 0x1a
+RM_ENGINE_TYPE_RESERVED1b = 0x1b
+RM_ENGINE_TYPE_RESERVED1c = 0x1c
+RM_ENGINE_TYPE_NVDEC0 = 0x1d
+RM_ENGINE_TYPE_NVDEC1 = 0x1e
+RM_ENGINE_TYPE_NVDEC2 = 0x1f
+RM_ENGINE_TYPE_NVDEC3 = 0x20
+RM_ENGINE_TYPE_NVDEC4 = 0x21
+RM_ENGINE_TYPE_NVDEC5 = 0x22
+RM_ENGINE_TYPE_NVDEC6 = 0x23
+RM_ENGINE_TYPE_NVDEC7 = 0x24
+RM_ENGINE_TYPE_NVENC0 = 0x25
+RM_ENGINE_TYPE_NVENC1 = 0x26
+RM_ENGINE_TYPE_NVENC2 = 0x27
+RM_ENGINE_TYPE_RESERVED28 = 0x28
+RM_ENGINE_TYPE_VP = 0x29
+RM_ENGINE_TYPE_ME = 0x2a
+RM_ENGINE_TYPE_PPP = 0x2b
+RM_ENGINE_TYPE_MPEG = 0x2c
+RM_ENGINE_TYPE_SW = 0x2d
+RM_ENGINE_TYPE_TSEC = 0x2e
+RM_ENGINE_TYPE_VIC = 0x2f
+RM_ENGINE_TYPE_MP = 0x30
+RM_ENGINE_TYPE_SEC2 = 0x31
+RM_ENGINE_TYPE_HOST = 0x32
+RM_ENGINE_TYPE_DPU = 0x33
+RM_ENGINE_TYPE_PMU = 0x34
+RM_ENGINE_TYPE_FBFLCN = 0x35
+RM_ENGINE_TYPE_NVJPEG0 = 0x36
+RM_ENGINE_TYPE_NVJPEG1 = 0x37
+RM_ENGINE_TYPE_NVJPEG2 = 0x38
+RM_ENGINE_TYPE_NVJPEG3 = 0x39
+RM_ENGINE_TYPE_NVJPEG4 = 0x3a
+RM_ENGINE_TYPE_NVJPEG5 = 0x3b
+RM_ENGINE_TYPE_NVJPEG6 = 0x3c
+RM_ENGINE_TYPE_NVJPEG7 = 0x3d
+RM_ENGINE_TYPE_OFA0 = 0x3e
+RM_ENGINE_TYPE_RESERVED3f = 0x3f
+RM_ENGINE_TYPE_LAST = 0x40
+
+# ENGINE_INFO_TYPE
+ENGINE_INFO_TYPE_ENG_DESC = 0x0
+ENGINE_INFO_TYPE_FIFO_TAG = 0x1
+ENGINE_INFO_TYPE_RM_ENGINE_TYPE = 0x2
+ENGINE_INFO_TYPE_RUNLIST = 0x3
+ENGINE_INFO_TYPE_MMU_FAULT_ID = 0x4
+ENGINE_INFO_TYPE_RC_MASK = 0x5
+ENGINE_INFO_TYPE_RESET = 0x6
+ENGINE_INFO_TYPE_INTR = 0x7
+ENGINE_INFO_TYPE_MC = 0x8
+ENGINE_INFO_TYPE_DEV_TYPE_ENUM = 0x9
+ENGINE_INFO_TYPE_INSTANCE_ID = 0xa
+ENGINE_INFO_TYPE_RUNLIST_PRI_BASE = 0xb
+ENGINE_INFO_TYPE_IS_HOST_DRIVEN_ENGINE = 0xc
+ENGINE_INFO_TYPE_RUNLIST_ENGINE_ID = 0xd
+ENGINE_INFO_TYPE_CHRAM_PRI_BASE = 0xe
+ENGINE_INFO_TYPE_KERNEL_RM_MAX = 0xf
+ENGINE_INFO_TYPE_INVALID = 0xf
+ENGINE_INFO_TYPE_ENGINE_DATA_ARRAY_SIZE = 0xf
+ENGINE_INFO_TYPE_PBDMA_ID = 0x10
+
+# NV2080_INTR_CATEGORY
+NV2080_INTR_CATEGORY_DEFAULT = 0x0
+NV2080_INTR_CATEGORY_ESCHED_DRIVEN_ENGINE = 0x1
+NV2080_INTR_CATEGORY_ESCHED_DRIVEN_ENGINE_NOTIFICATION = 0x2
+NV2080_INTR_CATEGORY_RUNLIST = 0x3
+NV2080_INTR_CATEGORY_RUNLIST_NOTIFICATION = 0x4
+NV2080_INTR_CATEGORY_UVM_OWNED = 0x5
+NV2080_INTR_CATEGORY_UVM_SHARED = 0x6
+NV2080_INTR_CATEGORY_ENUM_COUNT = 0x7
 
 #: RPC functions (CPU -> GSP), NV_VGPU_MSG_FUNCTION_* without the prefix
 FUNCTIONS: dict[str, int] = {
@@ -1358,6 +1556,291 @@ class NV2080_ALLOC_PARAMETERS(ctypes.LittleEndianStructure):  # sizeof 0x4
     ]
 
 
+class NV_VASPACE_ALLOCATION_PARAMETERS(ctypes.LittleEndianStructure):  # sizeof 0x30
+    _pack_ = 1
+    _fields_ = [
+        ("index", ctypes.c_uint32),  # +0x0
+        ("flags", ctypes.c_uint32),  # +0x4
+        ("vaSize", ctypes.c_uint64),  # +0x8
+        ("vaStartInternal", ctypes.c_uint64),  # +0x10
+        ("vaLimitInternal", ctypes.c_uint64),  # +0x18
+        ("bigPageSize", ctypes.c_uint32),  # +0x20
+        ("_pad0", ctypes.c_uint8 * 4),  # +0x24
+        ("vaBase", ctypes.c_uint64),  # +0x28
+    ]
+
+
+class NV_CHANNEL_GROUP_ALLOCATION_PARAMETERS(ctypes.LittleEndianStructure):  # sizeof 0x14
+    _pack_ = 1
+    _fields_ = [
+        ("hObjectError", ctypes.c_uint32),  # +0x0
+        ("hObjectEccError", ctypes.c_uint32),  # +0x4
+        ("hVASpace", ctypes.c_uint32),  # +0x8
+        ("engineType", ctypes.c_uint32),  # +0xc
+        ("bIsCallingContextVgpuPlugin", ctypes.c_uint8),  # +0x10
+        ("_pad0", ctypes.c_uint8 * 3),  # +0x11
+    ]
+
+
+class NV_MEMORY_DESC_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x18
+    _pack_ = 1
+    _fields_ = [
+        ("base", ctypes.c_uint64),  # +0x0
+        ("size", ctypes.c_uint64),  # +0x8
+        ("addressSpace", ctypes.c_uint32),  # +0x10
+        ("cacheAttrib", ctypes.c_uint32),  # +0x14
+    ]
+
+
+class NV_CHANNEL_ALLOC_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x168
+    _pack_ = 1
+    _fields_ = [
+        ("hObjectError", ctypes.c_uint32),  # +0x0
+        ("hObjectBuffer", ctypes.c_uint32),  # +0x4
+        ("gpFifoOffset", ctypes.c_uint64),  # +0x8
+        ("gpFifoEntries", ctypes.c_uint32),  # +0x10
+        ("flags", ctypes.c_uint32),  # +0x14
+        ("hContextShare", ctypes.c_uint32),  # +0x18
+        ("hVASpace", ctypes.c_uint32),  # +0x1c
+        ("hUserdMemory", (ctypes.c_uint32 * 8)),  # +0x20
+        ("userdOffset", (ctypes.c_uint64 * 8)),  # +0x40
+        ("engineType", ctypes.c_uint32),  # +0x80
+        ("cid", ctypes.c_uint32),  # +0x84
+        ("subDeviceId", ctypes.c_uint32),  # +0x88
+        ("hObjectEccError", ctypes.c_uint32),  # +0x8c
+        ("instanceMem", NV_MEMORY_DESC_PARAMS),  # +0x90
+        ("userdMem", NV_MEMORY_DESC_PARAMS),  # +0xa8
+        ("ramfcMem", NV_MEMORY_DESC_PARAMS),  # +0xc0
+        ("mthdbufMem", NV_MEMORY_DESC_PARAMS),  # +0xd8
+        ("hPhysChannelGroup", ctypes.c_uint32),  # +0xf0
+        ("internalFlags", ctypes.c_uint32),  # +0xf4
+        ("errorNotifierMem", NV_MEMORY_DESC_PARAMS),  # +0xf8
+        ("eccErrorNotifierMem", NV_MEMORY_DESC_PARAMS),  # +0x110
+        ("ProcessID", ctypes.c_uint32),  # +0x128
+        ("SubProcessID", ctypes.c_uint32),  # +0x12c
+        ("encryptIv", (ctypes.c_uint32 * 3)),  # +0x130
+        ("decryptIv", (ctypes.c_uint32 * 3)),  # +0x13c
+        ("hmacNonce", (ctypes.c_uint32 * 8)),  # +0x148
+    ]
+
+
+class NVB0B5_ALLOCATION_PARAMETERS(ctypes.LittleEndianStructure):  # sizeof 0x8
+    _pack_ = 1
+    _fields_ = [
+        ("version", ctypes.c_uint32),  # +0x0
+        ("engineType", ctypes.c_uint32),  # +0x4
+    ]
+
+
+class NV2080_CTRL_FIFO_DEVICE_ENTRY(ctypes.LittleEndianStructure):  # sizeof 0x64
+    _pack_ = 1
+    _fields_ = [
+        ("engineData", (ctypes.c_uint32 * 16)),  # +0x0
+        ("pbdmaIds", (ctypes.c_uint32 * 2)),  # +0x40
+        ("pbdmaFaultIds", (ctypes.c_uint32 * 2)),  # +0x48
+        ("numPbdmas", ctypes.c_uint32),  # +0x50
+        ("engineName", (ctypes.c_char * 16)),  # +0x54
+    ]
+
+
+class NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0xc8c
+    _pack_ = 1
+    _fields_ = [
+        ("baseIndex", ctypes.c_uint32),  # +0x0
+        ("numEntries", ctypes.c_uint32),  # +0x4
+        ("bMore", ctypes.c_uint8),  # +0x8
+        ("_pad0", ctypes.c_uint8 * 3),  # +0x9
+        ("entries", (NV2080_CTRL_FIFO_DEVICE_ENTRY * 32)),  # +0xc
+    ]
+
+
+class NV2080_CTRL_CE_GET_FAULT_METHOD_BUFFER_SIZE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("size", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("workSubmitToken", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NVA06F_CTRL_BIND_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("engineType", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x2
+    _pack_ = 1
+    _fields_ = [
+        ("bEnable", ctypes.c_uint8),  # +0x0
+        ("bSkipSubmit", ctypes.c_uint8),  # +0x1
+    ]
+
+
+class NvNotificationRec_timeStamp(ctypes.LittleEndianStructure):  # sizeof 0x8
+    _pack_ = 1
+    _fields_ = [
+        ("nanoseconds", (ctypes.c_uint32 * 2)),  # +0x0
+    ]
+
+
+class NvNotificationRec(ctypes.LittleEndianStructure):  # sizeof 0x10
+    _pack_ = 1
+    _fields_ = [
+        ("timeStamp", NvNotificationRec_timeStamp),  # +0x0
+        ("info32", ctypes.c_uint32),  # +0x8
+        ("info16", ctypes.c_uint16),  # +0xc
+        ("status", ctypes.c_uint16),  # +0xe
+    ]
+
+
+class NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_ENTRY(ctypes.LittleEndianStructure):  # sizeof 0x10
+    _pack_ = 1
+    _fields_ = [
+        ("engineIdx", ctypes.c_uint16),  # +0x0
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x2
+        ("pmcIntrMask", ctypes.c_uint32),  # +0x4
+        ("vectorStall", ctypes.c_uint32),  # +0x8
+        ("vectorNonStall", ctypes.c_uint32),  # +0xc
+    ]
+
+
+class NV2080_INTR_CATEGORY_SUBTREE_MAP(ctypes.LittleEndianStructure):  # sizeof 0x2
+    _pack_ = 1
+    _fields_ = [
+        ("subtreeStart", ctypes.c_uint8),  # +0x0
+        ("subtreeEnd", ctypes.c_uint8),  # +0x1
+    ]
+
+
+class NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x814
+    _pack_ = 1
+    _fields_ = [
+        ("tableLen", ctypes.c_uint32),  # +0x0
+        ("table", (NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_ENTRY * 128)),  # +0x4
+        ("subtreeMap", (NV2080_INTR_CATEGORY_SUBTREE_MAP * 7)),  # +0x804
+        ("_pad0", ctypes.c_uint8 * 2),  # +0x812
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS(ctypes.LittleEndianStructure):
+    # sizeof 0x1978
+    _pack_ = 1
+    _fields_ = [
+        ("dbdf", ctypes.c_uint32),  # +0x0
+        ("gfid", ctypes.c_uint32),  # +0x4
+        ("vgpuType", ctypes.c_uint32),  # +0x8
+        ("vmPid", ctypes.c_uint32),  # +0xc
+        ("swizzId", ctypes.c_uint32),  # +0x10
+        ("numChannels", ctypes.c_uint32),  # +0x14
+        ("numPluginChannels", ctypes.c_uint32),  # +0x18
+        ("chidOffset", (ctypes.c_uint32 * 64)),  # +0x1c
+        ("bDisableDefaultSmcExecPartRestore", ctypes.c_uint8),  # +0x11c
+        ("_pad0", ctypes.c_uint8 * 3),  # +0x11d
+        ("numGuestFbSegments", ctypes.c_uint32),  # +0x120
+        ("_pad1", ctypes.c_uint8 * 4),  # +0x124
+        ("guestFbPhysAddrList", (ctypes.c_uint64 * 384)),  # +0x128
+        ("guestFbLengthList", (ctypes.c_uint64 * 384)),  # +0xd28
+        ("pluginHeapMemoryPhysAddr", ctypes.c_uint64),  # +0x1928
+        ("pluginHeapMemoryLength", ctypes.c_uint64),  # +0x1930
+        ("ctrlBuffOffset", ctypes.c_uint64),  # +0x1938
+        ("initTaskLogBuffOffset", ctypes.c_uint64),  # +0x1940
+        ("initTaskLogBuffSize", ctypes.c_uint64),  # +0x1948
+        ("vgpuTaskLogBuffOffset", ctypes.c_uint64),  # +0x1950
+        ("vgpuTaskLogBuffSize", ctypes.c_uint64),  # +0x1958
+        ("migRmHeapMemoryPhysAddr", ctypes.c_uint64),  # +0x1960
+        ("migRmHeapMemoryLength", ctypes.c_uint64),  # +0x1968
+        ("bDeviceProfilingEnabled", ctypes.c_uint8),  # +0x1970
+        ("_pad2", ctypes.c_uint8 * 7),  # +0x1971
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS(ctypes.LittleEndianStructure):
+    # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("gfid", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x4
+    _pack_ = 1
+    _fields_ = [
+        ("gfid", ctypes.c_uint32),  # +0x0
+    ]
+
+
+class NVA081_CTRL_VGPU_INFO(ctypes.LittleEndianStructure):  # sizeof 0x13e0
+    _pack_ = 1
+    _fields_ = [
+        ("vgpuType", ctypes.c_uint32),  # +0x0
+        ("vgpuName", (ctypes.c_uint8 * 32)),  # +0x4
+        ("vgpuClass", (ctypes.c_uint8 * 32)),  # +0x24
+        ("vgpuSignature", (ctypes.c_uint8 * 128)),  # +0x44
+        ("license", (ctypes.c_uint8 * 128)),  # +0xc4
+        ("maxInstance", ctypes.c_uint32),  # +0x144
+        ("numHeads", ctypes.c_uint32),  # +0x148
+        ("maxResolutionX", ctypes.c_uint32),  # +0x14c
+        ("maxResolutionY", ctypes.c_uint32),  # +0x150
+        ("maxPixels", ctypes.c_uint32),  # +0x154
+        ("frlConfig", ctypes.c_uint32),  # +0x158
+        ("cudaEnabled", ctypes.c_uint32),  # +0x15c
+        ("eccSupported", ctypes.c_uint32),  # +0x160
+        ("gpuInstanceSize", ctypes.c_uint32),  # +0x164
+        ("multiVgpuSupported", ctypes.c_uint32),  # +0x168
+        ("_pad0", ctypes.c_uint8 * 4),  # +0x16c
+        ("vdevId", ctypes.c_uint64),  # +0x170
+        ("pdevId", ctypes.c_uint64),  # +0x178
+        ("profileSize", ctypes.c_uint64),  # +0x180
+        ("fbLength", ctypes.c_uint64),  # +0x188
+        ("gspHeapSize", ctypes.c_uint64),  # +0x190
+        ("fbReservation", ctypes.c_uint64),  # +0x198
+        ("mappableVideoSize", ctypes.c_uint64),  # +0x1a0
+        ("encoderCapacity", ctypes.c_uint32),  # +0x1a8
+        ("_pad1", ctypes.c_uint8 * 4),  # +0x1ac
+        ("bar1Length", ctypes.c_uint64),  # +0x1b0
+        ("frlEnable", ctypes.c_uint32),  # +0x1b8
+        ("adapterName", (ctypes.c_uint8 * 64)),  # +0x1bc
+        ("adapterName_Unicode", (ctypes.c_uint16 * 64)),  # +0x1fc
+        ("shortGpuNameString", (ctypes.c_uint8 * 64)),  # +0x27c
+        ("licensedProductName", (ctypes.c_uint8 * 128)),  # +0x2bc
+        ("vgpuExtraParams", (ctypes.c_uint32 * 1024)),  # +0x33c
+        ("ftraceEnable", ctypes.c_uint32),  # +0x133c
+        ("gpuDirectSupported", ctypes.c_uint32),  # +0x1340
+        ("nvlinkP2PSupported", ctypes.c_uint32),  # +0x1344
+        ("multiVgpuExclusive", ctypes.c_uint32),  # +0x1348
+        ("exclusiveType", ctypes.c_uint32),  # +0x134c
+        ("exclusiveSize", ctypes.c_uint32),  # +0x1350
+        ("gpuInstanceProfileId", ctypes.c_uint32),  # +0x1354
+        ("placementSize", ctypes.c_uint32),  # +0x1358
+        ("placementCount", ctypes.c_uint32),  # +0x135c
+        ("placementIds", (ctypes.c_uint32 * 32)),  # +0x1360
+    ]
+
+
+class NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x4f808
+    _pack_ = 1
+    _fields_ = [
+        ("discardVgpuTypes", ctypes.c_uint8),  # +0x0
+        ("_pad0", ctypes.c_uint8 * 3),  # +0x1
+        ("vgpuInfoCount", ctypes.c_uint32),  # +0x4
+        ("vgpuInfo", (NVA081_CTRL_VGPU_INFO * 64)),  # +0x8
+    ]
+
+
+class NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS(ctypes.LittleEndianStructure):  # sizeof 0x8
+    _pack_ = 1
+    _fields_ = [
+        ("vmmuSegmentSize", ctypes.c_uint64),  # +0x0
+    ]
+
+
 # -- the names the RPC layer uses -------------------------------------------------------------------
 
 rpc_message_header_v = rpc_message_header_v03_00
@@ -1376,6 +1859,7 @@ rpc_os_error_log_v = rpc_os_error_log_v17_00
 rpc_rc_triggered_v = rpc_rc_triggered_v17_02
 rpc_gsp_lockdown_notice_v = rpc_gsp_lockdown_notice_v17_00
 rpc_gsp_post_nocat_record_v = rpc_gsp_post_nocat_record_v01_00
+NvNotification = NvNotificationRec
 
 #: the structures above by the names the version-neutral layer looks up
 ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {
@@ -1418,4 +1902,25 @@ ROOTS: dict[str, type[ctypes.Structure] | type[ctypes.Union]] = {
     "NV0000_ALLOC_PARAMETERS": NV0000_ALLOC_PARAMETERS,
     "NV0080_ALLOC_PARAMETERS": NV0080_ALLOC_PARAMETERS,
     "NV2080_ALLOC_PARAMETERS": NV2080_ALLOC_PARAMETERS,
+    "NV_VASPACE_ALLOCATION_PARAMETERS": NV_VASPACE_ALLOCATION_PARAMETERS,
+    "NV_CHANNEL_GROUP_ALLOCATION_PARAMETERS": NV_CHANNEL_GROUP_ALLOCATION_PARAMETERS,
+    "NV_MEMORY_DESC_PARAMS": NV_MEMORY_DESC_PARAMS,
+    "NV_CHANNEL_ALLOC_PARAMS": NV_CHANNEL_ALLOC_PARAMS,
+    "NVB0B5_ALLOCATION_PARAMETERS": NVB0B5_ALLOCATION_PARAMETERS,
+    "NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_PARAMS": NV2080_CTRL_FIFO_GET_DEVICE_INFO_TABLE_PARAMS,
+    "NV2080_CTRL_CE_GET_FAULT_METHOD_BUFFER_SIZE_PARAMS": NV2080_CTRL_CE_GET_FAULT_METHOD_BUFFER_SIZE_PARAMS,
+    "NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN_PARAMS": NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN_PARAMS,
+    "NVA06F_CTRL_BIND_PARAMS": NVA06F_CTRL_BIND_PARAMS,
+    "NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS": NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS,
+    "NvNotification": NvNotification,
+    "NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS": NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_SHUTDOWN_GSP_VGPU_PLUGIN_TASK_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS":
+        NV2080_CTRL_VGPU_MGR_INTERNAL_VGPU_PLUGIN_CLEANUP_PARAMS,
+    "NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS": NV2080_CTRL_VGPU_MGR_INTERNAL_PGPU_ADD_VGPU_TYPE_PARAMS,
+    "NVA081_CTRL_VGPU_INFO": NVA081_CTRL_VGPU_INFO,
+    "NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS": NV2080_CTRL_GPU_GET_VMMU_SEGMENT_SIZE_PARAMS,
 }

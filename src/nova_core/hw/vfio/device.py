@@ -51,6 +51,7 @@ DEV_VFIO = Path("/dev/vfio")
 VIABLE_DRIVERS = frozenset({"vfio-pci", "pcieport", "pci-stub"})
 IOVA_BASE = 1 << 32  #: first IOVA handed out (below it: where platforms put MSI windows and RMRRs)
 IOVA_LIMIT = 1 << 47  #: nova-core's 47-bit DMA mask
+_IRQ_NAMES = {U.VFIO_PCI_INTX_IRQ_INDEX: "INTx", U.VFIO_PCI_MSI_IRQ_INDEX: "MSI", U.VFIO_PCI_MSIX_IRQ_INDEX: "MSI-X"}
 
 
 class VfioSys(Protocol):
@@ -148,8 +149,12 @@ def _link_name(path: Path) -> str | None:
 def check_vfio_ready(bdf: str, *, sysfs: Path = SYSFS_PCI, dev_vfio: Path = DEV_VFIO) -> int:
     """The checks before any open: bound to vfio-pci, in an IOMMU group, group viable, nodes present.
 
-    Returns the IOMMU group number. Raises :class:`DeviceAccessError` naming what to fix.
+    Returns the IOMMU group number. Raises :class:`DeviceAccessError` naming what to fix (a ``bdf`` that is not
+    a PCI address included: it is normalised before it becomes a path, so ``"../x"`` cannot leave ``sysfs``).
     """
+    from ..sysfs import normalize_bdf
+
+    bdf = normalize_bdf(bdf)
     path = sysfs / bdf
     if not path.is_dir():
         raise DeviceAccessError(f"no PCI device {bdf} (looked for {str(path)!r})")
@@ -319,6 +324,13 @@ class EventFd:
     def __init__(self, sys: VfioSys, fd: int) -> None:
         self.sys, self.fd = sys, fd
 
+    def consume(self) -> int:
+        """The signals counted since the last read (0 when none: the fd is non-blocking)."""
+        try:
+            return int.from_bytes(os.read(self.fd, 8), "little")
+        except BlockingIOError:
+            return 0
+
     def wait(self, timeout_ns: int, what: str = "an interrupt") -> int:
         """Wait up to ``timeout_ns`` for the vector; returns the number of signals consumed."""
         poller = select.poll()
@@ -345,10 +357,11 @@ class VfioDma:
         self._limit = limit
         self._maps: dict[int, tuple[int, mmap.mmap | None, DmaBuffer | SgTable]] = {}  # iova -> (size, mm, obj)
 
-    def _iova(self, size: int, align: int, name: str) -> int:
+    def _iova(self, size: int, align: int, name: str, limit: int | None = None) -> int:
         iova = (self._next + align - 1) & ~(align - 1)
-        if iova + size > self._limit:
-            raise DmaError(f"VFIO DMA: IOVA space exhausted mapping {name!r} ({size:#x} bytes below {self._limit:#x})")
+        end = self._limit if limit is None else min(limit, self._limit)
+        if iova + size > end:
+            raise DmaError(f"VFIO DMA: IOVA space exhausted mapping {name!r} ({size:#x} bytes below {end:#x})")
         self._next = iova + size + PAGE_SIZE  # guard page
         return iova
 
@@ -360,10 +373,14 @@ class VfioDma:
             raise DmaError(f"VFIO DMA: cannot allocate {span:#x} bytes for {name!r}: {e.strerror}") from None
         return mm, span
 
-    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "") -> DmaBuffer:
-        check_alloc_args(size, align, "VFIO DMA")
+    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "", limit: int | None = None) -> DmaBuffer:
+        check_alloc_args(size, align, "VFIO DMA", limit)
         mm, span = self._anon(size, name)
-        iova = self._iova(span, align, name)
+        try:
+            iova = self._iova(span, align, name, limit)  # IOVAs grow from 4 GiB: below a limit while they last
+        except DmaError:
+            mm.close()
+            raise
         vaddr = ctypes.addressof(ctypes.c_char.from_buffer(mm))
         try:
             self.container.map_dma(vaddr, iova, span, writable=True)
@@ -460,7 +477,9 @@ class VfioDevice:
 
     def __init__(self, bdf: str, *, sys: VfioSys | None = None, sysfs: Path = SYSFS_PCI,
                  dev_vfio: Path = DEV_VFIO) -> None:
-        self.bdf = bdf
+        from ..sysfs import normalize_bdf
+
+        self.bdf = bdf = normalize_bdf(bdf)  # never a path component that leaves sysfs
         self.sys: VfioSys = sys or LinuxVfioSys()
         self.group_id = check_vfio_ready(bdf, sysfs=sysfs, dev_vfio=dev_vfio)
         self.container = VfioContainer(self.sys, dev_vfio)
@@ -524,35 +543,52 @@ class VfioDevice:
         return IrqInfo(index, int(info.flags), int(info.count))
 
     def _set_irqs(self, index: int, start: int, fds: Sequence[int], flags: int) -> None:
-        head = U.new(U.vfio_irq_set, flags=flags, index=index, start=start, count=len(fds))
-        head.argsz = ctypes.sizeof(head) + 4 * len(fds)
-        buf = bytearray(bytes(head) + b"".join(int(fd).to_bytes(4, "little", signed=True) for fd in fds))
+        buf = U.irq_set_eventfds(flags, index, start, fds)
         _ioctl(self.sys, self.fd, U.VFIO_DEVICE_SET_IRQS, buf, f"DEVICE_SET_IRQS(index {index}, {len(fds)} vectors)")
 
-    def enable_msix(self, count: int) -> list[EventFd]:
-        """Enable ``count`` MSI-X vectors, each delivered to its own eventfd (the kernel programs the table)."""
-        info = self.irq_info(U.VFIO_PCI_MSIX_IRQ_INDEX)
+    def enable_irq(self, index: int, count: int) -> list[EventFd]:
+        """Enable ``count`` vectors of IRQ ``index`` (MSI-X, MSI or INTx), each signalling its own eventfd.
+
+        The kernel programs the MSI/MSI-X table (vfio-pci owns it) and, for INTx, masks the line on each
+        interrupt until :meth:`irq_action` unmasks it (``VFIO_IRQ_INFO_AUTOMASKED``).
+        """
+        what = _IRQ_NAMES.get(index, f"IRQ index {index}")
+        info = self.irq_info(index)
         if not 1 <= count <= info.count:
-            raise DeviceError(f"{self.bdf}: {count} MSI-X vectors requested, the device has {info.count}")
-        self.disable_irqs(U.VFIO_PCI_MSIX_IRQ_INDEX)
+            raise DeviceError(f"{self.bdf}: {count} {what} vectors requested, the device has {info.count}")
+        if not info.flags & U.VFIO_IRQ_INFO_EVENTFD:
+            raise DeviceError(f"{self.bdf}: {what} cannot signal an eventfd (irq info flags {info.flags:#x})")
+        self.disable_irqs(index)
         fds = [EventFd(self.sys, self.sys.eventfd()) for _ in range(count)]
         try:
-            self._set_irqs(U.VFIO_PCI_MSIX_IRQ_INDEX, 0, [f.fd for f in fds],
-                           U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER)
+            self._set_irqs(index, 0, [f.fd for f in fds], U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER)
         except DeviceError:
             for f in fds:
                 f.close()
             raise
-        self._irq_fds[U.VFIO_PCI_MSIX_IRQ_INDEX] = fds
+        self._irq_fds[index] = fds
         return fds
 
-    def detach_vector(self, vector: int) -> None:
-        """Stop delivering MSI-X ``vector`` (its eventfd is de-assigned: -1), leaving the others."""
-        fds = self._irq_fds.get(U.VFIO_PCI_MSIX_IRQ_INDEX, [])
+    def enable_msix(self, count: int) -> list[EventFd]:
+        """Enable ``count`` MSI-X vectors, each delivered to its own eventfd (the kernel programs the table)."""
+        return self.enable_irq(U.VFIO_PCI_MSIX_IRQ_INDEX, count)
+
+    def detach_vector(self, vector: int, index: int = U.VFIO_PCI_MSIX_IRQ_INDEX) -> None:
+        """Stop delivering ``vector`` of ``index`` (its eventfd is de-assigned: -1), leaving the others."""
+        fds = self._irq_fds.get(index, [])
         if not 0 <= vector < len(fds):
-            raise DeviceError(f"{self.bdf}: MSI-X vector {vector} is not enabled ({len(fds)} are)")
-        self._set_irqs(U.VFIO_PCI_MSIX_IRQ_INDEX, vector, [-1],
-                       U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER)
+            raise DeviceError(f"{self.bdf}: {_IRQ_NAMES.get(index, index)} vector {vector} is not enabled "
+                              f"({len(fds)} are)")
+        self._set_irqs(index, vector, [-1], U.VFIO_IRQ_SET_DATA_EVENTFD | U.VFIO_IRQ_SET_ACTION_TRIGGER)
+
+    def irq_action(self, index: int, start: int, count: int, action: int) -> None:
+        """``VFIO_IRQ_SET_ACTION_MASK`` or ``_UNMASK`` (``DATA_NONE``) of vectors ``[start, start + count)``."""
+        if action not in (U.VFIO_IRQ_SET_ACTION_MASK, U.VFIO_IRQ_SET_ACTION_UNMASK):
+            raise DeviceError(f"{self.bdf}: IRQ action {action:#x} is not MASK or UNMASK")
+        head = U.new(U.vfio_irq_set, flags=U.VFIO_IRQ_SET_DATA_NONE | action, index=index, start=start, count=count)
+        name = "MASK" if action == U.VFIO_IRQ_SET_ACTION_MASK else "UNMASK"
+        _ioctl(self.sys, self.fd, U.VFIO_DEVICE_SET_IRQS, bytearray(bytes(head)),
+               f"DEVICE_SET_IRQS({_IRQ_NAMES.get(index, index)} {name} {start}+{count})")
 
     def disable_irqs(self, index: int) -> None:
         fds = self._irq_fds.pop(index, None)
@@ -603,6 +639,6 @@ def open_vfio_device(bdf: str, *, sys: VfioSys | None = None, sysfs: Path = SYSF
         raise
     dev = Device(bar0=bar0, dma=vdev.dma, clock=MonotonicClock(), name=name, kind="vfio",
                  pci_vendor=int.from_bytes(head[:2], "little"), pci_device=int.from_bytes(head[2:], "little"),
-                 config=config)
+                 config=config, vfio=vdev)
     dev.on_close(vdev.close)
     return dev

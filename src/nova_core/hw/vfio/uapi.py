@@ -10,6 +10,7 @@ type-1 IOMMU). Every VFIO ioctl is ``_IO(';', 100 + n)`` (no size in the number:
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Sequence
 
 # -- ioctl number encoding (asm-generic/ioctl.h: nr 8 bits, type 8 bits, size 14 bits, dir 2 bits) ---------
 
@@ -89,6 +90,8 @@ VFIO_IRQ_SET_DATA_EVENTFD = 1 << 2
 VFIO_IRQ_SET_ACTION_MASK = 1 << 3
 VFIO_IRQ_SET_ACTION_UNMASK = 1 << 4
 VFIO_IRQ_SET_ACTION_TRIGGER = 1 << 5
+VFIO_IRQ_SET_DATA_TYPE_MASK = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_DATA_EVENTFD
+VFIO_IRQ_SET_ACTION_TYPE_MASK = VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK | VFIO_IRQ_SET_ACTION_TRIGGER
 VFIO_DMA_MAP_FLAG_READ = 1 << 0
 VFIO_DMA_MAP_FLAG_WRITE = 1 << 1
 VFIO_IOMMU_INFO_PGSIZES = 1 << 0
@@ -135,10 +138,23 @@ class vfio_irq_info(ctypes.Structure):
 
 
 class vfio_irq_set(ctypes.Structure):
-    """Followed by ``count`` entries of data (an s32 eventfd each for DATA_EVENTFD)."""
+    """Followed by ``count`` entries of data (an s32 eventfd each for DATA_EVENTFD) at ``data`` (offset 20, the
+    kernel's flexible ``__u8 data[]``; :data:`IRQ_SET_DATA_OFFSET`)."""
 
     _fields_ = [("argsz", ctypes.c_uint32), ("flags", ctypes.c_uint32), ("index", ctypes.c_uint32),
                 ("start", ctypes.c_uint32), ("count", ctypes.c_uint32)]
+
+
+IRQ_SET_DATA_OFFSET = 20  #: offsetof(struct vfio_irq_set, data) (CI-checked)
+IRQ_SET_EVENTFD_SIZE = 4  #: each DATA_EVENTFD entry is an __s32 fd (-1 de-assigns the vector)
+
+
+def irq_set_eventfds(flags: int, index: int, start: int, fds: Sequence[int]) -> bytearray:
+    """``struct vfio_irq_set`` followed by ``len(fds)`` s32 eventfds, ``argsz`` covering both."""
+    head = vfio_irq_set(flags=flags, index=index, start=start, count=len(fds))
+    head.argsz = IRQ_SET_DATA_OFFSET + IRQ_SET_EVENTFD_SIZE * len(fds)
+    return bytearray(bytes(head)[:IRQ_SET_DATA_OFFSET]
+                     + b"".join(int(fd).to_bytes(IRQ_SET_EVENTFD_SIZE, "little", signed=True) for fd in fds))
 
 
 class vfio_iommu_type1_info(ctypes.Structure):

@@ -1,7 +1,7 @@
 """Register facts of NVIDIA's published headers, open-gpu-kernel-modules 570.144 (generated: do not edit).
 
-Written by ``tools/gen_reg_reference.py`` from ``src/common/inc/swref/published`` (234 header files), for the
-74 register names nova_core.regs declares: 72 published, 2 not published (their
+Written by ``tools/gen_reg_reference.py`` from ``src/common/inc/swref/published`` (240 header files), for the
+105 register names nova_core.regs declares: 99 published, 6 not published (their
 entries say where the fact was taken from). See :mod:`nova_core.regs.reference` for the record types.
 """
 
@@ -11,8 +11,8 @@ from . import RefBase, RefField, RefRegister
 
 SOURCE = "NVIDIA/open-gpu-kernel-modules"
 SOURCE_TAG = "570.144"
-GENERATOR_SHA256 = "ef516d186616bb828561d8aec2bcc644877a7dc62d0971ebf2c887ceed6623d6"
-INPUTS_SHA256 = "d279941cb2413903569393409a21cb61f690611edb51aa5e70c98a6d2026928f"  # the 234 header files read
+GENERATOR_SHA256 = "b850fc7adcfcaf00e280fe40a6eeff4645f7641c37e3856f6b07f10c0bf1bf72"
+INPUTS_SHA256 = "76cd110fdfa720b56977080e39ac6cf143cfa870cac7f9979f136d258844174e"  # the 240 header files read
 
 #: register family -> the directories of src/common/inc/swref/published its registers were looked up in, newest first
 CHAINS: dict[str, tuple[str, ...]] = {
@@ -41,9 +41,9 @@ CHAINS: dict[str, tuple[str, ...]] = {
         "volta/gv100", "pascal/gp102", "pascal/gp100", "maxwell/gm200", "maxwell/gm107", "kepler/gk104", ".",
     ),
     "GB202": (
-        "blackwell/gb202", "blackwell/gb100", "disp/v05_01", "hopper/gh100", "ada/ad102", "ampere/ga102",
-        "ampere/ga100", "turing/tu102", "turing/tu104", "volta/gv100", "pascal/gp102", "pascal/gp100", "maxwell/gm200",
-        "maxwell/gm107", "kepler/gk104", ".",
+        "blackwell/gb202", "blackwell/gb100", "blackwell/gb10b/dev_fbhub.h", "disp/v05_01", "hopper/gh100",
+        "ada/ad102", "ampere/ga102", "ampere/ga100", "turing/tu102", "turing/tu104", "volta/gv100", "pascal/gp102",
+        "pascal/gp100", "maxwell/gm200", "maxwell/gm107", "kepler/gk104", ".",
     ),
 }
 
@@ -160,6 +160,35 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             ),
         ),
     ),
+    "NV_FUSE_STATUS_OPT_DISPLAY": (
+        RefRegister(
+            families=("TU102",),
+            source="maxwell/gm107/dev_fuse.h",
+            published=True, where=(("", 0x21c04),), entries=None, stride=0x4, access="RO",
+            fields=(
+                RefField("DATA", 0, 0, "RO", (("ENABLE", 0x0),)),
+            ),
+        ),
+        RefRegister(
+            families=("GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source="ampere/ga100/dev_fuse.h",
+            published=True, where=(("", 0x820c04),), entries=None, stride=0x4, access="RO",
+            fields=(
+                RefField("DATA", 0, 0, "RO", (("ENABLE", 0x0),)),
+            ),
+        ),
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source=(
+                "Linux nova-core drivers/gpu/nova-core/regs.rs NV_FUSE_STATUS_OPT_DISPLAY 0:0 display_disabled (1: the "
+                "display engine is fused off; the headers name only DATA_ENABLE 0)"
+            ),
+            published=False, where=(), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("DATA", 0, 0, "", (("DISABLE", 0x1),)),
+            ),
+        ),
+    ),
     "NV_PBUS_BAR0_WINDOW": (
         RefRegister(
             families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
@@ -183,9 +212,10 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             fields=(),
         ),
         RefRegister(
-            families=("GA100", "GA102", "GH100", "GB100"),
+            families=("GA100", "GA102", "GH100", "GB100", "GB202"),
             source=(
-                "GA100 GA102: ampere/ga100/dev_bus.h; GH100: hopper/gh100/dev_bus.h; GB100: blackwell/gb100/dev_bus.h"
+                "GA100 GA102: ampere/ga100/dev_bus.h; GH100: hopper/gh100/dev_bus.h; GB100 GB202: "
+                "blackwell/gb100/dev_bus.h"
             ),
             published=True, where=(("", 0x1400),), entries=64, stride=0x4, access="RW",
             fields=(
@@ -193,11 +223,8 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             ),
         ),
         RefRegister(
-            families=("AD102", "GB202"),
-            source=(
-                "AD102: ada/ad102/dev_bus.h, ada/ad102/dev_bus_addendum.h; GB202: blackwell/gb100/dev_bus.h, "
-                "ada/ad102/dev_bus_addendum.h"
-            ),
+            families=("AD102",),
+            source="ada/ad102/dev_bus.h, ada/ad102/dev_bus_addendum.h",
             published=True, where=(("", 0x1400),), entries=64, stride=0x4, access="RW",
             fields=(
                 RefField("FIELD", 31, 0, "RW", (("INIT", 0x0),)),
@@ -286,6 +313,56 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             published=False, where=(), entries=None, stride=0x4, access="RW",
             fields=(
                 RefField("ALGO", 7, 0, "", (("AES", 0x0),)),
+            ),
+        ),
+    ),
+    "NV_PFALCON_BAR0_ADDR": (
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source="envytools docs/hw/pm/pdaemon/mmio.rst (MMIO_ADDR, next to MMIO_CTRL), as the GSP's FWSEC uses it",
+            published=False, where=(("falcon", 0x704),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADDR", 31, 0, ""),
+            ),
+        ),
+    ),
+    "NV_PFALCON_BAR0_CSR": (
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source=(
+                "envytools docs/hw/pm/pdaemon/mmio.rst (the PMU's MMIO_CTRL: command 1:0, byte mask 7:4, status 14:12 "
+                "- 1 busy, 2 timeout, 4 fault) with the trigger at bit 31 as the GSP's FWSEC writes it (0x800000f1 "
+                "read, 0x800000f2 write); nova-core's names"
+            ),
+            published=False, where=(("falcon", 0x700),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("CMD", 1, 0, "", (("READ", 0x1), ("WRITE", 0x2))),
+                RefField("BYTE_MASK", 7, 4, ""),
+                RefField("STATUS", 14, 12, "RO", (("IDLE", 0x0), ("BUSY", 0x1), ("TIMEOUT", 0x2), ("FAULT", 0x4))),
+                RefField("TRIGGER", 31, 31, ""),
+            ),
+        ),
+    ),
+    "NV_PFALCON_BAR0_DATA": (
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source="envytools docs/hw/pm/pdaemon/mmio.rst (MMIO_WRDATA/MMIO_RDDATA), as the GSP's FWSEC uses it",
+            published=False, where=(("falcon", 0x708),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("DATA", 31, 0, ""),
+            ),
+        ),
+    ),
+    "NV_PFALCON_BAR0_TMOUT": (
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source=(
+                "nvswitch/ls10/dev_soe_ip.h NV_SOE_BAR0_TMOUT 0x70c, CYCLES 31:0 (the SOE falcon's; not published for "
+                "GPUs)"
+            ),
+            published=False, where=(("falcon", 0x70c),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("CYCLES", 31, 0, ""),
             ),
         ),
     ),
@@ -681,7 +758,7 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
         ),
         RefRegister(
             families=("GH100", "GB100", "GB202"),
-            source="hopper/gh100/dev_falcon_v4.h, ampere/ga102/dev_falcon_v4_addendum.h",
+            source="hopper/gh100/dev_falcon_v4.h",
             published=True, where=(("falcon", 0xf4),), entries=None, stride=0x4, access="RO",
             fields=(
                 RefField("SHA", 0, 0, "RO", (("DISABLE", 0x0), ("ENABLE", 0x1))),
@@ -704,7 +781,6 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
                 RefField("GDMA", 17, 17, "RO", (("DISABLE", 0x0), ("ENABLE", 0x1))),
                 RefField("SE_LITE", 18, 18, "RO", (("DISABLE", 0x0), ("ENABLE", 0x1))),
                 RefField("PRGN_RSVD_FUSE", 31, 24, "RO", (("DEFAULT", 0x0),)),
-                RefField("RESET_READY", 31, 31, "", (("FALSE", 0x0), ("TRUE", 0x1))),
             ),
         ),
     ),
@@ -797,6 +873,35 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
             source="nvswitch/lr10/dev_falcon_v4.h (NVSwitch LR10's falcon v4; not published for GPUs)",
             published=False, where=(), entries=4, stride=0x10, access="",
+            fields=(),
+        ),
+    ),
+    "NV_PFALCON_FALCON_INTR_RETRIGGER": (
+        RefRegister(
+            families=("GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source="GA100: ampere/ga100/dev_falcon_v4.h; GA102 AD102 GH100 GB100 GB202: ampere/ga102/dev_falcon_v4.h",
+            published=True, where=(("falcon", 0x3e8),), entries=2, stride=0x4, access="WO",
+            fields=(
+                RefField("TRIGGER", 0, 0, "WO", (("TRUE", 0x1),)),
+            ),
+        ),
+        RefRegister(
+            families=("TU102",),
+            source="nvswitch/lr10/dev_falcon_v4.h (NVSwitch LR10's falcon v4; not published for GPUs)",
+            published=False, where=(("falcon", 0x3e8),), entries=2, stride=0x4, access="WO",
+            fields=(
+                RefField("TRIGGER", 0, 0, "WO", (("TRUE", 0x1),)),
+            ),
+        ),
+    ),
+    "NV_PFALCON_FALCON_IRQMCLR": (
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source=(
+                "TU102: turing/tu102/dev_falcon_v4.h; GA100: ampere/ga100/dev_falcon_v4.h; GA102 AD102 GH100 GB100 "
+                "GB202: ampere/ga102/dev_falcon_v4.h"
+            ),
+            published=True, where=(("falcon", 0x14),), entries=None, stride=0x4, access="WO",
             fields=(),
         ),
     ),
@@ -1035,6 +1140,106 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             ),
         ),
     ),
+    "NV_PFB_FBHUB0_PCIE_FLUSH_SYSMEM_ADDR_HI": (
+        RefRegister(
+            families=("GB202",),
+            source="blackwell/gb10b/dev_fbhub.h",
+            published=True, where=(("", 0x8a1d5c),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADR", 31, 0, "RW", (("INIT", 0x0), ("MASK", 0xfffff))),
+            ),
+        ),
+    ),
+    "NV_PFB_FBHUB0_PCIE_FLUSH_SYSMEM_ADDR_LO": (
+        RefRegister(
+            families=("GB202",),
+            source="blackwell/gb10b/dev_fbhub.h",
+            published=True, where=(("", 0x8a1d58),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADR", 31, 0, "RW", (("INIT", 0x0), ("MASK", 0xffffff00))),
+            ),
+        ),
+    ),
+    "NV_PFB_FBHUB_PCIE_FLUSH_SYSMEM_ADDR_HI": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source="hopper/gh100/dev_fb.h",
+            published=True, where=(("", 0x100a38),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADR", 31, 0, "RW", (("MASK", 0xfffff),)),
+            ),
+        ),
+    ),
+    "NV_PFB_FBHUB_PCIE_FLUSH_SYSMEM_ADDR_LO": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source="hopper/gh100/dev_fb.h",
+            published=True, where=(("", 0x100a34),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADR", 31, 0, "RW"),
+            ),
+        ),
+    ),
+    "NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_HI": (
+        RefRegister(
+            families=("GB100", "GB202"),
+            source=(
+                "blackwell/gb100/dev_hshub_base.h, NV_PFB_HSHUB0 0x870000: OpenRM 570.144 "
+                "src/nvidia/src/kernel/gpu/mem_sys/arch/blackwell/kern_mem_sys_gb100.c "
+                "_kmemsysInitHshub0Aperture_GB100 (#define NV_PFB_HSHUB0 0x00870fff:0x00870000); nova-core "
+                "fb/hal/gb100.rs"
+            ),
+            published=True, where=(("", 0x8706c4),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADR", 31, 0, "RW", (("INIT", 0x0), ("MASK", 0xfffff))),
+            ),
+        ),
+    ),
+    "NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_LO": (
+        RefRegister(
+            families=("GB100", "GB202"),
+            source=(
+                "blackwell/gb100/dev_hshub_base.h, NV_PFB_HSHUB0 0x870000: OpenRM 570.144 "
+                "src/nvidia/src/kernel/gpu/mem_sys/arch/blackwell/kern_mem_sys_gb100.c "
+                "_kmemsysInitHshub0Aperture_GB100 (#define NV_PFB_HSHUB0 0x00870fff:0x00870000); nova-core "
+                "fb/hal/gb100.rs"
+            ),
+            published=True, where=(("", 0x8706c0),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADR", 31, 0, "RW", (("INIT", 0x0), ("MASK", 0xffffff00))),
+            ),
+        ),
+    ),
+    "NV_PFB_HSHUB_PCIE_FLUSH_SYSMEM_ADDR_HI": (
+        RefRegister(
+            families=("GB100", "GB202"),
+            source=(
+                "blackwell/gb100/dev_hshub_base.h, NV_PFB_HSHUB0 0x870000: OpenRM 570.144 "
+                "src/nvidia/src/kernel/gpu/mem_sys/arch/blackwell/kern_mem_sys_gb100.c "
+                "_kmemsysInitHshub0Aperture_GB100 (#define NV_PFB_HSHUB0 0x00870fff:0x00870000); nova-core "
+                "fb/hal/gb100.rs"
+            ),
+            published=True, where=(("", 0x870e54),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADR", 31, 0, "RW", (("INIT", 0x0), ("MASK", 0xfffff))),
+            ),
+        ),
+    ),
+    "NV_PFB_HSHUB_PCIE_FLUSH_SYSMEM_ADDR_LO": (
+        RefRegister(
+            families=("GB100", "GB202"),
+            source=(
+                "blackwell/gb100/dev_hshub_base.h, NV_PFB_HSHUB0 0x870000: OpenRM 570.144 "
+                "src/nvidia/src/kernel/gpu/mem_sys/arch/blackwell/kern_mem_sys_gb100.c "
+                "_kmemsysInitHshub0Aperture_GB100 (#define NV_PFB_HSHUB0 0x00870fff:0x00870000); nova-core "
+                "fb/hal/gb100.rs"
+            ),
+            published=True, where=(("", 0x870e50),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("ADR", 31, 0, "RW", (("INIT", 0x0), ("MASK", 0xffffff00))),
+            ),
+        ),
+    ),
     "NV_PFB_NISO_FLUSH_SYSMEM_ADDR": (
         RefRegister(
             families=("TU102",),
@@ -1092,6 +1297,110 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             published=True, where=(("", 0x1fa824),), entries=None, stride=0x4, access="RW",
             fields=(
                 RefField("VAL", 31, 4, "RW"),
+            ),
+        ),
+    ),
+    "NV_PFSP_EMEMC": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source="hopper/gh100/dev_fsp_pri.h",
+            published=True, where=(("", 0x8f2ac0),), entries=8, stride=0x8, access="RW",
+            fields=(
+                RefField("OFFS", 7, 2, "RW", (("INIT", 0x0),)),
+                RefField("BLK", 15, 8, "RW", (("INIT", 0x0),)),
+                RefField("AINCW", 24, 24, "RW", (("FALSE", 0x0), ("INIT", 0x0), ("TRUE", 0x1))),
+                RefField("AINCR", 25, 25, "RW", (("FALSE", 0x0), ("INIT", 0x0), ("TRUE", 0x1))),
+            ),
+        ),
+    ),
+    "NV_PFSP_EMEMD": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source="hopper/gh100/dev_fsp_pri.h",
+            published=True, where=(("", 0x8f2ac4),), entries=8, stride=0x8, access="RW",
+            fields=(
+                RefField("DATA", 31, 0, "RW"),
+            ),
+        ),
+    ),
+    "NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_2": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source=(
+                "GH100: hopper/gh100/dev_fsp_pri.h; GB100: blackwell/gb100/dev_fsp_pri.h; GB202: "
+                "blackwell/gb202/dev_fsp_pri.h"
+            ),
+            published=True, where=(("", 0x8f0320),), entries=4, stride=0x4, access="RW",
+            fields=(
+                RefField("VAL", 31, 0, "RW", (("INIT", 0x0),)),
+            ),
+        ),
+    ),
+    "NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_3": (
+        RefRegister(
+            families=("GH100", "GB202"),
+            source=(
+                "GH100: hopper/gh100/dev_fsp_pri.h, hopper/gh100/dev_fsp_addendum.h; GB202: "
+                "blackwell/gb202/dev_fsp_pri.h, blackwell/gb202/dev_fsp_addendum.h"
+            ),
+            published=True, where=(("", 0x8f0330),), entries=4, stride=0x4, access="RW",
+            fields=(
+                RefField("NV_GFW_FSP_UCODE_VERSION(1)_MINOR", 7, 0, ""),
+                RefField("NV_GFW_FSP_UCODE_VERSION(1)_FULL", 11, 0, ""),
+                RefField("VAL", 31, 0, "RW", (("INIT", 0x0),)),
+                RefField("NV_GFW_FSP_UCODE_VERSION(1)_MAJOR", 11, 8, ""),
+            ),
+        ),
+        RefRegister(
+            families=("GB100",),
+            source="blackwell/gb100/dev_fsp_pri.h, blackwell/gb100/dev_fsp_addendum.h",
+            published=True, where=(("", 0x8f0330),), entries=4, stride=0x4, access="RW",
+            fields=(
+                RefField("NV_GFW_FSP_UCODE_VERSION(1)_MINOR", 7, 0, ""),
+                RefField("NV_GFW_FSP_UCODE_VERSION(1)_FULL", 11, 0, ""),
+                RefField("NV_PFSP_FUSE_ERROR_CHECK(3)_STATUS", 31, 0, "", (("SUCCESS", 0x0),)),
+                RefField("VAL", 31, 0, "RW", (("INIT", 0x0),)),
+                RefField("NV_GFW_FSP_UCODE_VERSION(1)_MAJOR", 11, 8, ""),
+            ),
+        ),
+    ),
+    "NV_PFSP_MSGQ_HEAD": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source="hopper/gh100/dev_fsp_pri.h",
+            published=True, where=(("", 0x8f2c80),), entries=8, stride=0x8, access="RW",
+            fields=(
+                RefField("VAL", 31, 0, "RW", (("INIT", 0x0),)),
+            ),
+        ),
+    ),
+    "NV_PFSP_MSGQ_TAIL": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source="hopper/gh100/dev_fsp_pri.h",
+            published=True, where=(("", 0x8f2c84),), entries=8, stride=0x8, access="RW",
+            fields=(
+                RefField("VAL", 31, 0, "RW", (("INIT", 0x0),)),
+            ),
+        ),
+    ),
+    "NV_PFSP_QUEUE_HEAD": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source="hopper/gh100/dev_fsp_pri.h",
+            published=True, where=(("", 0x8f2c00),), entries=8, stride=0x8, access="RW",
+            fields=(
+                RefField("ADDRESS", 31, 0, "RW", (("INIT", 0x0),)),
+            ),
+        ),
+    ),
+    "NV_PFSP_QUEUE_TAIL": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source="hopper/gh100/dev_fsp_pri.h",
+            published=True, where=(("", 0x8f2c04),), entries=8, stride=0x8, access="RW",
+            fields=(
+                RefField("ADDRESS", 31, 0, "RW", (("INIT", 0x0),)),
             ),
         ),
     ),
@@ -1328,6 +1637,20 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             ),
         ),
     ),
+    "NV_PRISCV_RISCV_IRQDEST": (
+        RefRegister(
+            families=("TU102", "GA100"),
+            source="TU102: turing/tu102/dev_riscv_pri.h; GA100: ampere/ga100/dev_riscv_pri.h",
+            published=True, where=(("falcon2", 0x2b8),), entries=None, stride=0x4, access="RW",
+            fields=(),
+        ),
+        RefRegister(
+            families=("GA102", "AD102", "GH100", "GB100", "GB202"),
+            source="ampere/ga102/dev_riscv_pri.h",
+            published=True, where=(("falcon2", 0x52c),), entries=None, stride=0x4, access="RW",
+            fields=(),
+        ),
+    ),
     "NV_PRISCV_RISCV_IRQMASK": (
         RefRegister(
             families=("TU102", "GA100"),
@@ -1367,6 +1690,89 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             published=True, where=(("", 0x9410),), entries=None, stride=0x4, access="RW",
             fields=(
                 RefField("NSEC", 28, 0, "RW"),
+            ),
+        ),
+    ),
+    "NV_THERM_I2CS_SCRATCH": (
+        RefRegister(
+            families=("GH100", "GB100"),
+            source=(
+                "GH100: hopper/gh100/dev_therm.h, hopper/gh100/dev_therm_addendum.h; GB100: "
+                "blackwell/gb100/dev_therm.h, blackwell/gb100/dev_therm_addendum.h"
+            ),
+            published=True, where=(("", 0x200bc),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("DATA", 31, 0, "RW", (("INIT", 0x0),)),
+                RefField("FSP_BOOT_COMPLETE_STATUS", 31, 0, "", (("FAILED", 0x0), ("SUCCESS", 0xff))),
+            ),
+        ),
+        RefRegister(
+            families=("GB202",),
+            source="blackwell/gb202/dev_therm.h, blackwell/gb202/dev_therm_addendum.h",
+            published=True, where=(("", 0xad00bc),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("DATA", 31, 0, "RW", (("INIT", 0x0),)),
+                RefField("FSP_BOOT_COMPLETE_STATUS", 31, 0, "", (("FAILED", 0x0), ("SUCCESS", 0xff))),
+            ),
+        ),
+    ),
+    "NV_VIRTUAL_FUNCTION_DOORBELL": (
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100"),
+            source=(
+                "TU102: turing/tu102/dev_vm.h, NV_CTRL_VF_DOORBELL fields: turing/tu102/dev_ctrl.h; GA100 GA102 AD102 "
+                "GH100: turing/tu102/dev_vm.h, NV_CTRL_VF_DOORBELL fields: ampere/ga100/dev_ctrl.h"
+            ),
+            published=True, where=(("", 0xbb0090),), entries=None, stride=0x4, access="WO",
+            fields=(
+                RefField("VECTOR", 11, 0, "WO"),
+                RefField("RUNLIST_ID", 22, 16, "WO"),
+            ),
+        ),
+        RefRegister(
+            families=("GB100",),
+            source="blackwell/gb100/dev_vm.h",
+            published=True, where=(("", 0xbb0090),), entries=None, stride=0x4, access="WO",
+            fields=(
+                RefField("VECTOR", 11, 0, "WO"),
+                RefField("HANDLE", 31, 0, ""),
+                RefField("RSVD", 15, 12, "WO"),
+                RefField("RUNLIST_ID", 22, 16, "WO", (("INVALID_RUNLIST", 0x7f),)),
+                RefField("RUNLIST_DOORBELL", 22, 22, "", (("ENABLE", 0x0), ("DISABLE", 0x1))),
+                RefField("RSVD2", 31, 23, "WO"),
+                RefField("GSP_DOORBELL", 31, 31, "", (("ENABLE", 0x0), ("DISABLE", 0x1))),
+            ),
+        ),
+        RefRegister(
+            families=("GB202",),
+            source="blackwell/gb202/dev_vm.h, blackwell/gb100/dev_vm.h",
+            published=True, where=(("", 0xbb0090),), entries=None, stride=0x4, access="WO",
+            fields=(
+                RefField("VECTOR", 11, 0, "WO"),
+                RefField("RSVD", 15, 12, "WO"),
+                RefField("RUNLIST_ID", 22, 16, "WO"),
+                RefField("RUNLIST_DOORBELL", 30, 30, "WO", (("DISABLE", 0x0), ("ENABLE", 0x1))),
+                RefField("GSP_DOORBELL", 31, 31, "", (("ENABLE", 0x0), ("DISABLE", 0x1))),
+            ),
+        ),
+    ),
+    "NV_VIRTUAL_FUNCTION_PRIV_BAR1_BLOCK": (
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source=(
+                "TU102 GA100 GA102 AD102 GH100: turing/tu102/dev_vm.h; GB100 GB202: turing/tu102/dev_vm.h, "
+                "blackwell/gb100/dev_vm.h"
+            ),
+            published=True, where=(("", 0xb80f40),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("PTR", 27, 0, "RW", (("0", 0x0),)),
+                RefField("MAP", 29, 0, ""),
+                RefField("TARGET", 29, 28, "RW", (
+                    ("VID_MEM", 0x0),
+                    ("SYS_MEM_COHERENT", 0x2),
+                    ("SYS_MEM_NONCOHERENT", 0x3),
+                )),
+                RefField("MODE", 31, 31, "RW", (("PHYSICAL", 0x0), ("VIRTUAL", 0x1))),
             ),
         ),
     ),
@@ -1544,6 +1950,41 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
                 RefField("HANDLE", 31, 0, ""),
                 RefField("RSVD", 30, 12, "WO"),
                 RefField("CPU_NOTIFICATION", 31, 31, "WO", (("FALSE", 0x0), ("TRUE", 0x1))),
+            ),
+        ),
+    ),
+    "NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR1_BLOCK_HIGH_ADDR": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source=(
+                "GH100: hopper/gh100/dev_vm.h, turing/tu102/dev_vm.h; GB100 GB202: hopper/gh100/dev_vm.h, "
+                "blackwell/gb100/dev_vm.h"
+            ),
+            published=True, where=(("", 0xb80f64),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("PTR", 31, 0, "RW", (("0", 0x0),)),
+            ),
+        ),
+    ),
+    "NV_VIRTUAL_FUNCTION_PRIV_FUNC_BAR1_BLOCK_LOW_ADDR": (
+        RefRegister(
+            families=("GH100", "GB100", "GB202"),
+            source=(
+                "GH100: hopper/gh100/dev_vm.h, turing/tu102/dev_vm.h; GB100 GB202: hopper/gh100/dev_vm.h, "
+                "blackwell/gb100/dev_vm.h"
+            ),
+            published=True, where=(("", 0xb80f60),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("BAR1_PENDING", 0, 0, "RO", (("EMPTY", 0x0), ("BUSY", 0x1))),
+                RefField("BAR1_OUTSTANDING", 1, 1, "RO", (("FALSE", 0x0), ("TRUE", 0x1))),
+                RefField("MODE", 9, 9, "RW", (("PHYSICAL", 0x0), ("VIRTUAL", 0x1))),
+                RefField("TARGET", 11, 10, "RW", (
+                    ("VID_MEM", 0x0),
+                    ("SYS_MEM_COHERENT", 0x2),
+                    ("SYS_MEM_NONCOHERENT", 0x3),
+                )),
+                RefField("MAP", 31, 10, ""),
+                RefField("PTR", 31, 12, "RW", (("0", 0x0),)),
             ),
         ),
     ),
@@ -1764,6 +2205,38 @@ REGISTERS: dict[str, tuple[RefRegister, ...]] = {
             fields=(
                 RefField("NSEC", 28, 0, "RO"),
             ),
+        ),
+    ),
+    "NV_XAL_EP_BAR0_WINDOW": (
+        RefRegister(
+            families=("GH100",),
+            source="hopper/gh100/pri_nv_xal_ep.h",
+            published=True, where=(("", 0x10fd40),), entries=None, stride=0x4, access="",
+            fields=(
+                RefField("BASE", 21, 0, ""),
+            ),
+        ),
+        RefRegister(
+            families=("GB100", "GB202"),
+            source=(
+                "GB100: blackwell/gb100/pri_nv_xal_ep.h; GB202: blackwell/gb202/pri_nv_xal_ep.h, "
+                "blackwell/gb100/pri_nv_xal_ep.h"
+            ),
+            published=True, where=(("", 0x10fd40),), entries=None, stride=0x4, access="RW",
+            fields=(
+                RefField("BASE", 22, 0, "RW", (("0", 0x0), ("SHIFT", 0x10))),
+            ),
+        ),
+    ),
+    "NV_XVE_CYA_2": (
+        RefRegister(
+            families=("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202"),
+            source=(
+                "TU102: maxwell/gm107/dev_nv_xve.h, turing/tu102/dev_nv_xve.h; GA100 GA102 AD102 GH100 GB100 GB202: "
+                "maxwell/gm107/dev_nv_xve.h, ampere/ga100/dev_nv_xve_addendum.h"
+            ),
+            published=True, where=(("", 0x88704),), entries=None, stride=0x4, access="RW",
+            fields=(),
         ),
     ),
 }

@@ -16,11 +16,28 @@ registers the sequence changes - and then sends GSP_INIT_DONE. Other RPCs before
 instance): REG_STORE of the GSP mailboxes, a REG_POLL on a flag GSP-RM raises, a REG_WRITE and a
 REG_MODIFY of an NV_PGSP_MAILBOX scratch, a DELAY_US; ``core_resume=True`` appends CORE_RESUME.
 
-**Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the PCI config mirror 0x88000/0x1000),
+**Replies** carry RPC-header sequence 0, not the request's (:data:`REPLY_SEQUENCE`; GSP-RM's own choice is not
+published and NVIDIA's clients never read it: nouveau and OpenRM match replies by function and order). A command
+longer than one element arrives as a full first record and CONTINUATION_RECORDs; GSP-RM reassembles it before
+handling it: to the size in its own header where it has one (GSP_RM_CONTROL/GSP_RM_ALLOC ``paramsSize``,
+SET_REGISTRY's table size), otherwise (NOP, ...) until a record that is not full or the next command (a sim
+choice). Large replies go back split the same way.
+
+**Its memory.** At boot GSP-RM lays out what it keeps of VRAM (:func:`.static.fb_plan`: its reserved region, WPR2
+protected, the top - from the ``GspFwWprMeta`` booter_load accepted, or on Hopper and Blackwell from the layout the
+GSP-FMC's ACR chose, :attr:`SimGspRm.acr_layout`), tells the framebuffer model (:mod:`..models.fb`: protected VRAM
+is then blocked to the CPU), sets up its BAR1 and BAR2 root tables there and binds BAR2 and BAR1 to instance blocks
+of its own - from then on the CPU's writes to either block register are refused (:mod:`..models.bar2`,
+:mod:`..models.bar1`). Unloading (or losing its core) ends those claims.
+
+**Answers**: SET_SYSTEM_INFO (checked: BAR0 address set, the chip's PCI config mirror: 0x88000/0x1000, from
+Hopper on 0x92000),
 SET_REGISTRY (its own PACKED_REGISTRY_TABLE parser; every offset checked), GET_GSP_STATIC_INFO
-(:mod:`.static`), GSP_RM_ALLOC / GSP_RM_CONTROL / FREE (:mod:`.objects`), UPDATE_BAR_PDE (bar type,
-the root level shift of the chip's MMU format, a valid aperture), UNLOADING_GUEST_DRIVER (then GSP
-MAILBOX0 reads 0x80000000), NOP (echo). Unknown functions get ``NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION``,
+(:mod:`.static`), GSP_RM_ALLOC / GSP_RM_CONTROL / FREE (:mod:`.objects`), UPDATE_BAR_PDE (BAR_2 only - BAR_1 is
+refused, GSP-RM's BAR1 root being reused as it is; the root level's shift; a PDE of video memory whose tables,
+walked by the sim's MMU, all lie in VRAM GSP-RM neither reserves nor protects; then merged into entry 0 of
+GSP-RM's BAR2 root, a zero entry taking it out), UNLOADING_GUEST_DRIVER (then GSP MAILBOX0 reads 0x80000000),
+NOP (echo). Unknown functions get ``NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION``,
 known but unmodelled ones ``NV_ERR_NOT_SUPPORTED``.
 
 **Refusals** (logged as errors in ``gpu.log``; the element is skipped and, when its RPC header is
@@ -39,7 +56,12 @@ So tests are repeatable, and a 5 s timeout costs nothing.
 CPU sees a sequence gap), ``delay``, ``error_result``, ``bad_elem_count``, ``bad_length``,
 ``bad_signature`` (one field of a status element wrong, checksum recomputed), ``stop_consuming``
 (GSP-RM stops reading commands until :meth:`SimGspRm.clear_faults`), ``hang`` (stops answering) and
-``crash`` (halts: an error in ``gpu.log`` and a LOGRM record, then silence).
+``crash`` (halts: an error in ``gpu.log`` and a LOGRM record, then silence). Each is a condition of one GSP-RM
+*life* (a sim choice: they model firmware misbehaving, which a restart of the firmware ends): a fault armed while
+GSP-RM runs ends when that life ends, one armed while it is not running applies to the next life, and
+:meth:`SimGspRm.boot` drops whatever an earlier life left armed. Hardware conditions are not GSP-RM faults and
+persist across its restarts: ``SimGpu.fall_off_bus`` (until a new device), a GFW boot that never completes
+(``gfw`` model, until the next cold boot).
 """
 
 from __future__ import annotations
@@ -48,20 +70,26 @@ import collections
 import ctypes
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ...errors import NovaError, SimViolation
-from ...gpu.chips import Architecture
 from ...gsp import bindings
 from ...hw.clock import MS, SEC, US, VirtualClock
 from ...regs import falcon as F
+from ...regs import mmu as f_mmu
 from ...regs.gsp import NV_PGSP_MAILBOX, NV_PGSP_QUEUE_HEAD
+from ...regs.mmu import NV_RAMIN_PAGE_DIR_BASE, RAMIN_PAGE_DIR_OFFSET, RAMIN_SIZE, BigPageSize, InstTarget
+from ..models.bar2 import BAR2_SIZE, Bar2Model
+from ..models.fb import FbModel
+from ..models.mmu import VID, SimMmu
+from .fifo import FifoRm
 from .logs import LibosLog, LogFormats
 from .objects import ARCH_CLASSES, ObjectTable
-from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, static_info
+from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, FbPlan, MiB, fb_plan, static_info
+from .vgpu import VgpuRm
 from .wire import MAX_ELEMENT_PAGES, PAGE, GspQueues, PagedRegion, xor32
 
 if TYPE_CHECKING:
@@ -74,7 +102,8 @@ SEQ_CHECK_INTERVAL = 10 * US
 # TIMEOUT (sim): GSP-RM gives the CPU 2 s of virtual time to run its boot sequence before giving up.
 SEQ_TIMEOUT = 2 * SEC
 PUMP_RETRY_NS = 10 * US
-UNLOADED_MAILBOX0 = 0x80000000  #: nouveau waits for bit 31 of GSP MAILBOX0 after UNLOADING_GUEST_DRIVER
+REPLY_SEQUENCE = 0  #: the RPC-header sequence of GSP-RM's messages: the request's is not echoed (sim choice)
+UNLOADED_MAILBOX0 = 0x80000000  #: GSP MAILBOX0 once unloaded (nouveau r535_gsp_fini waits for exactly this)
 LIBOS_MAX_REGIONS = PAGE // 0x20
 SEQ_FLAG = 1  #: the bit of NV_PGSP_MAILBOX(3) GSP-RM raises for the sequence's REG_POLL
 SEQ_TOKEN = 0x4E56A500  #: what the sequence writes to NV_PGSP_MAILBOX(2) (then REG_MODIFY of bits 7:0)
@@ -91,6 +120,7 @@ class Fault:
     count: int
     status: int = 0
     delay_ns: int = 0
+    life: int = 0  #: the GSP-RM life it was armed for (see the module docstring)
 
 
 @dataclass
@@ -114,8 +144,7 @@ class _Assembly:
     """A large command being collected from its continuation records."""
 
     function: int
-    rpc_seq: int
-    expected: int
+    expected: int | None  #: its total payload when its own header says (see ``SimGspRm._expected_size``)
     chunks: list[bytes]
     slot: int
 
@@ -144,15 +173,28 @@ class SimGspRm:
         self.logs: dict[str, LibosLog] = {}
         self.formats: LogFormats | None = None
         self.objects: ObjectTable | None = None
+        self.fifo: FifoRm | None = None  #: channels, channel groups, VA spaces, copy-engine objects (.fifo)
+        self.vgpu: VgpuRm | None = None  #: vGPU types, plugin tasks (.vgpu)
         self.registry: dict[str, int | str | bytes] = {}
         self.system_info: Any = None
         self.bar_pde: dict[str, tuple[int, int]] = {}
+        #: GSP-RM's memory (its FB regions, BAR1/BAR2 roots), laid out at boot
+        self.plan: FbPlan | None = None
         self.handled: collections.Counter[str] = collections.Counter()
         self.refusals: list[str] = []
         self.sequence_program: list[tuple[str, tuple[int, ...]]] | None = None
         self.sequence_expect: list[tuple[int, int, int]] | None = None
         self.core_resume = False
+        #: what GSP MAILBOX0 is set to after UNLOADING_GUEST_DRIVER (fault injection: another value)
+        self.unload_mailbox0 = UNLOADED_MAILBOX0
+        #: called when GSP-RM has unloaded (the simulated FSP halts the GSP-FMC's core on Hopper and later)
+        self.on_unloaded: list[Callable[[], None]] = []
+        #: Hopper and later: the ``GspFwWprMeta`` offsets the GSP-FMC's ACR chose (set by the simulated FSP before
+        #: it starts GSP-RM): GSP-RM's FB regions follow them, and GET_GSP_STATIC_INFO reports the non-WPR heap and
+        #: FRTS in ``fwWprLayoutOffset``; ``None`` on the booter path (booter_load's accepted meta is used)
+        self.acr_layout: Mapping[str, int] | None = None
         self._faults: list[Fault] = []
+        self._life = 0  #: GSP-RM lives so far (boots)
         # thread
         self._work: collections.deque[tuple[Any, ...]] = collections.deque()
         self._cond = threading.Condition()
@@ -193,6 +235,8 @@ class SimGspRm:
             hi = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX1.addr(self._gsp))
             libos_args = hi << 32 | lo
         self.state = "booting"
+        self._life += 1
+        self._faults = [f for f in self._faults if f.life == self._life]  # an earlier life's faults end with it
         self._stop = False
         self._thread = threading.Thread(target=self._run, name=f"sim GSP-RM {self.gpu.chipset.name}", daemon=True)
         self._unsettle = self.clock.add_settler(self.settle)
@@ -226,6 +270,7 @@ class SimGspRm:
             return
         self.log.info("gsp-rm", f"GSP falcon reset: GSP-RM ({self.state}) stops with its RISC-V core")
         self.state = "off"
+        self._release_memory()
         with self._cond:
             self._stop = True
             self._cond.notify_all()
@@ -272,7 +317,7 @@ class SimGspRm:
         elif kind == "doorbell":
             self._process(item[1])
         elif kind == "emit":
-            self._publish_msg(item[1], 0, 0, item[2], item[3])
+            self._publish_msg(item[1], 0, item[2], item[3])
 
     def _doorbell(self, off: int, value: int) -> None:
         """NV_PGSP_QUEUE_HEAD(0) write (under the sim lock): note it, wake the thread."""
@@ -300,7 +345,8 @@ class SimGspRm:
             self.state = "halted"
             return
         st = status if status is not None else (self._status("NV_ERR_GENERIC") if self.m else 0xFFFF)
-        self._faults.append(Fault(kind, function, count, st, delay_ns))
+        running = self.state in ("booting", "sequencing", "running")
+        self._faults.append(Fault(kind, function, count, st, delay_ns, self._life if running else self._life + 1))
 
     def clear_faults(self) -> None:
         """Disarm every fault; GSP-RM resumes consuming commands."""
@@ -401,6 +447,8 @@ class SimGspRm:
         key = "AMPERE_GA100" if self.gpu.chipset.name == "GA100" else arch.name
         self.objects = ObjectTable(m, ARCH_CLASSES.get(key, set()))
         self.objects.internal(INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE)
+        self.fifo = FifoRm(self)
+        self.vgpu = VgpuRm(self)
         q = self.q
         assert q is not None
         self._cmd_rptr = 0
@@ -411,7 +459,11 @@ class SimGspRm:
         self._sequence_sent = False
         self._assembly = None
         self._last_when = t + BOOT_NS
+        chain = self.gpu.models.get("secure_chain")  # the FSP path: the GSP-FMC's ACR placed GSP-RM instead
+        meta = self.acr_layout if self.acr_layout is not None else getattr(chain, "wpr_meta", None)
+        self.plan = fb_plan(self.gpu.vram_mib * MiB, meta)
         self._queue(_Out(self._last_when, "call", fn=q.init_msgq_header))
+        self._queue(_Out(self._last_when, "call", fn=self._take_memory))
         self.log.info("gsp-rm", f"GSP-RM {self.version} booted: queues at {mq.sharedMemPhysAddr:#x} "
                                 f"({mq.pageTableEntryCount} PTEs), {len(regions)} libos regions")
         self._process(t + BOOT_NS)
@@ -512,7 +564,7 @@ class SimGspRm:
                 assert self.m is not None
                 if el.signature == int(self.m.NV_VGPU_MSG_SIGNATURE_VALID):
                     self._publish_msg(el.function, int(self.m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT),
-                                      el.rpc_seq, el.payload, when)
+                                      el.payload, when)
             self._queue(_Out(when, "rptr", value=self._cmd_rptr))
             handled += 1
             if self.state in ("halted", "unloaded"):
@@ -551,35 +603,41 @@ class SimGspRm:
 
     def _command(self, el: Any, when: int) -> None:
         m = self.m
-        assert m is not None
+        assert m is not None and self.q is not None
         cont = self._fn("CONTINUATION_RECORD")
+        payload_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size
         if self._assembly is not None:
             a = self._assembly
-            if el.function != cont or el.rpc_seq not in (a.rpc_seq, 0):
+            if el.function == cont:
+                a.chunks.append(el.payload)
+                have = sum(map(len, a.chunks))
+                if (a.expected is not None and have >= a.expected) or (
+                        a.expected is None and len(el.payload) < payload_max):
+                    self._assembly = None
+                    self._dispatch(a.function, b"".join(a.chunks), when)
+                return
+            self._assembly = None
+            if a.expected is None:  # no size of its own: the command ended with its last full record
+                self._dispatch(a.function, b"".join(a.chunks), when)
+            else:
                 self._refuse(f"{self._name(a.function)} needs {a.expected - sum(map(len, a.chunks)):#x} more "
                              f"bytes, but the next command is {self._name(el.function)}")
-                self._assembly = None
-            else:
-                a.chunks.append(el.payload)
-                if sum(map(len, a.chunks)) >= a.expected:
-                    self._assembly = None
-                    self._dispatch(a.function, a.rpc_seq, b"".join(a.chunks), when)
-                return
+                self._publish_msg(a.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), b"", when)
         if el.function == cont:
             self._refuse(f"CONTINUATION_RECORD at slot {el.slot:#x} with no large command in progress")
-            self._publish_msg(el.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), el.rpc_seq, b"",
-                              when)
+            self._publish_msg(el.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), b"", when)
             return
-        payload_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size if self.q else 0
         if len(el.payload) == payload_max:
             expected = self._expected_size(el.function, el.payload)
-            if expected > len(el.payload):
-                self._assembly = _Assembly(el.function, el.rpc_seq, expected, [el.payload], el.slot)
+            if expected is None or expected > len(el.payload):
+                self._assembly = _Assembly(el.function, expected, [el.payload], el.slot)
                 return
-        self._dispatch(el.function, el.rpc_seq, el.payload, when)
+        self._dispatch(el.function, el.payload, when)
 
-    def _expected_size(self, function: int, first: bytes) -> int:
-        """Total payload of a large command, from its own header (RM_CONTROL/RM_ALLOC/SET_REGISTRY)."""
+    def _expected_size(self, function: int, first: bytes) -> int | None:
+        """Total payload of a large command from its own header (RM_CONTROL/RM_ALLOC paramsSize, SET_REGISTRY's
+        table size - the sizes OpenRM's ``_issueRpcLarge`` callers split by); ``None`` for a command without one
+        (then its records run until one that is not full: the sim's rule, GSP-RM's own is not published)."""
         m = self.m
         assert m is not None
         name = self._name(function)
@@ -591,11 +649,11 @@ class SimGspRm:
             return ctypes_sizeof(m.rpc_gsp_rm_alloc_v) + int(h.paramsSize)
         if name == "SET_REGISTRY":
             return int.from_bytes(first[:4], "little")
-        return len(first)
+        return None
 
     # -- the RPCs ---------------------------------------------------------------------------------
 
-    def _dispatch(self, function: int, rpc_seq: int, payload: bytes, when: int) -> None:
+    def _dispatch(self, function: int, payload: bytes, when: int) -> None:
         m = self.m
         assert m is not None
         name = self._name(function)
@@ -603,21 +661,21 @@ class SimGspRm:
         early_ok = ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY")
         if self.state == "booting" and name not in early_ok:
             self.log.error("gsp-rm", f"{name} before GSP_INIT_DONE: NV_ERR_INVALID_STATE")
-            self._publish_msg(function, self._status("NV_ERR_INVALID_STATE"), rpc_seq, payload, when)
+            self._publish_msg(function, self._status("NV_ERR_INVALID_STATE"), payload, when)
             return
         handler = getattr(self, f"_rpc_{name.lower()}", None)
         if name not in m.FUNCTIONS:
             self.log.error("gsp-rm", f"unknown RPC function {function:#x}")
-            self._publish_msg(function, int(m.NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION), rpc_seq, payload, when)
+            self._publish_msg(function, int(m.NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION), payload, when)
             return
         if handler is None:
             self.log.warning("gsp-rm", f"{name} is not modelled: NV_ERR_NOT_SUPPORTED")
-            self._publish_msg(function, self._status("NV_ERR_NOT_SUPPORTED"), rpc_seq, payload, when)
+            self._publish_msg(function, self._status("NV_ERR_NOT_SUPPORTED"), payload, when)
             return
         result, reply = handler(payload)
         if result:
             self._logrec("LOGRM", "rpc_error", function, result)
-        self._publish_msg(function, result, rpc_seq, reply, when)
+        self._publish_msg(function, result, reply, when)
         if name == "UNLOADING_GUEST_DRIVER":
             self._queue(_Out(when, "call", fn=self._unloaded))
 
@@ -635,9 +693,10 @@ class SimGspRm:
         problems = []
         if info.gpuPhysAddr == 0:
             problems.append("gpuPhysAddr (BAR0) is 0")
-        if (info.pciConfigMirrorBase, info.pciConfigMirrorSize) != (0x88000, 0x1000):
+        mirror = self.gpu.facts.pci_config_mirror  # 0x88000, NV_EP_PCFGM 0x92000 from Hopper on
+        if (info.pciConfigMirrorBase, info.pciConfigMirrorSize) != (mirror, 0x1000):
             problems.append(f"PCI config mirror {info.pciConfigMirrorBase:#x}/{info.pciConfigMirrorSize:#x}, "
-                            f"expected 0x88000/0x1000")
+                            f"expected {mirror:#x}/0x1000")
         if info.maxUserVa == 0:
             problems.append("maxUserVa is 0")
         if problems:
@@ -659,8 +718,11 @@ class SimGspRm:
         return 0, payload
 
     def _rpc_get_gsp_static_info(self, payload: bytes) -> tuple[int, bytes]:
-        assert self.m is not None
-        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device)
+        assert self.m is not None and self.plan is not None
+        acr = self.acr_layout
+        layout = None if acr is None else (acr["nonWprHeapOffset"], acr["frtsOffset"])
+        return 0, static_info(self.m, self.gpu.chipset, self.gpu.vram_mib, self.gpu.pci_device, self.plan,
+                              fw_wpr_layout=layout)
 
     def _rpc_gsp_rm_alloc(self, payload: bytes) -> tuple[int, bytes]:
         m = self.m
@@ -692,7 +754,15 @@ class SimGspRm:
         if h.paramsSize > len(params):
             status = self._status("NV_ERR_INVALID_PARAM_STRUCT")
         else:
-            status = self.objects.control(h.hClient, h.hObject, h.cmd)
+            status, out, why = self.objects.answer(h.hClient, h.hObject, h.cmd, params[:h.paramsSize],
+                                                   self.gpu.chipset)
+            if why:
+                self._refuse(f"GSP_RM_CONTROL: {why}")
+            if len(out) != h.paramsSize:  # a control answers in the caller's buffer: its size never changes
+                self._refuse(f"control {h.cmd:#010x} answered {len(out):#x} bytes for paramsSize {h.paramsSize:#x}")
+                status = self._status("NV_ERR_INVALID_STATE")
+            else:
+                params = out + params[h.paramsSize:]
         h.status = status
         return status, bytes(h) + params
 
@@ -710,37 +780,128 @@ class SimGspRm:
         return status, bytes(f) + payload[size:]
 
     def _rpc_update_bar_pde(self, payload: bytes) -> tuple[int, bytes]:
+        """Merge the CPU's BAR2 entry into entry 0 of GSP-RM's BAR2 root (OpenRM ``kbusPatchBar2Pdb_GSPCLIENT``:
+        "GSP-RM will fill this value to PDE3[0] of GSP-RM's table"); a zero entry takes it out again."""
         m = self.m
         assert m is not None
         size = ctypes_sizeof(m.rpc_update_bar_pde_v)
         if len(payload) < size:
             return self._status("NV_ERR_INVALID_PARAM_STRUCT"), payload
         info = m.rpc_update_bar_pde_v.from_buffer_copy(payload[:size]).info
-        bars = {int(m.NV_RPC_UPDATE_PDE_BAR_1): "BAR1", int(m.NV_RPC_UPDATE_PDE_BAR_2): "BAR2"}
-        hopper_plus = self.gpu.chipset.architecture in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X,
-                                                        Architecture.BLACKWELL_GB20X)
-        root_shift = 56 if hopper_plus else 47  # MMU v3 PD4 covers VA 56, v2 PD3 covers VA 48:47 (reference §10)
+        bar1, bar2 = int(m.NV_RPC_UPDATE_PDE_BAR_1), int(m.NV_RPC_UPDATE_PDE_BAR_2)
+        mmu = self.gpu.models["mmu"]
+        assert isinstance(mmu, SimMmu)
+        root = mmu.geometry.directories[0]
+        value, status = int(info.entryValue), "NV_ERR_INVALID_ARGUMENT"
         problem = None
-        if info.barType not in bars:
-            problem = f"barType {info.barType} (BAR_1 {int(m.NV_RPC_UPDATE_PDE_BAR_1)} or BAR_2 expected)"
-        elif info.entryLevelShift != root_shift:
-            problem = f"entryLevelShift {info.entryLevelShift}, expected {root_shift} (the root level of this MMU)"
-        elif info.entryValue and not (info.entryValue >> 1) & 3:
-            problem = f"entryValue {info.entryValue:#x} has aperture 0 (invalid PDE)"
+        if info.barType == bar1:
+            status = "NV_ERR_NOT_SUPPORTED"
+            problem = (f"barType BAR_1: GSP-RM's BAR1 root is its own (static info bar1PdeBase "
+                       f"{0 if self.plan is None else self.plan.bar1_pdb:#x}), reused as it is - no NVIDIA client "
+                       f"sends BAR_1 (OpenRM kbusPatchBar1Pdb_GSPCLIENT, nouveau r535_bar_bar1_init)")
+        elif info.barType != bar2:
+            problem = f"barType {info.barType} (BAR_2 = {bar2} expected)"
+        elif info.entryLevelShift != root.va_lo:
+            problem = (f"entryLevelShift {info.entryLevelShift}, expected {root.va_lo}: the entry goes into "
+                       f"GSP-RM's {root.name}, the root of this MMU")
+        elif value:
+            problem = self._check_bar2_entry(mmu, value)
         if problem:
             self._refuse(f"UPDATE_BAR_PDE: {problem}")
-            return self._status("NV_ERR_INVALID_ARGUMENT"), payload
-        self.bar_pde[bars[info.barType]] = (int(info.entryValue), int(info.entryLevelShift))
+            return self._status(status), payload
+        plan = self.plan
+        assert plan is not None
+
+        def merge() -> None:  # a timer, before the reply is published (sim lock held)
+            self.gpu.vram.write(plan.bar2_pdb, value.to_bytes(root.entry_size, "little"))
+            bar2 = self.gpu.models.get("bar2")
+            if isinstance(bar2, Bar2Model):
+                bar2.tlb.flush()  # GSP-RM invalidates its own BAR2 space after the change
+
+        self._queue(_Out(self._last_when, "call", fn=merge))
+        self.bar_pde["BAR2"] = (value, int(info.entryLevelShift))
         return 0, payload
+
+    def _check_bar2_entry(self, mmu: SimMmu, value: int) -> str | None:
+        """Why ``value`` cannot be GSP-RM's BAR2 root entry 0: not a PDE, not video memory, or a table under it
+        outside the VRAM GSP-RM leaves the CPU (``None``: it can)."""
+        if self.plan is None:
+            return "GSP-RM has no BAR2 table (not booted)"
+        level = mmu.geometry.directories[0]
+        if value & 1:
+            return f"entryValue {value:#x} has IS_PTE set: a PDE of {level.name} is expected"
+        v2 = mmu.version == 2
+        ap = (f_mmu.NV_MMU_VER2_PDE.aperture if v2 else f_mmu.NV_MMU_VER3_PDE.aperture).get(value)
+        if ap != f_mmu.PdeAperture.VIDEO_MEMORY:
+            return (f"entryValue {value:#x} has aperture {ap}: the CPU's BAR2 tables must be in video memory "
+                    f"({int(f_mmu.PdeAperture.VIDEO_MEMORY)})")
+        space, table = mmu._pde_target(value, level.name, 0)
+        fb = self.gpu.models.get("fb")
+        try:
+            tables = mmu.tables_under(space, table, 1)
+        except SimViolation as e:
+            return f"entryValue {value:#x}: the tables under it cannot be walked ({e})"
+        for name, sp, addr, length in tables:
+            why = fb.ownership_problem(addr, length) if isinstance(fb, FbModel) else None
+            if why is not None or sp != VID:
+                return (f"entryValue {value:#x}: the {name} table at {sp} {addr:#x} is not in the CPU's VRAM "
+                        f"({why or 'system memory'}): page tables the driver places in reserved or protected VRAM "
+                        f"are refused")
+        return None
 
     def _rpc_unloading_guest_driver(self, payload: bytes) -> tuple[int, bytes]:
         self._logrec("LOGRM", "unload")
         return 0, payload
 
+    # -- GSP-RM's memory and BAR2 ----------------------------------------------------------------
+
+    def _take_memory(self) -> None:
+        """Timer (sim lock held): GSP-RM claims its FB regions, sets up its BAR1/BAR2 roots and binds BAR2."""
+        plan = self.plan
+        if plan is None or self.state not in ("booting", "sequencing", "running"):
+            return
+        fb = self.gpu.models.get("fb")
+        if isinstance(fb, FbModel):
+            fb.set_gsp_regions(list(plan.regions))
+        vram = self.gpu.vram
+        for table in (plan.bar2_pdb, plan.bar1_pdb):
+            vram.write(table, bytes(PAGE))
+        bar1 = self.gpu.models.get("bar1")
+        bars = ((self.gpu.models.get("bar2"), plan.bar2_inst, plan.bar2_pdb, BAR2_SIZE),
+                (bar1, plan.bar1_inst, plan.bar1_pdb, bar1.size if isinstance(bar1, Bar2Model) else 0))
+        for model, inst, pdb, size in bars:
+            vram.write(inst, bytes(RAMIN_SIZE))
+            limit = size - 1
+            words = NV_RAMIN_PAGE_DIR_BASE.encode(
+                target=InstTarget.VID_MEM, use_ver2_pt_format=1, big_page_size=BigPageSize.SIZE_64KB,
+                lo=(pdb >> 12) & NV_RAMIN_PAGE_DIR_BASE.lo.max, hi=pdb >> 32,
+                adr_limit_lo=(limit >> 12) & NV_RAMIN_PAGE_DIR_BASE.adr_limit_lo.max, adr_limit_hi=limit >> 32)
+            vram.write(inst + RAMIN_PAGE_DIR_OFFSET, words.to_bytes(16, "little"))
+            if isinstance(model, Bar2Model):
+                model.bind_for_gsp(inst)
+        self.log.info("gsp-rm", f"GSP-RM keeps VRAM from {plan.regions[1].base:#x}; BAR2 bound to its instance "
+                                f"block {plan.bar2_inst:#x} (root {plan.bar2_pdb:#x}), BAR1 to {plan.bar1_inst:#x} "
+                                f"(root {plan.bar1_pdb:#x})")
+
+    def _release_memory(self) -> None:
+        """GSP-RM is gone (unloaded, or its core reset): its claims on VRAM and BAR2 end (sim lock held)."""
+        fb = self.gpu.models.get("fb")
+        if isinstance(fb, FbModel):
+            fb.set_gsp_regions([])
+        for name in ("bar2", "bar1"):
+            bar = self.gpu.models.get(name)
+            if isinstance(bar, Bar2Model) and self.state == "unloaded":
+                bar.release_from_gsp()
+            elif isinstance(bar, Bar2Model):
+                bar.gsp_owner = None  # the binding stays in the hardware; nobody enforces it any more
+
     def _unloaded(self) -> None:
         self.state = "unloaded"
-        self.bar.poke(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), UNLOADED_MAILBOX0)
-        self.log.info("gsp-rm", "GSP-RM unloaded (GSP MAILBOX0 = 0x80000000)")
+        self._release_memory()
+        self.bar.poke(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp), self.unload_mailbox0)
+        self.log.info("gsp-rm", f"GSP-RM unloaded (GSP MAILBOX0 = {self.unload_mailbox0:#x})")
+        for fn in list(self.on_unloaded):  # what runs below GSP-RM shuts down with it (the GSP-FMC on Hopper+)
+            fn()
 
     # -- boot sequence and events ----------------------------------------------------------------
 
@@ -787,7 +948,7 @@ class SimGspRm:
         self._seq_deadline = when + SEQ_TIMEOUT
         self._logrec("LOGINIT", "sequencer", len(prog))
         self._queue(_Out(when, "call", fn=lambda: self.bar.poke(flag_at, self.bar.peek(flag_at) | SEQ_FLAG)))
-        self._publish_msg(self._ev("GSP_RUN_CPU_SEQUENCER"), 0, 0, payload, when + EVENT_LATENCY_NS)
+        self._publish_msg(self._ev("GSP_RUN_CPU_SEQUENCER"), 0, payload, when + EVENT_LATENCY_NS)
         self._queue(_Out(when + EVENT_LATENCY_NS, "call", fn=self._check_sequence))
 
     def _check_sequence(self) -> None:
@@ -838,7 +999,7 @@ class SimGspRm:
             self._out.append(item)
         self.clock.call_at(item.when, self._pump)
 
-    def _publish_msg(self, function: int, result: int, rpc_seq: int, payload: bytes, when: int) -> None:
+    def _publish_msg(self, function: int, result: int, payload: bytes, when: int) -> None:
         """Queue a status message (split into continuation records when large) for publication."""
         m = self.m
         assert m is not None and self.q is not None
@@ -855,7 +1016,7 @@ class SimGspRm:
         when = max(when, self._last_when)
         self._last_when = when
         for i, chunk in enumerate(chunks):
-            self._queue(_Out(when, "msg", function if i == 0 else cont, result, rpc_seq, chunk,
+            self._queue(_Out(when, "msg", function if i == 0 else cont, result, REPLY_SEQUENCE, chunk,
                              faults=[f for f in faults if f.kind not in ("error_result", "delay")]))
 
     def _publish_now(self, function: int, payload: bytes) -> None:
@@ -864,7 +1025,7 @@ class SimGspRm:
         faults = self._take_faults(self._name(function))  # a drop/corruption armed for this event applies too
         result = next((f.status for f in faults if f.kind == "error_result"), 0)
         with self._out_lock:
-            self._out.append(_Out(now, "msg", function, result, 0, payload,
+            self._out.append(_Out(now, "msg", function, result, REPLY_SEQUENCE, payload,
                                   faults=[f for f in faults if f.kind not in ("error_result", "delay")]))
         self._pump()
 
@@ -902,9 +1063,13 @@ class SimGspRm:
             else:
                 self._write_msg(item)
                 published = True
-        if published:
-            stat = F.NV_PFALCON_FALCON_IRQSTAT.addr(self._gsp)
-            self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_SWGEN0)
+        if published:  # the message-queue doorbell: SWGEN0 (through the falcon model, which tells the tree)
+            falcon = getattr(self.gpu.models.get("falcon"), "gsp", None)
+            if falcon is not None:
+                falcon.raise_irq(F.IRQ_SWGEN0)
+            else:
+                stat = F.NV_PFALCON_FALCON_IRQSTAT.addr(self._gsp)
+                self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_SWGEN0)
 
     def _write_msg(self, item: _Out) -> None:
         m = self.m

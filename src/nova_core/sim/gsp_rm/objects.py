@@ -17,14 +17,27 @@ table checks, as RM's resource server does (statuses by their NV_STATUS names):
   freeing an object frees everything under it; freeing the client handle frees the client;
 - CONTROL: the client and object must exist; the command's interface (bits 31:16) must be the object's
   class (``NV_ERR_NOT_SUPPORTED`` otherwise); NV0000_CTRL_CMD_NULL is accepted on any object (its params
-  come back unchanged); other commands are not modelled (``NV_ERR_NOT_SUPPORTED``).
+  come back unchanged); NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE is answered (:mod:`.intr`) on GSP-RM's
+  own subdevice only - internal commands are for the kernel driver's RM, which sends them with the handles of
+  GSP_STATIC_INFO (``NV_ERR_INSUFFICIENT_PERMISSIONS`` from another client, a sim choice), and with params of the
+  structure's exact size (``NV_ERR_INVALID_PARAM_STRUCT``); other commands are not modelled
+  (``NV_ERR_NOT_SUPPORTED``).
+
+Extensions (the FIFO objects of :mod:`.fifo`) register *hooks*: :attr:`ObjectTable.alloc_hooks` check a class's
+parameters and parent and keep per-object state (``RmObject.data``), :attr:`ObjectTable.control_hooks` answer a
+control command (and decide which classes take it), :attr:`ObjectTable.free_hooks` hear of every object freed.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
+
+from ...gpu.chips import Chipset
+from .intr import kernel_table
 
 NV01_ROOT = 0x0000
 NV01_DEVICE_0 = 0x0080
@@ -50,6 +63,7 @@ class RmObject:
     parent: int | None  #: None for a client
     children: set[int] = field(default_factory=set)
     device_id: int | None = None
+    data: Any = None  #: an extension's state for the object (alloc hooks set it)
 
 
 @dataclass
@@ -57,6 +71,14 @@ class Client:
     handle: int
     objects: dict[int, RmObject] = field(default_factory=dict)
     internal: bool = False
+
+
+#: ``hook(client, parent, handle, class, params) -> (status, data)``: status 0 allocates (``data`` is kept)
+AllocHook = Callable[[Client, RmObject, int, int, bytes], tuple[int, Any]]
+#: ``hook(client, object, params) -> (status, params out)``
+ControlHook = Callable[[Client, RmObject, bytes], tuple[int, bytes]]
+#: ``hook(client, object)``: the object is being freed
+FreeHook = Callable[[Client, RmObject], None]
 
 
 class ObjectTable:
@@ -69,6 +91,9 @@ class ObjectTable:
         self.classes = classes | COMMON_CLASSES
         self.allocs = 0
         self.frees = 0
+        self.alloc_hooks: dict[int, AllocHook] = {}
+        self.control_hooks: dict[int, ControlHook] = {}
+        self.free_hooks: list[FreeHook] = []
 
     def s(self, name: str) -> int:
         return int(self.status[name])
@@ -115,7 +140,13 @@ class ObjectTable:
                 return self.s("NV_ERR_INVALID_OBJECT_PARENT")
         else:
             return self.s("NV_ERR_INVALID_CLASS")
-        client.objects[h_object] = RmObject(h_object, h_class, h_parent, device_id=device_id)
+        data = None
+        hook = self.alloc_hooks.get(h_class)
+        if hook is not None:
+            status, data = hook(client, parent, h_object, h_class, params)
+            if status:
+                return status
+        client.objects[h_object] = RmObject(h_object, h_class, h_parent, device_id=device_id, data=data)
         parent.children.add(h_object)
         self.allocs += 1
         return 0
@@ -164,6 +195,8 @@ class ObjectTable:
             return self.s("NV_ERR_INVALID_OBJECT_HANDLE")
         if h_object == h_root:
             self.frees += len(client.objects)
+            for o in list(client.objects.values()):
+                self._freed(client, o)
             del self.clients[h_root]
             return 0
         stack = [h_object]
@@ -171,25 +204,50 @@ class ObjectTable:
             h = stack.pop()
             o = client.objects.pop(h)
             stack.extend(o.children)
+            self._freed(client, o)
             self.frees += 1
         if obj.parent is not None and obj.parent in client.objects:
             client.objects[obj.parent].children.discard(h_object)
         return 0
 
+    def _freed(self, client: Client, obj: RmObject) -> None:
+        for hook in self.free_hooks:
+            hook(client, obj)
+
     # -- control ----------------------------------------------------------------------------------
 
     def control(self, h_client: int, h_object: int, cmd: int) -> int:
+        """The status CONTROL ``cmd`` gets (params unused: see :meth:`answer`)."""
+        return self.answer(h_client, h_object, cmd, b"", None)[0]
+
+    def answer(self, h_client: int, h_object: int, cmd: int, params: bytes,
+               chipset: Chipset | None) -> tuple[int, bytes, str]:
+        """``(status, params out, refusal reason or "")`` of CONTROL ``cmd`` on ``h_object``."""
         client = self.clients.get(h_client)
         if client is None:
-            return self.s("NV_ERR_INVALID_CLIENT")
+            return self.s("NV_ERR_INVALID_CLIENT"), params, ""
         obj = client.objects.get(h_object)
         if obj is None:
-            return self.s("NV_ERR_INVALID_OBJECT_HANDLE")
+            return self.s("NV_ERR_INVALID_OBJECT_HANDLE"), params, ""
         if cmd == int(self.m.NV0000_CTRL_CMD_NULL):
-            return 0
+            return 0, params, ""
+        hook = self.control_hooks.get(cmd)
+        if hook is not None:  # (a hook decides which classes take its command: NVA06F/NVC36F on every channel)
+            status, out = hook(client, obj, params)
+            return status, out, ""
         if (cmd >> 16) != obj.cls:
-            return self.s("NV_ERR_NOT_SUPPORTED")
-        return self.s("NV_ERR_NOT_SUPPORTED")
+            return self.s("NV_ERR_NOT_SUPPORTED"), params, ""
+        if cmd == int(self.m.NV2080_CTRL_CMD_INTERNAL_INTR_GET_KERNEL_TABLE) and chipset is not None:
+            size = ctypes.sizeof(self.m.NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS)
+            if not client.internal:
+                return (self.s("NV_ERR_INSUFFICIENT_PERMISSIONS"), params,
+                        f"INTR_GET_KERNEL_TABLE on client {h_client:#x}: internal commands go to GSP-RM's own "
+                        f"subdevice (GSP_STATIC_INFO hInternalSubdevice)")
+            if len(params) != size:
+                return (self.s("NV_ERR_INVALID_PARAM_STRUCT"), params,
+                        f"INTR_GET_KERNEL_TABLE params of {len(params):#x} bytes, the structure is {size:#x}")
+            return 0, kernel_table(self.m, chipset), ""
+        return self.s("NV_ERR_NOT_SUPPORTED"), params, ""
 
     def count(self) -> int:
         return sum(len(c.objects) for c in self.clients.values() if not c.internal)

@@ -20,11 +20,16 @@ What each :class:`SimFalcon` models (facts: ``regs.falcon``; nova-core ``falcon.
   generic expected-ucode checker; :mod:`.secure_chain` installs the FWSEC (GSP) and booter (SEC2)
   checks on every simulated GPU.
 - **Mailboxes, IRQs, RISC-V.** MAILBOX0/1 are plain registers; a halt raises IRQSTAT.HALT (IRQSSET sets,
-  IRQSCLR clears bits); RISC-V active status is RISCV_CPUCTL.ACTIVE_STAT on GA102+ and
+  IRQSCLR clears bits; other models raise bits with :meth:`SimFalcon.raise_irq`); every change of IRQSTAT (or a
+  reset) calls :attr:`SimFalcon.on_irq` - the interrupt tree model watches the host-routed causes there. When a
+  RISC-V core starts on the GSP, its firmware routes SWGEN0 and HALT to the host (RISCV_IRQMASK and
+  RISCV_IRQDEST = 0x50: a sim choice, what OpenRM's ``kgspService_TU102`` expects to see); RISC-V active status
+  is RISCV_CPUCTL.ACTIVE_STAT on GA102+ and
   RISCV_CORE_SWITCH_RISCV_STATUS.ACTIVE_STAT on Turing/GA100 - and the other one reads as a PRI error.
   RISCV_BCR_CTRL latches a core select and reports VALID :data:`BCR_LATENCY_NS` later.
 
-Refused - logged and :class:`~nova_core.errors.SimViolation` in strict mode: a reset pulse shorter than
+Refused - logged and :class:`~nova_core.errors.SimViolation` in strict mode: an engine reset while no sysmem
+flush page is registered (:mod:`.fb`: the reset handshake flushes through it); a reset pulse shorter than
 10 us; PIO or DMA while in reset or scrubbing; IMEM/DMEM PIO on GA102+ (the ports are masked to the CPU);
 PIO outside the memory; a DMA command while the previous one is in flight, with an invalid SIZE or
 aperture, virtual addressing, REQUIRE_CTX, physical addressing without FBIF_CTL.ALLOW_PHYS_NO_CTX, an
@@ -193,6 +198,8 @@ class SimFalcon:
         self.diagnostics: list[str] = []
         #: called (under the sim lock) when an engine reset stops a running RISC-V core - what ran on it is gone
         self.on_riscv_reset: list[Callable[[], None]] = []
+        #: called (under the sim lock) after IRQSTAT changed or the engine was reset
+        self.on_irq: list[Callable[[], None]] = []
         self.last_result: StartResult | None = None
         self._alias_en = False
         self._reset_at = 0
@@ -361,8 +368,15 @@ class SimFalcon:
 
     def _w_engine(self, off: int, value: int) -> None:
         assert_ = F.NV_PFALCON_FALCON_ENGINE.reset.is_set(value)
-        self.bar.poke(off, value & F.NV_PFALCON_FALCON_ENGINE.reset.mask)
         now = self.gpu.clock.now()
+        if assert_ and self.state is not State.RESET:
+            fb = self.gpu.models.get("fb")
+            problem = None if fb is None else fb.flush_page_problem()  # type: ignore[attr-defined]
+            if problem is not None:
+                self._refuse(f"ENGINE reset refused: {problem}; the reset handshake flushes through it "
+                             f"(register the sysmem flush page before any falcon reset)")
+                return
+        self.bar.poke(off, value & F.NV_PFALCON_FALCON_ENGINE.reset.mask)
         if assert_:
             if self.state is not State.RESET:
                 self._enter_reset(now)
@@ -403,6 +417,7 @@ class SimFalcon:
             port[:] = [0] * len(port)
         self._after_reset_values()
         self._scrub_flags(True)  # memories are unusable until the reset is released and scrubbing ends
+        self._irq_changed()
 
     def _collect_reset_offsets(self) -> list[tuple[int, int]]:
         keep = {F.NV_PFALCON_FALCON_HWCFG, F.NV_PFALCON_FALCON_HWCFG1, F.NV_PFALCON_FALCON_ENGINE,
@@ -656,12 +671,22 @@ class SimFalcon:
     # -- interrupts ---------------------------------------------------------------------------------
 
     def _w_irqsset(self, off: int, value: int) -> None:
-        stat = self.addr(F.NV_PFALCON_FALCON_IRQSTAT)
-        self.bar.poke(stat, self.bar.peek(stat) | value)
+        self.raise_irq(value)
 
     def _w_irqsclr(self, off: int, value: int) -> None:
         stat = self.addr(F.NV_PFALCON_FALCON_IRQSTAT)
         self.bar.poke(stat, self.bar.peek(stat) & ~value)
+        self._irq_changed()
+
+    def raise_irq(self, bits: int) -> None:
+        """Set ``bits`` in IRQSTAT (what the engine's firmware or hardware does: SWGEN0 from GSP-RM)."""
+        stat = self.addr(F.NV_PFALCON_FALCON_IRQSTAT)
+        self.bar.poke(stat, self.bar.peek(stat) | bits)
+        self._irq_changed()
+
+    def _irq_changed(self) -> None:
+        for fn in list(self.on_irq):
+            fn()
 
     # -- start and halt -----------------------------------------------------------------------------
 
@@ -739,13 +764,35 @@ class SimFalcon:
                 result.effect()
         self.state = State.HALTED
         self._set_field(F.NV_PFALCON_FALCON_CPUCTL, "halted", 1)
-        stat = self.addr(F.NV_PFALCON_FALCON_IRQSTAT)
-        self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_HALT)
+        self.raise_irq(F.IRQ_HALT)
+
+    def internal_reset(self) -> None:
+        """A reset the chip's security processor performs (the FSP before it starts the GSP-FMC): the engine is reset
+        and scrubbed at once, with no CPU register access."""
+        self._enter_reset(self.gpu.clock.now())
+        self._scrub_done()
+
+    def halt_riscv(self) -> None:
+        """This engine's RISC-V core halts (GSP-RM and the GSP-FMC shut down after an unload)."""
+        self.state = State.HALTED
+        if self.ga102:
+            self._set_field(F.NV_PRISCV_RISCV_CPUCTL, "active_stat", 0)
+            self._set_field(F.NV_PRISCV_RISCV_CPUCTL, "halted", 1)
+        else:
+            self._set_field(F.NV_PRISCV_RISCV_CORE_SWITCH_RISCV_STATUS, "active_stat", 0)
+        self.log.info("falcon", f"{self.engine}: RISC-V core halted")
 
     def start_riscv(self) -> None:
         """This engine's RISC-V core starts (the booter hands the GSP over to GSP-RM)."""
         self.state = State.RISCV
+        if self.engine == "GSP":  # GSP-RM routes its message doorbell and CrashCat halts to the host
+            mask = F.NV_PRISCV_RISCV_IRQMASK.for_family(self.family)
+            dest = F.NV_PRISCV_RISCV_IRQDEST.for_family(self.family)
+            self._poke(mask, F.IRQ_SWGEN0 | F.IRQ_HALT)
+            self._poke(dest, F.IRQ_SWGEN0 | F.IRQ_HALT)
+            self._irq_changed()
         if self.ga102:
+            self._set_field(F.NV_PRISCV_RISCV_CPUCTL, "halted", 0)
             self._set_field(F.NV_PRISCV_RISCV_CPUCTL, "active_stat", 1)
         else:
             self._set_field(F.NV_PRISCV_RISCV_CORE_SWITCH_RISCV_STATUS, "active_stat", 1)

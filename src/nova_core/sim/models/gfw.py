@@ -45,7 +45,10 @@ class GfwBootModel:
         self._progress = NV_PGC6_AON_SECURE_SCRATCH_GROUP_05.addr(i=0)
 
     def cold_boot(self, *, duration_ns: int = COLD_BOOT_NS, steps: int = 8, never_completes: bool = False) -> None:
-        """Restart the GFW boot now: progress 0, mask protecting; 0xFF and mask lowered after ``duration_ns``."""
+        """Restart the GFW boot now: progress 0, mask protecting; 0xFF and mask lowered after ``duration_ns``.
+
+        ``never_completes``: a hardware condition, persistent until the next ``cold_boot`` (GSP-RM restarts do not
+        end it)."""
         bar, clock = self.gpu.bar0, self.gpu.clock
         bar.poke(self._mask, 0)
         bar.poke(self._progress, 0)

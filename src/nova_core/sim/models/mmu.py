@@ -20,15 +20,17 @@ a cached translation reports it as a missing TLB invalidate (real hardware would
 ``MMU_INVALIDATE_PDB``/``_UPPER_PDB`` (or of all, with ALL_PDB); TRIGGER reads 1 for
 :data:`INVALIDATE_LATENCY_NS` of virtual time, then the TLBs are flushed and TRIGGER reads 0. Refused: a write
 without TRIGGER, a write while the previous invalidate is still pending, a PDB outside memory. Every
-completed invalidate is recorded in :attr:`SimMmu.invalidates`.
+completed invalidate is recorded in :attr:`SimMmu.invalidates` (the latest :data:`INVALIDATE_RECORDS`).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ...engines.facts import MmuFaultType
 from ...errors import SimViolation
 from ...gpu.chips import Architecture
 from ...regs import mmu as f
@@ -46,6 +48,7 @@ NAME = "mmu"
 ORDER = 50
 
 INVALIDATE_LATENCY_NS = 1_000  #: how long TRIGGER stays set (virtual time)
+INVALIDATE_RECORDS = 100_000  #: completed invalidates kept (the oldest dropped beyond, as the sim log does)
 
 # aperture codes of the walker (its own, independent of the PDE/PTE enums' meaning)
 VID, SYS = "vid", "sys"
@@ -76,6 +79,15 @@ class Walked:
         return self.page + (va & (self.page_size - 1))
 
 
+class MmuFault(SimViolation):
+    """A translation the MMU refuses: ``reason`` is the hardware fault type (FAULT_TYPE), ``va`` the address."""
+
+    def __init__(self, msg: str, reason: MmuFaultType, va: int | None) -> None:
+        super().__init__(msg)
+        self.reason = reason
+        self.va = va
+
+
 class SimTlb:
     """A client's cache of translations; flushed by invalidates of its page directory."""
 
@@ -100,7 +112,7 @@ class SimMmu:
         self.version = 3 if v3 else 2
         self.geometry: MmuGeometry = f.MMU_V3 if v3 else f.MMU_V2
         self.huge_512m = arch is not Architecture.TURING
-        self.invalidates: list[InvalidateRecord] = []
+        self.invalidates: deque[InvalidateRecord] = deque(maxlen=INVALIDATE_RECORDS)
         self.tlbs: list[SimTlb] = []
         self._pending: int | None = None
         self._listeners: list[Callable[[InvalidateRecord], None]] = []
@@ -112,9 +124,10 @@ class SimMmu:
         self.gpu.log.error("mmu", msg)
         return SimViolation(f"simulated MMU refused: {msg}")
 
-    def fault(self, msg: str) -> SimViolation:
-        """An MMU fault (logged); the caller raises it."""
-        return self._refuse(f"MMU fault: {msg}")
+    def fault(self, msg: str, reason: MmuFaultType = MmuFaultType.INVALID_PTE, va: int | None = None) -> MmuFault:
+        """An MMU fault of type ``reason`` at ``va`` (logged); the caller raises it."""
+        self.gpu.log.error("mmu", f"MMU fault: {msg}")
+        return MmuFault(f"simulated MMU refused: MMU fault: {msg}", reason, va)
 
     # -- invalidate -------------------------------------------------------------------------------
 
@@ -205,7 +218,8 @@ class SimMmu:
             ap = f.NV_MMU_VER2_PDE.aperture.get(raw)
             if ap == f.PdeAperture.VIDEO_MEMORY:
                 if f.NV_MMU_VER2_PDE_VID.address_vid_peer.get(raw):
-                    raise self.fault(f"VA {va:#x}: {name} PDE {raw:#018x} has peer bits set on a video-memory table")
+                    raise self.fault(f"VA {va:#x}: {name} PDE {raw:#018x} has peer bits set on a video-memory table",
+                                     MmuFaultType.INVALID_PDE, va)
                 return VID, f.NV_MMU_VER2_PDE_VID.address_vid.get(raw) << 12
             return SYS, f.NV_MMU_VER2_PDE.address_sys.get(raw) << 12
         ap = f.NV_MMU_VER3_PDE.aperture.get(raw)
@@ -235,7 +249,8 @@ class SimMmu:
             ro = bool(f.NV_MMU_VER2_PTE.read_only.get(raw))
             if ap == f.PteAperture.VIDEO_MEMORY:
                 if f.NV_MMU_VER2_PTE_VID.address_vid_peer.get(raw):
-                    raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} has peer bits set for video memory")
+                    raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} has peer bits set for video memory",
+                                     MmuFaultType.UNSUPPORTED_APERTURE, va)
                 space, page = VID, f.NV_MMU_VER2_PTE_VID.address_vid.get(raw) << 12
             else:
                 space, page = SYS, f.NV_MMU_VER2_PTE.address_sys.get(raw) << 12
@@ -248,24 +263,56 @@ class SimMmu:
             else:
                 space, page = SYS, f.NV_MMU_VER3_PTE.address_sys.get(raw) << 12
         if ap == f.PteAperture.PEER_MEMORY:
-            raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} targets peer memory (no peer GPU here)")
+            raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} targets peer memory (no peer GPU here)",
+                             MmuFaultType.UNSUPPORTED_APERTURE, va)
         if kind == f.PteKind.INVALID:
-            raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} has kind INVALID")
+            raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} has kind INVALID", MmuFaultType.UNSUPPORTED_KIND, va)
         if page & (size - 1):
             raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x}: page {page:#x} is not aligned to its "
-                             f"{size:#x}-byte size")
+                             f"{size:#x}-byte size", MmuFaultType.INVALID_PTE, va)
         if write and ro:
-            raise self.fault(f"VA {va:#x}: write through read-only {name} PTE {raw:#018x}")
+            raise self.fault(f"VA {va:#x}: write through read-only {name} PTE {raw:#018x}", MmuFaultType.WRITE, va)
         problem = self._memory_problem(space, page, size) if space == VID else self._memory_problem(space, page, 1)
         if problem:
-            raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} maps {problem}")
+            raise self.fault(f"VA {va:#x}: {name} PTE {raw:#018x} maps {problem}", MmuFaultType.INVALID_PTE, va)
         return Walked(space, page, size, ro)
+
+    def tables_under(self, space: str, table: int, depth: int, *, limit: int = 4096) -> list[tuple[str, str, int, int]]:
+        """``(level, space, address, size)`` of ``table`` - a table of directory level ``depth`` (0 = the root) -
+        and of every table its valid entries lead to, parents first; more than ``limit`` tables is a fault."""
+        g = self.geometry
+        v2 = self.version == 2
+        out: list[tuple[str, str, int, int]] = []
+        todo: list[tuple[f.MmuLevel, int | None, str, int]] = [(g.directories[depth], depth, space, table)]
+        while todo:
+            level, d, sp, addr = todo.pop()
+            out.append((level.name, sp, addr, level.table_size))
+            if len(out) > limit:
+                raise self.fault(f"more than {limit} page tables under {sp} {table:#x}")
+            if d is None:
+                continue
+            raw_table = self.read(sp, addr, level.table_size)
+            for i in range(level.entries):
+                raw = int.from_bytes(raw_table[i * level.entry_size:(i + 1) * level.entry_size], "little")
+                if raw == 0 or raw & 1:  # empty, or a PTE (IS_PTE / a 2 MiB dual entry)
+                    continue
+                if level.dual:
+                    for half, child in (("big", g.pt_big), ("small", g.pt_small)):
+                        target = self._dual_half(raw, half)
+                        if target is not None:
+                            todo.append((child, None, target[0], target[1]))
+                    continue
+                ap = (f.NV_MMU_VER2_PDE.aperture if v2 else f.NV_MMU_VER3_PDE.aperture).get(raw)
+                if ap != f.PdeAperture.INVALID:
+                    csp, caddr = self._pde_target(raw, level.name, 0)
+                    todo.append((g.directories[d + 1], d + 1, csp, caddr))
+        return out
 
     def walk(self, pdb: int, va: int, *, pdb_sysmem: bool = False, write: bool = False) -> Walked:
         """Translate ``va`` through the tables rooted at ``pdb``; raise the fault (logged) if it does not map."""
         g = self.geometry
         if not 0 <= va < 1 << g.va_bits:
-            raise self.fault(f"VA {va:#x} is beyond the {g.va_bits}-bit VA space")
+            raise self.fault(f"VA {va:#x} is beyond the {g.va_bits}-bit VA space", MmuFaultType.LIMIT_VIOLATION, va)
         space, table = (SYS if pdb_sysmem else VID), pdb
         v2 = self.version == 2
         for level in g.directories:
@@ -281,23 +328,26 @@ class SimMmu:
                         return self._pte(braw, 1 << 16, "PT_BIG", va, write)
                     ignore_small = bool(braw & (1 << 5)) if v2 else ((braw >> 3) & 0x1F) == 3
                     if ignore_small:
-                        raise self.fault(f"VA {va:#x}: big PTE {braw:#018x} is invalid and hides the small PTEs")
+                        raise self.fault(f"VA {va:#x}: big PTE {braw:#018x} is invalid and hides the small PTEs",
+                                         MmuFaultType.INVALID_PTE, va)
                 if small is None:
                     if big is None:
-                        raise self.fault(f"VA {va:#x}: PD0 entry {raw:#034x} is invalid")
-                    raise self.fault(f"VA {va:#x}: big PTE is invalid and PD0 entry {raw:#034x} has no small table")
+                        raise self.fault(f"VA {va:#x}: PD0 entry {raw:#034x} is invalid", MmuFaultType.INVALID_PDE, va)
+                    raise self.fault(f"VA {va:#x}: big PTE is invalid and PD0 entry {raw:#034x} has no small table",
+                                     MmuFaultType.INVALID_PTE, va)
                 sraw = self._entry(small[0], small[1], g.pt_small, va)
                 if not sraw & 1:
-                    raise self.fault(f"VA {va:#x}: PT_SMALL entry {sraw:#018x} is invalid")
+                    raise self.fault(f"VA {va:#x}: PT_SMALL entry {sraw:#018x} is invalid", MmuFaultType.INVALID_PTE,
+                                     va)
                 return self._pte(sraw, 1 << 12, "PT_SMALL", va, write)
             if raw & 1:
                 if level.pte_shift is None or (level.va_lo == 29 and not self.huge_512m):
                     raise self.fault(f"VA {va:#x}: {level.name} entry {raw:#018x} has IS_PTE set, but this level "
-                                     f"cannot hold a PTE on {self.gpu.chipset.name}")
+                                     f"cannot hold a PTE on {self.gpu.chipset.name}", MmuFaultType.INVALID_PDE_SIZE, va)
                 return self._pte(raw, 1 << level.va_lo, level.name, va, write)
             ap = (f.NV_MMU_VER2_PDE.aperture if v2 else f.NV_MMU_VER3_PDE.aperture).get(raw)
             if ap == f.PdeAperture.INVALID:
-                raise self.fault(f"VA {va:#x}: {level.name} entry {raw:#018x} is invalid")
+                raise self.fault(f"VA {va:#x}: {level.name} entry {raw:#018x} is invalid", MmuFaultType.INVALID_PDE, va)
             space, table = self._pde_target(raw, level.name, va)
         raise self.fault(f"VA {va:#x}: walk ran past PD0")  # pragma: no cover - PD0 always ends the walk
 

@@ -7,7 +7,7 @@ A100, T4, Quadro RTX 4000/8000, RTX 4090 and an RTX 5090 boot log for what diffe
 
 - header: 10de:<board id>, class VGA (0x0300) on chips with a display, 3D controller (0x0302) on
   compute parts; BAR0 16 MiB (32-bit), BAR1 64-bit prefetchable (256 MiB, resizable up to the VRAM
-  size; VRAM-sized on compute parts), BAR3 32 MiB 64-bit prefetchable, BAR5 128 bytes of I/O (VGA
+  size; VRAM-sized on compute parts and vGPU boards), BAR3 32 MiB 64-bit prefetchable, BAR5 128 bytes of I/O (VGA
   parts), a 512 KiB expansion ROM; NVIDIA's subsystem mirror at 0x40 and the constants at 0x54/0x58;
 - standard list: PM at 0x60, MSI at 0x68 (1 vector, 64-bit, no masking; id 0 - hidden - on compute
   parts, which use MSI-X), PCI Express v2 at 0x78 (Legacy Endpoint on VGA parts), vendor-specific
@@ -16,7 +16,8 @@ A100, T4, Quadro RTX 4000/8000, RTX 4090 and an RTX 5090 boot log for what diffe
 - extended list: VC 0x100, L1 PM substates 0x258 (LTR 0x250 on Turing), power budgeting 0x128, AER
   0x420, NVIDIA VSEC 0x600, Secondary PCIe 0x900, Resizable BAR 0xBB0, SR-IOV 0xBCC, ARI 0xC14,
   Physical Layer 16 GT/s 0xC1C, Lane Margining 0xD00, Data Link Feature 0xE00 (Gen4+ parts). SR-IOV
-  and ARI are linked on A100/H100/B100 and GB20x (the RTX 5090 log shows VF BARs), unlinked on
+  and ARI are linked on A100/H100/B100 and GB20x (the RTX 5090 log shows VF BARs) and on the vGPU boards of
+  GA10x/AD10x (A40, L40, L4: :data:`~nova_core.gpu.chips.VGPU_BOARDS`, whose VFs carry vGPUs), unlinked on
   GA10x/AD10x GeForce, absent on Turing.
 
 Behaviour, and what it refuses (each refusal is logged in ``gpu.log`` and raises
@@ -50,7 +51,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...errors import SimViolation
-from ...gpu.chips import Architecture, Chipset
+from ...gpu.chips import Architecture, Chipset, is_vgpu_board
 from ...pci import facts as F
 
 if TYPE_CHECKING:
@@ -97,18 +98,22 @@ class Profile:
     mirror: int
 
 
-def profile(chipset: Chipset, vram_mib: int) -> Profile:
+def profile(chipset: Chipset, vram_mib: int, device_id: int | None = None) -> Profile:
+    """The layout choices of ``chipset`` (``device_id``: a vGPU board of :data:`~nova_core.gpu.chips.VGPU_BOARDS` links
+    SR-IOV where the GeForce boards of the chip hide it - the L40's VFs carry its vGPUs)."""
     arch = chipset.architecture
     compute = not chipset.facts.has_display
     vram_pow2 = 1 << max((vram_mib * MiB - 1).bit_length(), 28)
     if arch is Architecture.TURING:
         speed, sriov = 3, "none"
     elif arch in (Architecture.AMPERE, Architecture.ADA):
-        speed, sriov = 4, ("linked" if compute else "hidden")
+        vgpu = device_id is not None and is_vgpu_board(device_id)
+        speed, sriov = 4, ("linked" if compute or vgpu else "hidden")
     else:
         speed, sriov = 5, "linked"
+    large_bar1 = compute or (device_id is not None and is_vgpu_board(device_id))  # data-center boards: BAR1 = FB
     return Profile(vga=not compute, compute=compute, link_speed=speed, sriov=sriov,
-                   bar1_default=vram_pow2 if compute else BAR1_DEFAULT, bar1_max=vram_pow2,
+                   bar1_default=vram_pow2 if large_bar1 else BAR1_DEFAULT, bar1_max=vram_pow2,
                    mirror=PCFG_MIRROR_BLACKWELL if arch in (Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
                    else PCFG_MIRROR)
 
@@ -137,7 +142,7 @@ def _bar_mask(size: int) -> int:
 @functools.lru_cache(maxsize=64)
 def _template(chipset: Chipset, device_id: int, revision: int, vram_mib: int, assigned: bool) -> _Image:
     """The config space of a chip at power-on (``assigned=False``) or after firmware enumeration."""
-    p = profile(chipset, vram_mib)
+    p = profile(chipset, vram_mib, device_id)
     im = _Image()
     a = ASSIGNED if assigned else dict.fromkeys(ASSIGNED, 0)
     # -- header
@@ -365,7 +370,7 @@ class SimPciFunction:
         self.gpu = gpu
         rev = (gpu.revision[0] & 0xF) << 4 | gpu.revision[1] & 0xF
         self._key = (gpu.chipset, gpu.pci_device, rev, gpu.vram_mib)
-        self.profile = profile(gpu.chipset, gpu.vram_mib)
+        self.profile = profile(gpu.chipset, gpu.vram_mib, gpu.pci_device)
         self.messages: list[tuple[int, int]] = []
         self._listeners: list[Callable[[int, int], None]] = []
         self.vfs: dict[int, SimVf] = {}
@@ -522,6 +527,11 @@ class SimPciFunction:
     def _decode_on(self, io: bool) -> bool:
         cmd = self._u16(F.COMMAND)
         return bool(cmd & (F.Command.io.mask if io else F.Command.memory.mask))
+
+    def bar1_size(self) -> int:
+        """BAR1's size as its writable address bits say (BAR sizing; it follows a Resizable BAR change)."""
+        mask = int.from_bytes(self.wmask[F.BAR0 + 4:F.BAR0 + 12], "little")  # address bits only (flags read-only)
+        return (~mask & 0xFFFFFFFFFFFFFFFF) + 1
 
     def _bar_owner(self, index: int) -> tuple[int, bool]:
         """(BAR number, is I/O) of header dword ``index`` (the upper dword of a 64-bit BAR belongs to the one below)."""
@@ -702,6 +712,16 @@ class SimPciFunction:
             if v.pending and not v.masked:
                 v.pending = False
                 self._send(v.address, v.data, f"MSI-X vector {i} (pending)")
+
+    def interrupt_mode(self) -> str:
+        """How :meth:`signal` delivers now: ``"msi-x"``, ``"msi"`` or ``"intx"``."""
+        with self.gpu.clock.lock:
+            if self._msix_on()[0]:
+                return "msi-x"
+            ctrl = self._u16(OFF_MSI + F.MSI_FLAGS)
+            if self.image[OFF_MSI] == F.CapId.MSI and F.MsiControl.enable.is_set(ctrl):
+                return "msi"
+            return "intx"
 
     def signal(self, vector: int = 0) -> bool:
         """The GPU raises interrupt ``vector``; returns True when a message was sent now.

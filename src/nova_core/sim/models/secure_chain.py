@@ -1,4 +1,4 @@
-"""nova_core.sim.models.secure_chain: FWSEC on the GSP falcon and the HS booters on SEC2, checked, not executed.
+"""nova_core.sim.models.secure_chain: FWSEC on the GSP falcon and the HS booters on SEC2, checked (and FWSEC executed).
 
 The simulated falcons (:mod:`.falcon`) call their ``on_start`` check when started; this model installs
 those checks on the GSP and SEC2 falcons. Each compares what the driver loaded against the sim's own
@@ -26,7 +26,10 @@ The command is read back from the loaded DMEM (DMEMMAPPER ``init_cmd``; FRTS: th
 descriptor), and the expected image is the oracle's ROM image patched for it, with the signature for the
 fused version the fuse registers hold. A wrong or missing signature is named as such ("holds signature 1,
 expected signature 0 for fuse version 0", "holds zeros: the signature was not patched").
-Effects: FRTS sets WPR2 to the FRTS region and clears ``SW_SCRATCH(0xE)`` bits 31:16; SB clears
+A load that passes is then executed by the falcon emulator (:mod:`..falcon_emu.fwsec`): where NVIDIA's code
+runs to its halt, its result is the result; where it cannot (encrypted HS code, an unknown instruction ...), the
+effects below decide, and the emulator logs why. Effects: FRTS sets WPR2 to the FRTS region and clears
+``SW_SCRATCH(0xE)`` bits 31:16; SB clears
 ``SW_SCRATCH(0x15)`` bits 15:0. FWSEC reports command failures there, not in MAILBOX0 (which stays 0):
 FRTS with WPR2 already set, an FRTS region outside VRAM, and the injected :attr:`~SecureChainModel.frts_error`
 / :attr:`~SecureChainModel.sb_error`.
@@ -73,6 +76,7 @@ from ...regs.gc6 import NV_PGC6_BSI_SECURE_SCRATCH_14
 from ...regs.pbus import FRTS_ERR_SCRATCH, NV_PBUS_SW_SCRATCH, SB_ERR_SCRATCH
 from ...regs.pfb import NV_PFB_PRI_MMU_WPR2_ADDR_HI, NV_PFB_PRI_MMU_WPR2_ADDR_LO, WPR2_ADDR_SHIFT
 from ..falcon_check import ExpectedBrom, ExpectedLoad, ExpectedSegment, find_mismatch
+from ..falcon_emu.fwsec import FwsecEmulator
 from ..fw_oracle import BooterExpectation, OracleBooter, SimFirmware, load_firmware
 from ..vbios_oracle import FRTS, SB, OracleFwsec, OracleImage
 from .falcon import ExitCode, SimFalcon, StartResult, State
@@ -186,6 +190,8 @@ class SecureChainModel:
         #: the last GspFwWprMeta booter_load accepted (field -> value) and the LibOS arguments' address
         self.wpr_meta: dict[str, int] | None = None
         self.libos_args_bus: int | None = None
+        #: executes the FWSEC the GSP falcon was started with (falls back to the checks' model, saying why)
+        self.fwsec_emulation = FwsecEmulator(gpu)
         self._lo = NV_PFB_PRI_MMU_WPR2_ADDR_LO.addr()
         self._hi = NV_PFB_PRI_MMU_WPR2_ADDR_HI.addr()
         gpu.bar0.on_write(self._lo, self._refuse_wpr2_write)
@@ -262,6 +268,7 @@ class SecureChainModel:
     # -- FWSEC on the GSP falcon -----------------------------------------------------------------------
 
     def check_gsp_start(self, falcon: SimFalcon) -> StartResult:
+        self.fwsec_emulation.snapshot(falcon)  # what the driver loaded, before the checks below touch it
         try:
             return self._check_fwsec(falcon)
         except CheckFailed as e:
@@ -335,8 +342,11 @@ class SecureChainModel:
         self.history.append(name)
         if frts_offset is not None and frts_size is not None:
             region = (frts_offset, frts_size)
-            return StartResult.halt(0, after_ns=FWSEC_RUN_NS, effect=lambda: self._frts_effect(*region))
-        return StartResult.halt(0, after_ns=FWSEC_RUN_NS, effect=self._sb_effect)
+            oracle = StartResult.halt(0, after_ns=FWSEC_RUN_NS, effect=lambda: self._frts_effect(*region))
+        else:
+            oracle = StartResult.halt(0, after_ns=FWSEC_RUN_NS, effect=self._sb_effect)
+        # NVIDIA's code decides where it can run; the model above where it cannot (the emulator says why)
+        return self.fwsec_emulation.start(falcon, name, oracle, virtual_entry=extra["virtual_entry"])
 
     def _compare_fwsec(self, falcon: SimFalcon, fw: OracleFwsec, want: OracleImage, extra: dict[str, int],
                        name: str, fused: int, *, check_bootvec: bool) -> None:
@@ -474,10 +484,11 @@ class SecureChainModel:
         except CheckFailed as e:
             return self._fail(e, BOOTER_RUN_NS)
 
-    def _booter_loaded(self, falcon: SimFalcon, fw: SimFirmware) -> tuple[OracleBooter, BooterExpectation, int]:
-        fused_of = {b.kind: self._fused(b.engine_id_mask, b.ucode_id) for b in (fw.booter_load, fw.booter_unload)}
+    def _booter_loaded(self, falcon: SimFalcon, booters: tuple[OracleBooter, OracleBooter]
+                       ) -> tuple[OracleBooter, BooterExpectation, int]:
+        fused_of = {b.kind: self._fused(b.engine_id_mask, b.ucode_id) for b in booters}
         candidates: list[tuple[OracleBooter, BooterExpectation, int]] = []
-        for b in (fw.booter_load, fw.booter_unload):
+        for b in booters:
             exp = b.expected(self.ga102, fused_of[b.kind])
             if exp is None:
                 raise CheckFailed(BooterError.UCODE_MISMATCH,
@@ -496,7 +507,10 @@ class SecureChainModel:
             raise CheckFailed(BooterError.NO_FIRMWARE,
                                    "SEC2: started, but the simulated GPU was not told which firmware to expect "
                                    "(models['secure_chain'].expect_firmware(root))")
-        b, exp, fused = self._booter_loaded(falcon, fw)
+        if fw.booter_load is None or fw.booter_unload is None:
+            raise CheckFailed(BooterError.NO_FIRMWARE, "SEC2: started, but the expected firmware has no booters (a "
+                                                       "chain-of-trust set: Hopper and Blackwell have no SEC2 booter)")
+        b, exp, fused = self._booter_loaded(falcon, (fw.booter_load, fw.booter_unload))
         src = f"{b.kind} {os.path.basename(b.name)}"
         imem = tuple(ExpectedSegment(p.dst, p.data, p.secure, p.tag) for p in exp.imem)
         diag = find_mismatch(falcon, ExpectedLoad(src, imem=imem))

@@ -16,7 +16,14 @@ Written with its own minimal writers (not the driver's parsers), from the facts 
   (Turing/GA100) or + 0x10 (GA102+), as in the real files. Hopper/Blackwell boot through the FSP and
   get no booter.
 - ``bootloader-<version>.bin``: ``RM_RISCV_UCODE_DESC`` version 4 on Turing/GA100 - 76 bytes, the
-  payload right after, as the real TU102/GA100 files have it - and version 5 (84 bytes) on GA102+.
+  payload right after, as the real TU102/GA100 files have it - and version 5 (84 bytes) on GA102+; on
+  Hopper/Blackwell version 5 in the GSP-FMC layout of the 570.144 files (no RISC-V bootloader: manifest
+  0xa00 bytes at 0, monitor data, monitor code; ``appVersion`` and ``fbReservedSize`` 0).
+- ``fmc-<version>.bin`` (Hopper/Blackwell): the ELF32 container exactly as nouveau accepts it (the 52-byte
+  header, ``.shstrtab`` then ``hash``, ``signature``, ``publickey``, ``image`` with flags 0xfff00102 and their
+  CRC-32 in ``sh_info``, as the real files lay them out); ``hash`` is the SHA-384 of the image and the image
+  is signed with a synthetic key of the chip's scheme (:mod:`nova_core.sim.crypto`: RSA-3072 PSS on GH100,
+  P-384 ECDSA on GB10x/GB20x), so the simulated FSP verifies it exactly as it verifies NVIDIA's.
 
 Everything is deterministic (content from SHAKE-256 of the chip, kind and version) and labelled: the
 tree gets :data:`MANIFEST_NAME` at its root, which the driver's discovery reads as "synthetic", and
@@ -32,17 +39,21 @@ import hashlib
 import json
 import os
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import NovaError
 from ...gpu.chips import CHIPS, Architecture, BootPath, Chipset
+from .. import crypto
 
 #: manifest file at the root of a synthetic tree (the driver's ``firmware.facts`` names the same file)
 MANIFEST_NAME = "nova-synthetic-firmware.json"
 DEFAULT_VERSION = "535.113.01"
 VERSIONS = ("535.113.01", "570.144")
+#: Hopper/Blackwell: the first release linux-firmware ships a GSP-FMC for
+FSP_DEFAULT_VERSION = "570.144"
 GENERATOR = "nova_core.sim.synth.firmware"
 
 _PAGE = 0x1000
@@ -345,11 +356,16 @@ _DESC_NAMES = ("version", "bootloader_offset", "bootloader_size", "bootloader_pa
 
 @functools.lru_cache(maxsize=64)
 def build_bootloader(chip: Chipset, version: str = DEFAULT_VERSION) -> SynthBootloader:
-    """The RISC-V bootloader for ``chip``: descriptor v4 (76 bytes) up to GA100, v5 (84 bytes) after."""
+    """The RISC-V bootloader for ``chip``: descriptor v4 (76 bytes) up to GA100, v5 (84 bytes) after, in the
+    GSP-FMC layout (no RISC-V bootloader) on Hopper and Blackwell."""
     v4 = chip.architecture is Architecture.TURING or chip is Chipset.GA100
     d = dict.fromkeys(_DESC_NAMES, 0)
     names: tuple[str, ...]
-    if v4:
+    if chip.facts.boot_path is BootPath.FSP:  # as the 570.144 gh100/gb100/gb202 files: manifest, data, code
+        d.update(version=5, manifest_offset=0, manifest_size=0xA00, monitor_data_offset=0xA00,
+                 monitor_data_size=0x2000, monitor_code_offset=0x2A00, monitor_code_size=0x5600, is_monitor_enabled=1)
+        payload_size, names = 0x8000, tuple(_DESC_NAMES)
+    elif v4:
         d.update(version=4, bootloader_size=0x488, bootloader_param_offset=0x488, bootloader_param_size=0x10)
         payload_size, names = 0x1000, tuple(_DESC_NAMES[:19])
     else:
@@ -365,6 +381,72 @@ def build_bootloader(chip: Chipset, version: str = DEFAULT_VERSION) -> SynthBoot
     return SynthBootloader(chip.name, version, head + desc + payload, payload, {n: d[n] for n in names})
 
 
+# -- GSP-FMC (Hopper, Blackwell) --------------------------------------------------------------------------
+
+#: the ELF32 header of every FMC file (nouveau ``elf_header``; the driver's ``firmware.facts`` has its own copy)
+_FMC_EHDR = struct.pack("<16sHHIIIIIHHHHHH", b"\x7fELF\x01\x01\x01" + bytes(9), 0, 0, 1, 0, 0, 52, 0, 52, 0, 0,
+                        40, 6, 1)
+_FMC_FLAGS = 0xF0000000 | 0x0FF00000 | 0x100 | 0x2
+_FMC_IMAGE_BYTES = 0x9648
+
+
+@dataclass(frozen=True)
+class SynthFmc:
+    """A synthetic ``fmc-<version>.bin`` and its parts."""
+
+    chip: str
+    version: str
+    data: bytes = field(repr=False)
+    image: bytes = field(repr=False)
+    hash: bytes
+    public_key: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+
+    def manifest(self) -> dict[str, Any]:
+        return {"size": len(self.data), "sha256": hashlib.sha256(self.data).hexdigest(),
+                "image_bytes": len(self.image), "hash": self.hash.hex(), "public_key_bytes": len(self.public_key),
+                "signature_bytes": len(self.signature)}
+
+
+def fmc_key_label(chip: Chipset) -> str:
+    """The label of the synthetic signing key of ``chip``'s FMC (one per architecture)."""
+    return f"fmc {chip.architecture.name.lower()}"
+
+
+@functools.lru_cache(maxsize=16)
+def build_fmc(chip: Chipset, version: str = "570.144") -> SynthFmc:
+    """The GSP-FMC container of a Hopper/Blackwell ``chip``, signed with the synthetic key of its scheme."""
+    facts = chip.facts
+    if facts.boot_path is not BootPath.FSP:
+        raise NovaError(f"{chip.name} boots through the SEC2 booter: it has no GSP-FMC")
+    image = _stream("fmc-image", chip.architecture.name, version, n=_FMC_IMAGE_BYTES)
+    digest = hashlib.sha384(image).digest()
+    label = fmc_key_label(chip)
+    if facts.cot_public_key_size == 384:
+        rsa = crypto.rsa_keypair(label)
+        key = rsa.modulus
+        sig = crypto.pss_sign(rsa.n, rsa.d, digest, _stream("fmc-salt", label, version, n=crypto.PSS_SALT_LEN))
+    else:
+        ec = crypto.ecdsa_keypair(label)
+        key, sig = ec.public_key, crypto.ecdsa_sign(ec, digest)
+    names = b"\0.shstrtab\0hash\0signature\0publickey\0image\0"
+    blobs = [(b"hash", digest, 4), (b"signature", sig, 4), (b"publickey", key, 4), (b"image", image, 4)]
+    pos = 52 + 6 * 40
+    body = bytearray(names)
+    headers = [bytes(40), struct.pack("<10I", names.index(b".shstrtab"), 3, 0x20, 0, pos, len(names), 0, 0, 1, 0)]
+    pos += len(names)
+    for name, blob, align in blobs:
+        pad = -pos % align
+        body += bytes(pad)
+        pos += pad
+        headers.append(struct.pack("<10I", names.index(b"\0" + name + b"\0") + 1, 1, _FMC_FLAGS, 0, pos, len(blob), 0,
+                                   zlib.crc32(blob), align, 0))
+        body += blob
+        pos += len(blob)
+    data = _FMC_EHDR + b"".join(headers) + bytes(body)
+    return SynthFmc(chip.name, version, data, image, digest, key, sig)
+
+
 # -- a firmware set and a linux-firmware-like tree --------------------------------------------------------
 
 
@@ -378,6 +460,7 @@ class SynthFirmware:
     bootloader: SynthBootloader
     booter_load: SynthBooter | None
     booter_unload: SynthBooter | None
+    fmc: SynthFmc | None = None
 
     @property
     def gsp_signature_section(self) -> str:
@@ -391,6 +474,8 @@ class SynthFirmware:
         for b in (self.booter_load, self.booter_unload):
             if b is not None:
                 out[f"nvidia/{d}/gsp/{b.kind}-{self.version}.bin"] = b.data
+        if self.fmc is not None:
+            out[f"nvidia/{d}/gsp/fmc-{self.version}.bin"] = self.fmc.data
         return out
 
     def manifest(self) -> dict[str, Any]:
@@ -399,6 +484,7 @@ class SynthFirmware:
             "gsp": self.gsp.manifest(), "bootloader": self.bootloader.manifest(),
             "booter_load": None if self.booter_load is None else self.booter_load.manifest(),
             "booter_unload": None if self.booter_unload is None else self.booter_unload.manifest(),
+            "fmc": None if self.fmc is None else self.fmc.manifest(),
         }
 
 
@@ -417,6 +503,7 @@ def build_firmware(chip: Chipset | str, version: str = DEFAULT_VERSION) -> Synth
         c, version, gsp, build_bootloader(c, version),
         build_booter(c, "booter_load", version) if sec2 else None,
         build_booter(c, "booter_unload", version) if sec2 else None,
+        None if sec2 else build_fmc(c, version),
     )
 
 

@@ -1,0 +1,539 @@
+"""nova_core.hw.irq: interrupts as the driver sees them - hardware vectors, handlers on their own thread.
+
+An :class:`IrqManager` owns the interrupt vectors of one device, delivered by a backend:
+
+- **VFIO** (:mod:`nova_core.hw.vfio.irq`): MSI-X, else MSI, else INTx, each vector an eventfd bound with
+  ``VFIO_DEVICE_SET_IRQS``;
+- **messages** (:mod:`nova_core.irq.msi`): a function whose config space the driver owns and whose MSI/MSI-X
+  writes it can see - the simulated GPU;
+- **poll** (:class:`PollBackend`): no interrupt can be had; nothing is delivered and every wait keeps polling,
+  as before interrupts existed.
+
+The contract, as Linux's threaded IRQs give it:
+
+- :meth:`IrqManager.request` installs ``handler(vector) -> bool`` (True: it was this device's interrupt);
+  handlers run on the manager's dedicated thread (one per device), never on the caller's;
+- :meth:`IrqManager.disable` / :meth:`IrqManager.enable`: while disabled the handler is not called; an
+  interrupt arriving meanwhile is remembered and delivered at enable (``disable`` waits for a handler in
+  progress, like ``disable_irq``); :meth:`IrqManager.mask` / :meth:`IrqManager.unmask` do the same at the
+  source where the backend can (an MSI-X entry's mask bit, VFIO's INTx mask) and never wait, so a handler may
+  mask its own vector;
+- :meth:`IrqManager.synchronize` returns once every interrupt signalled before the call has been handled;
+  :meth:`IrqManager.free` waits for a handler in progress and guarantees no later call;
+- **faults**: a handler that raises is logged and counted, and its vector stays usable; a vector that keeps
+  firing unhandled (no handler, or handlers that say "not mine") :data:`STORM_UNHANDLED` times in a row is a
+  storm: it is cut off at the source and reported once (:attr:`IrqManager.reports`).
+
+Waiting for an interrupt is :func:`wait_woken` on a :class:`Wakeup` that handlers signal: a bounded wait on the
+device's clock. On simulated time (:meth:`~nova_core.hw.clock.VirtualClock.run_until`) the wait lets time jump
+from one simulated event to the next instead of polling in fixed steps; the manager is a clock settler, so a
+handler triggered by an event has run before time moves on.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import IrqError, PollTimeout
+from .clock import MS, SEC, Clock
+
+log = logging.getLogger(__name__)
+
+#: interrupt delivery modes, in the order they are tried
+MODES = ("msi-x", "msi", "intx", "poll")
+#: consecutive unhandled deliveries of one vector that make a storm (Linux ``note_interrupt`` looks at 100,000
+#: with 99,900 unhandled; a driver that owns its device can tell sooner)
+STORM_UNHANDLED = 1000
+# TIMEOUT: a handler is host code; one that has not returned within 5 s is stuck (free/disable then fail with
+# IrqError rather than hang).
+HANDLER_TIMEOUT_S = 5.0
+WAIT_SLICE_S = 0.5  #: the dispatcher's longest block in the backend (it also wakes for close())
+# TIMEOUT: an interrupt-driven wait looks at its condition at least every 100 ms of device time even without an
+# interrupt, so a lost interrupt costs 100 ms, not the whole timeout (it is counted in Wakeup.missed).
+RECHECK = 100 * MS
+MAX_REPORTS = 256
+
+Handler = Callable[[int], bool]
+
+
+class IrqBackend(Protocol):
+    """Where a device's interrupts come from (VFIO eventfds, observed MSI messages, or nothing)."""
+
+    @property
+    def mode(self) -> str:
+        """One of :data:`MODES`."""
+        ...
+
+    @property
+    def count(self) -> int:
+        """Hardware vectors delivered (0 in poll mode)."""
+        ...
+
+    def wait(self, timeout_s: float) -> list[int]:
+        """Block until vectors fire (returned, each once) or ``timeout_s`` passes or :meth:`wake` is called."""
+        ...
+
+    def pending(self) -> int:
+        """Vectors signalled and not yet :meth:`done` (queued, or returned by :meth:`wait` and still handled)."""
+        ...
+
+    def done(self, count: int) -> None:
+        """The manager has handled ``count`` vectors that :meth:`wait` returned."""
+        ...
+
+    def wake(self) -> None:
+        """Make a blocked :meth:`wait` return."""
+        ...
+
+    def mask(self, vector: int) -> bool:
+        """Mask ``vector`` at the source; False when the source cannot (the manager masks in software)."""
+        ...
+
+    def unmask(self, vector: int) -> bool:
+        ...
+
+    def detach(self, vector: int) -> None:
+        """Stop delivering ``vector`` for good (a storm)."""
+        ...
+
+    def end_of_interrupt(self, vector: int) -> None:
+        """After the handlers ran (VFIO INTx is masked by the kernel on delivery: unmask it)."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+    def describe(self) -> str:
+        ...
+
+
+class PollBackend:
+    """No interrupts: nothing is delivered; waits keep polling (``reason`` says why)."""
+
+    mode = "poll"
+    count = 0
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self._woken = threading.Event()
+
+    def wait(self, timeout_s: float) -> list[int]:
+        self._woken.wait(timeout_s)
+        self._woken.clear()
+        return []
+
+    def pending(self) -> int:
+        return 0
+
+    def done(self, count: int) -> None:
+        pass
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    def mask(self, vector: int) -> bool:
+        return False
+
+    def unmask(self, vector: int) -> bool:
+        return False
+
+    def detach(self, vector: int) -> None:
+        pass
+
+    def end_of_interrupt(self, vector: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return f"polling ({self.reason})"
+
+
+@dataclass
+class VectorState:
+    """One hardware vector: its handler and what happened to it."""
+
+    vector: int
+    name: str = ""
+    handler: Handler | None = None
+    enabled: bool = True
+    masked: bool = False
+    soft_masked: bool = False  #: masked by the manager because the backend could not
+    pending: bool = False  #: fired while disabled or masked: delivered at enable/unmask
+    fired: int = 0  #: deliveries from the backend
+    handled: int = 0  #: deliveries a handler claimed
+    unhandled: int = 0  #: deliveries nobody claimed (total)
+    unhandled_run: int = 0  #: ... in a row
+    errors: int = 0  #: handler exceptions
+    storm: bool = False  #: cut off as a storm
+    in_flight: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"vector": self.vector, "name": self.name or None, "fired": self.fired, "handled": self.handled,
+                "unhandled": self.unhandled, "errors": self.errors, "enabled": self.enabled, "masked": self.masked,
+                "storm": self.storm}
+
+
+class IrqManager:
+    """The interrupt vectors of one device and the thread their handlers run on.
+
+    Args:
+        backend: where interrupts come from.
+        clock: the device's clock; a clock with ``add_settler`` (the virtual clock) gets the manager as a
+            settler, so simulated time does not move while a handler triggered by a simulated event is pending.
+        name: for the thread's name and messages.
+        storm_threshold: consecutive unhandled deliveries that make a storm.
+    """
+
+    def __init__(self, backend: IrqBackend, clock: Clock | None = None, *, name: str = "",
+                 storm_threshold: int = STORM_UNHANDLED) -> None:
+        self.backend = backend
+        self.name = name or backend.describe()
+        self.storm_threshold = storm_threshold
+        self.vectors: dict[int, VectorState] = {}
+        self.reports: collections.deque[str] = collections.deque(maxlen=MAX_REPORTS)
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._busy = False
+        self._stop = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._unsettle: Callable[[], None] | None = None
+        self._replay: collections.deque[int] = collections.deque()
+        if backend.mode != "poll":
+            self._thread = threading.Thread(target=self._run, name=f"nova irq {self.name}", daemon=True)
+            self._thread.start()
+            add = getattr(clock, "add_settler", None)
+            if add is not None:
+                self._unsettle = add(self._settle)
+
+    # -- what it is -------------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return self.backend.mode
+
+    @property
+    def count(self) -> int:
+        return self.backend.count
+
+    @property
+    def delivers(self) -> bool:
+        """Interrupts are delivered (False in poll mode, and once closed)."""
+        return self._thread is not None and not self._closed
+
+    def on_handler_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def report(self, message: str) -> None:
+        """Record a fault (kept in :attr:`reports`, bounded) and log it."""
+        self.reports.append(message)
+        log.warning("%s: %s", self.name, message)
+
+    def stats(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [v.as_json() for _, v in sorted(self.vectors.items())]
+
+    # -- handlers ---------------------------------------------------------------------------------------
+
+    def _state(self, vector: int) -> VectorState:
+        if not 0 <= vector < self.backend.count:
+            raise IrqError(f"{self.name}: vector {vector} does not exist ({self.backend.describe()}: "
+                           f"{self.backend.count} vector(s))")
+        st = self.vectors.get(vector)
+        if st is None:
+            st = self.vectors[vector] = VectorState(vector)
+        return st
+
+    def request(self, vector: int, handler: Handler, name: str) -> None:
+        """Install ``handler`` for ``vector`` (enabled); a vector has one handler.
+
+        Raises:
+            IrqError: no such vector, or it already has a handler.
+        """
+        if self._closed:
+            raise IrqError(f"{self.name}: closed; cannot request vector {vector}")
+        with self._lock:
+            st = self._state(vector)
+            if st.handler is not None:
+                raise IrqError(f"{self.name}: vector {vector} already has a handler ({st.name})")
+            st.handler, st.name, st.enabled, st.unhandled_run = handler, name, True, 0
+
+    def free(self, vector: int) -> None:
+        """Remove the handler of ``vector``; waits for it to finish if it runs; it is never called again.
+
+        Raises:
+            IrqError: the vector has no handler, or its handler did not return within the bound.
+        """
+        with self._lock:
+            st = self.vectors.get(vector)
+            if st is None or st.handler is None:
+                raise IrqError(f"{self.name}: vector {vector} has no handler to free")
+            st.handler = None
+            st.pending = False
+            self._wait_not_in_flight(st, "free")
+
+    def enable(self, vector: int) -> None:
+        """Call the handler again; an interrupt that arrived while disabled is delivered now."""
+        with self._lock:
+            st = self._state(vector)
+            st.enabled = True
+            replay = self._take_pending(st)
+        if replay:
+            self._kick(vector)
+
+    def disable(self, vector: int) -> None:
+        """Stop calling the handler of ``vector`` (interrupts are remembered); waits for a handler in progress."""
+        with self._lock:
+            st = self._state(vector)
+            st.enabled = False
+            self._wait_not_in_flight(st, "disable")
+
+    def mask(self, vector: int) -> None:
+        """Mask ``vector`` at the source where the backend can, in software otherwise; never waits."""
+        done = self.backend.mask(vector)
+        with self._lock:
+            st = self._state(vector)
+            st.masked, st.soft_masked = True, not done
+
+    def unmask(self, vector: int) -> None:
+        with self._lock:
+            st = self._state(vector)
+            soft = st.soft_masked
+            st.masked = st.soft_masked = False
+            replay = self._take_pending(st)
+        if not soft:
+            self.backend.unmask(vector)
+        if replay:
+            self._kick(vector)
+
+    def _take_pending(self, st: VectorState) -> bool:
+        if st.pending and st.enabled and not st.masked:
+            st.pending = False
+            return True
+        return False
+
+    def _wait_not_in_flight(self, st: VectorState, doing: str) -> None:
+        """With the lock held: wait for ``st``'s handler to return (not from the handler thread itself)."""
+        if self.on_handler_thread():
+            return  # a handler freeing or disabling a vector: the dispatcher checks again before any call
+        deadline = time.monotonic() + HANDLER_TIMEOUT_S
+        while st.in_flight:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise IrqError(f"{self.name}: {doing} of vector {st.vector} ({st.name}): its handler has not "
+                               f"returned after {HANDLER_TIMEOUT_S:g} s")
+            self._idle.wait(left)
+
+    def _kick(self, vector: int) -> None:
+        """Deliver ``vector`` once more (a remembered interrupt), on the handler thread."""
+        with self._lock:
+            self._replay.append(vector)
+        self.backend.wake()
+
+    # -- waiting for handlers ---------------------------------------------------------------------------
+
+    def synchronize(self, timeout_s: float = HANDLER_TIMEOUT_S) -> None:
+        """Return once every interrupt signalled before the call has been handled.
+
+        Raises:
+            IrqError: still busy after ``timeout_s`` (a stuck handler).
+        """
+        if self._thread is None or self.on_handler_thread():
+            return
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while not self._stop and (self._busy or self._replay or self.backend.pending()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise IrqError(f"{self.name}: interrupts still being handled after {timeout_s:g} s")
+                self._idle.wait(min(left, 0.05))  # backend.pending() changes without notifying us
+
+    def _settle(self) -> None:
+        """A VirtualClock settler: the handlers of what already fired run before simulated time moves."""
+        if self._closed or self.on_handler_thread():
+            return
+        try:
+            self.synchronize()
+        except IrqError as e:
+            self.report(str(e))
+
+    # -- the handler thread -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if self._stop:
+                    return
+                replay = list(self._replay)
+                self._replay.clear()
+                self._busy = bool(replay)
+            if replay:
+                for v in replay:
+                    self._deliver(v, replayed=True)
+            else:
+                fired = self.backend.wait(WAIT_SLICE_S)  # counted in backend.pending() until done()
+                for v in fired:
+                    self._deliver(v)
+                if fired:
+                    self.backend.done(len(fired))
+            with self._lock:
+                self._busy = False
+                self._idle.notify_all()
+
+    def _deliver(self, vector: int, *, replayed: bool = False) -> None:
+        with self._lock:
+            st = self.vectors.get(vector)
+            if st is None:
+                st = self.vectors[vector] = VectorState(vector)
+            if not replayed:
+                st.fired += 1
+            if st.storm:
+                return
+            handler = st.handler
+            if handler is not None and (not st.enabled or st.masked):
+                st.pending = True
+                return
+            st.in_flight = handler is not None
+        handled = False
+        try:
+            if handler is not None:
+                try:
+                    handled = bool(handler(vector))
+                except Exception as e:  # a handler's bug must not kill the thread or the vector
+                    handled = True  # it was ours: not a storm
+                    with self._lock:
+                        st.errors += 1
+                        errors = st.errors
+                    if errors <= 10 or errors % 1000 == 0:
+                        self.report(f"vector {vector} ({st.name}): handler raised {type(e).__name__}: {e} "
+                                    f"({errors} so far); the vector stays enabled")
+        finally:
+            with self._lock:
+                st.in_flight = False
+                self._idle.notify_all()
+        self._account(st, handled)
+        self.backend.end_of_interrupt(vector)
+
+    def _account(self, st: VectorState, handled: bool) -> None:
+        with self._lock:
+            if handled:
+                st.handled += 1
+                st.unhandled_run = 0
+                return
+            st.unhandled += 1
+            st.unhandled_run += 1
+            storm = st.unhandled_run >= self.storm_threshold and not st.storm
+            if storm:
+                st.storm = True
+        if storm:
+            why = "no handler" if st.handler is None else f"handler {st.name!r} never claims it"
+            self.report(f"vector {st.vector}: interrupt storm ({st.unhandled_run} unhandled in a row, {why}): "
+                        f"disabled at the source")
+            self.backend.detach(st.vector)
+
+    # -- life cycle -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the thread (after the handler in progress), release the backend; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._unsettle is not None:
+            self._unsettle()
+            self._unsettle = None
+        with self._lock:
+            self._stop = True
+            for st in self.vectors.values():
+                st.handler = None
+        if self._thread is not None:
+            self.backend.wake()
+            if not self.on_handler_thread():
+                self._thread.join(HANDLER_TIMEOUT_S)
+        self.backend.close()
+
+    def __enter__(self) -> IrqManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<IrqManager {self.name}: {self.mode}, {len(self.vectors)} vector(s)>"
+
+
+
+class Wakeup:
+    """A counter interrupt handlers bump; waiters wait for it to move past the value they saw.
+
+    ``missed`` counts waits whose condition came true with no interrupt (an interrupt that was lost).
+    """
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self._cond = threading.Condition()
+        self._count = 0
+        self.missed = 0
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def signal(self) -> None:
+        with self._cond:
+            self._count += 1
+            self._cond.notify_all()
+
+    def wait(self, seen: int, clock: Clock, timeout: int) -> bool:
+        """Wait up to ``timeout`` ns of ``clock`` for :attr:`count` to differ from ``seen``."""
+        run_until = getattr(clock, "run_until", None)
+        if run_until is not None:
+            return bool(run_until(lambda: self._count != seen, timeout))
+        with self._cond:
+            return self._cond.wait_for(lambda: self._count != seen, max(timeout, 0) / SEC)
+
+
+def wait_woken(wakeup: Wakeup, done: Callable[[], bool], *, clock: Clock, timeout: int, what: str,
+               recheck: int = RECHECK) -> None:
+    """Wait until ``done()`` holds, checking it after every :meth:`Wakeup.signal` (and every ``recheck`` ns).
+
+    The interrupt-driven counterpart of :func:`~nova_core.hw.poll.poll_timeout`: the same bound, the same
+    message, and the same report to a clock that observes waits.
+
+    Raises:
+        PollTimeout: ``done()`` still false after ``timeout`` ns; the message names ``what``.
+    """
+    start = clock.now()
+    deadline = start + timeout
+    seen = wakeup.count
+    if done():
+        return
+    observe = getattr(clock, "observe_wait", None)
+    host_start = time.perf_counter_ns()
+    wakes = 0
+    while True:
+        now = clock.now()
+        if now >= deadline:
+            if done():
+                break
+            if observe is not None:
+                observe(what, start, host_start, wakes, False)
+            raise PollTimeout(f"{what} (interrupt-driven wait, {wakes} interrupt(s) seen)", timeout)
+        woken = wakeup.wait(seen, clock, min(recheck, deadline - now))
+        seen = wakeup.count
+        wakes += int(woken)
+        if done():
+            if not woken:
+                wakeup.missed += 1
+                if wakeup.missed == 1:
+                    log.warning("%s: %s came true with no interrupt (an interrupt was lost?)", wakeup.name, what)
+            break
+    if observe is not None:
+        observe(what, start, host_start, wakes, True)

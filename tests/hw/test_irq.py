@@ -1,0 +1,370 @@
+"""The IRQ abstraction (nova_core.hw.irq): handlers on their own thread, enable/disable/mask, synchronize, free,
+the fault cases (a handler that raises, a storm, a spurious vector), and the clock-aware wait for an interrupt."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from nova_core.errors import IrqError, PollTimeout
+from nova_core.hw.clock import MS, SEC, US, MonotonicClock, VirtualClock
+from nova_core.hw.irq import IrqManager, PollBackend, Wakeup, wait_woken
+
+
+class FakeBackend:
+    """Vectors fired by the test; masking latches a pending bit (as an MSI-X PBA does) when ``maskable``."""
+
+    def __init__(self, count: int = 4, *, maskable: bool = True, mode: str = "msi-x") -> None:
+        self.mode = mode
+        self.count = count
+        self.maskable = maskable
+        self._cond = threading.Condition()
+        self._queue: list[int] = []
+        self._taken = 0
+        self._woken = False
+        self.masked: set[int] = set()
+        self.latched: set[int] = set()
+        self.detached: list[int] = []
+        self.dropped = 0
+        self.eoi: list[int] = []
+        self.closed = False
+
+    def fire(self, v: int) -> None:
+        with self._cond:
+            if v in self.detached:
+                self.dropped += 1
+                return
+            if v in self.masked:
+                self.latched.add(v)
+                return
+            self._queue.append(v)
+            self._cond.notify_all()
+
+    def wait(self, timeout_s: float) -> list[int]:
+        with self._cond:
+            self._cond.wait_for(lambda: self._queue or self._woken, timeout_s)
+            self._woken = False
+            out, self._queue = self._queue, []
+            self._taken += len(out)
+            return out
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue) + self._taken
+
+    def done(self, count: int) -> None:
+        with self._cond:
+            self._taken -= count
+
+    def wake(self) -> None:
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
+    def mask(self, vector: int) -> bool:
+        if self.maskable:
+            self.masked.add(vector)
+        return self.maskable
+
+    def unmask(self, vector: int) -> bool:
+        self.masked.discard(vector)
+        if vector in self.latched:
+            self.latched.discard(vector)
+            self.fire(vector)
+        return self.maskable
+
+    def detach(self, vector: int) -> None:
+        self.detached.append(vector)
+
+    def end_of_interrupt(self, vector: int) -> None:
+        self.eoi.append(vector)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def describe(self) -> str:
+        return "fake"
+
+
+class Recorder:
+    def __init__(self, result: bool = True) -> None:
+        self.calls: list[tuple[int, str]] = []
+        self.result = result
+        self.event = threading.Event()
+
+    def __call__(self, vector: int) -> bool:
+        self.calls.append((vector, threading.current_thread().name))
+        self.event.set()
+        return self.result
+
+
+@pytest.fixture
+def mgr() -> tuple[FakeBackend, IrqManager]:
+    be = FakeBackend()
+    m = IrqManager(be, name="test")
+    yield be, m
+    m.close()
+
+
+def fire_and_sync(be: FakeBackend, m: IrqManager, v: int) -> None:
+    be.fire(v)
+    m.synchronize()
+
+
+def test_handler_runs_on_the_dedicated_thread(mgr: tuple[FakeBackend, IrqManager]) -> None:
+    be, m = mgr
+    rec = Recorder()
+    m.request(1, rec, "one")
+    fire_and_sync(be, m, 1)
+    assert rec.calls == [(1, "nova irq test")] and threading.current_thread().name != "nova irq test"
+    assert m.vectors[1].handled == 1 and be.eoi == [1]
+    with pytest.raises(IrqError, match="already has a handler"):
+        m.request(1, rec, "again")
+    with pytest.raises(IrqError, match="vector 4 does not exist"):
+        m.request(4, rec, "four")
+
+
+def test_disabled_vector_is_remembered_and_delivered_at_enable(mgr: tuple[FakeBackend, IrqManager]) -> None:
+    be, m = mgr
+    rec = Recorder()
+    m.request(0, rec, "zero")
+    m.disable(0)
+    fire_and_sync(be, m, 0)
+    fire_and_sync(be, m, 0)
+    assert rec.calls == [] and m.vectors[0].pending and m.vectors[0].fired == 2
+    m.enable(0)
+    m.synchronize()
+    assert len(rec.calls) == 1 and not m.vectors[0].pending  # one remembered interrupt, as Linux's IRQS_PENDING
+
+
+def test_disable_and_free_wait_for_the_running_handler(mgr: tuple[FakeBackend, IrqManager]) -> None:
+    be, m = mgr
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow(v: int) -> bool:
+        calls.append(v)
+        entered.set()
+        release.wait(5)
+        return True
+
+    m.request(2, slow, "slow")
+    be.fire(2)
+    assert entered.wait(5)
+    done = threading.Event()
+
+    def free_it() -> None:
+        m.free(2)
+        done.set()
+
+    t = threading.Thread(target=free_it)
+    t.start()
+    assert not done.wait(0.2)  # free() waits while the handler runs
+    release.set()
+    t.join(5)
+    assert done.is_set()
+    fire_and_sync(be, m, 2)
+    assert calls == [2]  # never called after free() returned
+    assert m.vectors[2].unhandled == 1
+    with pytest.raises(IrqError, match="no handler to free"):
+        m.free(2)
+
+
+def test_mask_at_the_source_latches_and_unmask_delivers() -> None:
+    be = FakeBackend(maskable=True)
+    with IrqManager(be, name="m") as m:
+        rec = Recorder()
+        m.request(3, rec, "three")
+        m.mask(3)
+        fire_and_sync(be, m, 3)
+        assert rec.calls == [] and be.latched == {3} and not m.vectors[3].soft_masked
+        m.unmask(3)
+        m.synchronize()
+        assert len(rec.calls) == 1
+
+
+def test_mask_in_software_where_the_source_cannot() -> None:
+    be = FakeBackend(maskable=False)
+    with IrqManager(be, name="s") as m:
+        rec = Recorder()
+        m.request(0, rec, "zero")
+        m.mask(0)
+        assert m.vectors[0].soft_masked
+        fire_and_sync(be, m, 0)
+        assert rec.calls == [] and m.vectors[0].pending
+        m.unmask(0)
+        m.synchronize()
+        assert len(rec.calls) == 1
+
+
+def test_a_handler_may_mask_its_own_vector(mgr: tuple[FakeBackend, IrqManager]) -> None:
+    be, m = mgr
+    calls: list[int] = []
+
+    def once(v: int) -> bool:
+        calls.append(v)
+        m.mask(v)  # never waits: called on the handler thread
+        return True
+
+    m.request(1, once, "once")
+    fire_and_sync(be, m, 1)
+    fire_and_sync(be, m, 1)
+    assert calls == [1] and be.latched == {1}
+
+
+def test_handler_that_raises_is_reported_and_stays_usable(mgr: tuple[FakeBackend, IrqManager]) -> None:
+    be, m = mgr
+    n = {"calls": 0}
+
+    def flaky(v: int) -> bool:
+        n["calls"] += 1
+        if n["calls"] == 1:
+            raise ValueError("boom")
+        return True
+
+    m.request(0, flaky, "flaky")
+    fire_and_sync(be, m, 0)
+    fire_and_sync(be, m, 0)
+    st = m.vectors[0]
+    assert n["calls"] == 2 and st.errors == 1 and st.handled == 2 and not st.storm  # a raise is not a storm
+    assert any("handler raised ValueError: boom" in r and "stays enabled" in r for r in m.reports)
+    assert m._thread is not None and m._thread.is_alive()
+
+
+def test_storm_without_handler_is_cut_off_and_reported_once() -> None:
+    be = FakeBackend()
+    with IrqManager(be, name="storm", storm_threshold=50) as m:
+        for _ in range(80):
+            be.fire(2)  # a spurious vector: nobody requested it
+        m.synchronize()
+        st = m.vectors[2]
+        assert st.storm and be.detached == [2]
+        assert st.unhandled == 50  # deliveries after the cut-off come from nowhere (the fake drops them)
+        assert be.dropped == 30 or st.fired >= 50
+        storms = [r for r in m.reports if "interrupt storm" in r]
+        assert len(storms) == 1 and "vector 2" in storms[0] and "no handler" in storms[0]
+
+
+def test_storm_of_a_handler_that_never_claims(mgr: tuple[FakeBackend, IrqManager]) -> None:
+    be, m = mgr
+    m.storm_threshold = 10
+    rec = Recorder(result=False)
+    m.request(1, rec, "never-mine")
+    for _ in range(10):
+        fire_and_sync(be, m, 1)
+    assert m.vectors[1].storm and be.detached == [1]
+    assert sum("interrupt storm" in r for r in m.reports) == 1 and "never claims it" in m.reports[-1]
+
+
+def test_a_claimed_interrupt_resets_the_storm_count(mgr: tuple[FakeBackend, IrqManager]) -> None:
+    be, m = mgr
+    m.storm_threshold = 5
+    answers = iter([False] * 4 + [True] + [False] * 4)
+    m.request(0, lambda v: next(answers), "sometimes")
+    for _ in range(9):
+        fire_and_sync(be, m, 0)
+    assert not m.vectors[0].storm and m.vectors[0].unhandled == 8
+
+
+def test_close_stops_the_thread_and_refuses_requests() -> None:
+    be = FakeBackend()
+    m = IrqManager(be, name="c")
+    rec = Recorder()
+    m.request(0, rec, "zero")
+    thread = m._thread
+    m.close()
+    assert be.closed and thread is not None and not thread.is_alive() and not m.delivers
+    be.fire(0)
+    time.sleep(0.05)
+    assert rec.calls == []
+    with pytest.raises(IrqError, match="closed"):
+        m.request(1, rec, "one")
+    m.close()  # idempotent
+
+
+def test_poll_backend_has_no_thread_and_no_vectors() -> None:
+    m = IrqManager(PollBackend("no interrupts here"), name="p")
+    assert m.mode == "poll" and not m.delivers and m._thread is None
+    assert "no interrupts here" in m.backend.describe()
+    with pytest.raises(IrqError, match="vector 0 does not exist"):
+        m.request(0, Recorder(), "zero")
+    m.synchronize()  # nothing to wait for
+    m.close()
+
+
+# -- waiting for an interrupt ---------------------------------------------------------------------------------
+
+
+def test_wait_woken_returns_when_signalled_on_real_time() -> None:
+    w = Wakeup("t")
+    state = {"done": False}
+
+    def later() -> None:
+        time.sleep(0.05)
+        state["done"] = True
+        w.signal()
+
+    threading.Thread(target=later).start()
+    t0 = time.monotonic()
+    wait_woken(w, lambda: state["done"], clock=MonotonicClock(), timeout=5 * SEC, what="the test's condition")
+    assert time.monotonic() - t0 < 2 and w.missed == 0
+
+
+def test_wait_woken_times_out_naming_what() -> None:
+    with pytest.raises(PollTimeout, match=r"timed out after 50 ms waiting for the reply to X \(interrupt-driven"):
+        wait_woken(Wakeup(), lambda: False, clock=MonotonicClock(), timeout=50 * MS, what="the reply to X",
+                   recheck=10 * MS)
+
+
+def test_wait_woken_counts_a_lost_interrupt() -> None:
+    w = Wakeup("lossy")
+    clock = VirtualClock()
+    state = {"done": False}
+    clock.call_later(3 * MS, lambda: state.update(done=True))  # the condition comes true, no signal
+    wait_woken(w, lambda: state["done"], clock=clock, timeout=SEC, what="x", recheck=10 * MS)
+    assert w.missed == 1 and clock.now() == 10 * MS  # found at the first recheck, not after the whole timeout
+
+
+def test_run_until_jumps_from_event_to_event() -> None:
+    clock = VirtualClock()
+    seen: list[int] = []
+    for t in (5 * US, 7 * US, 40 * US):
+        clock.call_at(t, lambda t=t: seen.append(t))
+    assert clock.run_until(lambda: len(seen) == 2, SEC)
+    assert clock.now() == 7 * US  # not a fixed poll step past it
+    assert not clock.run_until(lambda: False, 100 * US)
+    assert clock.now() == 107 * US and seen == [5 * US, 7 * US, 40 * US]  # bounded by the deadline
+
+
+def test_manager_settles_before_virtual_time_moves() -> None:
+    """An interrupt fired by a simulated event is handled before the waiting thread looks again."""
+    clock = VirtualClock()
+    be = FakeBackend()
+    with IrqManager(be, clock, name="settle") as m:
+        w = Wakeup()
+
+        def handler(v: int) -> bool:
+            time.sleep(0.02)  # slower than the waiter: it must not run past us
+            w.signal()
+            return True
+
+        m.request(0, handler, "zero")
+        clock.call_at(50 * US, lambda: be.fire(0))
+        seen = w.count
+        assert w.wait(seen, clock, SEC)
+        assert clock.now() == 50 * US
+
+
+def test_interrupt_waits_are_counted_by_an_observed_clock() -> None:
+    from nova_core.hw.events import ObservedClock, Timeline
+
+    inner = VirtualClock()
+    tl = Timeline(inner)
+    clock = ObservedClock(inner, tl)
+    w = Wakeup()
+    inner.call_at(30 * US, w.signal)
+    wait_woken(w, lambda: w.count > 0, clock=clock, timeout=SEC, what="the signal")
+    assert tl.dev_sleep_ns == 30 * US and [s.name for s in tl.of_kind("wait")] == ["the signal"]
+    assert ObservedClock(MonotonicClock(), tl).run_until is None  # a real clock: waits block on the wakeup
