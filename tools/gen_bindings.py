@@ -141,6 +141,30 @@ PROBE_INCLUDES = """\
 #include "kernel/gpu/intr/engine_idx.h"
 #include "dev_ctrl_defines.h"
 #include "ctrl/ctrl2080/ctrl2080gpu.h"
+#include "ctrl/ctrl0080/ctrl0080fifo.h"
+#include "class/cla06fsubch.h"
+#include "class/clc5c0.h"
+#include "class/clc6c0.h"
+#include "class/clc7c0.h"
+#include "class/clc9c0.h"
+#include "class/clcbc0.h"
+#if __has_include("class/clcdc0.h")  /* Blackwell: not in every release */
+#include "class/clcdc0.h"
+#endif
+#if __has_include("class/clcec0.h")  /* Blackwell: not in every release */
+#include "class/clcec0.h"
+#endif
+#include "class/clc597.h"
+#include "class/clc697.h"
+#include "class/clc797.h"
+#include "class/clc997.h"
+#include "class/clcb97.h"
+#if __has_include("class/clcd97.h")  /* Blackwell: not in every release */
+#include "class/clcd97.h"
+#endif
+#if __has_include("class/clce97.h")  /* Blackwell: not in every release */
+#include "class/clce97.h"
+#endif
 #include "ctrl/ctrl2080/ctrl2080vgpumgrinternal.h"
 #include "ctrl/ctrla081.h"
 #include "class/cla081.h"
@@ -175,6 +199,8 @@ ROOTS = [
     "NVA06F_CTRL_BIND_PARAMS", "NVA06F_CTRL_GPFIFO_SCHEDULE_PARAMS", "NvNotification",
     # the interrupt vector table GSP-RM gives the kernel driver (§12)
     "NV2080_CTRL_INTERNAL_INTR_GET_KERNEL_TABLE_PARAMS",
+    # the GR engine (issue 17): GSP-RM's context-buffer description, and the promotion of a channel's buffers
+    "NV2080_CTRL_INTERNAL_STATIC_GR_GET_CONTEXT_BUFFERS_INFO_PARAMS", "NV2080_CTRL_GPU_PROMOTE_CTX_PARAMS",
     # the vGPU manager (issue 19): the plugin task's bootload/shutdown/cleanup, the vGPU types GSP-RM is given
     # (NVA081-encoded), the VMMU segment size
     "NV2080_CTRL_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK_PARAMS",
@@ -299,6 +325,44 @@ CONSTANTS: dict[str, str] = {
         "CPU_DOORBELL", "PRIV_DOORBELL", "OFA0", "GR0", "GR1", "GR2", "GR3", "GR4", "GR5", "GR6", "GR7", "MAX")},
     "MC_ENGINE_IDX_MSENC?": "MC_ENGINE_IDX_MSENC",  # NVENC0 in 535
     "MC_ENGINE_IDX_NVENC?": "MC_ENGINE_IDX_NVENC",  # NVENC0 from 545
+    # the GR engine (issue 17): the context-buffer description and its indices, the promotion, the classes
+    "NV2080_CTRL_CMD_INTERNAL_STATIC_KGR_GET_CONTEXT_BUFFERS_INFO":
+        "NV2080_CTRL_CMD_INTERNAL_STATIC_KGR_GET_CONTEXT_BUFFERS_INFO",
+    "NV2080_CTRL_INTERNAL_GR_MAX_ENGINES": "NV2080_CTRL_INTERNAL_GR_MAX_ENGINES",
+    "NV2080_CTRL_INTERNAL_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_COUNT":
+        "NV2080_CTRL_INTERNAL_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_COUNT",
+    **{f"NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_{e}": (
+        f"NV0080_CTRL_FIFO_GET_ENGINE_CONTEXT_PROPERTIES_ENGINE_ID_{e.rstrip('?')}") for e in (
+        "GRAPHICS", "VLD", "VIDEO", "MPEG", "CAPTURE", "DISPLAY", "ENCRYPTION", "POSTPROCESS", "GRAPHICS_ZCULL",
+        "GRAPHICS_PM", "COMPUTE_PREEMPT", "GRAPHICS_PREEMPT", "GRAPHICS_SPILL", "GRAPHICS_PAGEPOOL",
+        "GRAPHICS_BETACB", "GRAPHICS_RTV", "GRAPHICS_PATCH", "GRAPHICS_BUNDLE_CB", "GRAPHICS_PAGEPOOL_GLOBAL",
+        "GRAPHICS_ATTRIBUTE_CB", "GRAPHICS_RTV_CB_GLOBAL", "GRAPHICS_GFXP_POOL", "GRAPHICS_GFXP_CTRL_BLK",
+        "GRAPHICS_FECS_EVENT", "GRAPHICS_PRIV_ACCESS_MAP", "GRAPHICS_SETUP?", "COUNT")},
+    "NV2080_CTRL_CMD_GPU_PROMOTE_CTX": "NV2080_CTRL_CMD_GPU_PROMOTE_CTX",
+    "NV2080_CTRL_GPU_PROMOTE_CONTEXT_MAX_ENTRIES": "NV2080_CTRL_GPU_PROMOTE_CONTEXT_MAX_ENTRIES",
+    **{f"NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_{b}": f"NV2080_CTRL_GPU_PROMOTE_CTX_BUFFER_ID_{b}" for b in (
+        "MAIN", "PM", "PATCH", "BUFFER_BUNDLE_CB", "PAGEPOOL", "ATTRIBUTE_CB", "RTV_CB_GLOBAL", "GFXP_POOL",
+        "GFXP_CTRL_BLK", "FECS_EVENT", "PRIV_ACCESS_MAP", "UNRESTRICTED_PRIV_ACCESS_MAP", "GLOBAL_PRIV_ACCESS_MAP")},
+    "NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_VIDMEM": "NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_VIDMEM",
+    "NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_COH_SYS": "NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_COH_SYS",
+    "NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_NCOH_SYS": "NV2080_CTRL_GPU_INITIALIZE_CTX_APERTURE_NCOH_SYS",
+    "NV2080_CTRL_GPU_INITIALIZE_CTX_GPU_CACHEABLE_NO": "NV2080_CTRL_GPU_INITIALIZE_CTX_GPU_CACHEABLE_NO",
+    "NVA06F_SUBCHANNEL_COMPUTE": "NVA06F_SUBCHANNEL_COMPUTE",
+    "NVA06F_SUBCHANNEL_3D": "NVA06F_SUBCHANNEL_3D",
+    "TURING_COMPUTE_A": "TURING_COMPUTE_A",
+    "AMPERE_COMPUTE_A": "AMPERE_COMPUTE_A",
+    "AMPERE_COMPUTE_B": "AMPERE_COMPUTE_B",
+    "ADA_COMPUTE_A": "ADA_COMPUTE_A",
+    "HOPPER_COMPUTE_A": "HOPPER_COMPUTE_A",
+    "BLACKWELL_COMPUTE_A?": "BLACKWELL_COMPUTE_A",
+    "BLACKWELL_COMPUTE_B?": "BLACKWELL_COMPUTE_B",
+    "TURING_A": "TURING_A",
+    "AMPERE_A": "AMPERE_A",
+    "AMPERE_B": "AMPERE_B",
+    "ADA_A": "ADA_A",
+    "HOPPER_A": "HOPPER_A",
+    "BLACKWELL_A?": "BLACKWELL_A",
+    "BLACKWELL_B?": "BLACKWELL_B",
     # the vGPU manager (issue 19): its controls and limits
     "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK":
         "NV2080_CTRL_CMD_VGPU_MGR_INTERNAL_BOOTLOAD_GSP_VGPU_PLUGIN_TASK",

@@ -144,6 +144,11 @@ class ChannelFault(ChannelError):
         super().__init__(str(report))
 
 
+class GrError(ChannelError):
+    """The GR engine's context could not be set up: GSP-RM's context-buffer description is missing or malformed,
+    or a golden context or a channel's promotion failed (:mod:`nova_core.engines.gr`)."""
+
+
 class FspError(NovaError):
     """The FSP (Hopper and later) refused or garbled a message, or never answered.
 

@@ -1,4 +1,4 @@
-"""nova_core.engines: work submission on a booted GPU - channels, pushbuffers, fences and the copy engine.
+"""nova_core.engines: work submission on a booted GPU - channels, pushbuffers, fences, the copy and GR engines.
 
 ==============  ================================================================================================
 module          what
@@ -14,6 +14,8 @@ module          what
 ``fence``       :class:`~.fence.Fence` (a channel's semaphore timeline value), woken by the engine's non-stall
                 interrupt (:class:`~.fence.NonStall`, fed by ``gpu.nonstall`` while the channel is open)
 ``ce``          :class:`~.ce.CopyEngine`: linear and pitch copies, fills, each ending in a semaphore release
+``gr/``         the GR engine (:mod:`.gr`): GSP-RM's context-buffer description, the golden context made once per
+                device, each channel's context promoted, the compute class on a channel (``channel.compute()``)
 ==============  ================================================================================================
 
 From a REPL::
@@ -24,6 +26,8 @@ From a REPL::
         dst = ch.vaspace.alloc_vram(1 << 20)
         ch.copy_engine().copy(dst, src, 1 << 20).wait()
         assert dst.read() == data                        # read back through BAR2, a path the CE did not use
+    with gpu.channels.open("gr0") as ch:                  # a channel on GR: its context promoted on first use
+        ch.compute().fence().wait()                      # released by the compute class's report semaphore
 
 The simulated GPU that executes all this - doorbell, GPFIFO and pushbuffer fetches through the channel's page
 tables, methods, copies, semaphores, faults - is :mod:`nova_core.sim.engines` (the driver never imports it).

@@ -71,6 +71,8 @@ if TYPE_CHECKING:
     from ..hw.events import Timeline
     from ..irq.nonstall import NonstallListeners
     from .ce import CopyEngine
+    from .gr.compute import ComputeEngine
+    from .gr.context import Graphics
 
 # TIMEOUT: OpenRM sends the error notifications (RC_TRIGGERED) right after writing the notifiers
 # (krcErrorSendEventNotifications follows krcErrorWriteNotifier); 100 ms of device time covers the message queue.
@@ -97,6 +99,10 @@ class EngineInfo:
     @property
     def is_copy(self) -> bool:
         return self.name.startswith("CE")
+
+    @property
+    def is_graphics(self) -> bool:
+        return self.name.startswith("GR")
 
     @property
     def nv2080_engine_type(self) -> int:
@@ -315,6 +321,8 @@ class Fifo:
         self.engines: list[EngineInfo] = []
         self.method_buffer_size = 0
         self.errors: list[ChannelErrorReport] = []  #: every channel error reported, oldest first
+        #: the GR engine's contexts (:class:`~.gr.context.Graphics`; the boot sets it when GSP-RM has a GR engine)
+        self.graphics: Graphics | None = None
         self.closed = False
         self._lock = threading.RLock()
         self._channels: dict[int, Channel] = {}
@@ -503,6 +511,11 @@ class Fifo:
             self._userd.release()
         except NovaError as e:
             problems.append(str(e))
+        if self.graphics is not None:  # the global context buffers, once no channel maps them any more
+            try:
+                self.graphics.close()
+            except NovaError as e:
+                problems.append(str(e))
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         if problems:
@@ -551,7 +564,9 @@ class Channel:
         self._seq = 0
         self._inflight: list[_Inflight] = []
         self._ce: CopyEngine | None = None
+        self._compute: ComputeEngine | None = None
         self._undo: list[Any] = []
+        self._rm_undo = 0  #: where in ``_undo`` the channel's RM objects are freed (GR context memory goes after)
         self.submissions = 0
         self.chid = fifo.chids.alloc()
         try:
@@ -585,6 +600,7 @@ class Channel:
         self._undo.append(lambda: fifo.dma.free(self.notifier))
         # the channel group and the channel
         eng = self.engine.nv2080_engine_type
+        self._rm_undo = len(self._undo)
         self.group = fifo.device.alloc(F.KEPLER_CHANNEL_GROUP_A, abi.pack(
             "NV_CHANNEL_GROUP_ALLOCATION_PARAMETERS", hVASpace=self.vaspace.rm.handle, engineType=eng))
         self._undo.append(self.group.free)
@@ -672,6 +688,8 @@ class Channel:
     def pushbuffer(self) -> Pushbuffer:
         """An empty pushbuffer for this channel's class (with the subchannel bindings made so far)."""
         bound = {} if self._ce is None or not self._ce.bound else {self._ce.subchannel: self._ce.ce_class}
+        if self._compute is not None and self._compute.bound:
+            bound[self._compute.subchannel] = self._compute.compute_class
         return Pushbuffer(self.gpfifo_class, bound)
 
     # -- errors ---------------------------------------------------------------------------------------------------
@@ -833,6 +851,33 @@ class Channel:
                     raise ChannelError(f"channel {self.chid} runs {self.engine.name}, not a copy engine")
                 self._ce = CopyEngine(self)
             return self._ce
+
+    def compute(self) -> ComputeEngine:
+        """The channel's compute engine: on first use the device's golden context is made (once per device), the
+        channel's context buffers are allocated, mapped and promoted to GSP-RM, and the chip's compute class is
+        allocated under the channel (:mod:`nova_core.engines.gr`); bound to subchannel 1 on first use.
+
+        Raises:
+            ChannelError: the channel does not run on GR, or the GPU has no GR engine.
+            GrError: the golden context or the promotion failed.
+        """
+        from .gr.compute import ComputeEngine
+
+        with self._lock:
+            self._check_open()
+            if self._compute is None:
+                gr = self.fifo.graphics
+                if not self.engine.is_graphics or gr is None:
+                    raise ChannelError(f"channel {self.chid} runs {self.engine.name}, not a GR engine"
+                                       if gr is not None else "this GPU's FIFO has no GR engine")
+                context = gr.promote(self)
+                try:
+                    self._compute = ComputeEngine(self, context)
+                except BaseException:
+                    context.release()
+                    raise
+                self._undo.insert(self._rm_undo, context.release)  # runs after the RM channel is freed
+            return self._compute
 
     # -- teardown ---------------------------------------------------------------------------------------------
 

@@ -13,10 +13,11 @@ to, and how the method address moves:
 
 Methods below 0x100 are host methods (``HOST_METHODS`` of the GPFIFO class; SEM_*, NON_STALL_INTERRUPT,
 SET_OBJECT...) and go on any subchannel; the others belong to the class bound to the subchannel with SET_OBJECT
-(:meth:`Pushbuffer.set_object`). :meth:`Pushbuffer.method` takes method *names* and refuses - with
-:class:`~nova_core.errors.PushbufferError` - a name the class does not have, a method on a subchannel nothing
-is bound to, and a value that does not fit 32 bits: the mistakes a GPU answers with a channel error are caught
-before anything is submitted. :meth:`Pushbuffer.raw` writes any header (tests of the GPU's own refusals).
+(:meth:`Pushbuffer.set_object`: a copy-engine or a compute class, :data:`ENGINE_METHODS`).
+:meth:`Pushbuffer.method` takes method *names* and refuses - with :class:`~nova_core.errors.PushbufferError` - a
+name the class does not have, a method on a subchannel nothing is bound to, and a value that does not fit 32
+bits: the mistakes a GPU answers with a channel error are caught before anything is submitted.
+:meth:`Pushbuffer.raw` writes any header (tests of the GPU's own refusals).
 
 From a REPL::
 
@@ -36,8 +37,11 @@ from collections.abc import Iterable
 
 from ..errors import PushbufferError, did_you_mean
 from . import facts as F
+from .gr import facts as GF
 
 U32 = 0xFFFFFFFF
+#: method name -> byte address of every engine class a subchannel can be bound to (copy engines, compute)
+ENGINE_METHODS: dict[int, dict[str, int]] = {**F.CE_METHODS, **GF.COMPUTE_METHODS}
 
 
 def header(sec_op: F.SecOp, subchannel: int, method: int, count: int) -> int:
@@ -102,15 +106,15 @@ class Pushbuffer:
                                   f"{F.CLASS_NAMES.get(self.gpfifo_class, hex(self.gpfifo_class))} and nothing "
                                   f"is bound to the subchannel (SET_OBJECT first)"
                                   f"{did_you_mean(name, self.host)}")
-        methods = F.CE_METHODS.get(cls)
+        methods = ENGINE_METHODS.get(cls)
         if methods is None:
             raise PushbufferError(f"subchannel {subchannel} is bound to class {cls:#06x}, whose methods are not "
-                                  f"known here (copy-engine classes: "
-                                  f"{', '.join(f'{c:#06x}' for c in F.CE_METHODS)})")
+                                  f"known here (copy-engine and compute classes: "
+                                  f"{', '.join(f'{c:#06x}' for c in ENGINE_METHODS)})")
         addr = methods.get(name)
         if addr is None:
-            raise PushbufferError(f"{F.CLASS_NAMES.get(cls, hex(cls))} has no method {name!r}"
-                                  f"{did_you_mean(name, [*methods, *self.host])}")
+            what = F.CLASS_NAMES.get(cls) or GF.CLASS_NAMES.get(cls, hex(cls))
+            raise PushbufferError(f"{what} has no method {name!r}{did_you_mean(name, [*methods, *self.host])}")
         return addr
 
     # -- building ---------------------------------------------------------------------------------------

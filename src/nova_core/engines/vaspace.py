@@ -27,7 +27,7 @@ from ..hw.bar import Bar
 from ..hw.dma import DmaBuffer
 from ..mm.allocator import Placement
 from ..mm.instmem import Bar2Space, InstObject, instance_block_page_dir
-from ..mm.pte import PAGE_2M, PAGE_4K, PAGE_64K
+from ..mm.pte import DEFAULT_FLAGS, PAGE_2M, PAGE_4K, PAGE_64K, PteFlags
 from ..mm.vmm import Vmm
 from ..regs.mmu import RAMIN_PAGE_DIR_OFFSET
 from . import facts as F
@@ -47,6 +47,11 @@ def page_for(size: int) -> int:
 
 def _round(n: int, a: int) -> int:
     return (n + a - 1) & ~(a - 1)
+
+
+def _check_align(align: int) -> None:
+    if align < 0 or align & (align - 1):
+        raise ChannelError(f"alignment {align:#x} is not a power of two")
 
 
 class VramWindow:
@@ -221,18 +226,19 @@ class AddressSpace:
 
     # -- buffers -----------------------------------------------------------------------------------------
 
-    def _map(self, size: int, kind: str, name: str, phys: int | None, dma: DmaBuffer | None, owned: bool) -> Buffer:
-        page = page_for(size)
+    def _map(self, size: int, kind: str, name: str, phys: int | None, dma: DmaBuffer | None, owned: bool, *,
+             align: int = 0, flags: PteFlags = DEFAULT_FLAGS) -> Buffer:
+        page = max(page_for(size), align)
         span = _round(size, PAGE_4K)
         # bottom-up: buffers and channel rings share page directories (a new directory chain costs a table
         # written through PRAMIN per level)
         va = self.vmm.va_allocator.alloc(span, align=page, placement=Placement.LOW, tag=name or kind)
         try:
             if phys is not None:
-                self.vmm.map_vram(va, phys, span)
+                self.vmm.map_vram(va, phys, span, flags)
             else:
                 assert dma is not None
-                self.vmm.map_sys(va, [(dma.bus_addr, span)])
+                self.vmm.map_sys(va, [(dma.bus_addr, span)], flags)
         except BaseException:
             self.vmm.vfree(va)
             raise
@@ -241,19 +247,34 @@ class AddressSpace:
             self._buffers[va] = buf
         return buf
 
-    def alloc_vram(self, size: int, *, name: str = "") -> Buffer:
+    def alloc_vram(self, size: int, *, name: str = "", align: int = 0, flags: PteFlags = DEFAULT_FLAGS) -> Buffer:
         """``size`` bytes of VRAM (from the driver's allocator) mapped in this space; not cleared (VRAM holds what
-        its last user left, as on hardware: :meth:`CopyEngine.fill` clears it at the GPU's speed)."""
+        its last user left, as on hardware: :meth:`CopyEngine.fill` clears it at the GPU's speed).
+
+        ``align`` (a power of two) raises the alignment of both the physical and the virtual address above the
+        page the size gets; ``flags`` are the mapping's attributes (privileged, read-only, ...).
+        """
         self._live()
         if size <= 0:
             raise ChannelError(f"buffer size {size} must be positive")
-        page = page_for(size)
+        _check_align(align)
+        page = max(page_for(size), align)
         phys = self.fifo.allocator.alloc(_round(size, PAGE_4K), align=page, tag=f"{self.name} {name or 'buffer'}")
         try:
-            return self._map(size, "vram", name, phys, None, True)
+            return self._map(size, "vram", name, phys, None, True, align=align, flags=flags)
         except BaseException:
             self.fifo.allocator.free(phys)
             raise
+
+    def map_vram(self, phys: int, size: int, *, name: str = "", align: int = 0,
+                 flags: PteFlags = DEFAULT_FLAGS) -> Buffer:
+        """Map ``size`` bytes of VRAM at ``phys`` that the caller owns (not freed with the mapping), at a VA aligned
+        to ``align`` (and to the page the size gets): one buffer shared by several address spaces."""
+        self._live()
+        if size <= 0 or phys < 0 or phys % PAGE_4K:
+            raise ChannelError(f"VRAM mapping of {size} bytes at {phys:#x}: a positive size at a 4 KiB-aligned address")
+        _check_align(align)
+        return self._map(size, "vram", name, phys, None, False, align=align, flags=flags)
 
     def alloc_sysmem(self, size: int, *, name: str = "") -> Buffer:
         """``size`` bytes of zeroed system memory (DMA, bus-contiguous) mapped in this space."""

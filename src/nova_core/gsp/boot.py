@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engines.fifo import Fifo
+from ..engines.gr.context import Graphics
 from ..errors import BootError, NovaError, did_you_mean
 from ..falcon.chain import LOAD_STAGES, ChainError, ChainResult, unload_secure_chain
 from ..falcon.chain import run_secure_chain as _run_secure_chain
@@ -294,6 +295,15 @@ class GspDevice:
                 f"the boot stopped after {self.stopped_after}" if self.stopped_after else "no instance memory (BAR2)")
             raise BootError(f"{self.name}: no channels: {why}")
         return self.fifo
+
+    @property
+    def gr(self) -> Graphics:
+        """The GR engine: its context buffers, the golden context, compute objects on channels
+        (:class:`~nova_core.engines.gr.context.Graphics`)."""
+        graphics = self.channels.graphics
+        if graphics is None:
+            raise BootError(f"{self.name}: no GR engine in GSP-RM's device info table")
+        return graphics
 
     @property
     def stages(self) -> list[StageResult]:
@@ -706,6 +716,9 @@ def _bring_up(gpu: GspDevice, stage: _Stages, *, vbios: Vbios | None, firmware_v
             s["detail"] = (f"{len(fifo.engines)} engines on {len({e.runlist for e in fifo.engines})} runlists: "
                            f"{', '.join(f'{e.name}@{e.runlist}' for e in fifo.engines)}; channel class "
                            f"{fifo.classes.gpfifo:#06x}, copy class {fifo.classes.copy:#06x}")
+            if any(e.is_graphics for e in fifo.engines):  # its golden context is made on first use
+                fifo.graphics = Graphics(fifo, rpc, internal_client=st.internal_client,
+                                         internal_subdevice=st.internal_subdevice)
 
 
 def _check_acr_layout(layout: FbLayout, st: GspStaticInfo) -> str:

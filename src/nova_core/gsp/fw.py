@@ -163,6 +163,13 @@ def _set(obj: CStruct, name: str, value: Any, where: str) -> None:
             items = list(value)
             if len(items) > len(current):
                 raise GspError(f"{where}.{name}: {len(items)} items do not fit its {len(current)}")
+            if issubclass(current._type_, (ctypes.Structure, ctypes.Union)):  # an array of structures: mappings
+                for i, item in enumerate(items):
+                    if not isinstance(item, Mapping):
+                        raise GspError(f"{where}.{name}[{i}] is a structure: give a mapping of its fields")
+                    for k, v in item.items():
+                        _set(current[i], k, v, f"{where}.{name}[{i}]")
+                return
             for i, item in enumerate(items):
                 _check_int(item, ctypes.sizeof(current._type_), f"{where}.{name}[{i}]")
                 current[i] = item

@@ -66,6 +66,7 @@ class SimCopyEngine:
     def __init__(self, instance: int, ce_class: int, nonstall: Callable[[], None], now: Callable[[], int]) -> None:
         self.instance = instance
         self.ce_class = ce_class
+        self.classes = (ce_class,)  #: what SET_OBJECT may bind on a channel of this engine
         self.methods = F.CE_METHODS[ce_class]
         self.names = {v: k for k, v in self.methods.items()}
         self.launch_format = F.launch_dma_format(ce_class)

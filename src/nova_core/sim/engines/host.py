@@ -2,7 +2,8 @@
 
 **Topology** (a sim choice; GSP-RM answers NV2080_CTRL_CMD_FIFO_GET_DEVICE_INFO_TABLE from it): GR0 on runlist
 0, copy engines COPY0..COPYn-1 on runlists 1..n (:data:`COPY_ENGINES` per chip family: representative counts,
-not read from NVIDIA's headers), one PBDMA per runlist. Only the copy engines execute work here.
+not read from NVIDIA's headers), one PBDMA per runlist. The copy engines execute their class (:mod:`.ce`), GR0 the
+compute class's semaphores (:mod:`.gr`: shader launches are refused).
 
 **Channels** are created by the simulated GSP-RM when the driver allocates a GPFIFO channel
 (:mod:`nova_core.sim.gsp_rm.fifo`), which writes the RAMFC into the driver's instance block; the driver wrote the
@@ -23,8 +24,9 @@ runlist (a stale token), an unscheduled or errored channel: the write does nothi
    follows both, TOP_LEVEL_GET only MAIN) and decodes its method headers (``NVC46F_DMA_*``):
    INC, NON_INC, ONE_INC and IMMD methods, END_PB_SEGMENT, the all-zero NOP; a method's data may continue in
    the next segment, as in hardware;
-4. executes host methods (below 0x100, any subchannel): SET_OBJECT (binds the subchannel; the class must be the
-   channel's copy-engine class, allocated by GSP-RM under the channel), SEM_ADDR/SEM_PAYLOAD/SEM_EXECUTE and the
+4. executes host methods (below 0x100, any subchannel): SET_OBJECT (binds the subchannel; the class must be one the
+   channel's engine executes - the copy-engine class on a CE, the compute class on GR - allocated by GSP-RM under
+   the channel), SEM_ADDR/SEM_PAYLOAD/SEM_EXECUTE and the
    legacy SEMAPHOREA-D (releases of 4, 8 or 16 bytes; acquires wait, re-checked after :data:`ACQUIRE_RETRY_NS`
    and then ever less often, and fail after :data:`ACQUIRE_TIMEOUT_NS`), NON_STALL_INTERRUPT, SET_REFERENCE
    (USERD word 18), NOP, WFI, FB_FLUSH, YIELD, MEM_OP_A-D, CLEAR_FAULTED; and hands the others to the engine
@@ -36,7 +38,7 @@ affected) and are reported to GSP-RM through :attr:`SimHost.error_sink`: an MMU 
 (``ROBUST_CHANNEL_PBDMA_ERROR``: an unknown host method, a method on a subchannel nothing is bound to, a
 reserved or unmodelled header opcode, a GP_PUT outside the ring, a control GPFIFO entry other than NOP, a
 RAMFC GSP-RM did not write, an acquire that timed out), a CE error (the engine's own
-refusals, :mod:`.ce`).
+refusals, :mod:`.ce`), a GR exception (:mod:`.gr`'s).
 
 **Non-stall interrupts** (NON_STALL_INTERRUPT, a CE launch with INTERRUPT_TYPE NON_BLOCKING) are counted per
 engine (:attr:`SimHost.nonstall_counts`) and delivered to the callables in :attr:`SimHost.nonstall_listeners`
@@ -54,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ...engines import facts as F
+from ...engines.gr.facts import gr_classes_for
 from ...errors import SimViolation
 from ...gpu.chips import Chipset
 from ...hw.clock import MS, SEC, US
@@ -62,6 +65,7 @@ from ...regs.usermode import NV_VIRTUAL_FUNCTION_DOORBELL
 from ..models.mmu import SYS, VID, MmuFault, SimMmu, SimTlb
 from .ce import CeContext, SimCopyEngine
 from .errors import ChannelStop, mmu_fault, pbdma_error
+from .gr import GrContext, SimGraphics
 from .memory import EngineMemory
 
 if TYPE_CHECKING:
@@ -147,6 +151,7 @@ class SimChannel:
     subchannels: dict[int, int] = field(default_factory=dict)
     objects: set[int] = field(default_factory=set)  #: engine classes GSP-RM allocated under the channel
     ce: dict[int, CeContext] = field(default_factory=dict)
+    gr: dict[int, GrContext] = field(default_factory=dict)  #: compute-class state per subchannel
     regs: dict[str, int] = field(default_factory=dict)  #: host method state (SEM_*, SEMAPHOREA-C, MEM_OP_*)
     pending: _Pending | None = None
     acquire: _Acquire | None = None
@@ -176,10 +181,14 @@ class SimHost:
         self.engines = topology(gpu.chipset)
         self.by_engine = {e.rm_engine_type: e for e in self.engines}
         self.copy_engines: dict[int, SimCopyEngine] = {}
+        self.graphics: dict[int, SimGraphics] = {}
         for e in self.engines:
             if e.name.startswith("CE"):
                 self.copy_engines[e.rm_engine_type] = SimCopyEngine(
                     e.instance, self.classes.copy, self._nonstall_cb(e), self.clock.now)
+            elif e.name.startswith("GR"):
+                self.graphics[e.rm_engine_type] = SimGraphics(e.instance, gr_classes_for(gpu.chipset).compute,
+                                                              self.clock.now)
         self.channels: dict[int, SimChannel] = {}
         self.doorbells = 0
         self.ignored: list[str] = []
@@ -437,12 +446,14 @@ class SimHost:
         if cls is None:
             raise pbdma_error(f"method {addr:#06x} = {value:#x} on subchannel {sub}, to which no object is bound "
                               f"(SET_OBJECT)")
-        slot = self.by_engine.get(ch.rm_engine_type)
         engine = self.copy_engines.get(ch.rm_engine_type)
-        if engine is None or slot is None:  # pragma: no cover - SET_OBJECT only binds the channel's CE class
+        if engine is not None:
+            engine.method(ch.ce.setdefault(sub, engine.context()), addr, value, mem)
+            return True
+        gr = self.graphics.get(ch.rm_engine_type)
+        if gr is None:  # pragma: no cover - SET_OBJECT only binds a class the channel's engine executes
             raise pbdma_error(f"subchannel {sub}: no engine executes class {cls:#x} on runlist {ch.runlist}")
-        ctx = ch.ce.setdefault(sub, engine.context())
-        engine.method(ctx, addr, value, mem)
+        gr.method(ch.gr.setdefault(sub, gr.context()), addr, value, mem)
         return True
 
     def _host_method(self, ch: SimChannel, mem: EngineMemory, sub: int, addr: int, value: int) -> bool:
@@ -479,9 +490,12 @@ class SimHost:
         cls = so["nvclass"]
         if so["engine"] == 0x1F:
             raise pbdma_error(f"SET_OBJECT {value:#x} on subchannel {sub}: software engine objects are not modelled")
-        if cls != ch.ce_class or ch.rm_engine_type not in self.copy_engines:
+        engine = self.copy_engines.get(ch.rm_engine_type) or self.graphics.get(ch.rm_engine_type)
+        classes = engine.classes if engine is not None else ()
+        if cls not in classes:
             raise pbdma_error(f"SET_OBJECT of class {cls:#06x} on subchannel {sub}: channel {ch.chid} runs on "
-                              f"{self._engine_name(ch)}, whose class is {ch.ce_class:#06x}")
+                              f"{self._engine_name(ch)}, whose class is "
+                              f"{', '.join(f'{c:#06x}' for c in classes) or 'none the sim models'}")
         if cls not in ch.objects:
             raise pbdma_error(f"SET_OBJECT of class {cls:#06x} on subchannel {sub}: no object of that class was "
                               f"allocated under channel {ch.chid}")

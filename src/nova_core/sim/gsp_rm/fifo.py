@@ -95,7 +95,10 @@ class ChannelState:
 
 
 @dataclass
-class CeObjectState:
+class ChannelObjectState:
+    """An engine object under a channel (a copy-engine object here; the GR classes of :mod:`.gr`): freeing it unbinds
+    its class from the channel's subchannels."""
+
     channel: int  #: handle of the channel it is under
 
 
@@ -337,14 +340,14 @@ class FifoRm:
         ch = self.host.channels.get(chan.chid)
         if ch is not None:
             ch.objects.add(cls)
-        return 0, CeObjectState(parent.handle)
+        return 0, ChannelObjectState(parent.handle)
 
     def _freed(self, client: Client, obj: RmObject) -> None:
         if isinstance(obj.data, ChannelState):
             ch = self.host.remove_channel(obj.data.chid)
             if ch is not None:
                 self.gpu.log.info("gsp-rm", f"channel {obj.data.chid} freed")
-        elif isinstance(obj.data, CeObjectState):
+        elif isinstance(obj.data, ChannelObjectState):
             parent = client.objects.get(obj.data.channel)
             if parent is not None and isinstance(parent.data, ChannelState):
                 ch = self.host.channels.get(parent.data.chid)

@@ -86,6 +86,7 @@ from ..models.bar2 import BAR2_SIZE, Bar2Model
 from ..models.fb import FbModel
 from ..models.mmu import VID, SimMmu
 from .fifo import FifoRm
+from .gr import GrRm
 from .logs import LibosLog, LogFormats
 from .objects import ARCH_CLASSES, ObjectTable
 from .static import INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE, FbPlan, MiB, fb_plan, static_info
@@ -174,6 +175,7 @@ class SimGspRm:
         self.formats: LogFormats | None = None
         self.objects: ObjectTable | None = None
         self.fifo: FifoRm | None = None  #: channels, channel groups, VA spaces, copy-engine objects (.fifo)
+        self.gr: GrRm | None = None  #: GR context buffers, promotion, the golden context, GR objects (.gr)
         self.vgpu: VgpuRm | None = None  #: vGPU types, plugin tasks (.vgpu)
         self.registry: dict[str, int | str | bytes] = {}
         self.system_info: Any = None
@@ -448,6 +450,7 @@ class SimGspRm:
         self.objects = ObjectTable(m, ARCH_CLASSES.get(key, set()))
         self.objects.internal(INTERNAL_CLIENT, INTERNAL_DEVICE, INTERNAL_SUBDEVICE)
         self.fifo = FifoRm(self)
+        self.gr = GrRm(self)
         self.vgpu = VgpuRm(self)
         q = self.q
         assert q is not None

@@ -23,9 +23,10 @@ table checks, as RM's resource server does (statuses by their NV_STATUS names):
   structure's exact size (``NV_ERR_INVALID_PARAM_STRUCT``); other commands are not modelled
   (``NV_ERR_NOT_SUPPORTED``).
 
-Extensions (the FIFO objects of :mod:`.fifo`) register *hooks*: :attr:`ObjectTable.alloc_hooks` check a class's
-parameters and parent and keep per-object state (``RmObject.data``), :attr:`ObjectTable.control_hooks` answer a
-control command (and decide which classes take it), :attr:`ObjectTable.free_hooks` hear of every object freed.
+Extensions (the FIFO objects of :mod:`.fifo`, the GR engine of :mod:`.gr`) register *hooks*:
+:attr:`ObjectTable.alloc_hooks` check a class's parameters and parent and keep per-object state (``RmObject.data``),
+:attr:`ObjectTable.control_hooks` answer a control command (and decide which classes take it),
+:attr:`ObjectTable.free_hooks` hear of every object freed.
 """
 
 from __future__ import annotations
