@@ -18,7 +18,7 @@ from ogkm_tree import PUBLISHED, ogkm_570_tree
 def _defines(header: str) -> dict[str, str]:
     tree = ogkm_570_tree()
     if tree is None:
-        pytest.skip("no open-gpu-kernel-modules 570.144 tree")
+        pytest.skip("no open-gpu-kernel-modules 570.144 tree (NOVA_OGKM_TREE, or ogkm/570.144 beside the checkouts)")
     text = (tree / PUBLISHED / header).read_text()
     defines = re.finditer(r"^#define[ \t]+(\w+(?:\(i\))?)[ \t]+(\S+)", text, re.M)
     return {m.group(1): m.group(2).strip() for m in defines}
