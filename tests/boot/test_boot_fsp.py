@@ -178,7 +178,7 @@ def test_fsp_that_never_finished_its_own_boot() -> None:
     gpu = SimGpu("gh100")
     fsp(gpu).boot_complete = False  # type: ignore[attr-defined]
     e = _fails(gpu, "gh100")
-    assert e.stage == "gfw-boot" and "FSP secure boot complete (NV_THERM_I2CS_SCRATCH = 0xff)" in str(e)
+    assert e.stage == "gfw-boot" and "FSP secure boot complete (NV_THERM_I2CS_SCRATCH at 0x200bc = 0xff)" in str(e)
     fsp(gpu).boot_complete = True  # type: ignore[attr-defined]
     _next_boot_works(gpu, "gh100")
 

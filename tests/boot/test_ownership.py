@@ -344,6 +344,22 @@ def test_turing_flush_page_must_fit_40_bits() -> None:
     assert ga.models["fb"].flush_page() == (3 << 40) + 0x1000  # type: ignore[attr-defined]
 
 
+def test_turing_flush_page_lies_below_40_bits_while_the_iommu_hands_out_1_tib() -> None:
+    """The sim's IOMMU puts DMA memory at 1 TiB and above (so that DMATRFBASE1 and the _HI halves matter), which
+    Turing's 40-bit NISO register cannot hold: the page is allocated below the registers' limit (OpenRM
+    kmemsysInitFlushSysmemBuffer_GM107: 32-bit addressable, else with the DMA address size lowered to 40 bits),
+    and the boot registers it."""
+    for chip, bits in (("tu102", 40), ("ga102", 64)):
+        gpu = SimGpu(chip)
+        assert gpu.sysmem.alloc(4096, name="ordinary").bus_addr >= 1 << 40
+        g = boot_sim(chip, synthetic=True, gpu=gpu)
+        assert g.sysmem_flush is not None
+        addr = g.sysmem_flush.bus_addr
+        assert gpu.models["fb"].flush_page() == addr  # type: ignore[attr-defined]
+        assert (1 << 32 <= addr < 1 << 40) if bits == 40 else addr >= 1 << 40
+        g.close()
+
+
 def test_gsp_rm_unload_releases_its_regions() -> None:
     gpu, g = _booted("ga100")
     fb = gpu.models["fb"]

@@ -96,7 +96,12 @@ def test_regs_find_and_show(capsys: Capture) -> None:
     out = run_json(["regs", "show", "NV_PFALCON_FBIF_TRANSCFG"], capsys)
     assert isinstance(out, dict) and out["fields"][0]["enum"]["COHERENT_SYSMEM"] == 1
     assert main(["regs", "show", "NV_PFALCON_FALCON_DMATRFCMD"]) == 0
-    assert "B256=6" in capsys.readouterr().out
+    assert "SIZE_256B=6" in capsys.readouterr().out
+    assert main(["regs", "show", "NV_PFALCON_FALCON_IMEMC"]) == 0
+    assert "on TU102: blk 15:8 RW" in capsys.readouterr().out
+    out = run_json(["regs", "show", "NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF"], capsys)
+    assert isinstance(out, dict) and out["count"] == 8 and out["variants"] == [
+        {"chips": "GH100+", "offset": out["offset"], "count": 16, "fields": {}}]
 
 
 def test_regs_read_live(capsys: Capture) -> None:

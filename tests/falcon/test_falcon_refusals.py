@@ -353,11 +353,11 @@ def _raw_dma(gpu: SimGpu, model: SimFalcon, *, size: int = 0x1000) -> int:
     R.NV_PFALCON_FALCON_DMACTL.write(bar, 0, base=b)
     R.NV_PFALCON_FBIF_TRANSCFG.write(bar, base=b, i=0, target=R.FbifTarget.COHERENT_SYSMEM,
                                      mem_type=R.FbifMemType.PHYSICAL)
-    R.NV_PFALCON_FALCON_DMATRFBASE.write(bar, buf.bus_addr >> 8, base=b)
+    R.NV_PFALCON_FALCON_DMATRFBASE.write(bar, (buf.bus_addr >> 8) & 0xFFFFFFFF, base=b)
     R.NV_PFALCON_FALCON_DMATRFBASE1.write(bar, buf.bus_addr >> 40, base=b)
     R.NV_PFALCON_FALCON_DMATRFMOFFS.write(bar, 0, base=b)
     R.NV_PFALCON_FALCON_DMATRFFBOFFS.write(bar, 0, base=b)
-    return R.NV_PFALCON_FALCON_DMATRFCMD.encode(size=R.DmaTrfSize.B256, imem=1, sec=1)
+    return R.NV_PFALCON_FALCON_DMATRFCMD.encode(size=R.DmaTrfSize.SIZE_256B, imem=1, sec=1)
 
 
 def _cmd(gpu: SimGpu, model: SimFalcon, value: int) -> None:
@@ -375,8 +375,8 @@ def _reg(gpu: SimGpu, model: SimFalcon, reg: type[R.Register], value: int, i: in
                    _reg(g, m, R.NV_PFALCON_FALCON_DMATRFBASE, 0xFFFFFFFF),
                    _reg(g, m, R.NV_PFALCON_FALCON_DMATRFFBOFFS, 0x100)),
      "reaches past the 49-bit DMA limit"),
-    (lambda g, m: _reg(g, m, R.NV_PFALCON_FALCON_DMATRFBASE, 0x10),
-     "DMA to unmapped bus address range \\[0x1000, 0x1100\\)"),
+    (lambda g, m: _reg(g, m, R.NV_PFALCON_FALCON_DMATRFBASE, 0x10),  # DMATRFBASE1 still holds bits 48:40
+     "DMA to unmapped bus address range \\[0x10000001000, 0x10000001100\\)"),
     (lambda g, m: _reg(g, m, R.NV_PFALCON_FALCON_DMATRFFBOFFS, 0x80),
      "external address 0x[0-9a-f]+ is not aligned to the 256-byte transfer"),
     (lambda g, m: _reg(g, m, R.NV_PFALCON_FALCON_DMATRFMOFFS, 0x40),
@@ -407,8 +407,9 @@ def test_sim_refuses_bad_dma_size_and_overlapping_commands() -> None:
     gpu, f, model, _ = setup("ga102")
     f.reset()
     cmd = _raw_dma(gpu, model)
-    with pytest.raises(SimViolation, match="SIZE 7 is not a transfer size"):
-        _cmd(gpu, model, cmd | (7 << 8))
+    for size in (0, 5, 7):  # 4 and 128 bytes are not published sizes; 7 is no size at all
+        with pytest.raises(SimViolation, match=f"SIZE {size} is not SIZE_256B"):
+            _cmd(gpu, model, (cmd & ~R.NV_PFALCON_FALCON_DMATRFCMD.size.mask) | (size << 8))
     _cmd(gpu, model, cmd)
     assert model.dma_transfers == 1
     with pytest.raises(SimViolation, match="written while the previous transfer is in flight \\(IDLE=0\\)"):
@@ -423,15 +424,31 @@ def test_turing_moffs_is_16_bits() -> None:
     f.reset()
     cmd = _raw_dma(gpu, model)
     _reg(gpu, model, R.NV_PFALCON_FALCON_DMATRFMOFFS, 0x10000)
-    with pytest.raises(SimViolation, match="DMATRFMOFFS 0x10000 is wider than the 16-bit Turing OFFS field"):
+    with pytest.raises(SimViolation, match=r"DMATRFMOFFS 0x10000 does not fit the OFFS field of TU102 \(0xffff\)"):
         _cmd(gpu, model, cmd)
+
+
+def test_driver_refuses_a_dma_destination_past_the_turing_moffs_field() -> None:
+    """DMATRFMOFFS.OFFS is 15:0 on TU102 (turing/tu102/dev_falcon_v4.h), 23:0 from GA100: the driver says so."""
+    gpu, f, model, _ = setup("tu102")
+    hwcfg = R.NV_PFALCON_FALCON_HWCFG
+    model.dmem_size = hwcfg.dmem_size.max * 256  # a falcon with more than 64 KiB of DMEM (HWCFG allows 0x1ff00)
+    gpu.bar0.poke(model.addr(hwcfg), hwcfg.encode(imem_size=model.imem_size // 256, dmem_size=hwcfg.dmem_size.max))
+    f.reset()
+    big = FalconUcode("big", (UcodeSegment(bytes(256), 0),), (UcodeSegment(bytes(256), 0x10000),), 0)
+    with pytest.raises(FalconError, match=r"falcon address 0x10000 does not fit DMATRFMOFFS.OFFS on TU102 "
+                                          r"\(at most 0xffff\)"):
+        f.dma_load(big)
 
 
 def test_dma_into_imem_tags_blocks_with_fboffs_and_can_write_back() -> None:
     gpu, f, model, _ = setup("tu102")
     f.reset()
     cmd = _raw_dma(gpu, model, size=0x2000)
-    buf = gpu.sysmem.find(R.NV_PFALCON_FALCON_DMATRFBASE.read(gpu.bar0, base=f.base) << 8)
+    base = (R.NV_PFALCON_FALCON_DMATRFBASE.read(gpu.bar0, base=f.base) << 8) | (
+        R.NV_PFALCON_FALCON_DMATRFBASE1.read(gpu.bar0, base=f.base) << 40)
+    assert base >> 40, "the simulated IOMMU hands out bus addresses at and above 1 TiB"
+    buf = gpu.sysmem.find(base)
     assert buf is not None
     buf.write(0x300, bytes(range(256)))
     _reg(gpu, model, R.NV_PFALCON_FALCON_DMATRFFBOFFS, 0x300)
@@ -445,7 +462,7 @@ def test_dma_into_imem_tags_blocks_with_fboffs_and_can_write_back() -> None:
     gpu.bar0.write32(R.NV_PFALCON_FALCON_DMEMD.addr(f.base, 0), 0x11223344)
     _reg(gpu, model, R.NV_PFALCON_FALCON_DMATRFMOFFS, 0)
     _reg(gpu, model, R.NV_PFALCON_FALCON_DMATRFFBOFFS, 0x1000)
-    _cmd(gpu, model, R.NV_PFALCON_FALCON_DMATRFCMD.encode(size=R.DmaTrfSize.B4, write_=1))
+    _cmd(gpu, model, R.NV_PFALCON_FALCON_DMATRFCMD.encode(size=R.DmaTrfSize.SIZE_256B, write_=1))
     assert buf.read_u32(0x1000) == 0x11223344
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import re
 import struct
 from pathlib import Path
 
@@ -128,38 +128,108 @@ def test_oracle_refuses_missing_and_malformed_files(tmp_path: Path) -> None:
         OracleGspImage(bad)
 
 
+def _mutate(base: bytes, edits: list[tuple[int, int]], cut: int) -> bytes:
+    b = bytearray(base)
+    for pos, val in edits:
+        b[pos % len(b)] = val
+    return bytes(b[:max(cut, 1)])
+
+
 def _mutations(base: bytes) -> st.SearchStrategy[bytes]:
-    def apply(edits: list[tuple[int, int]], cut: int) -> bytes:
-        b = bytearray(base)
-        for pos, val in edits:
-            b[pos % len(b)] = val
-        return bytes(b[:max(cut, 1)])
-
-    return st.builds(apply, st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), max_size=8),
-                     st.integers(1, len(base)))
+    cuts = st.one_of(st.just(len(base)), st.just(len(base)), st.integers(1, len(base)))  # a third truncated
+    edits = st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), max_size=8)
+    return st.builds(lambda e, c: _mutate(base, e, c), edits, cuts)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# -- fuzz: the driver's parsers and the sim's own readers (no shared code) must agree on every mutant -----------
+#
+# A refusal is a FirmwareError (never another exception). Where the driver accepts a file, the sim's reader accepts
+# it too and both read the same facts out of it; where only the sim's (laxer) reader accepts, the driver's refusal
+# names the rule the mutant breaks. Enough mutants are accepted that the comparison is not vacuous.
+
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+#: what the driver refuses and the sim's readers let through: header versions and ranges they do not check
+_STRICTER_BL = re.compile(r"nvfw_bin_hdr\.bin_ver at|RM_FLCN_BL_DESC\.blStartTag at .* is not a 16-bit IMEM tag|"
+                          r"RM_FLCN_BL_DESC\.blCodeSize at .* no bootloader code|"
+                          r"RM_FLCN_BL_DESC (code|data) .* is outside the .*-byte payload")
+_STRICTER_BOOTER = re.compile(r"nvfw_bin_hdr\.bin_ver at|nvfw_hs_header_v2\.meta_data_size at|"
+                              r"nvfw_hs_load_header_v2 at .* run past the end|HS load header .* outside the .*-byte "
+                              r"payload")
+
+
+@FUZZ
 @given(data=_mutations(build_generic_bootloader("tu116")))
 def test_fuzz_generic_bootloader_parsers(tmp_path: Path, data: bytes) -> None:
-    with contextlib.suppress(FirmwareError):
-        GenericBootloader(data, "fuzz")
     p = tmp_path / "bl.bin"
     p.write_bytes(data)
-    with contextlib.suppress(FirmwareError):
-        read_generic_bootloader(p)
+    try:
+        oracle = read_generic_bootloader(p)
+    except FirmwareError:
+        oracle = None
+    try:
+        drv = GenericBootloader(data, "fuzz")
+    except FirmwareError as e:
+        if oracle is not None:  # the driver is stricter than the sim's reader, in exactly these ways
+            assert _STRICTER_BL.search(str(e)), str(e)
+        return
+    assert oracle is not None, "the driver accepted a bootloader the sim's reader refuses"
+    assert (drv.desc.start_tag, drv.desc.dmem_load_off, drv.code) == (oracle.start_tag, oracle.dmem_load_off,
+                                                                      oracle.code)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize("kind", ["generic bootloader", "booter"])
+def test_the_fuzz_mutations_keep_enough_files_parseable(kind: str) -> None:
+    """Mutations drawn as above leave a fair share of files acceptable (else the comparisons would test nothing)."""
+    import random
+
+    from nova_core.sim.synth.firmware import build_booter
+
+    if kind == "booter":
+        base, parse = build_booter(Chipset.GA102, "booter_load").data, BooterFirmware
+    else:
+        base, parse = build_generic_bootloader("tu116"), GenericBootloader
+    rng, ok = random.Random(0x5EED), 0
+    for _ in range(200):
+        edits = [(rng.randrange(1 << 20), rng.randrange(256)) for _ in range(rng.randrange(9))]
+        cut = rng.choice([len(base), len(base), rng.randint(1, len(base))])
+        try:
+            parse(_mutate(base, edits, cut), "mutant")
+            ok += 1
+        except FirmwareError:
+            pass
+    assert 40 <= ok < 200, f"{ok} of 200 {kind} mutants parse"
+
+
+@FUZZ
 @given(data=st.data())
 def test_fuzz_sim_booter_and_elf_readers(tmp_path: Path, data: st.DataObject) -> None:
+    from nova_core.firmware.elf import ElfFile
     from nova_core.sim.synth.firmware import build_booter, build_gsp
 
     booter = build_booter(Chipset.GA102, "booter_load").data
+    mutant = data.draw(_mutations(booter))
     p = tmp_path / "b.bin"
-    p.write_bytes(data.draw(_mutations(booter)))
-    with contextlib.suppress(FirmwareError):
-        read_booter(p, "booter_load")
+    p.write_bytes(mutant)
+    driver_error = None
+    try:
+        drv: BooterFirmware | None = BooterFirmware(mutant, "fuzz")
+    except FirmwareError as e:
+        drv, driver_error = None, str(e)
+    try:
+        ob = read_booter(p, "booter_load")
+    except FirmwareError:
+        ob = None
+    if drv is None:
+        if ob is not None and driver_error is not None:  # the driver checks more than the sim's reader
+            assert _STRICTER_BOOTER.search(driver_error), driver_error
+    else:
+        assert ob is not None, "the driver accepted a booter the sim's reader refuses"
+        assert bytes(drv.bin.payload) == ob.payload and drv.patch_loc == ob.patch_loc
+        assert (ob.fuse_ver, ob.engine_id_mask, ob.ucode_id) == (drv.meta.fuse_ver, drv.meta.engine_id_mask,
+                                                                 drv.meta.ucode_id)
+        assert ob.signatures == tuple(bytes(s) for s in drv.signatures)
+
     head = build_gsp("tu10x").data
     cut = data.draw(st.integers(64, len(head)))
     edits = data.draw(st.lists(st.tuples(st.integers(0, len(head) - 1), st.integers(0, 255)), max_size=4))
@@ -169,5 +239,12 @@ def test_fuzz_sim_booter_and_elf_readers(tmp_path: Path, data: st.DataObject) ->
             b[pos] = val
     q = tmp_path / "g.bin"
     q.write_bytes(bytes(b))
-    with contextlib.suppress(FirmwareError):
-        OracleGspImage(q)
+    try:
+        og = OracleGspImage(q)
+    except FirmwareError:
+        return
+    # the sim's reader found .fwimage and .fwversion inside the file: the driver's ELF reader finds them there too
+    elf = ElfFile(bytes(b), source="fuzz")
+    for name in (".fwimage", ".fwversion"):
+        sec = elf.get(name)
+        assert sec is not None and og.sections[name] in {(s.offset, s.size) for s in elf.sections if s.name == name}

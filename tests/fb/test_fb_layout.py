@@ -209,13 +209,13 @@ def test_display_presence_is_read_from_the_display_fuse(chip: str, fused_display
     0x021C04 on Turing, 0x820C04 from GA100 on) says there is a display - not from a per-chip flag: a GA102 board
     with the display fused off gets the default workspace, a GA100 whose fuse says ENABLE gets the register's."""
     from nova_core.fb import display_enabled
-    from nova_core.regs.fuse import NV_FUSE_STATUS_OPT_DISPLAY, NV_FUSE_STATUS_OPT_DISPLAY_GM107
+    from nova_core.regs.fuse import NV_FUSE_STATUS_OPT_DISPLAY
     from nova_core.regs.pdisp import NV_PDISP_VGA_WORKSPACE_BASE
 
     gpu = SimGpu(chip)
     spec = identify(gpu.bar0)
-    fuse = NV_FUSE_STATUS_OPT_DISPLAY_GM107 if chip.startswith("tu") else NV_FUSE_STATUS_OPT_DISPLAY
-    assert (fuse.addr(), spec.facts.display_fuse) == ((0x021C04, fuse) if chip.startswith("tu") else (0x820C04, fuse))
+    fuse = NV_FUSE_STATUS_OPT_DISPLAY.for_family(spec.facts.reg_family)
+    assert (fuse.addr(), spec.facts.display_fuse) == (0x021C04 if chip.startswith("tu") else 0x820C04, fuse)
     assert display_enabled(gpu.bar0, spec) is spec.facts.has_display  # the sim's board, by default
     fb = spec.facts.sim_vram_mib * MiB
     top = fb - 128 * 1024  # a valid workspace pointer, not the default

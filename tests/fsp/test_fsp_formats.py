@@ -4,7 +4,6 @@ real and synthetic FMC, the response and its error codes, and the EMEM channel's
 
 from __future__ import annotations
 
-import os
 import struct
 import subprocess
 from pathlib import Path
@@ -23,8 +22,8 @@ from nova_core.fsp.mctp import frame, mctp_header, nvdm_header, parse_packet, re
 from nova_core.gpu.chips import Chipset
 from nova_core.sim import SimGpu
 from nova_core.sim.synth.firmware import build_fmc
+from ogkm_tree import ogkm_570_tree, ogkm_clone
 
-REPO = Path(__file__).resolve().parents[2]
 PROBE = r"""
 #include <stdio.h>
 #include <stddef.h>
@@ -50,10 +49,10 @@ int main(void) {
 def _ogkm_570_tree(tmp: Path) -> Path | None:
     """A 570.144 source tree: ``NOVA_OGKM_TREE``, ``ogkm/570.144`` beside the checkouts, or a ``git archive`` of
     the headers from the ``NOVA_OGKM`` clone."""
-    for cand in (os.environ.get("NOVA_OGKM_TREE"), REPO.parent.parent / "ogkm" / "570.144"):
-        if cand and (Path(cand) / "src" / "nvidia").is_dir():
-            return Path(cand)
-    clone = os.environ.get("NOVA_OGKM")
+    tree = ogkm_570_tree("src/nvidia")
+    if tree is not None:
+        return tree
+    clone = ogkm_clone()
     if clone:
         out = tmp / "ogkm"
         out.mkdir()

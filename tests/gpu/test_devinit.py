@@ -74,8 +74,8 @@ def test_fsp_chips_wait_for_the_fsp_boot_not_the_gfw_scratch(chip: Chipset) -> N
 
 
 @pytest.mark.parametrize(("chip", "register", "timeout_s"), [
-    (Chipset.GH100, "NV_THERM_I2CS_SCRATCH", 4), (Chipset.GB100, "NV_THERM_I2CS_SCRATCH", 4),
-    (Chipset.GB202, "NV_THERM_I2CS_SCRATCH_GB20X", 5)])
+    (Chipset.GH100, "NV_THERM_I2CS_SCRATCH at 0x200bc", 4), (Chipset.GB100, "NV_THERM_I2CS_SCRATCH at 0x200bc", 4),
+    (Chipset.GB202, "NV_THERM_I2CS_SCRATCH at 0xad00bc", 5)])
 def test_fsp_boot_that_never_completes_times_out_naming_its_register(chip: Chipset, register: str,
                                                                      timeout_s: int) -> None:
     gpu = SimGpu(chip)

@@ -97,7 +97,7 @@ def test_halt_and_unknown_causes() -> None:
     assert h(192) and h.stats.halts == 1 and "HALT" in h.reports[-1]
     assert falcon.reg(F.NV_PFALCON_FALCON_IRQSTAT) == 0
     base2 = F.FALCON.GSP + F.FALCON2_OFFSET
-    for reg in (F.NV_PRISCV_RISCV_IRQMASK_GA102, F.NV_PRISCV_RISCV_IRQDEST_GA102):
+    for reg in (F.NV_PRISCV_RISCV_IRQMASK, F.NV_PRISCV_RISCV_IRQDEST):
         gpu.bar0.poke(reg.addr(base2), gpu.bar0.peek(reg.addr(base2)) | F.IRQ_SWGEN1)
     falcon.raise_irq(F.IRQ_SWGEN1)
     assert h(192) and h.stats.other == 1 and "0x80 not serviced: masked (IRQMCLR)" in h.reports[-1]

@@ -29,6 +29,27 @@ def test_alloc_alignment_and_zeroed(mem: SimSystemMemory) -> None:
     assert a.page_addrs() == [a.bus_addr]
 
 
+def test_alloc_below_an_address_limit(mem: SimSystemMemory) -> None:
+    """The IOMMU hands out bus addresses from 1 TiB on; ``limit=`` (a register holding fewer bits, Turing's 40-bit
+    sysmem flush page) gets memory from the low range instead - above 4 GiB, below the limit - with its own guard
+    pages; without room below the limit, a DmaError and the memory is not kept."""
+    high = mem.alloc(4096, name="high")
+    assert high.bus_addr >= 1 << 40
+    lows = [mem.alloc(4096, name=f"low{i}", limit=1 << 40) for i in range(2)]
+    assert all(b.bus_addr >= 1 << 32 and b.bus_addr + b.size <= 1 << 40 for b in lows)
+    with pytest.raises(SimViolation, match="unmapped"):
+        mem.read(lows[0].bus_addr + 4096, 4)  # a guard page after each
+    assert mem.alloc(4096, name="roomy", limit=1 << 47).bus_addr > high.bus_addr  # a limit above: the usual place
+    tight = SimSystemMemory(SimLog(VirtualClock()), low_base=(1 << 40) - 0x2000)
+    tight.alloc(4096, name="fits", limit=1 << 40)
+    before = tight.allocated_bytes
+    with pytest.raises(DmaError, match=r"no IOVA space below 0x10000000000 left for 'second'"):
+        tight.alloc(4096, name="second", limit=1 << 40)
+    assert tight.allocated_bytes == before
+    with pytest.raises(DmaError, match="leaves no room"):
+        mem.alloc(0x2000, name="x", limit=0x1000)
+
+
 def test_guard_pages_and_straddling_refused(mem: SimSystemMemory) -> None:
     a = mem.alloc(4096, name="a")
     mem.alloc(4096, name="b")

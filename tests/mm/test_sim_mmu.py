@@ -7,13 +7,14 @@ from collections.abc import Callable
 import pytest
 from mm_helpers import DATA_BASE, Space
 
-from nova_core.errors import SimViolation
+from nova_core.errors import RegisterError, SimViolation
 from nova_core.mm.instmem import Bar2Space, instance_block_page_dir
 from nova_core.mm.pte import PteFlags, format_version
 from nova_core.regs import mmu as m
 from nova_core.regs.pbus import NV_PBUS_BAR0_WINDOW
 from nova_core.regs.prom import PRAMIN
 from nova_core.sim import SimGpu
+from nova_core.sim.memory import SimSystemMemory
 from nova_core.sim.models.bar2 import BAR2_SIZE, Bar2Model
 from nova_core.sim.models.mmu import INVALIDATE_LATENCY_NS, SimMmu
 
@@ -305,6 +306,11 @@ def test_pramin_refusals() -> None:
     gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(target=2, base_=0x10))
     with pytest.raises(SimViolation, match="not mapped by the IOMMU"):
         gpu.bar0.read32(PRAMIN.start)
+    # BAR0_WINDOW.BASE is 24 bits of 64 KiB: PRAMIN reaches the first TiB of the bus only, and the sim's IOMMU
+    # hands out addresses from 1 TiB on; an IOMMU with a lower window shows the sysmem path.
+    with pytest.raises(RegisterError, match="does not fit"):
+        NV_PBUS_BAR0_WINDOW.encode(target=2, base_=gpu.sysmem.alloc(0x10000, name="high").bus_addr >> 16)
+    gpu.sysmem = SimSystemMemory(gpu.log, base=1 << 32)
     buf = gpu.sysmem.alloc(0x10000, align=0x10000, name="pramin sys")
     gpu.bar0.write32(NV_PBUS_BAR0_WINDOW.addr(), NV_PBUS_BAR0_WINDOW.encode(target=2, base_=buf.bus_addr >> 16))
     gpu.bar0.write32(PRAMIN.start + 8, 0xABCD)

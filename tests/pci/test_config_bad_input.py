@@ -186,21 +186,85 @@ def test_listing_parser_reads_the_fixture() -> None:
     assert devs[0].caps_denied and devs[0].regions == {0: 2048}
 
 
-# -- fuzz: any bytes give a result or a PciError, never another exception, never a hang ------------------
+# -- fuzz: what the parser must return for any bytes, and what it must refuse ------------------------------
+#
+# The reference walk below follows PCI Local Bus 3.0 section 6.7 and PCIe 6.0 section 7.6 (the low two bits of a
+# pointer are reserved; 0 ends a list; standard capabilities live in 0x40-0xff, extended ones from 0x100;
+# a header of all-ones is no capability), written apart from nova_core.pci so the two can disagree.
+
+
+def _reference_walk(b: bytes) -> tuple[list[tuple[int, int]], list[tuple[int, int]], bool]:
+    """(standard (offset, id), extended (offset, id), whether a list ended malformed) for a >= 256-byte space."""
+    std: list[tuple[int, int]] = []
+    broken = False
+    if struct.unpack_from("<H", b, F.STATUS)[0] & F.Status.cap_list.mask:
+        ptr, seen = b[F.CAPABILITY_LIST] & 0xFC, set()
+        while ptr:
+            if ptr < 0x40 or ptr + 2 > 0x100 or ptr in seen or len(seen) >= F.MAX_STD_CAPS or b[ptr] == 0xFF:
+                broken = True
+                break
+            seen.add(ptr)
+            std.append((ptr, b[ptr]))
+            ptr = b[ptr + 1] & 0xFC
+    ext: list[tuple[int, int]] = []
+    if len(b) >= 0x104 and struct.unpack_from("<I", b, 0x100)[0] not in (0, 0xFFFFFFFF):
+        off, seen = 0x100, set()
+        while True:
+            if off in seen or len(seen) >= F.MAX_EXT_CAPS:
+                broken = True
+                break
+            seen.add(off)
+            header = struct.unpack_from("<I", b, off)[0]
+            if header == 0xFFFFFFFF:
+                broken = True
+                break
+            ext.append((off, header & 0xFFFF))
+            nxt = (header >> 20) & 0xFFC
+            if nxt == 0:
+                break
+            if nxt < 0x100 or nxt + 4 > len(b):
+                broken = True
+                break
+            off = nxt
+    return std, ext, broken
+
+
+def _check_against_the_reference(b: bytes) -> None:
+    cs = ConfigSpace(b)
+    walk = cs.capabilities()
+    std, ext, broken = _reference_walk(b)
+    assert [(c.offset, c.id) for c in walk.standard] == std
+    assert [(c.offset, c.id) for c in walk.extended] == ext
+    assert bool(walk.problems) == broken, walk.problems
+    if broken:
+        with pytest.raises(PciError, match=r"^config: |capability|loops|all-ones|points"):
+            cs.capabilities(strict=True)
+    else:
+        assert cs.capabilities(strict=True).capabilities == walk.capabilities
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(min_size=0, max_size=F.EXTENDED_SIZE))
 def test_fuzz_random_config_spaces(data: bytes) -> None:
+    if len(data) < F.HEADER_SIZE:
+        with pytest.raises(PciError, match=f"config space of {len(data)} bytes is truncated"):
+            ConfigSpace(data)
+        return
+    cs = ConfigSpace(data)
+    h = cs.header()
+    assert (h.vendor_id, h.device_id) == struct.unpack_from("<HH", data, 0)
+    walk = cs.capabilities()
+    for c in walk.capabilities:
+        assert c.offset >= (0x100 if c.extended else 0x40) and c.offset < len(data) and not c.offset & 3
+        decode(cs, c)
+    if len(data) >= F.LEGACY_SIZE and data[:4] != b"\xff" * 4:
+        _check_against_the_reference(data)
     try:
-        cs = ConfigSpace(data)
-        walk = cs.capabilities()
-        cs.header()
-        for c in walk.capabilities:
-            decode(cs, c)
-        cs.bars()
-    except PciError:
-        pass
+        bars = cs.bars()
+    except PciError as e:
+        assert "BAR" in str(e)
+    else:
+        assert [b.index for b in bars] == sorted({b.index for b in bars}) and all(0 <= b.index < 6 for b in bars)
 
 
 @settings(max_examples=300, deadline=None)
@@ -214,20 +278,36 @@ def test_fuzz_mutated_lists(std: list[tuple[int, int, int]], ext: list[tuple[int
             b[off + 1] = nxt
     for dword, value in ext:
         struct.pack_into("<I", b, dword * 4, value)
-    try:
-        walk = ConfigSpace(bytes(b)).capabilities()
-    except PciError:
-        return
+    walk = ConfigSpace(bytes(b)).capabilities()
     assert len(walk.standard) <= F.MAX_STD_CAPS and len(walk.extended) <= F.MAX_EXT_CAPS
     offs = [c.offset for c in walk.capabilities]
     assert len(offs) == len(set(offs))  # never revisits
+    _check_against_the_reference(bytes(b))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=F.EXTENDED_SIZE), st.integers(1, 16))
+def test_fuzz_hex_dumps_round_trip(data: bytes, per_row: int) -> None:
+    """A dump written the way lspci -xxxx writes one (16 bytes a row, or fewer) parses back to the same bytes."""
+    text = "00:01.0 VGA compatible controller: NVIDIA\n" + "".join(
+        f"{off:02x}: {' '.join(f'{x:02x}' for x in data[off:off + per_row])}\n" for off in range(0, len(data), per_row))
+    dump = parse_hex_dump(text)
+    assert dump.data == data and dump.known == ((0, len(data)),)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="0123456789abcdef: \n>xz", max_size=400))
 def test_fuzz_hex_dump_text(text: str) -> None:
     try:
-        parse_hex_dump(text, allow_gaps=True)
+        dump = parse_hex_dump(text, allow_gaps=True)
+    except PciError as e:
+        assert str(e).startswith("hex dump")
+    else:
+        # what it returns is what the text's rows say: re-rendering the known ranges parses back to the same
+        assert dump.known and all(0 <= a < b <= F.EXTENDED_SIZE for a, b in dump.known)
+        rows = "".join(f"{a:x}: {' '.join(f'{x:02x}' for x in dump.data[a:b])}\n" for a, b in dump.known)
+        assert parse_hex_dump(rows, allow_gaps=True) == dump
+    try:
         parse_listing(text)
     except NovaError as e:
         assert isinstance(e, PciError)

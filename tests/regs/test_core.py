@@ -255,3 +255,87 @@ def test_find_and_get(registry: Registry) -> None:
     assert [r.NAME for r in registry.find("*CPUCTL")] == ["NV_X_CPUCTL", "NV_Y_CPUCTL"]
     with pytest.raises(RegisterError, match="no register named 'NV_Z'"):
         registry.get("NV_Z")
+
+
+# -- register families and per-family variants -----------------------------------------------------
+
+
+def test_chips_specs_name_register_families() -> None:
+    from nova_core.regs.core import FAMILIES, families
+
+    assert families("") == frozenset(FAMILIES)
+    assert families("GA102+") == {"GA102", "AD102", "GH100", "GB100", "GB202"}
+    assert families("TU102-AD102") == {"TU102", "GA100", "GA102", "AD102"}
+    assert families("TU102, GA102, GB202") == {"TU102", "GA102", "GB202"}
+    with pytest.raises(RegisterError, match=r"'AD10x' is not a register family .*did you mean 'AD102'"):
+        families("TU102-AD10x")
+    with pytest.raises(RegisterError, match=r"'GA102-TU102' runs backwards"):
+        families("GA102-TU102")
+
+
+def test_a_variant_overrides_what_differs_on_its_families(registry: Registry) -> None:
+    class MEMC(Register, offset=0x180, count=4, stride=16):
+        offs = Field(7, 2)
+        blk = Field(23, 8)
+        aincw = Field(24, 24)
+
+    class MEMC_TU102(MEMC, chips="TU102"):
+        blk = Field(15, 8)
+
+    assert MEMC.for_family("TU102") is MEMC_TU102 and MEMC.for_family("GA100") is MEMC
+    assert MEMC_TU102.NAME == "MEMC" and MEMC_TU102.addr(i=1) == MEMC.addr(i=1) == 0x190
+    assert MEMC.VARIANTS == (MEMC_TU102,) and MEMC_TU102.VARIANT_OF is MEMC
+    assert registry.lookup(0x190).register is MEMC  # the registry keeps one register per address
+    assert MEMC_TU102.encode(blk=0xFF, aincw=1) == 0x0100FF00
+    with pytest.raises(RegisterError, match=r"MEMC_TU102.blk \(15:8\) is 8 bits wide; value 0x100 does not fit"):
+        MEMC_TU102.encode(blk=0x100)
+    assert MEMC.encode(blk=0x100) == 0x10000
+    with pytest.raises(RegisterError, match="is a variant; ask MEMC.for_family"):
+        MEMC_TU102.for_family("TU102")
+    with pytest.raises(RegisterError, match="'XY999' is not a register family"):
+        MEMC.for_family("XY999")
+
+
+def test_a_variant_may_have_more_entries_or_another_offset(registry: Registry) -> None:
+    class LEAF(Register, offset=0x1000, count=8):
+        value = Field(31, 0)
+
+    class LEAF_GH100(LEAF, chips="GH100+", count=16):
+        pass
+
+    class MASK(Register, offset=0x528, chips="GA102+"):
+        value = Field(31, 0)
+
+    assert LEAF.for_family("AD102").COUNT == 8 and LEAF.for_family("GB202") is LEAF_GH100
+    assert LEAF_GH100.addr(i=15) == 0x103C and registry.lookup(0x103C).register is LEAF_GH100
+    assert registry.lookup(0x101C).register is LEAF
+    with pytest.raises(RegisterError, match=r"LEAF\[8\] is out of range"):
+        LEAF.addr(i=8)
+    with pytest.raises(RegisterError, match=r"MASK does not exist on TU102 \(chips='GA102\+'\)"):
+        MASK.for_family("TU102")
+
+
+def test_variants_are_refused_where_they_would_be_ambiguous(registry: Registry) -> None:
+    class R(Register, offset=0x10, chips="GA100+"):
+        v = Field(7, 0)
+
+    with pytest.raises(RegisterError, match="needs chips="):
+        class R_ALL(R):
+            v = Field(3, 0)
+    with pytest.raises(RegisterError, match=r"chips='TU102' reaches beyond R's chips='GA100\+'"):
+        class R_TU(R, chips="TU102"):
+            v = Field(3, 0)
+
+    class R_GH(R, chips="GH100+"):
+        v = Field(5, 0)
+
+    with pytest.raises(RegisterError, match="overlaps variant R_GH"):
+        class R_GB(R, chips="GB202"):
+            v = Field(4, 0)
+
+    class OTHER(Register, offset=0x80):
+        v = Field(31, 0)
+
+    with pytest.raises(RegisterError, match="variant R_AT at 0x80 overlaps OTHER"):
+        class R_AT(R, chips="GA100", offset=0x80):
+            pass

@@ -58,8 +58,8 @@ def test_field_positions_from_the_reference() -> None:
     assert (b42.architecture.hi, b42.architecture.lo) == (29, 24)
     assert (b42.implementation.hi, b42.implementation.lo) == (23, 20)
     assert pfb.NV_PFB_PRI_MMU_WPR2_ADDR_LO.val.bits() == "31:4"
-    assert fl.NV_PFALCON_FALCON_HWCFG2.mem_scrubbing.bits() == "12:12"
-    assert fl.NV_PFALCON_FALCON_HWCFG2.reset_ready.bits() == "31:31"
+    assert fl.NV_PFALCON_FALCON_HWCFG2.for_family("GA102").field("mem_scrubbing").bits() == "12:12"
+    assert fl.NV_PFALCON_FALCON_HWCFG2.for_family("GA102").field("reset_ready").bits() == "31:31"
     assert fl.NV_PFALCON_FALCON_CPUCTL.halted.bits() == "4:4"
     assert fl.NV_PFALCON_FALCON_DMATRFCMD.size.bits() == "10:8"
     assert fl.NV_PRISCV_RISCV_BCR_CTRL.core_select.bits() == "4:4"
@@ -80,6 +80,11 @@ def test_every_location_reverse_looks_up_to_its_register() -> None:
             loc = REGISTRY.lookup(off)
             assert loc is not None and loc.register is reg and loc.instance == inst and loc.index == idx
             n += 1
+        for v in reg.VARIANTS:  # a variant's locations the register lacks (a longer array, another offset)
+            for off, inst, idx in v.locations():
+                loc = REGISTRY.lookup(off)
+                assert loc is not None and loc.register in (reg, v) and loc.instance == inst and loc.index == idx
+                n += loc.register is v
     assert n == len(REGISTRY.by_offset) and n > 300
 
 

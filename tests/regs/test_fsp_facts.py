@@ -4,9 +4,7 @@ and the chip facts that pick them."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -14,22 +12,13 @@ from nova_core.gpu.chips import CHIPS, BootPath, Chipset
 from nova_core.regs import falcon as fl
 from nova_core.regs import fsp, pfb, therm, vfn, xal
 from nova_core.regs.core import Register
-
-REPO = Path(__file__).resolve().parents[2]
-PUBLISHED = "src/common/inc/swref/published"
-
-
-def _tree() -> Path | None:
-    for cand in (os.environ.get("NOVA_OGKM_TREE"), REPO.parent.parent / "ogkm" / "570.144"):
-        if cand and (Path(cand) / PUBLISHED).is_dir():
-            return Path(cand)
-    return None
+from ogkm_tree import PUBLISHED, ogkm_570_tree
 
 
 def _defines(header: str) -> dict[str, str]:
-    tree = _tree()
+    tree = ogkm_570_tree()
     if tree is None:
-        pytest.skip("no open-gpu-kernel-modules 570.144 tree")
+        pytest.skip("no open-gpu-kernel-modules 570.144 tree (NOVA_OGKM_TREE, or ogkm/570.144 beside the checkouts)")
     text = (tree / PUBLISHED / header).read_text()
     defines = re.finditer(r"^#define[ \t]+(\w+(?:\(i\))?)[ \t]+(\S+)", text, re.M)
     return {m.group(1): m.group(2).strip() for m in defines}
@@ -63,7 +52,7 @@ def test_emem_fields_and_channel() -> None:
 
 @pytest.mark.parametrize(("header", "reg"), [("hopper/gh100/dev_therm.h", therm.NV_THERM_I2CS_SCRATCH),
                                              ("blackwell/gb100/dev_therm.h", therm.NV_THERM_I2CS_SCRATCH),
-                                             ("blackwell/gb202/dev_therm.h", therm.NV_THERM_I2CS_SCRATCH_GB20X)])
+                                             ("blackwell/gb202/dev_therm.h", therm.NV_THERM_I2CS_SCRATCH_GB202)])
 def test_fsp_boot_scratch_per_chip(header: str, reg: type[Register]) -> None:
     assert int(_defines(header)["NV_THERM_I2CS_SCRATCH"], 16) == reg.addr()
 
@@ -73,7 +62,7 @@ def test_xal_bar0_window_and_lockdown_bit() -> None:
         assert int(_defines(f"{chip}/pri_nv_xal_ep.h")["NV_XAL_EP_BAR0_WINDOW"], 16) == xal.NV_XAL_EP_BAR0_WINDOW.addr()
     assert _defines("blackwell/gb100/pri_nv_xal_ep.h")["NV_XAL_EP_BAR0_WINDOW_BASE"] == "22:0"
     assert _defines("hopper/gh100/dev_falcon_v4.h")["NV_PFALCON_FALCON_HWCFG2_RISCV_BR_PRIV_LOCKDOWN"] == \
-        fl.NV_PFALCON_FALCON_HWCFG2.riscv_br_priv_lockdown.bits()
+        fl.NV_PFALCON_FALCON_HWCFG2_GH100.riscv_br_priv_lockdown.bits()
 
 
 @pytest.mark.parametrize(("header", "leaves"), [("turing/tu102/dev_vm.h", 8), ("ampere/ga102/dev_vm.h", 8),
@@ -81,7 +70,8 @@ def test_xal_bar0_window_and_lockdown_bit() -> None:
 def test_vfn_interrupt_tree_sizes(header: str, leaves: int) -> None:
     d = _defines(header)
     assert int(d["NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF__SIZE_1"]) == leaves
-    assert leaves <= vfn.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.COUNT
+    family = header.split("/")[1].upper()
+    assert leaves == vfn.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.for_family(family).COUNT
     if "NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP__SIZE_1" in d:
         top = vfn.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP
         assert int(d["NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP__SIZE_1"]) == top.COUNT
@@ -96,7 +86,7 @@ def test_chip_columns_of_the_fsp_path() -> None:
         if fsp_chip:
             assert (f.cot_version, f.cot_public_key_size, f.cot_signature_size) == (
                 (1, 384, 384) if chip is Chipset.GH100 else (2, 97, 96))
-    assert CHIPS[Chipset.GB202].fsp_boot_scratch is therm.NV_THERM_I2CS_SCRATCH_GB20X
+    assert CHIPS[Chipset.GB202].fsp_boot_scratch is therm.NV_THERM_I2CS_SCRATCH_GB202
     assert CHIPS[Chipset.GB202].non_wpr_heap_size == 0x220000 and CHIPS[Chipset.GH100].non_wpr_heap_size == 2 << 20
     assert CHIPS[Chipset.GB100].pmu_reserved_size == 0x1820000 and CHIPS[Chipset.GH100].pmu_reserved_size == 0
     assert [c.name for c in Chipset if CHIPS[c].fsp_fuse_error_check] == ["GB100", "GB102"]

@@ -20,7 +20,12 @@ from nova_core.fsp.mctp import frame, mctp_header, nvdm_header
 from nova_core.gpu.chips import Chipset
 from nova_core.hw.clock import MS
 from nova_core.mm.vram import PraminVram
-from nova_core.regs.falcon import FALCON, NV_PFALCON_FALCON_HWCFG2, NV_PFALCON_FALCON_MAILBOX0
+from nova_core.regs.falcon import (
+    FALCON,
+    NV_PFALCON_FALCON_HWCFG2,
+    NV_PFALCON_FALCON_HWCFG2_GH100,
+    NV_PFALCON_FALCON_MAILBOX0,
+)
 from nova_core.regs.fsp import NV_PFSP_EMEMC, NV_PFSP_EMEMD, NV_PFSP_QUEUE_HEAD, NV_PFSP_QUEUE_TAIL
 from nova_core.regs.pbus import NV_PBUS_BAR0_WINDOW
 from nova_core.sim import SimGpu
@@ -79,7 +84,8 @@ def test_a_good_cot_is_answered_0_and_the_gsp_locked_while_the_fmc_boots(synthet
     b.gpu.clock.sleep(5 * MS)
     # the FMC ran and failed on the boot arguments (they name no WPR meta): target lock gone, error in MAILBOX0
     assert NV_PFALCON_FALCON_MAILBOX0.read(bar, base=FALCON.GSP) == FmcError.WPR_META
-    assert NV_PFALCON_FALCON_HWCFG2.riscv_br_priv_lockdown.get(NV_PFALCON_FALCON_HWCFG2.read(bar, base=FALCON.GSP))
+    hwcfg2 = NV_PFALCON_FALCON_HWCFG2.read(bar, base=FALCON.GSP)
+    assert NV_PFALCON_FALCON_HWCFG2_GH100.riscv_br_priv_lockdown.get(hwcfg2)
     assert "GSP-FMC boot failed with MAILBOX0" in b.fsp.refusals[-1]  # type: ignore[attr-defined]
 
 

@@ -14,9 +14,10 @@ from nova_core.regs.xve import NV_XVE_CYA_2
 from nova_core.sim import SimGpu
 from nova_core.sim.gsp_rm.intr import engine_vectors, stall_vector
 from nova_core.sim.models.intr import SimIntr
+from nova_core.sim.regfile import PRI_ERROR
 
-LEAF, LEAF_SET, LEAF_CLR = (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF, V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
-                            V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR)
+#: the LEAF arrays at their widest (Hopper's 16): their first 8 entries are every chip's
+LEAF, LEAF_SET, LEAF_CLR = V.leaf_registers(V.MAX_LEAVES)
 TOP, TOP_SET, TOP_CLR = (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP, V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET,
                          V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR)
 
@@ -55,7 +56,8 @@ def test_leaves_beyond_the_chip_are_refused() -> None:
     with pytest.raises(SimViolation, match=r"LEAF_EN_SET\(8\): GA102 has 8 interrupt leaves"):
         gpu.bar0.write32(LEAF_SET.addr(i=8), 1)
     assert any("GA102 has 8 interrupt leaves" in e.message for e in gpu.log.errors())
-    assert gpu.bar0.read32(LEAF.addr(i=15)) == 0
+    assert gpu.bar0.read32(LEAF.addr(i=15)) == PRI_ERROR  # a register GA102 does not have
+    assert any("reads as a PRI error" in e.message for e in gpu.log.entries())
     SimGpu("gh100").bar0.write32(LEAF_SET.addr(i=15), 1)  # Hopper has 16
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from ..gpu.chips import Architecture, Chipset
 from ..regs.core import Bitfield, Field
+from ..regs.usermode import NV_VIRTUAL_FUNCTION_DOORBELL_GB202
 
 # -- class ids ---------------------------------------------------------------------------------------------
 
@@ -537,14 +538,11 @@ CE_MAX_INSTANCES = 10  #: RM_ENGINE_TYPE_COPY0..COPY9 are contiguous with NV2080
 # -- the doorbell token --------------------------------------------------------------------------------------
 
 
-class DoorbellToken(Bitfield, width=32):
-    """NV_CTRL_VF_DOORBELL (``published/turing/tu102/dev_ctrl.h``, ``ampere/ga100/dev_ctrl.h``) /
-    NV_VIRTUAL_FUNCTION_DOORBELL (``blackwell/gb202/dev_vm.h``): what a work-submit token and a doorbell
-    write carry."""
-
-    vector = Field(11, 0, doc="the channel id")
-    runlist_id = Field(22, 16)
-    runlist_doorbell = Field(30, 30, doc="GB20x: 1 ENABLE")
+#: what a work-submit token and a doorbell write carry: the doorbell register's layout (NV_CTRL_VF_DOORBELL,
+#: ``published/turing/tu102/dev_ctrl.h``; NV_VIRTUAL_FUNCTION_DOORBELL, ``blackwell/gb202/dev_vm.h``), taken from
+#: ``regs/`` - where the register reference checks it against the headers - in its widest form, GB20x's (VECTOR
+#: 11:0, RUNLIST_ID 22:16, RUNLIST_DOORBELL 30:30, which the earlier chips do not have and leave 0)
+DoorbellToken = NV_VIRTUAL_FUNCTION_DOORBELL_GB202
 
 
 # -- faults and robust-channel recovery ---------------------------------------------------------------------

@@ -69,7 +69,7 @@ from ..regs.falcon import (
 )
 from ..regs.pmc import NV_PMC_BOOT_0
 from .facts import BLOCK, DMA_ADDR_LIMIT, DMA_CTX, PIO_PORT
-from .hal import FalconHalOps, LoadMethod, falcon_hal
+from .hal import HAL_FAMILY, FalconHalOps, LoadMethod, falcon_hal
 from .ucode import FalconUcode, UcodeSegment
 
 # TIMEOUT: nova-core dma_wr: "arbitrarily large", no 256-byte transfer into falcon memory takes that long.
@@ -116,17 +116,20 @@ class Falcon:
         self.base = base
         self.base2 = base + FALCON2_OFFSET
         self.hal = hal if isinstance(hal, FalconHalOps) else falcon_hal(hal)
+        #: the register family (``regs.core.FAMILIES``) whose layouts this falcon's registers have
+        self.family = hal.facts.reg_family if isinstance(hal, Chipset) else HAL_FAMILY[self.hal.kind]
         self.name = name
         self.dma = dma
         #: non-fatal events (a RESET_READY that never came), oldest first
         self.notes: list[str] = []
-        self._imemc = NV_PFALCON_FALCON_IMEMC.bind(bar, base=base, i=PIO_PORT)
+        self._imemc = NV_PFALCON_FALCON_IMEMC.for_family(self.family).bind(bar, base=base, i=PIO_PORT)
         self._imemd = NV_PFALCON_FALCON_IMEMD.addr(base, PIO_PORT)
         self._imemt = NV_PFALCON_FALCON_IMEMT.addr(base, PIO_PORT)
-        self._dmemc = NV_PFALCON_FALCON_DMEMC.bind(bar, base=base, i=PIO_PORT)
+        self._dmemc = NV_PFALCON_FALCON_DMEMC.for_family(self.family).bind(bar, base=base, i=PIO_PORT)
         self._dmemd = NV_PFALCON_FALCON_DMEMD.addr(base, PIO_PORT)
         self._dmatrfcmd = NV_PFALCON_FALCON_DMATRFCMD.bind(bar, base=base)
         self._moffs = NV_PFALCON_FALCON_DMATRFMOFFS.addr(base)
+        self._moffs_max = NV_PFALCON_FALCON_DMATRFMOFFS.for_family(self.family).offs.max
         self._fboffs = NV_PFALCON_FALCON_DMATRFFBOFFS.addr(base)
 
     def __repr__(self) -> str:
@@ -261,9 +264,13 @@ class Falcon:
             raise FalconError(f"{self.name}: {what} {mem} segment {seg.describe()}: DMA source "
                               f"[{buf.bus_addr + off:#x}, {buf.bus_addr + off + length:#x}) reaches above the 49-bit "
                               f"falcon DMA limit {DMA_ADDR_LIMIT:#x} (DMATRFBASE/DMATRFBASE1)")
+        if seg.dst + length - BLOCK > self._moffs_max:
+            raise FalconError(f"{self.name}: {what} {mem} segment {seg.describe()}: falcon address "
+                              f"{seg.dst + length - BLOCK:#x} does not fit DMATRFMOFFS.OFFS on {self.family} "
+                              f"(at most {self._moffs_max:#x})")
         NV_PFALCON_FALCON_DMATRFBASE.write(self.bar, (base >> 8) & 0xFFFFFFFF, base=self.base)
         NV_PFALCON_FALCON_DMATRFBASE1.write(self.bar, base >> 40, base=self.base)
-        cmd = NV_PFALCON_FALCON_DMATRFCMD.encode(size=DmaTrfSize.B256, imem=int(imem),
+        cmd = NV_PFALCON_FALCON_DMATRFCMD.encode(size=DmaTrfSize.SIZE_256B, imem=int(imem),
                                                  sec=int(imem and seg.secure), ctxdma=ctx)
         wr, moffs, fboffs, trf = self.bar.write32, self._moffs, self._fboffs, self._dmatrfcmd
         for pos in range(0, length, BLOCK):

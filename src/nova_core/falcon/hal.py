@@ -8,12 +8,14 @@ Two behaviours, named after the first chip that has them (nova-core ``falcon/hal
 before reset              -                                              poll HWCFG2.RESET_READY <= 150 us; a timeout
                                                                          is not an error (OpenRM
                                                                          ``kflcnPreResetWait_GA102``: hardware
-                                                                         sometimes never sets it)
+                                                                         sometimes never sets it); from GH100 on
+                                                                         nothing (the field is not there)
 scrubbing done            DMACTL.DMEM/IMEM_SCRUBBING clear, <= 10 ms     HWCFG2.MEM_SCRUBBING clear, <= 20 ms
 core select               nothing (the booter switches the GSP core)     RISCV_BCR_CTRL: falcon = CORE_SELECT 0 and
-                                                                         wait VALID (<= 10 ms); RISC-V = VALID |
+                                                                         wait VALID (<= 10 ms); RISC-V =
                                                                          CORE_SELECT | BRFETCH (nouveau
-                                                                         ``ga102_gsp_reset``: 0x111)
+                                                                         ``ga102_gsp_reset`` writes 0x111; VALID
+                                                                         is read-only)
 load method               PIO (DMA works too)                            DMA only (the PIO ports are masked to the
                                                                          CPU, nova-core ``FalconHal::load_method``)
 boot ROM parameters       none                                           PARAADDR(0), ENGIDMASK, CURR_UCODE_ID,
@@ -143,25 +145,29 @@ class Ga102Hal(FalconHalOps):
     pio_allowed = False
 
     def reset_engine(self, f: Falcon) -> None:
-        NV_PFALCON_FALCON_HWCFG2.read(f.bar, base=f.base)
-        try:
-            NV_PFALCON_FALCON_HWCFG2.wait(f.bar, f.clock, base=f.base, timeout=RESET_READY_TIMEOUT, interval=1 * US,
-                                          what=f"{f.name} falcon RESET_READY (HWCFG2.RESET_READY=1)", reset_ready=1)
-        except PollTimeout as e:
-            note = f"{f.name}: {e}; resetting anyway (hardware does not always set it)"
-            f.notes.append(note)
-            log.warning(note)
+        hwcfg2 = NV_PFALCON_FALCON_HWCFG2.for_family(f.family)
+        if "reset_ready" in hwcfg2._BY_NAME:  # GA102..AD107 (kflcnPreResetWait_GA102); a no-op from GH100 on
+            hwcfg2.read(f.bar, base=f.base)
+            try:
+                hwcfg2.wait(f.bar, f.clock, base=f.base, timeout=RESET_READY_TIMEOUT, interval=1 * US,
+                            what=f"{f.name} falcon RESET_READY (HWCFG2.RESET_READY=1)", reset_ready=1)
+            except PollTimeout as e:
+                note = f"{f.name}: {e}; resetting anyway (hardware does not always set it)"
+                f.notes.append(note)
+                log.warning(note)
         super().reset_engine(f)
 
     def wait_scrubbing(self, f: Falcon) -> None:
-        NV_PFALCON_FALCON_HWCFG2.wait(
+        NV_PFALCON_FALCON_HWCFG2.for_family(f.family).wait(
             f.bar, f.clock, base=f.base, timeout=SCRUB_TIMEOUT_GA102, interval=10 * US,
             what=f"{f.name} falcon IMEM/DMEM scrubbing to finish (HWCFG2.MEM_SCRUBBING=0)", mem_scrubbing=0)
 
     def select_core(self, f: Falcon, core: CoreSelect) -> None:
         bcr = NV_PRISCV_RISCV_BCR_CTRL
         if core is CoreSelect.RISCV:
-            bcr.update(f.bar, base=f.base2, valid=1, core_select=CoreSelect.RISCV, brfetch=1)
+            # nouveau ga102_gsp_reset writes 0x111; VALID (bit 0) is read-only (ampere/ga102/dev_riscv_pri.h
+            # R-IVF), so the hardware takes CORE_SELECT and BRFETCH only.
+            bcr.update(f.bar, base=f.base2, core_select=CoreSelect.RISCV, brfetch=1)
             return
         if bcr.core_select.get(bcr.read(f.bar, base=f.base2)) == CoreSelect.FALCON:
             return
@@ -193,6 +199,8 @@ class Ga102Hal(FalconHalOps):
 
 
 HALS: dict[FalconHal, FalconHalOps] = {FalconHal.TU102: Tu102Hal(), FalconHal.GA102: Ga102Hal()}
+#: the register family a HAL named by itself stands for (its first chip's); a Chipset gives its own
+HAL_FAMILY: dict[FalconHal, str] = {FalconHal.TU102: "TU102", FalconHal.GA102: "GA102"}
 
 
 def falcon_hal(which: FalconHal | Chipset) -> FalconHalOps:

@@ -11,7 +11,8 @@ The registers are the chip's (``ChipFacts.sysmem_flush``, ``regs/pfb.py``). ``NV
 address bits 39:8 (address >> 8); from GA100 on ``NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI`` holds bits 63:40 and is written
 first (OpenRM ``kmemsysProgramSysmemFlushBuffer_GA100``, nova-core ``write_sysmem_flush_page_ga100``). Turing has only
 the 40-bit register: a page at or above 1 TiB cannot be registered there (nova-core
-``write_sysmem_flush_page_gm107`` refuses it; OpenRM allocates the page 32-bit addressable). From Hopper on the page
+``write_sysmem_flush_page_gm107`` refuses it; OpenRM allocates the page 32-bit addressable): the page is asked of
+the DMA allocator below what the chip's registers hold (``alloc(limit=)``). From Hopper on the page
 goes in PCIE flush registers of the FB hub - GH100's FBHUB, GB100/GB102's HSHUB0 (a primary and an egress pair, both
 programmed: OpenRM ``kmemsysProgramSysmemFlushBuffer_GB100``, bug 4503681), GB20x's FBHUB0 - whose LO holds address
 bits 31:0 and HI bits 51:32, HI first ("the hardware will trigger the flush on the LO write", nova-core
@@ -92,7 +93,10 @@ class SysmemFlush:
             DmaError: no page could be allocated.
             SysmemFlushError: its address does not fit the registers (the page is freed again).
         """
-        page = dma.alloc(PAGE_SIZE, align=PAGE_SIZE, name="sysmem flush page")
+        # below what the registers hold (Turing: 40 bits; OpenRM allocates the page 32-bit addressable, or with the
+        # DMA address size lowered to 40 bits, kmemsysInitFlushSysmemBuffer_GM107)
+        page = dma.alloc(PAGE_SIZE, align=PAGE_SIZE, name="sysmem flush page",
+                         limit=1 << chipset.facts.sysmem_flush.addr_bits)
         try:
             write_flush_page(bar, chipset, page.bus_addr)
         except BaseException:

@@ -50,6 +50,7 @@ from ..regs.falcon import (
     FALCON,
     FALCON2,
     NV_PFALCON_FALCON_HWCFG2,
+    NV_PFALCON_FALCON_HWCFG2_GH100,
     NV_PFALCON_FALCON_MAILBOX0,
     NV_PFALCON_FALCON_MAILBOX1,
     NV_PRISCV_RISCV_CPUCTL,
@@ -135,7 +136,7 @@ def _lockdown_state(dev: Device, boot_args_bus: int) -> tuple[str, int, int]:
         if (mbox1 << 32 | mbox0) != boot_args_bus:  # anything but the boot arguments' address is an FMC error
             return "fmc-error", mbox0, 0
     hwcfg2 = NV_PFALCON_FALCON_HWCFG2.read(bar, base=base)
-    locked = NV_PFALCON_FALCON_HWCFG2.riscv_br_priv_lockdown.get(hwcfg2)
+    locked = NV_PFALCON_FALCON_HWCFG2_GH100.riscv_br_priv_lockdown.get(hwcfg2)  # FSP chips: GH100+
     return ("locked" if locked else "released"), mbox0, hwcfg2
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from ..errors import ChipError, did_you_mean
 from ..regs.core import Register
-from ..regs.fuse import NV_FUSE_STATUS_OPT_DISPLAY, NV_FUSE_STATUS_OPT_DISPLAY_GM107
+from ..regs.fuse import NV_FUSE_STATUS_OPT_DISPLAY
 from ..regs.pfb import FLUSH_PAGE_REGS, FlushPageRegs, FlushPageScheme
-from ..regs.therm import NV_THERM_I2CS_SCRATCH, NV_THERM_I2CS_SCRATCH_GB20X
+from ..regs.therm import NV_THERM_I2CS_SCRATCH
+from ..regs.vfn import NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF
 
 
 class Architecture(enum.IntEnum):
@@ -162,10 +163,8 @@ class ChipFacts:
         pci_device_id: a representative PCI device id (``pci.ids``; Blackwell ids from board data).
         board: the board the representative id belongs to.
         sim_vram_mib: VRAM of that board, used by the simulated GPU.
-        vfn_leaves: ``NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF__SIZE_1``: interrupt leaf registers (32 vectors each)
-            of the VFN tree - 8 on Turing/Ampere/Ada (``dev_vm.h`` of TU102/GA10x; Ada takes the TU102 HAL,
-            ``g_intr_nvoc.c``), 16 on Hopper/Blackwell (GH100 and GB100 headers; GB20x takes the GH100 HAL
-            ``intrGetNumLeaves_GH100``); see ``regs.vfn``.
+        reg_family: the register family (:data:`nova_core.regs.core.FAMILIES`: the directory of NVIDIA's
+            published headers that defines the chip's registers); ``Register.for_family`` takes it.
         msi_rearm_xve: with MSI, each interrupt is re-armed by a write to ``NV_XVE_CYA_2`` (TU102..AD107: OpenRM
             ``PDB_PROP_KBIF_USE_CONFIG_SPACE_TO_REARM_MSI``); Hopper and later re-arm through the top-level enables.
         pci_config_mirror: BAR0 offset of the PCI config space mirror GSP-RM is told about in SET_SYSTEM_INFO
@@ -202,7 +201,7 @@ class ChipFacts:
     pci_device_id: int
     board: str
     sim_vram_mib: int
-    vfn_leaves: int
+    reg_family: str
     msi_rearm_xve: bool
     pci_config_mirror: int
     non_wpr_heap_size: int
@@ -230,12 +229,18 @@ class ChipFacts:
         return self.chipset.architecture
 
     @property
+    def vfn_leaves(self) -> int:
+        """``NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF__SIZE_1`` of the chip's register family: the interrupt leaf
+        registers (32 vectors each) of the VFN tree - 8 on Turing/Ampere/Ada (``dev_vm.h`` of TU102/GA10x; Ada takes
+        the TU102 HAL, ``g_intr_nvoc.c``), 16 on Hopper/Blackwell (GH100 and GB100 headers; GB20x takes the GH100 HAL
+        ``intrGetNumLeaves_GH100``). The one source is the register's per-family declaration in ``regs/vfn.py``."""
+        return NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.for_family(self.reg_family).COUNT or 1
+
+    @property
     def display_fuse(self) -> type[Register]:
         """The display fuse register: its gm107 address on Turing, the GA100 one from Ampere on (nova-core
         ``fb/hal``: ``display_enabled_gm107`` for TU10x, ``display_enabled_ga100`` for GA100 and later)."""
-        if self.architecture is Architecture.TURING:
-            return NV_FUSE_STATUS_OPT_DISPLAY_GM107
-        return NV_FUSE_STATUS_OPT_DISPLAY
+        return NV_FUSE_STATUS_OPT_DISPLAY.for_family(self.reg_family)
 
     @property
     def sysmem_flush(self) -> FlushPageRegs:
@@ -277,6 +282,11 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
     fsp = arch in (Architecture.HOPPER, Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
     blackwell = arch in (Architecture.BLACKWELL_GB10X, Architecture.BLACKWELL_GB20X)
     compute_only = chipset in (Chipset.GA100, Chipset.GH100, Chipset.GB100, Chipset.GB102)
+    reg_family = {Architecture.TURING: "TU102", Architecture.AMPERE: "GA102", Architecture.ADA: "AD102",
+                  Architecture.HOPPER: "GH100", Architecture.BLACKWELL_GB10X: "GB100",
+                  Architecture.BLACKWELL_GB20X: "GB202"}[arch]
+    if chipset is Chipset.GA100:
+        reg_family = "GA100"
     pre_hopper = arch in (Architecture.TURING, Architecture.AMPERE, Architecture.ADA)
     return ChipFacts(
         chipset=chipset,
@@ -292,7 +302,7 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         pci_device_id=pci,
         board=board,
         sim_vram_mib=int(vram_gib * 1024),
-        vfn_leaves=8 if pre_hopper else 16,
+        reg_family=reg_family,
         msi_rearm_xve=pre_hopper,
         pci_config_mirror=0x92000 if fsp else 0x88000,
         non_wpr_heap_size=(0x220000 if arch is Architecture.BLACKWELL_GB20X else 2 * _MiB) if fsp else _MiB,
@@ -302,8 +312,7 @@ def _chip(chipset: Chipset, pci: int, board: str, vram_gib: float) -> ChipFacts:
         cot_public_key_size=(97 if blackwell else 384) if fsp else 0,
         cot_signature_size=(96 if blackwell else 384) if fsp else 0,
         fsp_boot_timeout_ms=(5000 if arch is Architecture.BLACKWELL_GB20X else 4000) if fsp else 0,
-        fsp_boot_scratch=(NV_THERM_I2CS_SCRATCH_GB20X if arch is Architecture.BLACKWELL_GB20X
-                          else NV_THERM_I2CS_SCRATCH) if fsp else None,
+        fsp_boot_scratch=NV_THERM_I2CS_SCRATCH.for_family(reg_family) if fsp else None,
         fsp_fuse_error_check=arch is Architecture.BLACKWELL_GB10X,
         bar0_window_xal=fsp,
     )

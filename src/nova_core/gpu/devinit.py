@@ -11,7 +11,7 @@ completion in the always-on scratch registers. Sequence (nova-core ``gpu/hal/tu1
 2. the VRAM size from the register the chip family publishes it in (:func:`~nova_core.gpu.vram.vram_size`).
 
 Hopper and Blackwell boot through the FSP: the boot FSM starts it out of reset and it writes 0xFF to
-``NV_THERM_I2CS_SCRATCH`` (``NV_THERM_I2CS_SCRATCH_GB20X`` on GB20x) once its secure boot - FBFalcon training
+``NV_THERM_I2CS_SCRATCH`` (at 0xAD00BC on GB20x) once its secure boot - FBFalcon training
 included - is done; :func:`wait_gfw_boot` polls that instead (OpenRM ``kgspWaitForGfwBootOk_GH100`` ->
 ``kfspWaitForSecureBoot_GH100/GB100/GB202``: 4 s, 5 s on GB20x; nouveau ``gh100_fsp_wait_secure_boot``). On
 GB100/GB102 the FSP's fuse error check must then read success (``NV_PFSP_FUSE_ERROR_CHECK`` 0).
@@ -80,7 +80,8 @@ def wait_fsp_boot(bar: Bar, clock: Clock, spec: Spec) -> None:
     # TIMEOUT: OpenRM kfspWaitForSecureBoot: 4 s (FBFalcon training alone takes 2-3 s on HBM3), 5 s on GB20x.
     reg.wait(bar, clock, timeout=f.fsp_boot_timeout_ms * MS, interval=GFW_BOOT_INTERVAL,
              fsp_boot_complete_status=FSP_BOOT_COMPLETE_SUCCESS,
-             what=f"{spec.chipset.name} FSP secure boot complete ({reg.NAME} = {FSP_BOOT_COMPLETE_SUCCESS:#x})")
+             what=f"{spec.chipset.name} FSP secure boot complete ({reg.NAME} at {reg.addr():#x} = "
+                  f"{FSP_BOOT_COMPLETE_SUCCESS:#x})")
     if f.fsp_fuse_error_check:
         status = NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_3.read(bar, i=FSP_FUSE_ERROR_CHECK_INDEX)
         if status != FSP_FUSE_ERROR_CHECK_SUCCESS:

@@ -24,7 +24,7 @@ import contextlib
 from dataclasses import dataclass
 
 from ..errors import GspError, IrqError
-from ..gpu.chips import Architecture, Chipset, FalconHal
+from ..gpu.chips import Architecture, Chipset
 from ..hw.bar import Bar
 from ..hw.irq import Wakeup
 from ..irq.table import EngineVectors, VectorTable
@@ -102,9 +102,8 @@ class GspInterrupt:
     def __init__(self, bar: Bar, chipset: Chipset, *, base: int = F.FALCON.GSP) -> None:
         self.bar = bar
         self.chipset = chipset
-        ga102 = chipset.facts.falcon_hal is FalconHal.GA102
-        mask = F.NV_PRISCV_RISCV_IRQMASK_GA102 if ga102 else F.NV_PRISCV_RISCV_IRQMASK_TU102
-        dest = F.NV_PRISCV_RISCV_IRQDEST_GA102 if ga102 else F.NV_PRISCV_RISCV_IRQDEST_TU102
+        mask = F.NV_PRISCV_RISCV_IRQMASK.for_family(chipset.facts.reg_family)
+        dest = F.NV_PRISCV_RISCV_IRQDEST.for_family(chipset.facts.reg_family)
         base2 = base + F.FALCON2_OFFSET
         self._irqstat = F.NV_PFALCON_FALCON_IRQSTAT.bind(bar, base=base)
         self._irqsclr = F.NV_PFALCON_FALCON_IRQSCLR.bind(bar, base=base)

@@ -34,7 +34,7 @@ class NoDma:
     def __init__(self, why: str) -> None:
         self.why = why
 
-    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "") -> DmaBuffer:
+    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "", limit: int | None = None) -> DmaBuffer:
         raise DmaError(f"cannot allocate DMA memory {name!r} ({size:#x} bytes): {self.why}")
 
     def free(self, buf: DmaBuffer) -> None:

@@ -120,7 +120,11 @@ class DmaAllocator(Protocol):
     """Hands out DMA memory: coherent bus-contiguous buffers, and scatter-gather mappings.
 
     ``alloc`` returns zeroed memory whose bus address is aligned to ``align`` (a power of two, at
-    least 4 KiB); ``free`` returns it (a second free is a :class:`DmaError`).
+    least 4 KiB) and, with ``limit``, lies wholly below bus address ``limit`` (for a register that holds fewer
+    address bits than the device's DMA mask - Linux ``dma_set_coherent_mask`` for one buffer; OpenRM allocates
+    Turing's sysmem flush page 32-bit addressable for its 40-bit register, or with the DMA address size lowered to 40
+    bits, ``kmemsysInitFlushSysmemBuffer_GM107``); a :class:`DmaError` when no such memory is left. ``free``
+    returns it (a second free is a :class:`DmaError`).
 
     ``alloc_sg`` returns zeroed, driver-owned memory as an :class:`~nova_core.hw.sg.SgTable` whose
     segments are page aligned but may be scattered on the bus (``zero=False``: for a caller that
@@ -130,7 +134,7 @@ class DmaAllocator(Protocol):
     ``device_writable=False``); ``free_sg`` frees/unmaps either (a second call is a :class:`DmaError`).
     """
 
-    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "") -> DmaBuffer: ...
+    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "", limit: int | None = None) -> DmaBuffer: ...
 
     def free(self, buf: DmaBuffer) -> None: ...
 
@@ -141,12 +145,14 @@ class DmaAllocator(Protocol):
     def free_sg(self, table: SgTable) -> None: ...
 
 
-def check_alloc_args(size: int, align: int, who: str) -> None:
+def check_alloc_args(size: int, align: int, who: str, limit: int | None = None) -> None:
     """Shared argument checks for DmaAllocator implementations."""
     if size <= 0:
         raise DmaError(f"{who}: DMA allocation of {size} bytes (must be positive)")
     if align < PAGE_SIZE or align & (align - 1):
         raise DmaError(f"{who}: DMA alignment {align:#x} must be a power of two >= {PAGE_SIZE:#x}")
+    if limit is not None and (not isinstance(limit, int) or limit < size):
+        raise DmaError(f"{who}: DMA address limit {limit!r} leaves no room for {size:#x} bytes")
 
 
 # -- memory the driver does not own ---------------------------------------------------------------

@@ -31,19 +31,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import IrqError
+from ..errors import IrqError, RegisterError
 from ..hw.bar import Bar
 from ..hw.irq import IrqManager
 from ..regs.pmc import NV_PMC_BOOT_0
 from ..regs.vfn import (
     LEAVES_PER_SUBTREE,
     MAX_LEAVES,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR,
-    NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
     NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP,
     NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR,
     NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET,
+    leaf_registers,
 )
 from ..regs.xve import NV_XVE_CYA_2
 from .table import VECTORS_PER_LEAF, VectorTable, vector_leaf
@@ -93,6 +91,10 @@ class VfnController:
     def __init__(self, bar: Bar, leaves: int, irq: IrqManager, *, msi_rearm: bool = False) -> None:
         if not 1 <= leaves <= MAX_LEAVES or leaves % LEAVES_PER_SUBTREE:
             raise IrqError(f"a VFN tree of {leaves} leaves: 2..{MAX_LEAVES}, an even number, expected")
+        try:
+            leaf, leaf_en_set, leaf_en_clear = leaf_registers(leaves)
+        except RegisterError as e:
+            raise IrqError(f"a VFN tree of {leaves} leaves: {e}") from None
         self.bar = bar
         self.leaves = leaves
         self.subtrees = leaves // LEAVES_PER_SUBTREE
@@ -102,9 +104,9 @@ class VfnController:
         self._top = NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP.bind(bar, i=0)
         self._top_en_set = NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET.bind(bar, i=0)
         self._top_en_clear = NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR.bind(bar, i=0)
-        self._leaf = [NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.bind(bar, i=i) for i in range(leaves)]
-        self._leaf_set = [NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET.bind(bar, i=i) for i in range(leaves)]
-        self._leaf_clear = [NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR.bind(bar, i=i) for i in range(leaves)]
+        self._leaf = [leaf.bind(bar, i=i) for i in range(leaves)]
+        self._leaf_set = [leaf_en_set.bind(bar, i=i) for i in range(leaves)]
+        self._leaf_clear = [leaf_en_clear.bind(bar, i=i) for i in range(leaves)]
         self._rearm_msi = NV_XVE_CYA_2.bind(bar) if msi_rearm else None
         # the handler's writes go straight to the BAR (their offsets and values were checked above)
         self._w = bar.write32

@@ -47,6 +47,9 @@ class PraminVram:
     def __init__(self, bar0: Bar, vram_size: int, *, chipset: Chipset | None = None) -> None:
         self.bar0 = bar0
         self.xal = chipset is not None and chipset.facts.bar0_window_xal
+        #: the chip's XAL window register (its BASE width differs per family)
+        self._xal_window = NV_XAL_EP_BAR0_WINDOW.for_family(chipset.facts.reg_family) if self.xal and chipset \
+            else NV_XAL_EP_BAR0_WINDOW
         self.vram_size = vram_size
         self._lock = threading.Lock()
         self._base: int | None = None
@@ -73,7 +76,7 @@ class PraminVram:
         if self._base != base:
             # (the field is called BASE, which write()'s base= keyword would take: encode first)
             if self.xal:
-                NV_XAL_EP_BAR0_WINDOW.write(self.bar0, base_=base)
+                self._xal_window.write(self.bar0, base_=base)
             else:
                 NV_PBUS_BAR0_WINDOW.write(self.bar0, base_=base, target=Bar0WindowTarget.VID_MEM)
             self._base = base

@@ -21,7 +21,17 @@ The class *is* the register: ``NV_PMC_BOOT_42.read(bar)`` returns the raw 32-bit
 ==========================  ==============================================================
 
 Engine-relative registers name a :class:`Domain` (the falcon block is one definition, used at the GSP
-base 0x110000 and the SEC2 base 0x840000); arrays give ``count`` and ``stride``. Every declaration is
+base 0x110000 and the SEC2 base 0x840000); arrays give ``count`` and ``stride``.
+
+Chips differ as register *families* (:data:`FAMILIES`, named after the directory of NVIDIA's published headers
+that defines them). ``chips="GA102+"`` (also ``"TU102-AD102"``, ``"TU102, GA102"``) says where a register exists.
+Where a family has the register with other facts, a subclass declares the *variant* and only what differs::
+
+    class NV_PFALCON_FALCON_IMEMC_TU102(NV_PFALCON_FALCON_IMEMC, chips="TU102"):
+        blk = Field(15, 8)        # 23:8 from GA100 on
+
+``NV_PFALCON_FALCON_IMEMC.for_family("TU102")`` returns the variant (the register itself elsewhere); a variant
+keeps the register's name (its ``offset=``/``count=`` may differ) and is not a second register. Every declaration is
 entered in :data:`REGISTRY`, which answers the reverse question (offset + value to register and
 fields) for traces, ``nova regs decode`` and error messages. Overlapping fields, duplicate names,
 fields past the width, two registers on the same bytes: refused when the module is imported.
@@ -40,13 +50,44 @@ import operator
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from ..errors import RegisterError, did_you_mean
 
 if TYPE_CHECKING:
     from ..hw.bar import Bar
     from ..hw.clock import Clock
+
+
+#: Register families, oldest first: the directories of NVIDIA's published headers (open-gpu-kernel-modules
+#: ``src/common/inc/swref/published``) that define the registers of a group of chips - TU102: Turing (TU10x,
+#: TU11x); GA100; GA102: GA10x; AD102: AD10x; GH100; GB100: GB10x; GB202: GB20x. ``gpu/chips.py`` gives every
+#: chip its family (``ChipFacts.reg_family``); ``chips=`` ranges are read in this order.
+FAMILIES = ("TU102", "GA100", "GA102", "AD102", "GH100", "GB100", "GB202")
+
+
+@functools.cache
+def families(spec: str) -> frozenset[str]:
+    """The families a ``chips=`` spec names: ``""`` all, ``"GA102+"``, ``"TU102-AD102"``, items joined by commas."""
+    if not spec.strip():
+        return frozenset(FAMILIES)
+    out: set[str] = set()
+    for raw in spec.split(","):
+        item = raw.strip()
+        lo, sep, hi = item.partition("-")
+        if item.endswith("+"):
+            lo, hi = item[:-1], FAMILIES[-1]
+        elif not sep:
+            hi = lo
+        for name in (lo, hi):
+            if name not in FAMILIES:
+                raise RegisterError(f"chips={spec!r}: {name!r} is not a register family (one of "
+                                    f"{', '.join(FAMILIES)})" + did_you_mean(name, FAMILIES))
+        i, j = FAMILIES.index(lo), FAMILIES.index(hi)
+        if i > j:
+            raise RegisterError(f"chips={spec!r}: {item!r} runs backwards ({', '.join(FAMILIES)} is the order)")
+        out.update(FAMILIES[i:j + 1])
+    return frozenset(out)
 
 
 class Access(enum.Enum):
@@ -73,12 +114,14 @@ class Field:
         access: :class:`Access` of the field.
         enum: an ``IntEnum`` naming the values (``decode(symbolic=True)`` returns its members).
         doc: one line of documentation.
+        nv: NVIDIA's name for the field where ours differs (``Field(31, 0, nv="VALUE")``); else the upper-cased
+            name without a trailing ``_`` is NVIDIA's (:attr:`nv_name`, what the register reference checks).
     """
 
-    __slots__ = ("access", "doc", "enum", "hi", "lo", "mask", "name", "owner", "shift", "width")
+    __slots__ = ("access", "doc", "enum", "hi", "lo", "mask", "name", "nv", "owner", "shift", "width")
 
     def __init__(self, hi: int, lo: int | None = None, access: Access = RW, *,
-                 enum: type[enum.IntEnum] | None = None, doc: str = "") -> None:
+                 enum: type[enum.IntEnum] | None = None, doc: str = "", nv: str | None = None) -> None:
         lo = hi if lo is None else lo
         if not (isinstance(hi, int) and isinstance(lo, int)) or lo < 0 or hi < lo:
             raise RegisterError(f"field bits {hi}:{lo} are not a valid hi:lo range (need hi >= lo >= 0)")
@@ -90,6 +133,7 @@ class Field:
         self.access = access
         self.enum = enum
         self.doc = doc
+        self.nv = nv
         self.name = "?"
         self.owner = "?"
         _note_declaration()
@@ -104,6 +148,11 @@ class Field:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
         self.owner = owner.__name__
+
+    @property
+    def nv_name(self) -> str:
+        """The field's name in NVIDIA's headers (after the register's name)."""
+        return self.nv if self.nv is not None else self.name.rstrip("_").upper()
 
     @property
     def max(self) -> int:
@@ -213,8 +262,9 @@ class Bitfield:
         cls.DOC = " ".join((cls.__doc__ or "").split())
         inherited = list(cls.FIELDS)
         own = [v for v in cls.__dict__.values() if isinstance(v, Field)]
-        for f in own:
-            if any(f.name in vars(base) for base in cls.__mro__[1:] if base is not object):
+        for f in own:  # a subclass may redeclare a field (a per-chip variant), never hide anything else
+            if any(f.name in vars(base) and not isinstance(vars(base)[f.name], Field)
+                   for base in cls.__mro__[1:] if base is not object):
                 raise RegisterError(
                     f"{cls.__name__}: field name {f.name!r} hides the {f.name!r} attribute of "
                     f"{cls.__mro__[1].__name__}; name it {f.name + '_'!r}"
@@ -342,13 +392,19 @@ class Domain:
 _VERB_KEYWORDS = frozenset({"base", "i", "clock", "timeout", "interval", "what"})
 
 
+_R = TypeVar("_R", bound="Register")
+
+
 class Register(Bitfield):
     """A 32-bit MMIO register: a :class:`Bitfield` with an offset (and optional domain and array).
 
     Class keywords: ``offset`` (byte offset, absolute or relative to the domain base), ``domain``
     (a :class:`Domain` for engine-relative registers), ``count``/``stride`` for arrays, ``reset``
     (value after reset, used by the simulated GPU), ``access`` (default access for a register without
-    fields), ``chips`` (which chips have it, as documentation).
+    fields), ``chips`` (the register families that have it, see :func:`families`; all by default).
+
+    A subclass of a declared register is a per-family *variant* of it (``chips=`` required; domain inherited;
+    offset, count, stride and reset inherited unless given): see :meth:`for_family`.
     """
 
     OFFSET: ClassVar[int] = 0
@@ -358,10 +414,13 @@ class Register(Bitfield):
     RESET: ClassVar[int] = 0
     ACCESS: ClassVar[Access] = RW
     CHIPS: ClassVar[str] = ""
+    FAMILIES: ClassVar[frozenset[str]] = frozenset(FAMILIES)  #: where this declaration applies
+    VARIANT_OF: ClassVar[type[Register] | None] = None
+    VARIANTS: ClassVar[tuple[type[Register], ...]] = ()
     _ABS: ClassVar[int | None] = None
 
     def __init_subclass__(cls, offset: int | None = None, domain: Domain | None = None,
-                          count: int | None = None, stride: int = 4, reset: int = 0,
+                          count: int | None = None, stride: int | None = None, reset: int | None = None,
                           access: Access | None = None, chips: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for f in cls.FIELDS:
@@ -370,6 +429,24 @@ class Register(Bitfield):
                     f"{cls.__name__}: field name {f.name!r} collides with the {f.name}= keyword of the "
                     f"register verbs; name it {f.name + '_'!r}"
                 )
+        parent = cls.__mro__[1]
+        variant_of: type[Register] | None = None
+        if issubclass(parent, Register) and parent is not Register and REGISTRY.by_name.get(parent.NAME) is parent:
+            variant_of = parent
+        if variant_of is not None:
+            if domain is not None:
+                raise RegisterError(f"{cls.__name__}: a variant of {variant_of.NAME} is in its domain; domain= is "
+                                    f"not given again")
+            if not chips:
+                raise RegisterError(f"{cls.__name__}: a variant of {variant_of.NAME} needs chips= (the families "
+                                    f"it applies to)")
+            offset = variant_of.OFFSET if offset is None else offset
+            domain = variant_of.DOMAIN
+            count = variant_of.COUNT if count is None else count
+            stride = variant_of.STRIDE if stride is None else stride
+            reset = variant_of.RESET if reset is None else reset
+        stride = 4 if stride is None else stride
+        reset = 0 if reset is None else reset
         if offset is None:
             raise RegisterError(f"register {cls.__name__} has no offset")
         if cls.WIDTH != 32:
@@ -386,15 +463,52 @@ class Register(Bitfield):
         cls.STRIDE = stride
         cls.RESET = cls.check_value(reset)
         cls.CHIPS = chips
+        cls.FAMILIES = families(chips)
+        cls.VARIANTS = ()
         if access is not None:
             cls.ACCESS = access
         elif cls.FIELDS and all(f.access is RO for f in cls.FIELDS):
             cls.ACCESS = RO
+        elif cls.FIELDS and all(f.access is WO for f in cls.FIELDS):
+            cls.ACCESS = WO
         else:
             cls.ACCESS = RW
         cls._ABS = offset if domain is None and count is None else None
         cls.read = _make_read(cls)  # type: ignore[method-assign]
-        REGISTRY.add(cls)
+        if variant_of is None:
+            cls.VARIANT_OF = None
+            REGISTRY.add(cls)
+            return
+        cls.NAME = variant_of.NAME
+        cls.VARIANT_OF = variant_of
+        if not cls.FAMILIES <= variant_of.FAMILIES:
+            raise RegisterError(f"{cls.__name__}: chips={chips!r} reaches beyond {variant_of.NAME}'s "
+                                f"chips={variant_of.CHIPS!r}")
+        for other in variant_of.VARIANTS:
+            if other.FAMILIES & cls.FAMILIES:
+                raise RegisterError(f"{cls.__name__}: chips={chips!r} overlaps variant {other.__name__} "
+                                    f"(chips={other.CHIPS!r})")
+        REGISTRY.add_variant(cls)
+        variant_of.VARIANTS = (*variant_of.VARIANTS, cls)
+
+    @classmethod
+    def for_family(cls: type[_R], family: str) -> type[_R]:
+        """This register as register family ``family`` has it: the variant declared for it, else itself.
+
+        Raises:
+            RegisterError: the family is unknown, or does not have this register (``chips=``).
+        """
+        if cls.VARIANT_OF is not None:
+            raise RegisterError(f"{cls.__name__} is a variant; ask {cls.VARIANT_OF.__name__}.for_family()")
+        for v in cls.VARIANTS:
+            if family in v.FAMILIES:
+                return cast("type[_R]", v)  # a variant is a subclass of cls
+        if family not in cls.FAMILIES:
+            if family not in FAMILIES:
+                raise RegisterError(f"{family!r} is not a register family (one of {', '.join(FAMILIES)})"
+                                    + did_you_mean(family, FAMILIES))
+            raise RegisterError(f"{cls.NAME} does not exist on {family} (chips={cls.CHIPS!r})")
+        return cls
 
     # -- addressing -----------------------------------------------------------------------------
 
@@ -698,6 +812,20 @@ class Registry:
             new[off] = Location(reg, off, inst, idx)
         self.by_offset.update(new)
         self.by_name[reg.NAME] = reg
+
+    def add_variant(self, reg: type[Register]) -> None:
+        """A per-family variant: its locations the register lacks (a longer array, another offset) become its own."""
+        base = reg.VARIANT_OF
+        new: dict[int, Location] = {}
+        for off, inst, idx in reg.locations():
+            clash = self.by_offset.get(off)
+            if clash is not None and base is not None and base in (clash.register, clash.register.VARIANT_OF):
+                continue
+            if clash is not None or self.window_at(off) is not None:
+                raise RegisterError(f"variant {reg.__name__} at {off:#x} overlaps "
+                                    f"{clash.label if clash else self.window_at(off)}")
+            new[off] = Location(reg, off, inst, idx)
+        self.by_offset.update(new)
 
     def add_window(self, win: Window) -> None:
         for other in self.windows:

@@ -4,9 +4,12 @@ One definition per register, used at every engine base: the GSP falcon at 0x1100
 FSP at 0x8F2000 (Hopper and later); the falcon2/RISC-V registers sit 0x1000 above each.
 
 Sources: open-gpu-kernel-modules 570.144 ``published/turing/tu102/{dev_falcon_v4,dev_fbif_v4,dev_gsp,
-dev_sec_pri,dev_riscv_pri}.h`` and ``published/ampere/ga102/{dev_falcon_v4,dev_falcon_v4_addendum,
-dev_falcon_second_pri,dev_riscv_pri}.h``; Linux nova-core ``regs.rs`` and ``falcon.rs``; nouveau
-``nvkm/falcon/*.c`` (HWCFG sizes, RISC-V CPUCTL start bit).
+dev_sec_pri,dev_riscv_pri}.h``, ``published/ampere/{ga100,ga102}/dev_falcon_v4.h``,
+``published/ampere/ga102/{dev_falcon_second_pri,dev_riscv_pri}.h`` and ``published/hopper/gh100/dev_*.h``. What NVIDIA
+publishes only for the falcon v4 of its NVSwitch (``published/nvswitch/lr10/dev_falcon_v4.h``: IRQSSET, SWGEN1,
+HWCFG1, IMEMC.AINCR, the port counts) and what only Linux nova-core (``regs.rs``, ``falcon.rs``) or nouveau
+(``nvkm/engine/falcon.c``: HWCFG.DMEM_SIZE) give, ``regs.reference`` lists as not published, with that source.
+Per-family differences are variants (``NV_PFALCON_FALCON_IMEMC.for_family("TU102")``).
 """
 
 from __future__ import annotations
@@ -91,27 +94,41 @@ class NV_PFALCON_FALCON_RM(Register, domain=FALCON, offset=0x084):
 
 
 class NV_PFALCON_FALCON_HWCFG2(Register, domain=FALCON, offset=0x0F4):
-    """Hardware configuration 2: RISC-V presence, memory scrubbing, reset readiness (GA102+)."""
+    """Hardware configuration 2: RISC-V presence (the TU102 and GA100 headers define only this field)."""
 
     riscv = Field(10, 10, RO, doc="1 = the engine has a RISC-V core")
+
+
+class NV_PFALCON_FALCON_HWCFG2_GA102(NV_PFALCON_FALCON_HWCFG2, chips="GA102-AD102"):
+    """GA102 to Ada: also memory scrubbing (``ampere/ga102/dev_falcon_v4.h``) and reset readiness
+    (``ampere/ga102/dev_falcon_v4_addendum.h``; OpenRM waits for it in ``kflcnPreResetWait_GA102``, the HAL of
+    GA102..AD107 only)."""
+
     mem_scrubbing = Field(12, 12, RO, doc="1 = IMEM/DMEM scrubbing still in progress")
-    riscv_br_priv_lockdown = Field(13, 13, RO, doc="GH100+: 1 = the RISC-V boot ROM keeps the engine's PRIV locked "
-                                                    "(hopper/gh100/dev_falcon_v4.h); the GSP-FMC releases it")
-    reset_ready = Field(31, 31, RO, doc="GA102+: engine may be reset (hardware sometimes never sets it)")
+    reset_ready = Field(31, 31, RO, doc="engine may be reset (hardware sometimes never sets it)")
+
+
+class NV_PFALCON_FALCON_HWCFG2_GH100(NV_PFALCON_FALCON_HWCFG2, chips="GH100+"):
+    """Hopper and later (``hopper/gh100/dev_falcon_v4.h``): memory scrubbing and the RISC-V boot ROM's PRIV lockdown;
+    no RESET_READY (bits 31:24 are PRGN_RSVD_FUSE, and OpenRM's pre-reset wait is a no-op from GH100 on)."""
+
+    mem_scrubbing = Field(12, 12, RO, doc="1 = IMEM/DMEM scrubbing still in progress")
+    riscv_br_priv_lockdown = Field(13, 13, RO, doc="1 = the RISC-V boot ROM keeps the engine's PRIV locked; the "
+                                                    "GSP-FMC releases it")
 
 
 class NV_PFALCON_FALCON_CPUCTL(Register, domain=FALCON, offset=0x100):
     """CPU control: start the falcon, see whether it halted."""
 
-    startcpu = Field(1, 1, doc="write 1 to start at BOOTVEC")
+    startcpu = Field(1, 1, WO, doc="write 1 to start at BOOTVEC")
     halted = Field(4, 4, RO)
-    alias_en = Field(6, 6, RO, doc="1 = start through CPUCTL_ALIAS instead")
+    alias_en = Field(6, 6, doc="1 = start through CPUCTL_ALIAS instead")
 
 
 class NV_PFALCON_FALCON_BOOTVEC(Register, domain=FALCON, offset=0x104):
     """Boot vector: IMEM address the falcon starts executing at."""
 
-    value = Field(31, 0)
+    value = Field(31, 0, nv="VEC")
 
 
 class NV_PFALCON_FALCON_HWCFG(Register, domain=FALCON, offset=0x108):
@@ -127,8 +144,6 @@ class NV_PFALCON_FALCON_DMACTL(Register, domain=FALCON, offset=0x10C):
     require_ctx = Field(0, 0)
     dmem_scrubbing = Field(1, 1, RO)
     imem_scrubbing = Field(2, 2, RO)
-    dmaq_num = Field(6, 3)
-    secure_stat = Field(7, 7, RO)
 
 
 class NV_PFALCON_FALCON_DMATRFBASE(Register, domain=FALCON, offset=0x110):
@@ -138,21 +153,21 @@ class NV_PFALCON_FALCON_DMATRFBASE(Register, domain=FALCON, offset=0x110):
 
 
 class NV_PFALCON_FALCON_DMATRFMOFFS(Register, domain=FALCON, offset=0x114):
-    """DMA transfer offset inside IMEM/DMEM (15:0 on TU102, 23:0 on GA100 and later)."""
+    """DMA transfer offset inside IMEM/DMEM (GA100 and later: 24 bits)."""
 
     offs = Field(23, 0)
 
 
-class DmaTrfSize(enum.IntEnum):
-    """DMATRFCMD.SIZE: bytes moved per command."""
+class NV_PFALCON_FALCON_DMATRFMOFFS_TU102(NV_PFALCON_FALCON_DMATRFMOFFS, chips="TU102"):
+    """Turing: 16 bits of offset (``turing/tu102/dev_falcon_v4.h``)."""
 
-    B4 = 0
-    B8 = 1
-    B16 = 2
-    B32 = 3
-    B64 = 4
-    B128 = 5
-    B256 = 6
+    offs = Field(15, 0)
+
+
+class DmaTrfSize(enum.IntEnum):
+    """DMATRFCMD.SIZE: bytes moved per command (the only size the headers, nova-core and nouveau use)."""
+
+    SIZE_256B = 6
 
 
 class NV_PFALCON_FALCON_DMATRFCMD(Register, domain=FALCON, offset=0x118):
@@ -195,19 +210,25 @@ class NV_PFALCON_FALCON_HWCFG1(Register, domain=FALCON, offset=0x12C):
 
 
 class NV_PFALCON_FALCON_CPUCTL_ALIAS(Register, domain=FALCON, offset=0x130):
-    """Alias of CPUCTL.STARTCPU, used when CPUCTL.ALIAS_EN is set."""
+    """Alias of CPUCTL.STARTCPU, used when CPUCTL.ALIAS_EN is set (write-only)."""
 
-    startcpu = Field(1, 1)
+    startcpu = Field(1, 1, WO)
 
 
 class NV_PFALCON_FALCON_IMEMC(Register, domain=FALCON, offset=0x180, count=4, stride=16):
     """IMEM access control for port i: address, auto-increment on write, secure flag."""
 
     offs = Field(7, 2, doc="word offset inside the block")
-    blk = Field(15, 8, doc="256-byte block")
+    blk = Field(23, 8, doc="256-byte block (GA100 and later: 16 bits)")
     aincw = Field(24, 24, doc="auto-increment after each IMEMD write")
     aincr = Field(25, 25, doc="auto-increment after each IMEMD read")
     secure = Field(28, 28, doc="load as secure code")
+
+
+class NV_PFALCON_FALCON_IMEMC_TU102(NV_PFALCON_FALCON_IMEMC, chips="TU102"):
+    """Turing: an 8-bit block number (``turing/tu102/dev_falcon_v4.h``)."""
+
+    blk = Field(15, 8, doc="256-byte block")
 
 
 class NV_PFALCON_FALCON_IMEMD(Register, domain=FALCON, offset=0x184, count=4, stride=16):
@@ -226,9 +247,15 @@ class NV_PFALCON_FALCON_DMEMC(Register, domain=FALCON, offset=0x1C0, count=8, st
     """DMEM access control for port i."""
 
     offs = Field(7, 2)
-    blk = Field(15, 8)
+    blk = Field(23, 8, doc="256-byte block (GA100 and later: 16 bits)")
     aincw = Field(24, 24)
     aincr = Field(25, 25)
+
+
+class NV_PFALCON_FALCON_DMEMC_TU102(NV_PFALCON_FALCON_DMEMC, chips="TU102"):
+    """Turing: an 8-bit block number (``turing/tu102/dev_falcon_v4.h``)."""
+
+    blk = Field(15, 8)
 
 
 class NV_PFALCON_FALCON_DMEMD(Register, domain=FALCON, offset=0x1C4, count=8, stride=8):
@@ -334,30 +361,31 @@ class NV_PFALCON_FBIF_CTL(Register, domain=FALCON, offset=0x624):
 
 
 class ModSelAlgo(enum.IntEnum):
-    AES = 0
+    AES = 0  #: nova-core ``FalconModSelAlgo`` (not in the headers)
     RSA3K = 1
 
 
-class NV_PFALCON2_FALCON_MOD_SEL(Register, domain=FALCON2, offset=0x180):
+class NV_PFALCON2_FALCON_MOD_SEL(Register, domain=FALCON2, offset=0x180, chips="GA102+"):
     """Boot ROM signature algorithm select (GA102+ HS boot)."""
 
     algo = Field(7, 0, enum=ModSelAlgo)
 
 
-class NV_PFALCON2_FALCON_BROM_CURR_UCODE_ID(Register, domain=FALCON2, offset=0x198):
+class NV_PFALCON2_FALCON_BROM_CURR_UCODE_ID(Register, domain=FALCON2, offset=0x198, chips="GA102+"):
     """Ucode id the boot ROM verifies (from the ucode descriptor / HS signature params)."""
 
-    ucode_id = Field(7, 0)
+    ucode_id = Field(7, 0, nv="VAL")
 
 
-class NV_PFALCON2_FALCON_BROM_ENGIDMASK(Register, domain=FALCON2, offset=0x19C):
+class NV_PFALCON2_FALCON_BROM_ENGIDMASK(Register, domain=FALCON2, offset=0x19C, chips="GA102+"):
     """Engine-id mask the boot ROM checks the ucode against (0x1 SEC2, 0x400 GSP)."""
 
     value = Field(31, 0)
 
 
-class NV_PFALCON2_FALCON_BROM_PARAADDR(Register, domain=FALCON2, offset=0x210, count=4, stride=4):
-    """Boot ROM parameters; entry 0 = DMEM offset of the PKC signature."""
+class NV_PFALCON2_FALCON_BROM_PARAADDR(Register, domain=FALCON2, offset=0x210, count=1, stride=4, chips="GA102+"):
+    """Boot ROM parameters; entry 0 = DMEM offset of the PKC signature (the header gives no array size; OpenRM
+    and nova-core use entry 0 only, and so do we)."""
 
     value = Field(31, 0)
 
@@ -369,37 +397,32 @@ class NV_PRISCV_RISCV_CORE_SWITCH_RISCV_STATUS(Register, domain=FALCON2, offset=
     active_stat = Field(0, 0, RO)
 
 
-class NV_PRISCV_RISCV_IRQMASK_TU102(Register, domain=FALCON2, offset=0x2B4, chips="TU102-GA100"):
-    """RISC-V interrupt mask (Turing, GA100 location; nouveau ``.riscv_irqmask``)."""
-
-    value = Field(31, 0, RO)
-
-
-class NV_PRISCV_RISCV_IRQDEST_TU102(Register, domain=FALCON2, offset=0x2B8, chips="TU102-GA100"):
-    """RISC-V interrupt destination (Turing, GA100): set bits go to the host (OpenRM ``kflcnRiscvReadIntrStatus``:
-    host-pending = IRQSTAT & IRQMASK & IRQDEST)."""
-
-    value = Field(31, 0)
-
-
 class NV_PRISCV_RISCV_CPUCTL(Register, domain=FALCON2, offset=0x388, chips="GA102+"):
-    """RISC-V CPU control (GA102+): start, halted, active."""
+    """RISC-V CPU control (GA102+): halted, active (the driver never starts the RISC-V core itself)."""
 
-    startcpu = Field(0, 0, doc="write 1 to start the RISC-V core (nouveau)")
     halted = Field(4, 4, RO)
     active_stat = Field(7, 7, RO)
 
 
-class NV_PRISCV_RISCV_IRQMASK_GA102(Register, domain=FALCON2, offset=0x528, chips="GA102+"):
-    """RISC-V interrupt mask (GA102 and later location)."""
+class NV_PRISCV_RISCV_IRQMASK(Register, domain=FALCON2, offset=0x528):
+    """RISC-V interrupt mask (GA102 and later location; ``ampere/ga102/dev_riscv_pri.h``)."""
 
     value = Field(31, 0, RO)
 
 
-class NV_PRISCV_RISCV_IRQDEST_GA102(Register, domain=FALCON2, offset=0x52C, chips="GA102+"):
-    """RISC-V interrupt destination (GA102 and later location)."""
+class NV_PRISCV_RISCV_IRQMASK_TU102(NV_PRISCV_RISCV_IRQMASK, chips="TU102-GA100", offset=0x2B4):
+    """Turing and GA100: at 0x2B4 (``turing/tu102/dev_riscv_pri.h``; nouveau ``.riscv_irqmask``)."""
+
+
+class NV_PRISCV_RISCV_IRQDEST(Register, domain=FALCON2, offset=0x52C):
+    """RISC-V interrupt destination (GA102 and later location): set bits go to the host (OpenRM
+    ``kflcnRiscvReadIntrStatus``: host-pending = IRQSTAT & IRQMASK & IRQDEST)."""
 
     value = Field(31, 0)
+
+
+class NV_PRISCV_RISCV_IRQDEST_TU102(NV_PRISCV_RISCV_IRQDEST, chips="TU102-GA100", offset=0x2B8):
+    """Turing and GA100: at 0x2B8 (``turing/tu102/dev_riscv_pri.h``)."""
 
 
 class CoreSelect(enum.IntEnum):
@@ -407,9 +430,9 @@ class CoreSelect(enum.IntEnum):
     RISCV = 1
 
 
-class NV_PRISCV_RISCV_BCR_CTRL(Register, domain=FALCON2, offset=0x668):
+class NV_PRISCV_RISCV_BCR_CTRL(Register, domain=FALCON2, offset=0x668, chips="GA102+"):
     """Boot configuration: which core (falcon or RISC-V) runs after reset."""
 
-    valid = Field(0, 0, doc="1 = configuration accepted")
+    valid = Field(0, 0, RO, doc="1 = configuration accepted")
     core_select = Field(4, 4, enum=CoreSelect)
     brfetch = Field(8, 8, doc="fetch the boot ROM")

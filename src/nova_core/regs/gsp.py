@@ -25,19 +25,21 @@ class NV_PGSP_EMEMC(Register, offset=0x110AC0, count=4, stride=8):
     aincr = Field(25, 25)
 
 
+class NV_PGSP_EMEMC_GH100(NV_PGSP_EMEMC, chips="GH100+", count=8):
+    """Hopper and later: eight ports (``hopper/gh100/dev_gsp.h``)."""
+
+
 class NV_PGSP_EMEMD(Register, offset=0x110AC4, count=4, stride=8):
     """External memory (EMEM) data port i."""
 
     data = Field(31, 0)
 
 
+class NV_PGSP_EMEMD_GH100(NV_PGSP_EMEMD, chips="GH100+", count=8):
+    """Hopper and later: eight ports (``hopper/gh100/dev_gsp.h``)."""
+
+
 class NV_PGSP_QUEUE_HEAD(Register, offset=0x110C00, count=8, stride=8):
     """Queue head i; writing queue 0 is the CPU-to-GSP command-queue doorbell."""
-
-    address = Field(31, 0)
-
-
-class NV_PGSP_QUEUE_TAIL(Register, offset=0x110C04, count=8, stride=8):
-    """Queue tail i."""
 
     address = Field(31, 0)

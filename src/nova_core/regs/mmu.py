@@ -34,7 +34,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from .core import RO, Bitfield, Field, Register
+from .core import RO, WO, Bitfield, Field, Register
 from .vfn import VFN_BASE
 
 # -- apertures, kinds, PCF ----------------------------------------------------------------------------
@@ -419,7 +419,8 @@ class NV_VIRTUAL_FUNCTION_PRIV_MMU_INVALIDATE(Register, offset=VFN_BASE + 0x30B0
     use_size = Field(22, 22)
     prop_flush = Field(23, 23)
     cache_level = Field(26, 24, enum=InvalidateCacheLevel)
-    trigger = Field(31, 31)
+    trigger = Field(31, 31, WO, doc="write 1 to start; the header marks it write-only (-WE), yet OpenRM "
+                    "kgmmuCheckPendingInvalidates_TU102 and nouveau tu102_vmm_flush read it back until 0")
 
 
 # -- BAR2 binding -------------------------------------------------------------------------------------------
@@ -430,7 +431,7 @@ class BarBlockMode(enum.IntEnum):
     VIRTUAL = 1
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK(Register, offset=VFN_BASE + 0xF48, chips="TU102-AD10x"):
+class NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK(Register, offset=VFN_BASE + 0xF48, chips="TU102-AD102"):
     """BAR2 instance block (Turing to Ada): writing it binds BAR2 to the page tables of that instance block."""
 
     ptr = Field(27, 0, doc="instance block address >> 12")
@@ -439,7 +440,7 @@ class NV_VIRTUAL_FUNCTION_PRIV_BAR2_BLOCK(Register, offset=VFN_BASE + 0xF48, chi
     mode = Field(31, 31, enum=BarBlockMode)
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_BAR1_BLOCK(Register, offset=VFN_BASE + 0xF40, chips="TU102-AD10x"):
+class NV_VIRTUAL_FUNCTION_PRIV_BAR1_BLOCK(Register, offset=VFN_BASE + 0xF40, chips="TU102-AD102"):
     """BAR1 instance block (Turing to Ada; ``tu102/dev_vm.h``): writing it binds BAR1 - the VRAM BAR - to the page
     tables of that instance block. GSP-RM writes it (nouveau ``tu102_bar_bar1_init`` is the pre-GSP path)."""
 
@@ -448,7 +449,7 @@ class NV_VIRTUAL_FUNCTION_PRIV_BAR1_BLOCK(Register, offset=VFN_BASE + 0xF40, chi
     mode = Field(31, 31, enum=BarBlockMode)
 
 
-class NV_VIRTUAL_FUNCTION_PRIV_BIND_STATUS(Register, offset=VFN_BASE + 0xF50, chips="TU102-AD10x"):
+class NV_VIRTUAL_FUNCTION_PRIV_BIND_STATUS(Register, offset=VFN_BASE + 0xF50, chips="TU102-AD102"):
     """BAR1/BAR2 bind progress: all zero once a bind has completed."""
 
     bar1_pending = Field(0, 0, RO)

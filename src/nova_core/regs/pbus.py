@@ -22,7 +22,7 @@ SB_ERR_SCRATCH = 0x15
 class NV_PBUS_SW_SCRATCH(Register, offset=0x001400, count=64, stride=4):
     """Software scratch registers shared by the vBIOS, FWSEC and the driver (VBIOS_SCRATCH)."""
 
-    value = Field(31, 0)
+    value = Field(31, 0, nv="FIELD")
 
 
 class Bar0WindowTarget(enum.IntEnum):

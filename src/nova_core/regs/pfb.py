@@ -26,7 +26,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .core import RO, Field, Register
+from .core import Field, Register
 
 #: WPR2 address registers hold addresses in 4 KiB units (NV_PFB_PRI_MMU_WPR2_ADDR_*_ALIGNMENT).
 WPR2_ADDR_SHIFT = 12
@@ -47,18 +47,18 @@ class NV_PFB_PRI_MMU_WPR2_ADDR_HI(Register, offset=0x1FA828):
 class NV_PFB_PRI_MMU_LOCAL_MEMORY_RANGE(Register, offset=0x100CE0):
     """VRAM size on Turing/GA100: (LOWER_MAG << LOWER_SCALE) MiB, times 15/16 with ECC on."""
 
-    lower_scale = Field(3, 0, RO)
-    lower_mag = Field(9, 4, RO)
-    ecc_mode = Field(30, 30, RO)
+    lower_scale = Field(3, 0)
+    lower_mag = Field(9, 4)
+    ecc_mode = Field(30, 30)
 
 
-class NV_PFB_NISO_FLUSH_SYSMEM_ADDR(Register, offset=0x100C10, chips="TU102-AD10x"):
+class NV_PFB_NISO_FLUSH_SYSMEM_ADDR(Register, offset=0x100C10, chips="TU102-AD102"):
     """Sysmem flush page address bits 39:8 (the GPU writes there to flush posted writes)."""
 
     adr_39_08 = Field(31, 0)
 
 
-class NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI(Register, offset=0x100C40, chips="GA100-AD10x"):
+class NV_PFB_NISO_FLUSH_SYSMEM_ADDR_HI(Register, offset=0x100C40, chips="GA100-AD102"):
     """Sysmem flush page address bits 63:40 (GA100 to Ada)."""
 
     adr_63_40 = Field(23, 0)
@@ -79,37 +79,37 @@ class NV_PFB_FBHUB_PCIE_FLUSH_SYSMEM_ADDR_HI(Register, offset=0x100A38, chips="G
 HSHUB0_BASE = 0x870000  #: OpenRM NV_PFB_HSHUB0 (GB100/GB102), nova-core Gb100's Hshub0Base
 
 
-class NV_PFB_HSHUB_PCIE_FLUSH_SYSMEM_ADDR_LO(Register, offset=HSHUB0_BASE + 0xE50, chips="GB100-GB102"):
+class NV_PFB_HSHUB_PCIE_FLUSH_SYSMEM_ADDR_LO(Register, offset=HSHUB0_BASE + 0xE50, chips="GB100"):
     """HSHUB0's sysmem flush page address bits 31:0 (ADR_MASK 0xFFFFFF00)."""
 
     adr = Field(31, 0, doc="address bits 31:0")
 
 
-class NV_PFB_HSHUB_PCIE_FLUSH_SYSMEM_ADDR_HI(Register, offset=HSHUB0_BASE + 0xE54, chips="GB100-GB102"):
+class NV_PFB_HSHUB_PCIE_FLUSH_SYSMEM_ADDR_HI(Register, offset=HSHUB0_BASE + 0xE54, chips="GB100"):
     """HSHUB0's sysmem flush page address bits 63:32 (ADR_MASK 0x000FFFFF)."""
 
     adr = Field(31, 0, doc="address bits 63:32, of which 51:32 are kept")
 
 
-class NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_LO(Register, offset=HSHUB0_BASE + 0x6C0, chips="GB100-GB102"):
+class NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_LO(Register, offset=HSHUB0_BASE + 0x6C0, chips="GB100"):
     """HSHUB0's egress copy of the flush page address bits 31:0: must equal the primary pair's."""
 
     adr = Field(31, 0, doc="address bits 31:0")
 
 
-class NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_HI(Register, offset=HSHUB0_BASE + 0x6C4, chips="GB100-GB102"):
+class NV_PFB_HSHUB_EG_PCIE_FLUSH_SYSMEM_ADDR_HI(Register, offset=HSHUB0_BASE + 0x6C4, chips="GB100"):
     """HSHUB0's egress copy of the flush page address bits 63:32."""
 
     adr = Field(31, 0, doc="address bits 63:32, of which 51:32 are kept")
 
 
-class NV_PFB_FBHUB0_PCIE_FLUSH_SYSMEM_ADDR_LO(Register, offset=0x8A1D58, chips="GB20x"):
+class NV_PFB_FBHUB0_PCIE_FLUSH_SYSMEM_ADDR_LO(Register, offset=0x8A1D58, chips="GB202"):
     """FBHUB0's sysmem flush page address bits 31:0 (ADR_MASK 0xFFFFFF00)."""
 
     adr = Field(31, 0, doc="address bits 31:0")
 
 
-class NV_PFB_FBHUB0_PCIE_FLUSH_SYSMEM_ADDR_HI(Register, offset=0x8A1D5C, chips="GB20x"):
+class NV_PFB_FBHUB0_PCIE_FLUSH_SYSMEM_ADDR_HI(Register, offset=0x8A1D5C, chips="GB202"):
     """FBHUB0's sysmem flush page address bits 63:32 (ADR_MASK 0x000FFFFF)."""
 
     adr = Field(31, 0, doc="address bits 63:32, of which 51:32 are kept")

@@ -16,13 +16,11 @@ FSP_BOOT_COMPLETE_SUCCESS = 0xFF  #: NV_THERM_I2CS_SCRATCH_FSP_BOOT_COMPLETE_STA
 FSP_BOOT_COMPLETE_FAILED = 0x00
 
 
-class NV_THERM_I2CS_SCRATCH(Register, offset=0x0200BC, chips="GH100-GB10x"):
-    """I2CS scratch: the FSP writes 0xFF here when its boot is complete (Hopper, GB10x)."""
+class NV_THERM_I2CS_SCRATCH(Register, offset=0x0200BC, chips="GH100+"):
+    """I2CS scratch: the FSP writes 0xFF here when its boot is complete."""
 
     fsp_boot_complete_status = Field(31, 0)
 
 
-class NV_THERM_I2CS_SCRATCH_GB20X(Register, offset=0xAD00BC, chips="GB20x"):
-    """``NV_THERM_I2CS_SCRATCH`` on GB20x: the FSP's boot completion (0xFF)."""
-
-    fsp_boot_complete_status = Field(31, 0)
+class NV_THERM_I2CS_SCRATCH_GB202(NV_THERM_I2CS_SCRATCH, chips="GB202", offset=0xAD00BC):
+    """GB20x: moved to 0xAD00BC (``blackwell/gb202/dev_therm.h``)."""

@@ -18,8 +18,15 @@ DOORBELL_OFFSET = 0x30090  #: NV_VIRTUAL_FUNCTION_DOORBELL, relative to the VF r
 
 
 class NV_VIRTUAL_FUNCTION_DOORBELL(Register, offset=VFN_BASE + DOORBELL_OFFSET):
-    """Work-submit doorbell: write a channel's token to make host fetch its new GPFIFO entries."""
+    """Work-submit doorbell: write a channel's token to make host fetch its new GPFIFO entries (VECTOR and
+    RUNLIST_ID: ``turing/tu102/dev_ctrl.h`` ``NV_CTRL_VF_DOORBELL``, the same doorbell's PF alias, and
+    ``blackwell/gb100/dev_vm.h``)."""
 
     vector = Field(11, 0, WO, doc="channel id")
     runlist_id = Field(22, 16, WO)
-    runlist_doorbell = Field(30, 30, WO, doc="GB20x: must be 1 (ENABLE)")
+
+
+class NV_VIRTUAL_FUNCTION_DOORBELL_GB202(NV_VIRTUAL_FUNCTION_DOORBELL, chips="GB202"):
+    """GB20x: RUNLIST_DOORBELL 30:30 (``blackwell/gb202/dev_vm.h``), which must be ENABLE (1)."""
+
+    runlist_doorbell = Field(30, 30, WO, doc="must be 1 (ENABLE)")

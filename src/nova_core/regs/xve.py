@@ -11,12 +11,12 @@ top-level interrupt enables instead (nouveau ``gh100_pci_msi_rearm`` is empty).
 
 from __future__ import annotations
 
-from .core import WO, Field, Register
+from .core import Field, Register
 
 PCFG_BASE = 0x088000  #: NV_PCFG: config space mirrored in BAR0 (Turing to Hopper)
 
 
-class NV_XVE_CYA_2(Register, offset=PCFG_BASE + 0x704, chips="TU102-AD107"):
+class NV_XVE_CYA_2(Register, offset=PCFG_BASE + 0x704, chips="TU102-AD102"):
     """MSI re-arm: any write lets the function send its next MSI (TU102..AD107 with MSI, not MSI-X)."""
 
-    value = Field(31, 0, WO)
+    value = Field(31, 0, doc="RW in the header; the write is what counts (the value does not matter)")

@@ -85,7 +85,7 @@ class SimGpu:
         self.facts = self.chipset.facts
         self.clock = clock or VirtualClock()
         self.log = SimLog(self.clock)
-        self.bar0 = SimBar(self.clock, self.log, strict=strict)
+        self.bar0 = SimBar(self.clock, self.log, strict=strict, family=self.facts.reg_family)
         self.pci_vendor = 0x10DE
         self.pci_device = self.facts.pci_device_id if pci_device is None else pci_device
         if not 0 <= self.pci_device <= 0xFFFF:
@@ -153,12 +153,13 @@ class SimGpu:
                        NV_PGC6_AON_SECURE_SCRATCH_GROUP_05.encode(gfw_boot_progress=GFW_BOOT_PROGRESS_COMPLETED))
 
     def _init_timer(self) -> None:
-        """PTIMER as ``dev_timer.h`` has it (the sim's own reading, not the regs module's): TIME_0_NSEC 31:5 (the
-        low word in units of 32 ns: bits 4:0 read 0), TIME_1_NSEC 28:0 (a 61-bit count: bits 31:29 read 0), both
-        RW through Ada (gk104/gm107/gv100 ``dev_timer.h``; gh100's makes TIME_0 read-only). Writing TIME_0 loads
-        the new time with the TIME_1 written before it (OpenRM ``tmrSetCurrentTime_GV100``: "Writing TIME_0 is the
-        trigger to load the new time"). The usermode copy (``dev_vm.h`` NV_VIRTUAL_FUNCTION_TIME_0/1, R--) reads
-        the same."""
+        """PTIMER as ``dev_timer.h`` has it (the sim's own reading, not the regs module's, so that a wrong field in
+        ``regs/ptimer.py`` shows): TIME_0_NSEC 31:5 (the low word in units of 32 ns: bits 4:0 read 0), TIME_1_NSEC
+        28:0 (a 61-bit count: bits 31:29 read 0), counting with the virtual clock; both RW through Ada
+        (gm107/gv100 ``dev_timer.h``), while gh100's makes TIME_0_NSEC read-only, so there a TIME_0 write is refused
+        as a write to a read-only register. Writing TIME_0 loads the new time with the TIME_1 written before it
+        (OpenRM ``tmrSetCurrentTime_GV100``: "Writing TIME_0 is the trigger to load the new time"; without one, the
+        current high word). The usermode copy (``dev_vm.h`` NV_VIRTUAL_FUNCTION_TIME_0/1, R--) reads the same."""
         self._time_offset = 0  # the GPU time is the virtual clock plus this (changed by writes)
         self._time_hi_latch: int | None = None
 

@@ -1,9 +1,13 @@
 """nova_core.sim.memory: simulated system memory (behind an IOMMU) and simulated VRAM.
 
 :class:`SimSystemMemory` is the simulated GPU's ``DmaAllocator``: every buffer gets a bus address in
-a private IOVA space (by default starting at 4 GiB, so that a driver truncating addresses to 32 bits
-is caught) with an unmapped guard page after it. Simulated engines reach system memory only through
-:meth:`SimSystemMemory.view`/``read``/``write`` by bus address; an access to an unmapped, freed or
+a private IOVA space with an unmapped guard page after it. The space starts at 1 TiB (bit 40) by default, as
+an IOMMU may hand out: a driver truncating addresses to 32 bits is caught, and so is one that drops bits 40
+and up - which only falcon DMATRFBASE1 (48:40) and the ``_HI`` halves of split address registers carry.
+(The placement is the sim's choice; real IOVAs depend on the platform.) A buffer asked for below an address limit
+(``alloc(limit=)``: Turing's 40-bit sysmem flush page register) comes from a low range starting at 4 GiB instead,
+so it is still above what 32 bits hold. Simulated engines reach system memory
+only through :meth:`SimSystemMemory.view`/``read``/``write`` by bus address; an access to an unmapped, freed or
 straddling range is refused with a :class:`~nova_core.errors.SimViolation`, as an IOMMU fault would,
 and so is a device write to a read-only mapping (a mapped file).
 
@@ -72,16 +76,22 @@ class SimSystemMemory:
     Args:
         log: where mappings (debug) and IOMMU faults (errors) are recorded.
         base / limit: the IOVA space handed out.
+        low_base: where the low range for allocations below an address limit starts (it ends at ``base``).
         max_bytes: most memory the allocator owns at once (foreign mappings do not count).
         scatter: scatter ``alloc_sg``/``map_sg`` memory on the bus (``False``: one segment each).
         seed: seed of the scatter plan.
     """
 
-    def __init__(self, log: SimLog, *, base: int = 1 << 32, limit: int = 1 << 47,
+    def __init__(self, log: SimLog, *, base: int = 1 << 40, limit: int = 1 << 47, low_base: int = 1 << 32,
                  max_bytes: int = 8 << 30, scatter: bool = True, seed: int = 0x5EED) -> None:
+        if not 0 < low_base <= base < limit:
+            raise DmaError(f"sim sysmem: IOVA ranges low {low_base:#x}, base {base:#x}, limit {limit:#x} are not "
+                           f"in order")
         self._log = log
         self._next = base
         self._limit = limit
+        self._next_low = low_base
+        self._low_end = base
         self._max_bytes = max_bytes
         self._starts: list[int] = []
         self._maps: list[_Mapping] = []
@@ -95,11 +105,16 @@ class SimSystemMemory:
 
     # -- DmaAllocator -----------------------------------------------------------------------------
 
-    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "") -> DmaBuffer:
-        check_alloc_args(size, align, "sim sysmem")
+    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "", limit: int | None = None) -> DmaBuffer:
+        check_alloc_args(size, align, "sim sysmem", limit)
         backing = self._take_memory(size, name)
         view = memoryview(backing)[:size]
-        return self._map(view, size, align, name, foreign=False, backing=backing)
+        try:
+            return self._map(view, size, align, name, foreign=False, backing=backing, limit=limit)
+        except DmaError:
+            with self._lock:  # not mapped, not counted: the memory goes back to the pool
+                self._recycle(backing)
+            raise
 
     def free(self, buf: DmaBuffer) -> None:
         with self._lock:
@@ -215,13 +230,20 @@ class SimSystemMemory:
         self._maps.insert(i, m)
 
     def _map(self, view: memoryview, size: int, align: int, name: str, *, foreign: bool,
-             backing: _Backing | None) -> DmaBuffer:
+             backing: _Backing | None, limit: int | None = None) -> DmaBuffer:
         with self._lock:
-            bus = (self._next + align - 1) & ~(align - 1)
             span = _page_round(size)
-            if bus + span > self._limit:
+            bus = (self._next + align - 1) & ~(align - 1)
+            if limit is not None and bus + span > limit:  # from the low range (its own guard pages)
+                bus = (self._next_low + align - 1) & ~(align - 1)
+                if bus + span > min(limit, self._low_end):
+                    raise DmaError(f"sim sysmem: no IOVA space below {limit:#x} left for {name!r} ({size:#x} "
+                                   f"bytes)")
+                self._next_low = bus + span + PAGE_SIZE
+            elif bus + span > self._limit:
                 raise DmaError(f"sim sysmem: IOVA space exhausted mapping {name!r} ({size:#x} bytes)")
-            self._next = bus + span + PAGE_SIZE  # guard page: overruns fault
+            else:
+                self._next = bus + span + PAGE_SIZE  # guard page: overruns fault
             buf = DmaBuffer(view, bus, name, readonly=view.readonly)
             self._insert(_Mapping(bus, size, buf, foreign, not view.readonly, backing))
             if not foreign:

@@ -2,10 +2,12 @@
 
 What it models, and what it refuses:
 
-- Every register declared in :mod:`nova_core.regs` has storage, initialised to its ``RESET`` value, and
+- Every register declared in :mod:`nova_core.regs` for the chip's register family (``chips=``, as its
+  per-family variant: ``Register.for_family``) has storage, initialised to its ``RESET`` value, and
   the access rules of its fields: read-only bits keep their value, write-1-to-clear bits clear,
-  write-only bits read back as zero. A write to a register that is read-only as a whole is a
-  :class:`~nova_core.errors.SimViolation` (hardware would drop it silently; the sim says so).
+  write-only bits read back as zero. A register the family does not have is not backed (PRI error). A
+  write to a register that is read-only as a whole is a :class:`~nova_core.errors.SimViolation` (hardware
+  would drop it silently; the sim says so).
 - Models (falcons, timers, the PROM window) attach *read hooks* (compute the value on read) and
   *write hooks* (react to a write) per offset, and *windows* for ranges of memory.
 - An offset nothing declares or models reads as :data:`PRI_ERROR` (0xBADF1100), the kind of value a
@@ -61,7 +63,7 @@ class SimBar:
     words32: memoryview | None = None
 
     def __init__(self, clock: VirtualClock, log: SimLog, *, strict: bool = True,
-                 read_cost: int = 500, write_cost: int = 50, size: int = BAR0_SIZE) -> None:
+                 read_cost: int = 500, write_cost: int = 50, size: int = BAR0_SIZE, family: str | None = None) -> None:
         self._clock = clock
         self._log = log
         self.strict = strict
@@ -81,8 +83,14 @@ class SimBar:
         self.lost = False
         self.reads = 0
         self.writes = 0
-        for off, loc in REGISTRY.by_offset.items():
-            reg = loc.register
+        #: the register family whose registers are backed (None: every declaration, whatever its chips)
+        self.family = family
+        if family is None:
+            backed = [(off, loc.register) for off, loc in REGISTRY.by_offset.items()]
+        else:
+            backed = [(off, reg.for_family(family)) for reg in REGISTRY if family in reg.FAMILIES
+                      for off, _, _ in reg.for_family(family).locations()]
+        for off, reg in backed:
             self._values[off] = reg.RESET
             wo = sum(f.mask for f in reg.FIELDS if f.access is WO)
             self._masks[off] = (reg._RO_MASK, reg._W1C_MASK, wo)

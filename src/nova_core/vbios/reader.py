@@ -95,4 +95,7 @@ class RomReader:
         return self.source.find(pattern, start, end)
 
     def claim(self, offset: int, size: int, label: str) -> None:
+        """Record that ``label`` occupies ``[offset, offset + size)``; a structure whose own length field runs
+        past the data (a corrupt PCIR or NPDE length) is refused, as one cut in half is."""
+        self.need(offset, size, label)
         self.coverage.claim(offset, size, label)

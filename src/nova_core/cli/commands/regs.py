@@ -131,6 +131,9 @@ def _reg_json(r: type[Register]) -> dict[str, Any]:
         "locations": [off for off, _, _ in r.locations()],
         "fields": [{"name": f.name, "bits": f.bits(), "access": str(f.access), "doc": f.doc,
                     "enum": {m.name: int(m) for m in f.enum} if f.enum else None} for f in r.FIELDS],
+        "variants": [{"chips": v.CHIPS, "offset": v.OFFSET, "count": v.COUNT,
+                      "fields": {f.name: {"bits": f.bits(), "access": str(f.access)} for f in v.FIELDS
+                                 if r._BY_NAME.get(f.name) is not f}} for v in r.VARIANTS],
     }
 
 
@@ -153,6 +156,13 @@ def show(name: str = typer.Argument(..., help="Register name."), json_: bool = J
         if f.enum is not None:
             enum_txt = " [" + ", ".join(f"{m.name}={int(m)}" for m in f.enum) + "]"
         out.print(f"  {f.bits():>6}  {f.name:<26} {f.access!s:<4} {f.doc}{enum_txt}")
+    for v in r.VARIANTS:
+        diff = [f"{f.name} {f.bits()} {f.access}" for f in v.FIELDS if r._BY_NAME.get(f.name) is not f]
+        if v.OFFSET != r.OFFSET:
+            diff.insert(0, f"offset {v.OFFSET:#x}")
+        if v.COUNT != r.COUNT:
+            diff.insert(0, f"{v.COUNT} entries")
+        out.print(f"  on {v.CHIPS}: " + ", ".join(diff))
 
 
 @app.command("read")

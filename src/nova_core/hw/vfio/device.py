@@ -357,10 +357,11 @@ class VfioDma:
         self._limit = limit
         self._maps: dict[int, tuple[int, mmap.mmap | None, DmaBuffer | SgTable]] = {}  # iova -> (size, mm, obj)
 
-    def _iova(self, size: int, align: int, name: str) -> int:
+    def _iova(self, size: int, align: int, name: str, limit: int | None = None) -> int:
         iova = (self._next + align - 1) & ~(align - 1)
-        if iova + size > self._limit:
-            raise DmaError(f"VFIO DMA: IOVA space exhausted mapping {name!r} ({size:#x} bytes below {self._limit:#x})")
+        end = self._limit if limit is None else min(limit, self._limit)
+        if iova + size > end:
+            raise DmaError(f"VFIO DMA: IOVA space exhausted mapping {name!r} ({size:#x} bytes below {end:#x})")
         self._next = iova + size + PAGE_SIZE  # guard page
         return iova
 
@@ -372,10 +373,14 @@ class VfioDma:
             raise DmaError(f"VFIO DMA: cannot allocate {span:#x} bytes for {name!r}: {e.strerror}") from None
         return mm, span
 
-    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "") -> DmaBuffer:
-        check_alloc_args(size, align, "VFIO DMA")
+    def alloc(self, size: int, *, align: int = PAGE_SIZE, name: str = "", limit: int | None = None) -> DmaBuffer:
+        check_alloc_args(size, align, "VFIO DMA", limit)
         mm, span = self._anon(size, name)
-        iova = self._iova(span, align, name)
+        try:
+            iova = self._iova(span, align, name, limit)  # IOVAs grow from 4 GiB: below a limit while they last
+        except DmaError:
+            mm.close()
+            raise
         vaddr = ctypes.addressof(ctypes.c_char.from_buffer(mm))
         try:
             self.container.map_dma(vaddr, iova, span, writable=True)

@@ -294,7 +294,7 @@ class SimFalconBus:
         cmd = F.NV_PFALCON_FALCON_DMATRFCMD
         fal = self.falcon
         size_code = cmd.size.get(value)
-        if size_code > F.DmaTrfSize.B256:
+        if size_code > F.DmaTrfSize.SIZE_256B:  # 4 << SIZE bytes, 256 the largest
             raise Stop(StopReason.DMA_FAULT, f"DMATRFCMD {value:#x}: SIZE {size_code} is not a transfer size", pc)
         n = 4 << size_code
         fboffs = fal.reg(F.NV_PFALCON_FALCON_DMATRFFBOFFS)

@@ -9,7 +9,7 @@ What each :class:`SimFalcon` models (facts: ``regs.falcon``; nova-core ``falcon.
 - **Memories.** IMEM and DMEM (HWCFG sizes) with, per 256-byte IMEM block, its tag, secure flag and
   whether it was written since reset. PIO ports (IMEMC/IMEMD/IMEMT x4, DMEMC/DMEMD x8) with
   auto-increment on write (AINCW) and read (AINCR); IMEMT tags the block IMEMC points at; IMEMC.SECURE
-  marks the blocks written. DMA through FBIF: DMATRFCMD moves 4 << SIZE bytes between falcon memory at
+  marks the blocks written. DMA through FBIF: DMATRFCMD (SIZE_256B) moves 256 bytes between falcon memory at
   MOFFS and external memory at (DMATRFBASE << 8) + (DMATRFBASE1 << 40) + FBOFFS, through TRANSCFG(CTXDMA)
   (coherent/non-coherent sysmem via the simulated IOMMU, or VRAM); IMEM blocks are tagged FBOFFS >> 8 and
   secure when SEC is non-zero; IDLE reads 0 for :data:`DMA_BLOCK_NS` per 256 bytes.
@@ -34,10 +34,10 @@ flush page is registered (:mod:`.fb`: the reset handshake flushes through it); a
 PIO outside the memory; a DMA command while the previous one is in flight, with an invalid SIZE or
 aperture, virtual addressing, REQUIRE_CTX, physical addressing without FBIF_CTL.ALLOW_PHYS_NO_CTX, an
 address at or above 2**49 (DMATRFBASE1 past 9 bits included), misaligned addresses, a transfer past the
-end of IMEM/DMEM, MOFFS past 16 bits on Turing, an unmapped bus address; a start through the wrong
-CPUCTL register; a start while in reset or scrubbing; loading while the falcon runs (which also halts it
-with :attr:`ExitCode.WRITE_WHILE_RUNNING`, as real hardware would misbehave). Started with nothing
-loaded, started twice, started with the RISC-V core selected: the falcon halts with the matching
+end of IMEM/DMEM, MOFFS wider than the family's OFFS field (16 bits on Turing), an unmapped bus address;
+a start through the wrong CPUCTL register; a start while in reset or scrubbing; loading while the falcon
+runs (which also halts it with :attr:`ExitCode.WRITE_WHILE_RUNNING`, as real hardware would misbehave).
+Started with nothing loaded, started twice, started with the RISC-V core selected: the falcon halts with the matching
 :class:`ExitCode` in MAILBOX0 and the diagnostic is logged and kept in :attr:`SimFalcon.diagnostics`.
 
 Sim choices (unverified against hardware): 64 KiB of IMEM and of DMEM per engine (HWCFG; enough for every
@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...errors import SimViolation
-from ...gpu.chips import Architecture, FalconHal
+from ...gpu.chips import FalconHal
 from ...hw.clock import US, TimerHandle
 from ...regs import REGISTRY, Register
 from ...regs import falcon as F
@@ -86,7 +86,6 @@ _LITTLE = sys.byteorder == "little"
 _SECURE = F.NV_PFALCON_FALCON_IMEMC.secure.mask
 _AINCW = F.NV_PFALCON_FALCON_IMEMC.aincw.mask
 _AINCR = F.NV_PFALCON_FALCON_IMEMC.aincr.mask
-_ADDR = 0xFFFC  #: IMEMC/DMEMC bits 15:2 (BLK 15:8, OFFS 7:2) form the byte address
 
 
 def _bswap(v: int) -> int:  # pragma: no cover - big-endian hosts only
@@ -177,7 +176,14 @@ class SimFalcon:
         self.base2 = base + F.FALCON2_OFFSET
         self._irqstat_at = F.NV_PFALCON_FALCON_IRQSTAT.addr(base)
         self.ga102 = gpu.facts.falcon_hal is FalconHal.GA102
-        self.turing = gpu.chipset.architecture is Architecture.TURING
+        self.family = gpu.facts.reg_family
+        imemc = F.NV_PFALCON_FALCON_IMEMC.for_family(self.family)
+        #: IMEMC/DMEMC BLK and OFFS form the byte address (bits 15:2 on Turing, 23:2 from GA100)
+        self._addr_mask = imemc.blk.mask | imemc.offs.mask
+        self._imemc_bits = imemc._DECLARED_MASK  # bits no field declares read back 0
+        self._dmemc_bits = F.NV_PFALCON_FALCON_DMEMC.for_family(self.family)._DECLARED_MASK
+        self._moffs_mask = F.NV_PFALCON_FALCON_DMATRFMOFFS.for_family(self.family).offs.mask
+        self._hwcfg2 = F.NV_PFALCON_FALCON_HWCFG2.for_family(self.family)
         self.imem_size = IMEM_BYTES
         self.dmem_size = DMEM_BYTES
         #: the check run at start (``None``: the falcon halts with ExitCode.NO_CHECKER)
@@ -235,6 +241,10 @@ class SimFalcon:
         off = self.addr(reg)
         self.bar.poke(off, reg.field(name).put(self.bar.peek(off), value))
 
+    def has(self, reg: type[Register]) -> bool:
+        """Does this chip's register family have ``reg`` (``chips=``)?"""
+        return self.family in reg.FAMILIES
+
     def _store(self, off: int, value: int) -> None:
         self.bar.poke(off, self.bar.apply_access(off, self.bar.peek(off), value))
 
@@ -256,7 +266,8 @@ class SimFalcon:
     @reset_ready_stuck.setter
     def reset_ready_stuck(self, on: bool) -> None:
         self._reset_ready_stuck = bool(on)
-        self._set_field(F.NV_PFALCON_FALCON_HWCFG2, "reset_ready", int(self.ga102 and not on))
+        if "reset_ready" in self._hwcfg2._BY_NAME:
+            self._set_field(self._hwcfg2, "reset_ready", int(not on))
 
     @property
     def core_select(self) -> F.CoreSelect:
@@ -267,15 +278,16 @@ class SimFalcon:
         self._poke(hw, hw.encode(imem_size=self.imem_size // BLOCK, dmem_size=self.dmem_size // BLOCK))
         h1 = F.NV_PFALCON_FALCON_HWCFG1
         self._poke(h1, h1.encode(core_rev=7 if self.ga102 else 6, security_model=F.FalconSecurityModel.HEAVY))
-        self._poke(F.NV_PRISCV_RISCV_BCR_CTRL,
-                   F.NV_PRISCV_RISCV_BCR_CTRL.encode(valid=1, core_select=F.CoreSelect.FALCON))
+        if self.has(F.NV_PRISCV_RISCV_BCR_CTRL):
+            self._poke(F.NV_PRISCV_RISCV_BCR_CTRL,
+                       F.NV_PRISCV_RISCV_BCR_CTRL.encode(valid=1, core_select=F.CoreSelect.FALCON))
         self._after_reset_values()
 
     def _after_reset_values(self) -> None:
-        h2 = F.NV_PFALCON_FALCON_HWCFG2
+        h2 = self._hwcfg2
         riscv = self.engine == "GSP" or self.ga102
-        self._poke(h2, h2.encode(riscv=int(riscv), mem_scrubbing=int(self.state is State.SCRUBBING),
-                                 reset_ready=int(self.ga102 and not self._reset_ready_stuck)))
+        extra = {"mem_scrubbing": int(self.state is State.SCRUBBING), "reset_ready": int(not self._reset_ready_stuck)}
+        self._poke(h2, h2.encode(riscv=int(riscv), **{k: v for k, v in extra.items() if k in h2._BY_NAME}))
         self._poke(F.NV_PFALCON_FALCON_DMATRFCMD, F.NV_PFALCON_FALCON_DMATRFCMD.idle.mask)
         self._set_field(F.NV_PFALCON_FALCON_CPUCTL, "alias_en", int(self._alias_en))
 
@@ -289,13 +301,15 @@ class SimFalcon:
         b.on_write(self.addr(F.NV_PFALCON_FALCON_IRQSSET), self._w_irqsset)
         b.on_write(self.addr(F.NV_PFALCON_FALCON_IRQSCLR), self._w_irqsclr)
         b.on_write(self.addr(F.NV_PFALCON_FALCON_DMATRFCMD), self._w_dmatrfcmd)
-        b.on_write(self.addr(F.NV_PRISCV_RISCV_BCR_CTRL), self._w_bcr)
-        for reg, count in ((F.NV_PFALCON_FALCON_BOOTVEC, None), (F.NV_PFALCON_FALCON_DMATRFBASE, None),
-                           (F.NV_PFALCON_FALCON_DMATRFBASE1, None), (F.NV_PFALCON_FALCON_DMATRFMOFFS, None),
-                           (F.NV_PFALCON_FALCON_DMATRFFBOFFS, None), (F.NV_PFALCON2_FALCON_MOD_SEL, None),
-                           (F.NV_PFALCON2_FALCON_BROM_CURR_UCODE_ID, None), (F.NV_PFALCON2_FALCON_BROM_ENGIDMASK, None),
-                           (F.NV_PFALCON2_FALCON_BROM_PARAADDR, 4)):
-            for i in ([None] if count is None else range(count)):
+        if self.has(F.NV_PRISCV_RISCV_BCR_CTRL):
+            b.on_write(self.addr(F.NV_PRISCV_RISCV_BCR_CTRL), self._w_bcr)
+        for reg in (F.NV_PFALCON_FALCON_BOOTVEC, F.NV_PFALCON_FALCON_DMATRFBASE, F.NV_PFALCON_FALCON_DMATRFBASE1,
+                    F.NV_PFALCON_FALCON_DMATRFMOFFS, F.NV_PFALCON_FALCON_DMATRFFBOFFS, F.NV_PFALCON2_FALCON_MOD_SEL,
+                    F.NV_PFALCON2_FALCON_BROM_CURR_UCODE_ID, F.NV_PFALCON2_FALCON_BROM_ENGIDMASK,
+                    F.NV_PFALCON2_FALCON_BROM_PARAADDR):
+            if not self.has(reg):
+                continue  # not on this chip: the register file does not back it (PRI error)
+            for i in ([None] if reg.COUNT is None else range(reg.COUNT)):
                 b.on_write(self.addr(reg, i), self._guarded(reg.NAME if i is None else f"{reg.NAME}({i})"))
         for i in range(4):
             b.on_write(self.addr(F.NV_PFALCON_FALCON_IMEMC, i), self._port_ctl(i, imem=True))
@@ -410,15 +424,17 @@ class SimFalcon:
         keep = {F.NV_PFALCON_FALCON_HWCFG, F.NV_PFALCON_FALCON_HWCFG1, F.NV_PFALCON_FALCON_ENGINE,
                 F.NV_PRISCV_RISCV_BCR_CTRL}
         out = []
-        for reg in REGISTRY:
-            if (reg.DOMAIN is not F.FALCON and reg.DOMAIN is not F.FALCON2) or reg in keep:
+        for base in REGISTRY:
+            if (base.DOMAIN is not F.FALCON and base.DOMAIN is not F.FALCON2) or base in keep or not self.has(base):
                 continue
+            reg = base.for_family(self.family)
             for i in [None] if reg.COUNT is None else range(reg.COUNT):
                 out.append((self.addr(reg, i), reg.RESET))
         return out
 
     def _scrub_flags(self, on: bool) -> None:
-        self._set_field(F.NV_PFALCON_FALCON_HWCFG2, "mem_scrubbing", int(on))
+        if "mem_scrubbing" in self._hwcfg2._BY_NAME:
+            self._set_field(self._hwcfg2, "mem_scrubbing", int(on))
         dmactl = F.NV_PFALCON_FALCON_DMACTL
         off = self.addr(dmactl)
         v = self.bar.peek(off)
@@ -446,18 +462,22 @@ class SimFalcon:
         name = f"{'IMEMC' if imem else 'DMEMC'}({i})"
         addrs, ctls = (self._iaddr, self._ictl) if imem else (self._daddr, self._dctl)
 
+        mask, declared = self._addr_mask, (self._imemc_bits if imem else self._dmemc_bits)
+
         def write(off: int, value: int) -> None:
             if self._guard_load(name):
-                ctls[i] = value
-                addrs[i] = value & _ADDR
+                ctls[i] = value & declared
+                addrs[i] = value & mask
 
         return write
 
     def _port_ctl_read(self, i: int, *, imem: bool) -> Callable[[int], int]:
         addrs, ctls = (self._iaddr, self._ictl) if imem else (self._daddr, self._dctl)
 
+        mask = self._addr_mask
+
         def read(off: int) -> int:
-            return (ctls[i] & ~_ADDR) | (addrs[i] & _ADDR)
+            return (ctls[i] & ~mask) | (addrs[i] & mask)
 
         return read
 
@@ -558,10 +578,11 @@ class SimFalcon:
             self._refuse(f"DMATRFCMD {value:#x} written while the previous transfer is in flight (IDLE=0)")
             return
         size_code = cmd.size.get(value)
-        if size_code > F.DmaTrfSize.B256:
-            self._refuse(f"DMATRFCMD {value:#x}: SIZE {size_code} is not a transfer size (0..6 = 4..256 bytes)")
+        if size_code != F.DmaTrfSize.SIZE_256B:
+            self._refuse(f"DMATRFCMD {value:#x}: SIZE {size_code} is not SIZE_256B (6), the only transfer size the "
+                         f"headers define and NVIDIA's drivers use")
             return
-        n = 4 << size_code
+        n = BLOCK
         imem = cmd.imem.is_set(value)
         to_ext = cmd.write_.is_set(value)
         ctx = cmd.ctxdma.get(value)
@@ -587,8 +608,9 @@ class SimFalcon:
         if ext % n:
             return self._refuse(f"{what}: external address {ext:#x} is not aligned to the {n}-byte transfer")
         moffs = self.reg(F.NV_PFALCON_FALCON_DMATRFMOFFS)
-        if self.turing and moffs >> 16:
-            return self._refuse(f"{what}: DMATRFMOFFS {moffs:#x} is wider than the 16-bit Turing OFFS field")
+        if moffs & ~self._moffs_mask:
+            return self._refuse(f"{what}: DMATRFMOFFS {moffs:#x} does not fit the OFFS field of {self.family} "
+                                f"({self._moffs_mask:#x})")
         size = self.imem_size if imem else self.dmem_size
         if moffs % n:
             return self._refuse(f"{what}: DMATRFMOFFS {moffs:#x} is not aligned to the {n}-byte transfer")
@@ -765,8 +787,8 @@ class SimFalcon:
         """This engine's RISC-V core starts (the booter hands the GSP over to GSP-RM)."""
         self.state = State.RISCV
         if self.engine == "GSP":  # GSP-RM routes its message doorbell and CrashCat halts to the host
-            mask, dest = ((F.NV_PRISCV_RISCV_IRQMASK_GA102, F.NV_PRISCV_RISCV_IRQDEST_GA102) if self.ga102
-                          else (F.NV_PRISCV_RISCV_IRQMASK_TU102, F.NV_PRISCV_RISCV_IRQDEST_TU102))
+            mask = F.NV_PRISCV_RISCV_IRQMASK.for_family(self.family)
+            dest = F.NV_PRISCV_RISCV_IRQDEST.for_family(self.family)
             self._poke(mask, F.IRQ_SWGEN0 | F.IRQ_HALT)
             self._poke(dest, F.IRQ_SWGEN0 | F.IRQ_HALT)
             self._irq_changed()

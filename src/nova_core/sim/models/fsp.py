@@ -478,7 +478,7 @@ class SimFsp:
         self._fmc_resets = self.gsp.resets
         self.target_locked = True
         self.fmc_running = True
-        hw = F.NV_PFALCON_FALCON_HWCFG2
+        hw = F.NV_PFALCON_FALCON_HWCFG2_GH100  # FSP chips only
         at = hw.addr(F.FALCON.GSP)
         self.bar.poke(at, hw.riscv_br_priv_lockdown.put(self.bar.peek(at), 1))
         self.clock.call_later(FMC_RUN_NS, lambda: self._run_fmc(cot))
@@ -507,7 +507,7 @@ class SimFsp:
         self.chain.set_wpr2(layout["gspFwWprStart"], layout["frtsOffset"] + layout["frtsSize"])
         for reg in (F.NV_PFALCON_FALCON_MAILBOX0, F.NV_PFALCON_FALCON_MAILBOX1):
             self.bar.poke(reg.addr(F.FALCON.GSP), 0)
-        hw = F.NV_PFALCON_FALCON_HWCFG2
+        hw = F.NV_PFALCON_FALCON_HWCFG2_GH100  # FSP chips only
         at = hw.addr(F.FALCON.GSP)
         self.bar.poke(at, hw.riscv_br_priv_lockdown.put(self.bar.peek(at), 0))
         self.gsp.start_riscv()

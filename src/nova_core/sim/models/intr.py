@@ -19,10 +19,10 @@ Hopper/Blackwell; one TOP register, TOP bit n covering leaves 2n and 2n+1). What
   ``INTR_RETRIGGER(0)`` (GA100+) raises it again while any is still pending. Vector numbers:
   :mod:`nova_core.sim.gsp_rm.intr` (a sim choice).
 
-Refused (logged, :class:`~nova_core.errors.SimViolation` in strict mode): any access to a LEAF/LEAF_EN register
-beyond the chip's leaves; TOP_EN bits beyond its subtrees; ``INTR_RETRIGGER`` on TU10x (it has none);
-``NV_XVE_CYA_2`` on Hopper and later (they re-arm through TOP_EN). Raising a vector outside the tree is a
-:class:`~nova_core.errors.SimViolation` for the model that tried.
+Refused (logged, :class:`~nova_core.errors.SimViolation` in strict mode): a write to a LEAF/LEAF_EN register beyond
+the chip's leaves (a read of one returns the PRI error pattern, logged); TOP_EN bits beyond its subtrees;
+``INTR_RETRIGGER`` on TU10x (it has none); ``NV_XVE_CYA_2`` on Hopper and later (they re-arm through TOP_EN).
+Raising a vector outside the tree is a :class:`~nova_core.errors.SimViolation` for the model that tried.
 """
 
 from __future__ import annotations
@@ -37,13 +37,15 @@ from ...regs import falcon as F
 from ...regs import vfn as V
 from ...regs.xve import NV_XVE_CYA_2
 from ..gsp_rm.intr import stall_vector
+from ..regfile import PRI_ERROR
 
 if TYPE_CHECKING:
     from ..gpu import SimGpu
 
-_LEAF_EN: tuple[type[Register], ...] = (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET,
-                                        V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR)
-_LEAF_ALL: tuple[type[Register], ...] = (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF, *_LEAF_EN)
+#: the LEAF arrays at their widest (16 leaves): the sim serves a chip's leaves and refuses the rest
+_LEAF, _LEAF_EN_SET, _LEAF_EN_CLEAR = V.leaf_registers(V.MAX_LEAVES)
+_LEAF_EN: tuple[type[Register], ...] = (_LEAF_EN_SET, _LEAF_EN_CLEAR)
+_LEAF_ALL: tuple[type[Register], ...] = (_LEAF, *_LEAF_EN)
 
 NAME = "intr"
 ORDER = 70  #: after the PCI function (5), the falcons (40) and GSP-RM (60)
@@ -66,7 +68,7 @@ class SimIntr:
         self.held = False  #: a rise while MSI was not re-armed
         self.messages = 0  #: rises that reached the PCI function
         self.raised: dict[int, int] = {}  #: raises per vector
-        self._leaf_at = [V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.addr(i=i) for i in range(V.MAX_LEAVES)]
+        self._leaf_at = [_LEAF.addr(i=i) for i in range(V.MAX_LEAVES)]
         self._install()
         self._gsp_vector = stall_vector(gpu.chipset, "GSP")
         self._gsp_host = 0
@@ -75,8 +77,8 @@ class SimIntr:
         self._gsp_regs: tuple[int, int, int] | None = None  #: the GSP's IRQSTAT, RISCV IRQMASK and IRQDEST
         if self._gsp is not None:
             g = self._gsp
-            mask, dest = ((F.NV_PRISCV_RISCV_IRQMASK_GA102, F.NV_PRISCV_RISCV_IRQDEST_GA102) if g.ga102
-                          else (F.NV_PRISCV_RISCV_IRQMASK_TU102, F.NV_PRISCV_RISCV_IRQDEST_TU102))
+            mask, dest = (F.NV_PRISCV_RISCV_IRQMASK.for_family(g.family),
+                          F.NV_PRISCV_RISCV_IRQDEST.for_family(g.family))
             self._gsp_regs = (g.addr(F.NV_PFALCON_FALCON_IRQSTAT), g.addr(mask), g.addr(dest))
             g.on_irq.append(self._gsp_irq)
 
@@ -87,8 +89,8 @@ class SimIntr:
         for i in range(V.MAX_LEAVES):
             if i < self.leaves:
                 b.on_write(self._leaf_at[i], self._leaf_writer(i))
-                b.on_write(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_SET.addr(i=i), self._en_writer(i, True))
-                b.on_write(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF_EN_CLEAR.addr(i=i), self._en_writer(i, False))
+                b.on_write(_LEAF_EN_SET.addr(i=i), self._en_writer(i, True))
+                b.on_write(_LEAF_EN_CLEAR.addr(i=i), self._en_writer(i, False))
                 for reg in _LEAF_EN:
                     b.on_read(reg.addr(i=i), self._en_reader(i))
             else:
@@ -119,8 +121,8 @@ class SimIntr:
     def _absent_leaf_read(self, name: str, i: int) -> Callable[[int], int]:
         def read(off: int) -> int:
             self.log.warning("intr", f"read of {name}({i}): {self.gpu.chipset.name} has {self.leaves} leaves; "
-                                     f"reads 0")
-            return 0
+                                     f"reads as a PRI error ({PRI_ERROR:#x}), as a register the chip lacks")
+            return PRI_ERROR
         return read
 
     def _leaf_writer(self, i: int) -> Callable[[int, int], None]:

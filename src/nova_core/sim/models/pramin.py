@@ -36,6 +36,8 @@ class PraminModel:
         self.fb = fb
         self.accesses = 0
         self.xal = gpu.facts.bar0_window_xal
+        self._xal_base = (NV_XAL_EP_BAR0_WINDOW.for_family(gpu.facts.reg_family) if self.xal
+                          else NV_XAL_EP_BAR0_WINDOW).field("base_")  # BASE is 21:0 on GH100, 22:0 from GB100
         gpu.bar0.map_register_window(PRAMIN, self._read, self._write, write_block=self._write_block)
         if self.xal:
             gpu.bar0.on_write(NV_PBUS_BAR0_WINDOW.addr(), self._refuse_pbus_window)
@@ -47,7 +49,7 @@ class PraminModel:
     def _where(self, rel: int, what: str) -> tuple[str, int]:
         if self.xal:
             win = self.gpu.bar0.peek(NV_XAL_EP_BAR0_WINDOW.addr())
-            addr = (NV_XAL_EP_BAR0_WINDOW.base_.get(win) << 16) + rel
+            addr = (self._xal_base.get(win) << 16) + rel
             self.accesses += 1
             if addr + 4 > self.gpu.vram.size:
                 raise self._refuse(f"PRAMIN {what} at window offset {rel:#x}: VRAM address {addr:#x} is beyond the "
