@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from _harness import Harness
+from _harness import Harness, Target
 from nova_core.gsp.fw import Nop
 from nova_core.hw.clock import SEC, US, MonotonicClock
 from nova_core.hw.irq import Wakeup, wait_woken
@@ -79,7 +79,7 @@ def _delivery(h: Harness) -> None:
 
     ref = _Handoff()
     h.compare(f"sim interrupt raise -> handler ({irq.mode}, GA102)", ours, "threading.Event handoff and back", ref,
-              max_ratio=10)
+              target=Target(max_ratio=10))
     ref.close()
     vfn.detach()
     irq.close()

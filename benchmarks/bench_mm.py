@@ -5,7 +5,8 @@ built on an ``NVDev`` with dict-backed registers and an anonymous mapping as VRA
 the simulated GPU's sparse VRAM. Allocator workloads: 100k alloc/free pairs; 100k allocations freed in random
 order; 100k mixed random operations (16 B - 1 MiB, as in tinygrad's fuzz test) with the fragmentation left
 behind. VMM: map + unmap of 1 GiB in 4 KiB, 64 KiB and 2 MiB pages (tinygrad has no 64 KiB pages: its 4 KiB
-run is the reference there), a 64 KiB valloc + vfree, 4 x 4 KiB map + unmap, and PTE writes per second.
+run is the reference there), 64 KiB valloc + map + unmap + free of the same sixteen 4 KiB pages on both sides (and,
+as a figure, ours with one 64 KiB page), 4 x 4 KiB map + unmap, and PTE writes per second.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _harness import Harness
+from _harness import Harness, Target
 from nova_core.mm.allocator import Placement, RangeAllocator, VramAllocator
 from nova_core.mm.pte import format_version
 from nova_core.mm.vmm import Segment, Vmm
@@ -39,18 +40,19 @@ def _tinygrad() -> Any:
 # -- allocator workloads --------------------------------------------------------------------------------
 
 
-def _pairs(a: Any) -> Callable[[], None]:
+def _pairs(make: Callable[[], Any], n: int) -> Callable[[], None]:
     def run() -> None:
-        for _ in range(N):
+        a = make()
+        for _ in range(n):
             a.free(a.alloc(4096))
     return run
 
 
-def _random_free(make: Callable[[], Any]) -> Callable[[], None]:
+def _random_free(make: Callable[[], Any], n: int) -> Callable[[], None]:
     def run() -> None:
         a = make()
         rng = random.Random(1)
-        xs = [a.alloc(4096) for _ in range(N)]
+        xs = [a.alloc(4096) for _ in range(n)]
         rng.shuffle(xs)
         for x in xs:
             a.free(x)
@@ -76,19 +78,25 @@ def _tlsf_fragmentation(t: Any) -> tuple[int, int]:
 
 
 def _allocator(h: Harness) -> None:
+    """Both allocators made fresh inside the timed call (16 B granularity, 16 GiB), the same request sequence."""
     mem = _tinygrad()
     size = 1 << 34
-    ours = RangeAllocator(size, granularity=16)
-    theirs = mem.TLSFAllocator(size)
-    h.compare("allocator: 100k alloc/free pairs (4 KiB)", _pairs(ours), "tinygrad TLSF", _pairs(theirs),
-              max_ratio=1.0, number=1, repeat=3)
-    h.compare("allocator: 100k allocs, freed in random order",
-              _random_free(lambda: RangeAllocator(size, granularity=16)),
-              "tinygrad TLSF", _random_free(lambda: mem.TLSFAllocator(size)), min_speedup=5, number=1,
-              repeat=1 if h.quick else 3)
-    a, t = RangeAllocator(size, granularity=16), mem.TLSFAllocator(size)
-    h.compare("allocator: 100k mixed random ops (16 B - 1 MiB)", lambda: _mixed(RangeAllocator(size, granularity=16)),
-              "tinygrad TLSF", lambda: _mixed(mem.TLSFAllocator(size)), max_ratio=1.0, number=1, repeat=3)
+
+    def ours() -> RangeAllocator:
+        return RangeAllocator(size, granularity=16)
+
+    def theirs() -> Any:
+        return mem.TLSFAllocator(size)
+
+    h.compare("allocator: 100k alloc/free pairs (4 KiB)", _pairs(ours, N), "tinygrad TLSF", _pairs(theirs, N),
+              target=Target(max_ratio=1.0), number=1, rounds=3)
+    for n, speedup in ((10_000, 5), (N, 20)):
+        h.compare(f"allocator: {n // 1000}k allocs (4 KiB), freed in random order", _random_free(ours, n),
+                  "tinygrad TLSF", _random_free(theirs, n), target=Target(min_speedup=speedup), number=1,
+                  rounds=5 if n < N else 3)
+    h.compare("allocator: 100k mixed random ops (16 B - 1 MiB)", lambda: _mixed(ours()), "tinygrad TLSF",
+              lambda: _mixed(theirs()), target=Target(max_ratio=1.0), number=1, rounds=3)
+    a, t = ours(), theirs()
     _mixed(a)
     _mixed(t)
     st = a.stats()
@@ -96,13 +104,15 @@ def _allocator(h: Harness) -> None:
     h.report("allocator: fragmentation after the mixed run", 0.0,
              ours=f"{st.fragmentation:.4f} ({st.holes} holes)",
              tinygrad=f"{1 - tlargest / tfree:.4f} ({sum(1 for b in t.blocks.values() if b[3])} holes)",
-             target="less than tinygrad", met=st.fragmentation < 1 - tlargest / tfree)
-    # LOW/HIGH placement and ranges have no tinygrad counterpart: reported as figures
+             target_text="less than tinygrad", met=st.fragmentation < 1 - tlargest / tfree)
+    # LOW placement has no tinygrad counterpart: a figure
     b = RangeAllocator(size, granularity=4096)
-    t0 = time.perf_counter()
-    for i in range(20_000):
-        b.alloc(4096 * (1 + i % 7), placement=Placement.LOW)
-    h.report("allocator: 20k bottom-up (LOW) allocations", (time.perf_counter() - t0) / 20_000)
+    i = iter(range(1 << 62))
+
+    def low() -> None:
+        b.alloc(4096 * (1 + next(i) % 7), placement=Placement.LOW)
+
+    h.report("allocator: bottom-up (LOW) allocation, 20k+ live", h.samples(low, number=20_000, rounds=1))
 
 
 # -- VMM ----------------------------------------------------------------------------------------------------
@@ -151,6 +161,7 @@ def _vmm(h: Harness) -> None:
     va = 0x10_0000_0000
     ours, theirs = _ours(), _theirs()
     phys = mem.AddrSpace.PHYS
+    big = 2 if not h.quick else 1  # rounds of the 1 GiB runs (seconds each on tinygrad's side)
 
     def ours_map_unmap(segs: list[Segment]) -> Callable[[], None]:
         def run() -> None:
@@ -174,22 +185,54 @@ def _vmm(h: Harness) -> None:
     h.report("vmm: map 1 GiB in 4 KiB pages: PTE writes per second", map_s,
              pte_writes_per_s=f"{(GiB >> 12) / map_s:,.0f}")
     h.compare("vmm: map+unmap 1 GiB in 4 KiB pages", ours_map_unmap(seg4k), "tinygrad map_range/unmap_range",
-              theirs_map_unmap([(c4k, GiB)]), max_ratio=1.0, number=1, repeat=1)
+              theirs_map_unmap([(c4k, GiB)]), target=Target(max_ratio=1.0), number=1, rounds=big)
     # the same as 262144 scattered pages (an sg table of single pages)
     tg_pages = [(0x1000_0000 + i * 8192, 4096) for i in range(GiB // 4096)]
     our_pages = [Segment(PteAperture.VIDEO_MEMORY, pa, n) for pa, n in tg_pages]
     h.compare("vmm: map+unmap 1 GiB of scattered 4 KiB pages", ours_map_unmap(our_pages),
-              "tinygrad map_range/unmap_range", theirs_map_unmap(tg_pages), max_ratio=1.0, number=1, repeat=1)
+              "tinygrad map_range/unmap_range", theirs_map_unmap(tg_pages), target=Target(max_ratio=1.0), number=1,
+              rounds=big)
     seg64 = [Segment(PteAperture.VIDEO_MEMORY, 0x1001_0000, GiB)]  # 64 KiB aligned, not 2 MiB: 64 KiB pages
-    h.compare("vmm: map+unmap 1 GiB in 64 KiB pages (theirs: 4 KiB)", ours_map_unmap(seg64),
-              "tinygrad (no 64 KiB pages)", theirs_map_unmap([(0x1001_0000, GiB)]), max_ratio=1.0, number=1,
-              repeat=1)
+    h.compare("vmm: map+unmap 1 GiB in 64 KiB pages (theirs: 4 KiB, tinygrad has no 64 KiB pages)",
+              ours_map_unmap(seg64), "tinygrad map_range/unmap_range", theirs_map_unmap([(0x1001_0000, GiB)]),
+              number=1, rounds=big)
     seg2m = [Segment(PteAperture.VIDEO_MEMORY, 0x1020_0000, GiB)]  # 2 MiB aligned, not 512 MiB
     h.compare("vmm: map+unmap 1 GiB in 2 MiB pages", ours_map_unmap(seg2m), "tinygrad map_range/unmap_range",
-              theirs_map_unmap([(0x1020_0000, GiB)]), max_ratio=1.0, number=3, repeat=3)
+              theirs_map_unmap([(0x1020_0000, GiB)]), target=Target(max_ratio=1.0), number=3, rounds=3)
     vram = ours.allocator
 
+    # 64 KiB, the same pages on both sides: tinygrad's valloc takes sixteen 4 KiB pages (palloc_ranges 512 MiB,
+    # 2 MiB, 4 KiB: nothing bigger fits) and maps them as sixteen 4 KiB PTEs; ours takes sixteen 4 KiB pages from
+    # the VRAM allocator and maps them as an sg list of sixteen 4 KiB pages
     def ours_valloc() -> None:
+        v = ours.valloc(64 * KiB)
+        pages = vram.alloc_many(16, 4 * KiB, align=4 * KiB)  # sixteen blocks, as sixteen alloc() calls give
+        ours.map(v, [Segment(PteAperture.VIDEO_MEMORY, pa, 4 * KiB) for pa in pages])
+        ours.unmap(v, 64 * KiB)
+        vram.free_many(pages)
+        ours.vfree(v)
+
+    def ours_valloc_single() -> None:  # the same with one allocator call per page
+        v = ours.valloc(64 * KiB)
+        pages = [vram.alloc(4 * KiB, align=4 * KiB) for _ in range(16)]
+        ours.map(v, [Segment(PteAperture.VIDEO_MEMORY, pa, 4 * KiB) for pa in pages])
+        ours.unmap(v, 64 * KiB)
+        for pa in pages:
+            vram.free(pa)
+        ours.vfree(v)
+
+    def theirs_valloc() -> None:
+        theirs.mm.vfree(theirs.mm.valloc(64 * KiB))
+
+    h.compare("vmm: 64 KiB valloc + map + unmap + free (sixteen 4 KiB pages, both)", ours_valloc,
+              "tinygrad valloc/vfree", theirs_valloc, target=Target(min_speedup=50),
+              pages="alloc_many/free_many (one allocator lock for the sixteen)")
+    h.compare("vmm: 64 KiB valloc + map + unmap + free (sixteen 4 KiB pages, sixteen alloc/free calls)",
+              ours_valloc_single, "tinygrad valloc/vfree", theirs_valloc)
+
+    # what a caller of ours would do for 64 KiB: one 64 KiB page (one PTE) - tinygrad: one contiguous block, still
+    # sixteen 4 KiB PTEs. Not the same work: a figure, no target
+    def ours_valloc64() -> None:
         v = ours.valloc(64 * KiB)
         pa = vram.alloc(64 * KiB, align=64 * KiB)
         ours.map_vram(v, pa, 64 * KiB)
@@ -197,22 +240,14 @@ def _vmm(h: Harness) -> None:
         vram.free(pa)
         ours.vfree(v)
 
-    def theirs_valloc() -> None:
-        theirs.mm.vfree(theirs.mm.valloc(64 * KiB))
+    def theirs_valloc64() -> None:
+        theirs.mm.vfree(theirs.mm.valloc(64 * KiB, contiguous=True))
 
-    h.compare("vmm: 64 KiB valloc + vfree", ours_valloc, "tinygrad valloc/vfree", theirs_valloc, min_speedup=10)
+    h.compare("vmm: 64 KiB valloc + map + unmap + free (ours: one 64 KiB page)", ours_valloc64,
+              "tinygrad valloc(contiguous)/vfree: 16 PTEs", theirs_valloc64)
     small = [Segment(PteAperture.VIDEO_MEMORY, 0x2000_0000 + i * 8192, 4096) for i in range(4)]
     small_tg = [(s.addr, s.length) for s in small]
     lone, busy = va + 4 * GiB, va + GiB
-
-    def timed_unmaps(map_fn: Callable[[int], None], unmap_fn: Callable[[int], None], at: int) -> float:
-        best = float("inf")
-        for _ in range(100 if h.quick else 300):
-            map_fn(at)
-            t = time.perf_counter()
-            unmap_fn(at)
-            best = min(best, time.perf_counter() - t)
-        return best
 
     def ours_map(at: int) -> None:
         ours.map(at, small)
@@ -226,17 +261,25 @@ def _vmm(h: Harness) -> None:
     def theirs_unmap(at: int) -> None:
         theirs.mm.unmap_range(at, 0x4000)
 
-    # a small unmap that leaves its page tables empty (freed): a small buffer in a sparse address space
-    o, t = timed_unmaps(ours_map, ours_unmap, lone), timed_unmaps(theirs_map, theirs_unmap, lone)
-    h.report("vmm: unmap 4 x 4 KiB, page tables freed", o, tinygrad=f"{t * 1e6:.1f} us", speedup=f"{t / o:.1f}x",
-             target=">= 10x faster", met=t / o >= 10)
+    def unmaps(name: str, at: int, target: Target | None = None) -> None:
+        """The unmap alone (the map before it untimed), ours and tinygrad's alternating."""
+        o: list[float] = []
+        t: list[float] = []
+        for k in range(60 if h.quick else 300):
+            for m, u, out in ((ours_map, ours_unmap, o), (theirs_map, theirs_unmap, t))[::1 if k % 2 else -1]:
+                m(at)
+                t0 = time.perf_counter()
+                u(at)
+                out.append(time.perf_counter() - t0)
+        h.compare_samples(name, o, "tinygrad unmap_range", t, target=target)
+
+    # a small unmap in a region where nothing else is mapped (tinygrad frees the tables it leaves empty; ours keeps
+    # them cached for the next map, see Vmm)
+    unmaps("vmm: unmap 4 x 4 KiB, nothing else mapped near", lone, Target(min_speedup=10))
     # the same inside a page table that stays in use
     ours.map_vram(busy, 0x3000_0000, 4096)
     theirs.mm.map_range(busy, 4096, [(0x3000_0000, 4096)], phys)
-    o, t = (timed_unmaps(ours_map, ours_unmap, busy + 0x10000),
-            timed_unmaps(theirs_map, theirs_unmap, busy + 0x10000))
-    h.report("vmm: unmap 4 x 4 KiB, page table stays in use", o, tinygrad=f"{t * 1e6:.1f} us",
-             speedup=f"{t / o:.1f}x")
+    unmaps("vmm: unmap 4 x 4 KiB, page table stays in use", busy + 0x10000)
 
     def ours_small() -> None:
         ours.map(busy + 0x10000, small)
@@ -247,7 +290,7 @@ def _vmm(h: Harness) -> None:
         theirs.mm.unmap_range(busy + 0x10000, 0x4000)
 
     h.compare("vmm: map + unmap 4 x 4 KiB (tables in use)", ours_small, "tinygrad map_range/unmap_range",
-              theirs_small, max_ratio=1.0)
+              theirs_small, target=Target(max_ratio=1.0))
 
 
 def run(h: Harness) -> None:

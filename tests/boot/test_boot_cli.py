@@ -155,7 +155,10 @@ def test_mm_stats_after_a_boot(capsys: pytest.CaptureFixture[str], chip: str) ->
     assert rc == 0
     d = json.loads(out)
     assert d["booted"] is True and d["chipset"] == chip.upper()
-    assert sorted(a["tag"] for a in d["allocations"]) == ["bar2 PD0", "bar2 PD1", "bar2 PD2", "bar2 PD3"]
+    # BAR2's directories, and page tables a boot's short-lived BAR2 mapping left idle in the VMM's table cache
+    tags = sorted(a["tag"] for a in d["allocations"])
+    assert [t for t in tags if t.startswith("bar2 PD")] == ["bar2 PD0", "bar2 PD1", "bar2 PD2", "bar2 PD3"], tags
+    assert all(t in ("bar2 PT_SMALL", "bar2 PT_BIG") for t in tags[4:]), tags
     kept = [(r["base"], r["limit"] + 1) for r in d["fb_regions"] if r["reserved"] or r["protected"]]
     usable = [(r["base"], r["limit"] + 1) for r in d["fb_regions"] if not r["reserved"] and not r["protected"]]
     assert kept and usable

@@ -118,8 +118,10 @@ def _commands() -> list[tuple[str, object]]:
     from nova_core.cli.main import build_app
 
     root = get_command(build_app())
+    ctx = root.context_class(root)
     out: list[tuple[str, object]] = [("nova", root)]
-    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
+    for name in root.list_commands(ctx):  # type: ignore[attr-defined]
+        cmd = root.get_command(ctx, name)  # type: ignore[attr-defined]  # the root imports a module when asked
         out.append((name, cmd))
         for sub, subcmd in getattr(cmd, "commands", {}).items():
             out.append((f"{name} {sub}", subcmd))

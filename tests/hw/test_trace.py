@@ -38,7 +38,11 @@ def test_trace_is_plain_json_lines(tmp_path: Path) -> None:
     header, entries = read_trace(trace)
     assert header["device"] == "sim:tu102" and header["bar_size"] == 16 << 20
     assert entries[0] == {"op": "r32", "off": 0, "val": SimGpu("tu102").boot0}
-    assert all(set(e) == {"op", "off", "val"} for e in entries)
+    # single reads, and the vBIOS version read through the PROM window as 256-byte blocks of 32-bit reads
+    assert all(set(e) == {"op", "off", "val"} if e["op"] == "r32" else
+               (e["op"] == "rblk" and set(e) == {"op", "off", "len", "data"} and e["len"] == 256
+                and len(bytes.fromhex(e["data"])) == 256) for e in entries)
+    assert any(e["op"] == "rblk" for e in entries)
 
 
 def test_divergence_is_a_precise_error(tmp_path: Path) -> None:

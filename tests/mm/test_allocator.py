@@ -285,3 +285,24 @@ class AllocatorMachine(RuleBasedStateMachine):
 
 TestAllocatorStateful = AllocatorMachine.TestCase
 TestAllocatorStateful.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+
+
+@pytest.mark.parametrize("holes", [10, 600, 1500])  # a short class (plain list) and long ones (SortedList)
+def test_many_holes_in_one_class_searched_in_address_order(holes: int) -> None:
+    """Holes freed in a burst wait unsorted until the next search; every search still sees them in address order."""
+    a = RangeAllocator(1 << 30, granularity=4096)
+    blocks = [a.alloc(4096, placement=Placement.LOW) for _ in range(2 * holes + 1)]
+    order = list(range(0, 2 * holes, 2))
+    random.Random(holes).shuffle(order)
+    for i in order:  # every other block: isolated 4 KiB holes, freed in random order
+        a.free(blocks[i])
+    starts = sorted(blocks[i] for i in order)
+    assert [h for h in a.holes() if h[1] == 4096] == [(s, 4096) for s in starts]
+    mid = starts[len(starts) // 2]
+    assert a.alloc(4096, placement=Placement.LOW, lo=mid + 1) == starts[len(starts) // 2 + 1]
+    assert a.alloc(4096, placement=Placement.HIGH, hi=mid) == starts[len(starts) // 2 - 1]
+    assert a.alloc(4096, placement=Placement.LOW) == starts[0]
+    assert a.alloc(4096) == starts[1]  # BEST: the lowest hole of the smallest class that fits
+    with pytest.raises(MmError, match="overlaps"):
+        a.reserve(blocks[1], 4096)
+    assert a.reserve(starts[2], 4096) == starts[2]

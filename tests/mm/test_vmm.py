@@ -81,7 +81,13 @@ def test_tables_are_freed_when_empty_and_entries_cleared(make_space: Callable[..
     assert sp.vmm.tables == 1 + 4 + 2  # root + PD3..PD0 + big and small tables
     assert len(sp.alloc) == base + 6
     sp.vmm.unmap(mp.va, mp.size)
-    assert (sp.vmm.tables, len(sp.alloc)) == (1, base)
+    # the emptied tables stay linked, idle, for the next map: every entry invalid, so the VA faults at a table
+    assert (sp.vmm.tables, sp.vmm.cached_tables, len(sp.alloc)) == (7, 2, base + 6)
+    assert sp.vmm.walk(VA).fault is not None and sp.sim_translate(VA) is None
+    invalidates = len(sp.mmu.invalidates)
+    sp.vmm.trim()
+    assert len(sp.mmu.invalidates) == invalidates + 1  # the PDEs cleared, then invalidated, then freed
+    assert (sp.vmm.tables, sp.vmm.cached_tables, len(sp.alloc)) == (1, 0, base)
     assert sp.gpu.vram.read(sp.vmm.pdb, 16) == bytes(16)
     tr = sp.vmm.walk(VA)
     assert (tr.mapped, tr.fault) == (False, "PD4 entry 0 is invalid")
@@ -120,7 +126,8 @@ def test_bad_requests_are_refused_with_the_values(make_space: Callable[..., Spac
         vmm.map_vram((1 << 49) - 4096, PA, 8192)
     with pytest.raises(RegisterError, match="does not fit the 25-bit address field"):
         vmm.map_vram(VA, 1 << 37, 4096)  # beyond what a v2 video-memory PTE can address
-    assert vmm.tables == 1  # the failed map left nothing behind
+    vmm.trim()
+    assert vmm.tables == 1  # the failed map left nothing behind but idle tables
     vmm.map_vram(VA, PA, 64 * KiB)
     with pytest.raises(MmError, match=r"overlaps the mapping \[0x1000000000, 0x1000010000\)"):
         vmm.map_vram(VA + 60 * KiB, PA, 8 * KiB)
@@ -298,6 +305,7 @@ def test_concurrent_map_unmap_of_disjoint_ranges(make_space: Callable[..., Space
         assert {m.va for m in sp.vmm.mappings()} == set(model)
     for va, (_, size) in list(model.items()):
         sp.vmm.unmap(va, size)
+    sp.vmm.trim()
     assert sp.vmm.tables == 1
     assert sorted(a.tag for a in sp.alloc.allocations()) == ["test PD3" if chip == "ad102" else "test PD4", "test data"]
     assert sp.inv.count == len(sp.mmu.invalidates)
@@ -364,7 +372,9 @@ class VmmMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_empty_tables_linger(self) -> None:
+        assert self.vmm._idle_bytes <= self.vmm.cache_bytes
         if not self.model:
+            self.vmm.trim()  # everything but the root was idle
             assert self.vmm.tables == 1
             assert len(self.alloc) == 2
 

@@ -327,7 +327,7 @@ class AddressSpace:
             except (ChannelError, MmError) as e:
                 problems.append(str(e))
         try:
-            self.fifo.allocator.free(self.vmm.pdb)  # the root table (the others went with the mappings)
+            self.vmm.close()  # the page tables it keeps for reuse, and the root table
         except MmError as e:
             problems.append(str(e))
         self.rm.free()

@@ -26,25 +26,74 @@ handshake flushes through it; the boot does it first). From a REPL, against the 
 
 from __future__ import annotations
 
-from ..firmware.hs import BromParams
-from .booter import BooterRun, booter_load, booter_unload, prepare_gsp_riscv, start_gsp_rm
-from .chain import (
-    LOAD_STAGES,
-    UNLOAD_STAGES,
-    ChainError,
-    ChainResult,
-    Stage,
-    UnloadResult,
-    run_secure_chain,
-    unload_secure_chain,
-)
-from .engine import HALT_TIMEOUT, Falcon
-from .engines import SequencerCores, falcon, gsp_falcon, require_sec2_boot_path, sec2_falcon
-from .facts import ENGINE_ID_MASK_GSP, ENGINE_ID_MASK_NVDEC, ENGINE_ID_MASK_SEC2, FalconEngine
-from .fwsec import FwsecRun, Wpr2, Wpr2Error, fwsec_frts, fwsec_sb, read_wpr2, run_fwsec
-from .genbl import BlDmemDesc, GenericBootloader, find_generic_bootloader
-from .hal import FalconHalOps, LoadMethod, falcon_hal
-from .ucode import FalconUcode, LoadLayout, UcodeSegment
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ..firmware.hs import BromParams
+    from .booter import BooterRun, booter_load, booter_unload, prepare_gsp_riscv, start_gsp_rm
+    from .chain import (
+        LOAD_STAGES,
+        UNLOAD_STAGES,
+        ChainError,
+        ChainResult,
+        Stage,
+        UnloadResult,
+        run_secure_chain,
+        unload_secure_chain,
+    )
+    from .engine import HALT_TIMEOUT, Falcon
+    from .engines import SequencerCores, falcon, gsp_falcon, require_sec2_boot_path, sec2_falcon
+    from .facts import ENGINE_ID_MASK_GSP, ENGINE_ID_MASK_NVDEC, ENGINE_ID_MASK_SEC2, FalconEngine
+    from .fwsec import FwsecRun, Wpr2, Wpr2Error, fwsec_frts, fwsec_sb, read_wpr2, run_fwsec
+    from .genbl import BlDmemDesc, GenericBootloader, find_generic_bootloader
+    from .hal import FalconHalOps, LoadMethod, falcon_hal
+    from .ucode import FalconUcode, LoadLayout, UcodeSegment
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "BromParams": "..firmware.hs",
+    "BooterRun": ".booter",
+    "booter_load": ".booter",
+    "booter_unload": ".booter",
+    "prepare_gsp_riscv": ".booter",
+    "start_gsp_rm": ".booter",
+    "LOAD_STAGES": ".chain",
+    "UNLOAD_STAGES": ".chain",
+    "ChainError": ".chain",
+    "ChainResult": ".chain",
+    "Stage": ".chain",
+    "UnloadResult": ".chain",
+    "run_secure_chain": ".chain",
+    "unload_secure_chain": ".chain",
+    "HALT_TIMEOUT": ".engine",
+    "Falcon": ".engine",
+    "SequencerCores": ".engines",
+    "falcon": ".engines",
+    "gsp_falcon": ".engines",
+    "require_sec2_boot_path": ".engines",
+    "sec2_falcon": ".engines",
+    "ENGINE_ID_MASK_GSP": ".facts",
+    "ENGINE_ID_MASK_NVDEC": ".facts",
+    "ENGINE_ID_MASK_SEC2": ".facts",
+    "FalconEngine": ".facts",
+    "FwsecRun": ".fwsec",
+    "Wpr2": ".fwsec",
+    "Wpr2Error": ".fwsec",
+    "fwsec_frts": ".fwsec",
+    "fwsec_sb": ".fwsec",
+    "read_wpr2": ".fwsec",
+    "run_fwsec": ".fwsec",
+    "BlDmemDesc": ".genbl",
+    "GenericBootloader": ".genbl",
+    "find_generic_bootloader": ".genbl",
+    "FalconHalOps": ".hal",
+    "LoadMethod": ".hal",
+    "falcon_hal": ".hal",
+    "FalconUcode": ".ucode",
+    "LoadLayout": ".ucode",
+    "UcodeSegment": ".ucode",
+})
 
 __all__ = [
     "ENGINE_ID_MASK_GSP",

@@ -16,21 +16,48 @@
 
 from __future__ import annotations
 
-from .layout import (
-    FbLayout,
-    FbLayoutError,
-    FbRegion,
-    HeapParams,
-    compute_fb_layout,
-    display_enabled,
-    gsp_branch,
-    heap_params,
-    read_fb_layout,
-    vga_workspace_start,
-    wpr2_heap_size,
-)
-from .sysmem_flush import SysmemFlush, SysmemFlushError, read_flush_page, write_flush_page
-from .wpr_meta import WprMeta, pack_wpr_meta, wpr_meta_fields, write_wpr_meta
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .layout import (
+        FbLayout,
+        FbLayoutError,
+        FbRegion,
+        HeapParams,
+        compute_fb_layout,
+        display_enabled,
+        gsp_branch,
+        heap_params,
+        read_fb_layout,
+        vga_workspace_start,
+        wpr2_heap_size,
+    )
+    from .sysmem_flush import SysmemFlush, SysmemFlushError, read_flush_page, write_flush_page
+    from .wpr_meta import WprMeta, pack_wpr_meta, wpr_meta_fields, write_wpr_meta
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "FbLayout": ".layout",
+    "FbLayoutError": ".layout",
+    "FbRegion": ".layout",
+    "HeapParams": ".layout",
+    "compute_fb_layout": ".layout",
+    "display_enabled": ".layout",
+    "gsp_branch": ".layout",
+    "heap_params": ".layout",
+    "read_fb_layout": ".layout",
+    "vga_workspace_start": ".layout",
+    "wpr2_heap_size": ".layout",
+    "SysmemFlush": ".sysmem_flush",
+    "SysmemFlushError": ".sysmem_flush",
+    "read_flush_page": ".sysmem_flush",
+    "write_flush_page": ".sysmem_flush",
+    "WprMeta": ".wpr_meta",
+    "pack_wpr_meta": ".wpr_meta",
+    "wpr_meta_fields": ".wpr_meta",
+    "write_wpr_meta": ".wpr_meta",
+})
 
 __all__ = [
     "FbLayout",

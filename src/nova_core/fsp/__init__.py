@@ -17,9 +17,36 @@ From a REPL, on a simulated GH100::
 
 from __future__ import annotations
 
-from .boot import FSP_LOAD_STAGES, FSP_UNLOAD_STAGES, FspChainResult, FspUnloadResult, run_fsp_chain, unload_fsp_chain
-from .channel import FspChannel
-from .cot import CommandResponse, CotPayload, build_cot, pack_fmc_boot_params, parse_response
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .boot import (
+        FSP_LOAD_STAGES,
+        FSP_UNLOAD_STAGES,
+        FspChainResult,
+        FspUnloadResult,
+        run_fsp_chain,
+        unload_fsp_chain,
+    )
+    from .channel import FspChannel
+    from .cot import CommandResponse, CotPayload, build_cot, pack_fmc_boot_params, parse_response
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "FSP_LOAD_STAGES": ".boot",
+    "FSP_UNLOAD_STAGES": ".boot",
+    "FspChainResult": ".boot",
+    "FspUnloadResult": ".boot",
+    "run_fsp_chain": ".boot",
+    "unload_fsp_chain": ".boot",
+    "FspChannel": ".channel",
+    "CommandResponse": ".cot",
+    "CotPayload": ".cot",
+    "build_cot": ".cot",
+    "pack_fmc_boot_params": ".cot",
+    "parse_response": ".cot",
+})
 
 __all__ = [
     "FSP_LOAD_STAGES",

@@ -54,16 +54,29 @@ MAX_ELEMENT_PAGES = 16  #: GSP_MSG_QUEUE_ELEMENT_SIZE_MAX / GSP_MSG_QUEUE_ELEMEN
 # nouveau r535_gsp_cmdq_push retries 10^6 times with usleep(1..2).
 SPACE_TIMEOUT = 1 * SEC
 SPACE_POLL_INTERVAL = 10 * US
+_ZEROS = bytes(MAX_ELEMENT_PAGES * PAGE_SIZE)
+
+
+_U64 = np.dtype("<u8")
+_XOR_REDUCE = np.bitwise_xor.reduce
 
 
 def checksum(data: bytes | bytearray | memoryview) -> int:
     """GSP queue checksum: XOR of the little-endian u64 words (zero-padded to 8 bytes), hi32 ^ lo32."""
-    view = memoryview(data).cast("B")
-    n = len(view)
+    view = memoryview(data)
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    n = view.nbytes
     if n & 7:
         view = memoryview(bytes(view) + bytes(8 - (n & 7)))
-    words = np.frombuffer(view, dtype="<u8")
-    x = int(np.bitwise_xor.reduce(words)) if words.size else 0
+    if not n:
+        return 0
+    return _fold(np.frombuffer(view, dtype=_U64))
+
+
+def _fold(words: np.ndarray) -> int:
+    """The checksum of u64 words already viewed as an array (the queues keep such views of their memory)."""
+    x = int(_XOR_REDUCE(words)) if words.size else 0
     return ((x >> 32) ^ x) & 0xFFFFFFFF
 
 
@@ -204,6 +217,7 @@ class CommandQueue:
         self._count = g.msg_count
         self._page = g.msg_size
         self._ring = shm.cmdq[g.entry_off:g.entry_off + g.msg_count * g.msg_size]
+        self._ring_words = np.frombuffer(self._ring, dtype=_U64)  # made once: checksums of elements built in place
         self._wptr_at = self._lay.tx_write_ptr
         self._gsp_rptr_at = g.rx_hdr_off + self._lay.rx_read_ptr  # in the status queue's page (SWAP_RX)
         self.write_ptr = 0
@@ -241,18 +255,29 @@ class CommandQueue:
                            f"one element's {MAX_ELEMENT_PAGES} (split it into continuation records)")
         if self.free_slots() < n:
             self._wait_space(n, function, timeout, while_waiting)
-        buf = bytearray(n * self._page)
+        page = self._page
+        w = self.write_ptr
+        end = lay.hdr + plen
+        if w + n <= self._count:  # the element does not wrap: built in place in the ring
+            at = w * page
+            buf = self._ring[at:at + n * page]
+        else:
+            at = -1
+            buf = memoryview(bytearray(n * page))
         lay.element_head.pack_into(buf, lay.el_checksum, 0, self.seq, n, 0, self._hv, self._sig,
                                    self.abi.rpc_header_size + plen, function, self._pending, self._pending,
                                    rpc_sequence, 0)
-        end = lay.hdr + plen
         buf[lay.hdr:end] = payload
-        struct.pack_into("<I", buf, lay.el_checksum, checksum(memoryview(buf)[:(end + 7) & ~7]))
-        w = self.write_ptr
-        first = min(n, self._count - w)
-        page = self._page
-        self._ring[w * page:(w + first) * page] = buf[:first * page]
-        if first < n:
+        if at >= 0:
+            buf[end:] = _ZEROS[:n * page - end]  # the slots' old contents: the element is zero-padded
+        if at >= 0:
+            cs = _fold(self._ring_words[at >> 3:(at + end + 7) >> 3])
+        else:
+            cs = checksum(buf[:(end + 7) & ~7])
+        struct.pack_into("<I", buf, lay.el_checksum, cs)
+        if at < 0:
+            first = self._count - w
+            self._ring[w * page:] = buf[:first * page]
             self._ring[:(n - first) * page] = buf[first * page:]
         self.write_ptr = (w + n) % self._count
         struct.pack_into("<I", self.shm.cmdq, self._wptr_at, self.write_ptr)
@@ -286,6 +311,10 @@ class StatusQueue:
         self._count = g.msg_count
         self._page = g.msg_size
         self._ring = shm.msgq[g.entry_off:g.entry_off + g.msg_count * g.msg_size]
+        # the element being received is copied here first (what is checked is what is delivered: GSP-RM cannot
+        # change it in between); one receiver at a time (GspRpc drains from one thread at a time)
+        self._snap = bytearray(MAX_ELEMENT_PAGES * g.msg_size)
+        self._snap_words = np.frombuffer(self._snap, dtype=_U64)
         self._rptr_at = g.rx_hdr_off + self._lay.rx_read_ptr  # in the command queue's page (SWAP_RX)
         self._wptr_at = self._lay.tx_write_ptr
         self.read_ptr = 0
@@ -335,13 +364,15 @@ class StatusQueue:
         self._advance((w - self.read_ptr) % self._count)
         self._seq_unknown = True
 
-    def _gather(self, slot: int, n: int) -> bytes:
+    def _gather(self, slot: int, n: int) -> memoryview:
+        """Copy the element's ``n`` slots (wrapping) into the snapshot buffer; a view of the copy."""
         page = self._page
         first = min(n, self._count - slot)
-        data = bytes(self._ring[slot * page:(slot + first) * page])
+        snap = self._snap
+        snap[:first * page] = self._ring[slot * page:(slot + first) * page]
         if first < n:
-            data += bytes(self._ring[:(n - first) * page])
-        return data
+            snap[first * page:n * page] = self._ring[:(n - first) * page]
+        return memoryview(snap)[:n * page]
 
     def receive(self) -> Message | None:
         """The next element, or ``None`` if there is none (raises :class:`GspError` for a bad one)."""
@@ -362,8 +393,8 @@ class StatusQueue:
             self._resync()
             raise GspError(f"{where}: elemCount {n:#x} but only {avail:#x} slot(s) written; resynchronised "
                            f"to the write pointer")
-        data = self._gather(slot, n)
-        cs = checksum(data)
+        data = self._gather(slot, n)  # a snapshot: what is checked is what is delivered
+        cs = _fold(self._snap_words[:n * self._page >> 3])
         if cs:
             self._advance(n)
             self._seq_unknown = True  # the skipped element's seqNum cannot be trusted
@@ -396,7 +427,7 @@ class StatusQueue:
         if problem:
             raise GspError(f"{where}, {self.abi.name_of(function)}: {problem}; element skipped")
         return Message(function, result, result_private, rpc_seq,
-                       data[lay.hdr:self.abi.element_header_size + length], seq, n)
+                       bytes(data[lay.hdr:self.abi.element_header_size + length]), seq, n)
 
 
 __all__ = ["MAX_ELEMENT_PAGES", "QUEUE_SIZE", "SPACE_TIMEOUT", "CommandQueue", "Message", "QueueGeometry",

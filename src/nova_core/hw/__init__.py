@@ -15,12 +15,37 @@
 
 from __future__ import annotations
 
-from .bar import Bar, BufferBar, MmapBar
-from .clock import MS, NS, SEC, US, Clock, MonotonicClock, VirtualClock
-from .device import Device
-from .dma import DmaAllocator, DmaBuffer, ForeignMemory
-from .poll import poll_timeout
-from .sg import SgSegment, SgTable
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .bar import Bar, BufferBar, MmapBar
+    from .clock import MS, NS, SEC, US, Clock, MonotonicClock, VirtualClock
+    from .device import Device
+    from .dma import DmaAllocator, DmaBuffer, ForeignMemory
+    from .poll import poll_timeout
+    from .sg import SgSegment, SgTable
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Bar": ".bar",
+    "BufferBar": ".bar",
+    "MmapBar": ".bar",
+    "MS": ".clock",
+    "NS": ".clock",
+    "SEC": ".clock",
+    "US": ".clock",
+    "Clock": ".clock",
+    "MonotonicClock": ".clock",
+    "VirtualClock": ".clock",
+    "Device": ".device",
+    "DmaAllocator": ".dma",
+    "DmaBuffer": ".dma",
+    "ForeignMemory": ".dma",
+    "poll_timeout": ".poll",
+    "SgSegment": ".sg",
+    "SgTable": ".sg",
+})
 
 __all__ = [
     "MS",

@@ -8,6 +8,7 @@ as the hardware is read, never with wider loads.
 
 from __future__ import annotations
 
+import array
 import mmap
 import os
 from pathlib import Path
@@ -57,7 +58,9 @@ class BufferBar:
     same access width real MMIO needs. Writes raise :class:`ReadOnlyError` when ``writable`` is false.
     """
 
-    __slots__ = ("_buffer", "_name", "_size", "_words", "_writable")
+    __slots__ = ("_buffer", "_name", "_size", "_words", "_writable", "words32")
+
+    words32: memoryview
 
     def __init__(self, buffer: bytearray | memoryview | mmap.mmap | bytes, *, writable: bool = True,
                  name: str = "buffer") -> None:
@@ -68,6 +71,9 @@ class BufferBar:
             raise ReadOnlyError(f"{name}: buffer is read-only but a writable BAR was requested")
         self._buffer = buffer
         self._words = view.cast("B").cast("I")
+        #: the BAR as 32-bit words, for register reads that load a fixed word directly (``regs.core``); a plain
+        #: attribute, not a property: it is looked up on every such read
+        self.words32 = self._words
         self._size = view.nbytes
         self._writable = writable
         self._name = name
@@ -79,11 +85,6 @@ class BufferBar:
     @property
     def name(self) -> str:
         return self._name
-
-    @property
-    def words32(self) -> memoryview:
-        """The BAR as 32-bit words, for register objects that read a fixed word directly."""
-        return self._words
 
     @property
     def writable(self) -> bool:
@@ -120,14 +121,11 @@ class BufferBar:
 
     def read_block(self, offset: int, length: int) -> bytes:
         check_block(self._size, offset, length, self._name)
-        words = self._words
         first = offset >> 2
-        # One 32-bit load per word (no memcpy with wider loads): the PROM window needs it.
-        out = bytearray(length)
-        out_words = memoryview(out).cast("I")
-        for i in range(length >> 2):
-            out_words[i] = words[first + i]
-        return bytes(out)
+        # One 32-bit load per word (no memcpy with wider loads): the PROM window needs it. tolist() unpacks
+        # the 'I' items one by one, each a 4-byte load, in C.
+        values = self._words[first:first + (length >> 2)].tolist()
+        return array.array("I", values).tobytes()
 
     def write_block(self, offset: int, data: bytes) -> None:
         if not self._writable:

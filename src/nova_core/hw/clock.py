@@ -16,7 +16,6 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 NS = 1
@@ -52,12 +51,14 @@ class MonotonicClock:
         return "<MonotonicClock>"
 
 
-@dataclass(order=True)
 class _Timer:
-    when: int
-    seq: int
-    fn: Callable[[], None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+    __slots__ = ("cancelled", "fn", "seq", "when")
+
+    def __init__(self, when: int, seq: int, fn: Callable[[], None]) -> None:
+        self.when = when
+        self.seq = seq
+        self.fn = fn
+        self.cancelled = False
 
 
 class TimerHandle:
@@ -94,7 +95,8 @@ class VirtualClock:
 
     def __init__(self, start: int = 0) -> None:
         self._now = start
-        self._timers: list[_Timer] = []
+        #: (when, seq, timer): a heap of tuples (compared in C; ``seq`` keeps timers of one time in order)
+        self._timers: list[tuple[int, int, _Timer]] = []
         self._seq = itertools.count()
         self._lock = threading.RLock()
         #: the simulated GPU's models share this lock (see nova_core.sim.regfile)
@@ -120,13 +122,18 @@ class VirtualClock:
             return
         with self._lock:
             self.charged += ns
-            self._advance_to(self._now + ns)
+            target = self._now + ns
+            timers = self._timers
+            if self._firing or not timers or timers[0][0] > target:  # no timer falls due (the common case)
+                self._now = target
+                return
+            self._advance_to(target)
 
     def call_at(self, when: int, fn: Callable[[], None]) -> TimerHandle:
         """Run ``fn`` when virtual time reaches ``when`` (immediately if it already has)."""
         with self._lock:
             timer = _Timer(when, next(self._seq), fn)
-            heapq.heappush(self._timers, timer)
+            heapq.heappush(self._timers, (when, timer.seq, timer))
             if when <= self._now and not self._firing:
                 self._advance_to(self._now)
             return TimerHandle(timer)
@@ -147,14 +154,14 @@ class VirtualClock:
     def pending(self) -> int:
         """Number of timers not yet fired (cancelled ones excluded)."""
         with self._lock:
-            return sum(1 for t in self._timers if not t.cancelled)
+            return sum(1 for _, _, t in self._timers if not t.cancelled)
 
     def next_due(self) -> int | None:
         """When the earliest pending timer fires (None without one)."""
         with self._lock:
-            while self._timers and self._timers[0].cancelled:
+            while self._timers and self._timers[0][2].cancelled:
                 heapq.heappop(self._timers)
-            return self._timers[0].when if self._timers else None
+            return self._timers[0][0] if self._timers else None
 
     def run_until(self, condition: Callable[[], bool], timeout: int) -> bool:
         """Let simulated time run, event by event, until ``condition()`` holds or ``timeout`` ns have passed.
@@ -181,8 +188,8 @@ class VirtualClock:
             return
         self._firing = True
         try:
-            while self._timers and self._timers[0].when <= target:
-                timer = heapq.heappop(self._timers)
+            while self._timers and self._timers[0][0] <= target:
+                timer = heapq.heappop(self._timers)[2]
                 if timer.cancelled:
                     continue
                 self._now = max(self._now, timer.when)

@@ -18,6 +18,7 @@ chrome://tracing load: process 1 is the device clock, process 2 the host clock, 
 
 from __future__ import annotations
 
+import collections
 import json
 import threading
 import time
@@ -35,7 +36,7 @@ DEVICE_PID = 1
 HOST_PID = 2
 
 
-@dataclass
+@dataclass(slots=True)
 class Span:
     """One thing that took time (or, with ``dev_end == dev_start`` and kind "event", an instant)."""
 
@@ -80,10 +81,10 @@ class Timeline:
 
     def __init__(self, clock: Clock | None = None, *, max_spans: int = 200_000) -> None:
         self.clock: Clock = clock if clock is not None else _NoClock()
-        self.spans: list[Span] = []
+        #: the latest ``max_spans`` spans, oldest first (a deque: dropping the oldest costs nothing per span)
+        self.spans: collections.deque[Span] = collections.deque(maxlen=max(1, max_spans))
         self.dropped = 0
         self.listeners: list[Listener] = []
-        self._max = max_spans
         self._lock = threading.Lock()
         #: host ns spent inside the device clock's ``sleep`` (set by :class:`ObservedClock`)
         self.host_sleep_ns = 0
@@ -97,18 +98,17 @@ class Timeline:
 
     def _keep(self, span: Span) -> None:
         with self._lock:
+            if len(self.spans) == self.spans.maxlen:
+                self.dropped += 1
             self.spans.append(span)
-            if len(self.spans) > self._max:
-                cut = len(self.spans) - self._max
-                del self.spans[:cut]
-                self.dropped += cut
 
     def _notify(self, phase: str, span: Span) -> None:
-        for fn in list(self.listeners):
-            fn(phase, span)
+        if self.listeners:
+            for fn in list(self.listeners):
+                fn(phase, span)
 
     def begin(self, kind: str, name: str, **args: Any) -> Span:
-        span = Span(kind, name, self.clock.now(), time.perf_counter_ns(), args=dict(args))
+        span = Span(kind, name, self.clock.now(), time.perf_counter_ns(), args=args)  # (a fresh dict already)
         self._notify("begin", span)
         return span
 

@@ -21,12 +21,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from ..errors import DmaError
 from .dma import PAGE_SIZE, DmaBuffer
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 PAGE_SHIFT = 12
 
@@ -156,6 +158,8 @@ class SgTable:
 
     def page_addrs(self) -> npt.NDArray[np.uint64]:
         """Bus address of every 4 KiB page, in memory order (``uint64`` array of :attr:`npages`)."""
+        import numpy as np  # imported where it is used: `nova probe` and `nova --help` do without it
+
         self._live()
         self.check_page_aligned()
         # page i of a segment starting at memory offset o and bus b is at b - o + i * PAGE_SIZE

@@ -70,6 +70,9 @@ class RecordingBar:
     """Wraps a ``Bar``, passing every access through and recording it to a :class:`TraceWriter` (``bar``: which
     BAR it is, written into each entry unless it is BAR0)."""
 
+    #: not buffer-backed: register reads come through :meth:`read32` (see ``regs.core._make_read``)
+    words32: memoryview | None = None
+
     def __init__(self, inner: Bar, writer: TraceWriter, *, bar: int = 0) -> None:
         self.inner = inner
         self.writer = writer
@@ -294,6 +297,9 @@ def _is_hex(text: str) -> bool:
 
 class ReplayBar:
     """A ``Bar`` that answers from a recorded trace and checks the code does the same accesses."""
+
+    #: not buffer-backed: register reads come through :meth:`read32` (see ``regs.core._make_read``)
+    words32: memoryview | None = None
 
     def __init__(self, entries: Iterable[dict[str, Any]], *, size: int, name: str = "replay") -> None:
         self._entries: Sequence[dict[str, Any]] = entries if isinstance(entries, TraceEntries) else list(entries)

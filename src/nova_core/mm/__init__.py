@@ -12,13 +12,48 @@
 
 from __future__ import annotations
 
-from .allocator import Allocation, AllocatorStats, EvictionScan, Placement, RangeAllocator, VramAllocator
-from .instmem import Bar2Space, InstMemory, InstObject
-from .layout import Region, regions_from_layout, reservations, typical_regions
-from .pte import DEFAULT_FLAGS, MmuFormat, PteFlags, format_for, format_version
-from .tlb import TlbInvalidator
-from .vmm import Mapping, Segment, Translation, Vmm, sys_segments, vram_segments
-from .vram import PraminVram, VramAccess
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .allocator import Allocation, AllocatorStats, EvictionScan, Placement, RangeAllocator, VramAllocator
+    from .instmem import Bar2Space, InstMemory, InstObject
+    from .layout import Region, regions_from_layout, reservations, typical_regions
+    from .pte import DEFAULT_FLAGS, MmuFormat, PteFlags, format_for, format_version
+    from .tlb import TlbInvalidator
+    from .vmm import Mapping, Segment, Translation, Vmm, sys_segments, vram_segments
+    from .vram import PraminVram, VramAccess
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Allocation": ".allocator",
+    "AllocatorStats": ".allocator",
+    "EvictionScan": ".allocator",
+    "Placement": ".allocator",
+    "RangeAllocator": ".allocator",
+    "VramAllocator": ".allocator",
+    "Bar2Space": ".instmem",
+    "InstMemory": ".instmem",
+    "InstObject": ".instmem",
+    "Region": ".layout",
+    "regions_from_layout": ".layout",
+    "reservations": ".layout",
+    "typical_regions": ".layout",
+    "DEFAULT_FLAGS": ".pte",
+    "MmuFormat": ".pte",
+    "PteFlags": ".pte",
+    "format_for": ".pte",
+    "format_version": ".pte",
+    "TlbInvalidator": ".tlb",
+    "Mapping": ".vmm",
+    "Segment": ".vmm",
+    "Translation": ".vmm",
+    "Vmm": ".vmm",
+    "sys_segments": ".vmm",
+    "vram_segments": ".vmm",
+    "PraminVram": ".vram",
+    "VramAccess": ".vram",
+})
 
 __all__ = [
     "DEFAULT_FLAGS",

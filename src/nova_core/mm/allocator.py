@@ -15,10 +15,12 @@ Data structure (chosen by measurement, see ``benchmarks/bench_mm.py`` and the mm
 free or used, is a node of an address-ordered doubly linked list (O(1) coalescing). Free blocks ("holes") are
 indexed by size class - two-level segregated fit as in TLSF: the power of two, then 4 linear sub-classes -
 with a bitmap of non-empty classes. Unlike TLSF, each class keeps its holes in an address-ordered
-``SortedList``, which gives O(log n) removal of any hole (TLSF's list removal is O(bucket) and makes frees in
-random order 10x slower) and O(C log n) lowest/highest-address searches that skip every class too small for
-the request. ``BEST`` places the block at the *top* of the chosen hole so the hole keeps its start and its
-index entry (an O(1) update); ``LOW`` places it at the bottom, ``HIGH`` at the top.
+``SortedList`` (holes added since the class was last searched wait in a dict and are merged in, in one sort, by
+the next search: a burst of frees costs a dict insert each), which gives O(log n) removal of any hole (TLSF's
+list removal is O(bucket) and makes frees in random order 10x slower) and O(C log n) lowest/highest-address
+searches that skip every class too small for the request. ``BEST`` places the block at the *top* of the chosen
+hole so the hole keeps its start and its index entry (an O(1) update); ``LOW`` places it at the bottom, ``HIGH``
+at the top.
 
 Complexities (n holes, C <= 4 * 64 size classes): ``free`` and ``BEST`` allocation: O(log n) (BEST probes at most
 8 holes of the classes where a hole may or may not fit); ``reserve`` and ``LOW``/``HIGH``/ranged allocation:
@@ -28,7 +30,9 @@ fit), the holes tested and found too small. All operations hold one lock (the VM
 
 from __future__ import annotations
 
+import bisect
 import enum
+import functools
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,12 +46,88 @@ _SL = 1 << _SL_BITS
 _PROBE = 8  # holes of a boundary class BEST looks at before taking a class that surely fits
 
 
+#: a class holds its sorted starts in a plain list (C-level bisect and insort) up to this many, in a SortedList
+#: beyond (inserting into a list moves its tail: cheap while it is short, linear when it is long)
+_SMALL_CLASS = 512
+
+
+class _SmallSorted(list[int]):
+    """A short sorted list of hole starts with the part of ``SortedList``'s interface the allocator uses."""
+
+    __slots__ = ("add",)
+
+    def __init__(self, values: Iterable[int] = ()) -> None:
+        super().__init__(sorted(values))
+        self.add = functools.partial(bisect.insort, self)
+
+    def remove(self, value: int) -> None:
+        i = bisect.bisect_left(self, value)
+        if i == len(self) or self[i] != value:
+            raise ValueError(f"{value:#x} is not in the size class")  # pragma: no cover - an index invariant
+        del self[i]
+
+    def update(self, values: Iterable[int]) -> None:
+        self.extend(values)
+        self.sort()
+
+    def bisect_left(self, value: int) -> int:
+        return bisect.bisect_left(self, value)
+
+    def bisect_right(self, value: int) -> int:
+        return bisect.bisect_right(self, value)
+
+    def islice(self, start: int, stop: int) -> list[int]:
+        return self[start:stop]
+
+    def irange(self, minimum: int | None = None, maximum: int | None = None, reverse: bool = False) -> Iterable[int]:
+        lo = 0 if minimum is None else bisect.bisect_left(self, minimum)
+        hi = len(self) if maximum is None else bisect.bisect_right(self, maximum)
+        part = self[lo:hi]
+        return reversed(part) if reverse else part
+
+
+class _HoleClass:
+    """The starts of one size class's holes: a ``SortedList``, and the starts added since it was last asked for
+    in order (kept in a dict until then: adding and removing them costs a dict operation, not a sorted insert).
+
+    :meth:`ordered` merges them in (one sort of the new ones) and returns the ``SortedList``: every search that
+    looks at addresses in order goes through it, so what it sees is exactly the sorted class. (The allocator adds
+    to ``_new`` and removes from either itself, on its hot paths.)
+    """
+
+    __slots__ = ("_new", "_sorted")
+
+    def __init__(self) -> None:
+        self._sorted: _SmallSorted | SortedList = _SmallSorted()
+        self._new: dict[int, None] = {}
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._new)
+
+    def ordered(self) -> _SmallSorted | SortedList:
+        new = self._new
+        if new:
+            srt = self._sorted
+            if len(new) == 1:  # (the common case between searches: one insert, not a merge)
+                srt.add(new.popitem()[0])
+            else:
+                srt.update(new)
+                new.clear()
+            if type(srt) is _SmallSorted and len(srt) > _SMALL_CLASS:
+                self._sorted = SortedList(srt)
+        return self._sorted
+
+
+
 class Placement(enum.Enum):
     """Where ``alloc`` places a block."""
 
     BEST = "best"  #: the smallest size class that fits (TLSF good fit); top of the hole
     LOW = "low"  #: the lowest address that fits (bottom-up); bottom of the hole
     HIGH = "high"  #: the highest address that fits (top-down); top of the hole
+
+
+_BEST = Placement.BEST  # (a module global: an enum member looked up on its class costs more on every alloc)
 
 
 class _Block:
@@ -145,7 +225,8 @@ class RangeAllocator:
         self.granularity = granularity
         self._gshift = granularity.bit_length() - 1
         self._lock = threading.Lock()
-        self._classes: list[SortedList | None] = [None] * (4 * 64 + 8)
+        self._classes: list[_HoleClass | None] = [None] * (4 * 64 + 8)
+        self._fits: dict[tuple[int, int], tuple[int, int]] = {}  # (size, align) -> (its class, first class that fits)
         self._bitmap = 0
         self._holes: dict[int, _Block] = {}
         self._used: dict[int, _Block] = {}
@@ -159,23 +240,33 @@ class RangeAllocator:
 
     # -- the hole index -------------------------------------------------------------------------
 
+    # (the three below are on every alloc and free: the class computation of _class_of and _HoleClass's add and
+    # remove are written out in them)
+
     def _index_add(self, b: _Block) -> None:
-        c = _class_of(b.size >> self._gshift)
+        u = b.size >> self._gshift
+        if u < 2 * _SL:
+            c = u
+        else:
+            fl = u.bit_length() - 1
+            c = (fl - 1) * _SL + ((u >> (fl - _SL_BITS)) & (_SL - 1))
         b.cls = c
-        lst = self._classes[c]
-        if lst is None:
-            lst = self._classes[c] = SortedList()
-        lst.add(b.start)
+        cls = self._classes[c]
+        if cls is None:
+            cls = self._classes[c] = _HoleClass()
+        cls._new[b.start] = None
         self._bitmap |= 1 << c
         self._holes[b.start] = b
 
     def _index_remove(self, b: _Block) -> None:
-        lst = self._classes[b.cls]
-        assert lst is not None  # invariant: an indexed hole's class list exists
-        lst.remove(b.start)
-        if not lst:
+        cls = self._classes[b.cls]
+        assert cls is not None  # invariant: an indexed hole's class exists
+        start = b.start
+        if cls._new.pop(start, 1) is not None:
+            cls._sorted.remove(start)
+        if not cls._new and not cls._sorted:
             self._bitmap &= ~(1 << b.cls)
-        del self._holes[b.start]
+        del self._holes[start]
 
     def _index_resize(self, b: _Block, size: int) -> None:
         """Change a hole's size, its start staying put (cheap unless the class changes)."""
@@ -186,18 +277,21 @@ class RangeAllocator:
             fl = u.bit_length() - 1
             c = (fl - 1) * _SL + ((u >> (fl - _SL_BITS)) & (_SL - 1))
         b.size = size
-        if c != b.cls:
+        old = b.cls
+        if c != old:
             classes = self._classes
-            lst = classes[b.cls]
-            assert lst is not None
-            lst.remove(b.start)
-            if not lst:
-                self._bitmap &= ~(1 << b.cls)
+            cls = classes[old]
+            assert cls is not None
+            start = b.start
+            if cls._new.pop(start, 1) is not None:
+                cls._sorted.remove(start)
+            if not cls._new and not cls._sorted:
+                self._bitmap &= ~(1 << old)
             b.cls = c
-            lst = classes[c]
-            if lst is None:
-                lst = classes[c] = SortedList()
-            lst.add(b.start)
+            cls = classes[c]
+            if cls is None:
+                cls = classes[c] = _HoleClass()
+            cls._new[start] = None
             self._bitmap |= 1 << c
 
     def _nonempty_from(self, c: int) -> Iterator[int]:
@@ -238,11 +332,18 @@ class RangeAllocator:
         if type(size) is not int or size <= 0:
             size = self._round(size, "allocation")
         n = (size + g - 1) & ~(g - 1)
-        a = align if type(align) is int and align > g and not align & (align - 1) else self._align(align)
+        if align == 0 and type(align) is int:
+            a = g
+        elif type(align) is int and align > g and not align & (align - 1):
+            a = align
+        else:
+            a = self._align(align)
         with self._lock:
             found: tuple[_Block, int] | None = None
-            if placement is Placement.BEST and lo is None and hi is None:
+            if placement is _BEST and lo is None and hi is None:
                 found = self._best_fast(n, a)
+                if found is not None:
+                    return self._carve(found[0], found[1], n, tag).start
             if found is None:
                 rlo = self.base if lo is None else max(lo, self.base)
                 rhi = self.end if hi is None else min(hi, self.end)
@@ -257,11 +358,40 @@ class RangeAllocator:
             hole, p = found
             return self._carve(hole, p, n, tag).start
 
+    def alloc_many(self, count: int, size: int, *, align: int = 0, tag: str = "") -> list[int]:
+        """``count`` blocks of ``size`` bytes aligned to ``align``, best fit (what ``count`` calls of :meth:`alloc`
+        give, under one lock: the pages behind a scattered buffer); all of them or none.
+
+        Raises:
+            MmError: bad count, size or alignment, or no room for all of them (none is kept).
+        """
+        if type(count) is not int or count < 0:
+            raise MmError(f"{self.name}: count {count!r} of blocks must be a non-negative integer")
+        g = self.granularity
+        n = (self._round(size, "allocation") + g - 1) & ~(g - 1)
+        a = self._align(align)
+        out: list[int] = []
+        with self._lock:
+            for _ in range(count):
+                found = self._best_fast(n, a)
+                if found is None:
+                    for p in reversed(out):
+                        self._free_locked(p)
+                    raise MmError(f"{self.name}: no room for {count} blocks of {n:#x} bytes aligned to {a:#x} "
+                                  f"({self._free_bytes():#x} bytes free, largest free block {self._largest():#x}); "
+                                  f"none allocated")
+                out.append(self._carve(found[0], found[1], n, tag).start)
+        return out
+
     def _best_fast(self, n: int, a: int) -> tuple[_Block, int] | None:
         """Good fit: probe the boundary classes briefly, then take any hole of a class that surely fits."""
-        gs = self._gshift
-        cg = _first_class_at_least((n + a - self.granularity) >> gs)
-        c = _class_of(n >> gs)
+        fit = self._fits.get((n, a))
+        if fit is None:
+            gs = self._gshift
+            fit = (_class_of(n >> gs), _first_class_at_least((n + a - self.granularity) >> gs))
+            if len(self._fits) < 4096:
+                self._fits[(n, a)] = fit
+        c, cg = fit
         holes = self._holes
         classes = self._classes
         m = self._bitmap >> c
@@ -269,12 +399,14 @@ class RangeAllocator:
             low = m & -m
             step = low.bit_length()
             c += step - 1
-            lst = classes[c]
-            assert lst is not None
+            cls = classes[c]
+            assert cls is not None
             if c >= cg:
-                h = holes[lst[0]]
+                if cls._new:
+                    cls.ordered()
+                h = holes[cls._sorted[0]]
                 return h, (h.start + h.size - n) & ~(a - 1)
-            for start in lst.islice(0, _PROBE):
+            for start in cls.ordered().islice(0, _PROBE):
                 h = holes[start]
                 p = (start + h.size - n) & ~(a - 1)
                 if p >= start:
@@ -291,8 +423,9 @@ class RangeAllocator:
         holes = self._holes
         best: tuple[_Block, int] | None = None
         for c in self._nonempty_from(_class_of(n >> gs)):
-            lst = self._classes[c]
-            assert lst is not None
+            cls = self._classes[c]
+            assert cls is not None
+            lst = cls.ordered()
             if placement is Placement.HIGH:
                 for start in lst.irange(maximum=hi - 1, reverse=True):
                     h = holes[start]
@@ -332,7 +465,13 @@ class RangeAllocator:
         end = hole.start + hole.size
         tail = end - (p + n)
         if p > hole.start:
-            self._index_resize(hole, p - hole.start)
+            size = p - hole.start
+            u = size >> self._gshift
+            fl = u.bit_length() - 1
+            if u >= 2 * _SL and (fl - 1) * _SL + ((u >> (fl - _SL_BITS)) & (_SL - 1)) == hole.cls:
+                hole.size = size  # the same size class: nothing to re-index
+            else:
+                self._index_resize(hole, size)
             blk = _Block(p, n, False, tag)
             blk.prev = hole
             blk.next = hole.next
@@ -385,8 +524,9 @@ class RangeAllocator:
 
     def _hole_containing(self, addr: int) -> _Block | None:
         for c in self._nonempty_from(0):
-            lst = self._classes[c]
-            assert lst is not None
+            cls = self._classes[c]
+            assert cls is not None
+            lst = cls.ordered()
             i = lst.bisect_right(addr) - 1
             if i >= 0:
                 h = self._holes[lst[i]]
@@ -398,8 +538,9 @@ class RangeAllocator:
         """Any block (free or used) containing ``addr``: from the nearest hole below, walk the list."""
         best_start = None
         for c in self._nonempty_from(0):
-            lst = self._classes[c]
-            assert lst is not None
+            cls = self._classes[c]
+            assert cls is not None
+            lst = cls.ordered()
             i = lst.bisect_right(addr) - 1
             if i >= 0 and (best_start is None or lst[i] > best_start):
                 best_start = lst[i]
@@ -425,38 +566,50 @@ class RangeAllocator:
             MmError: ``addr`` is not the start of an allocation (a double free, or an address inside one).
         """
         with self._lock:
-            b = self._used.pop(addr, None)
-            if b is None:
-                raise MmError(f"{self.name}: free of {addr:#x}: {self._describe_not_allocated(addr)}")
-            self.generation += 1
-            self._used_bytes -= b.size
-            if b.reserved:
-                self._reserved_bytes -= b.size
-                b.reserved = False
-            b.tag = ""
-            prev, nxt = b.prev, b.next
-            if prev is not None and prev.free:
-                size = prev.size + b.size
-                after = nxt
-                if nxt is not None and nxt.free:
-                    self._index_remove(nxt)
-                    size += nxt.size
-                    after = nxt.next
-                prev.next = after
-                if after is not None:
-                    after.prev = prev
-                self._index_resize(prev, size)
-            elif nxt is not None and nxt.free:
+            self._free_locked(addr)
+
+    def free_many(self, addrs: Iterable[int]) -> None:
+        """Free every block of ``addrs``, under one lock and in address order (blocks carved one after the other
+        then merge into the hole below them, one resize each); the first that is not an allocation stops it (the
+        ones below it are freed) with the error :meth:`free` gives."""
+        with self._lock:
+            for addr in sorted(addrs):
+                self._free_locked(addr)
+
+    def _free_locked(self, addr: int) -> None:
+        """Free the block at ``addr`` (the caller holds the lock)."""
+        b = self._used.pop(addr, None)
+        if b is None:
+            raise MmError(f"{self.name}: free of {addr:#x}: {self._describe_not_allocated(addr)}")
+        self.generation += 1
+        self._used_bytes -= b.size
+        if b.reserved:
+            self._reserved_bytes -= b.size
+            b.reserved = False
+        b.tag = ""
+        prev, nxt = b.prev, b.next
+        if prev is not None and prev.free:
+            size = prev.size + b.size
+            after = nxt
+            if nxt is not None and nxt.free:
                 self._index_remove(nxt)
-                b.size += nxt.size
-                b.next = nxt.next
-                if nxt.next is not None:
-                    nxt.next.prev = b
-                b.free = True
-                self._index_add(b)
-            else:
-                b.free = True
-                self._index_add(b)
+                size += nxt.size
+                after = nxt.next
+            prev.next = after
+            if after is not None:
+                after.prev = prev
+            self._index_resize(prev, size)
+        elif nxt is not None and nxt.free:
+            self._index_remove(nxt)
+            b.size += nxt.size
+            b.next = nxt.next
+            if nxt.next is not None:
+                nxt.next.prev = b
+            b.free = True
+            self._index_add(b)
+        else:
+            b.free = True
+            self._index_add(b)
 
     def _describe_not_allocated(self, addr: int) -> str:
         if not self.base <= addr < self.end:
@@ -501,9 +654,9 @@ class RangeAllocator:
     def _largest(self) -> int:
         if not self._bitmap:
             return 0
-        lst = self._classes[self._bitmap.bit_length() - 1]
-        assert lst is not None
-        return max(self._holes[s].size for s in lst)
+        cls = self._classes[self._bitmap.bit_length() - 1]
+        assert cls is not None
+        return max(self._holes[s].size for s in cls.ordered())
 
     def stats(self) -> AllocatorStats:
         with self._lock:

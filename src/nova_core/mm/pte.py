@@ -14,6 +14,8 @@ in the dual PDE's place, ``IS_PTE``), and 512 MiB (a PTE at PD1) on Ampere and l
 from __future__ import annotations
 
 import enum
+import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +107,16 @@ class PteTemplate:
         else:  # v2: address >> 12 at bit 8, i.e. the (4 KiB aligned) address >> 4
             vals = pages >> np.uint64(12 - self.addr_lo)
         return vals | np.uint64(self.base)
+
+    def pack(self, addrs: Sequence[int]) -> bytes:
+        """The little-endian PTEs of a few page addresses (an sg list's pages), as :meth:`values` gives them:
+        written out in Python, which costs less than numpy's array set-up below some hundred pages."""
+        self._check(min(addrs))
+        self._check(max(addrs))
+        if any(a & 0xFFF for a in addrs):
+            raise MmError(f"{self.view.NAME}: a page address is not 4 KiB aligned")
+        base, lo = self.base, self.addr_lo
+        return struct.pack(f"<{len(addrs)}Q", *[base | ((a >> 12) << lo) for a in addrs])
 
     def values(self, addrs: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         """PTE values for arbitrary page addresses (an sg table's pages)."""

@@ -14,9 +14,17 @@ page table for that 64 KiB (nouveau ``gp100_vmm_lpt_invalid`` and ``nvkm_vmm_ref
 Concurrency (the seed's asynchronous-queue concern): ``map``/``unmap``/``remap`` of *disjoint* ranges run in
 parallel. A range lock serialises only overlapping requests; the shared tree is protected per table: a
 table's lock guards its children and entry counts while a thread descends (creating missing tables) or
-prunes; every table on a thread's path is *pinned*, so it is never freed under another thread; a table is
-freed by the last thread that unpins it while it is empty. Freed tables go back to the allocator only
-after the TLB invalidate of the batch, so the MMU can never walk a reused table through a stale PDE.
+prunes; every table on a thread's path is *pinned*, so it is never freed under another thread.
+
+Table cache: a table left empty by the last thread that unpins it stays in the tree (its PDE valid, every entry
+invalid: a walk there faults at that table) and is *idle*: the next map under it uses it again without allocating,
+zeroing and linking a table - the cost of a small map/unmap cycle in a sparse address space. Idle tables are freed
+oldest first when more than ``cache_bytes`` of them are idle (at the end of a batch), when a map finds no VRAM
+for a table (then the map is retried once), where a 2 MiB or 512 MiB page needs the entry, by :meth:`Vmm.trim`,
+and all of them by :meth:`Vmm.close`. ``cache_bytes=0`` frees each table as soon as it is empty. Freed tables
+go back to the allocator only after a TLB invalidate, so the MMU can never walk a reused table through a stale
+PDE. Lock order: a table's lock may be taken while holding one of its children's, never the reverse; the idle
+set's lock is innermost. A table's pins and entry count change from zero only under its parent's lock.
 
 TLB invalidation: one per batch - every public call is a batch of its own, and ``with vmm.batch():``
 groups many calls of a thread under one invalidate.
@@ -26,11 +34,12 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -43,11 +52,18 @@ from .tlb import Invalidator
 from .vram import VramAccess
 
 _ZERO_4K = bytes(4096)
+#: bytes of idle (empty) page tables a Vmm keeps for reuse by default: 1 MiB, a few hundred small tables
+DEFAULT_TABLE_CACHE = 1 << 20
+_PACK_PAGES = 64  #: runs of scattered pages up to this many have their PTEs packed without numpy
 
 
-@dataclass(frozen=True)
-class Segment:
-    """``length`` bytes of physical memory at ``addr`` in ``aperture``."""
+class _NoRoomForTable(MmError):
+    """The VRAM allocator had no room for a page table (a map then frees the idle tables and tries again)."""
+
+
+class Segment(NamedTuple):
+    """``length`` bytes of physical memory at ``addr`` in ``aperture`` (a named tuple: an sg list of scattered
+    pages makes one per page)."""
 
     aperture: PteAperture
     addr: int
@@ -127,7 +143,10 @@ class _RunBuilder:
         else:
             if self.pages is None:
                 self.pages = [self.pa + i * ps for i in range(self.count)]
-            self.pages.extend(pa + i * ps for i in range(count))
+            if count == 1:
+                self.pages.append(pa)
+            else:
+                self.pages.extend(pa + i * ps for i in range(count))
             self.count += count
         self.end += count << self.shift
 
@@ -198,7 +217,7 @@ class Translation:
 class _Table:
     """Driver-side shadow of one page table / directory in VRAM."""
 
-    __slots__ = ("addr", "big", "children", "count", "half", "huge", "index", "level", "lock", "pins")
+    __slots__ = ("addr", "big", "children", "count", "half", "huge", "index", "level", "lock", "parent", "pins")
 
     def __init__(self, level: MmuLevel, addr: int, index: int, half: str | None) -> None:
         self.level = level
@@ -211,6 +230,7 @@ class _Table:
         self.count = 0  # occupied entries (children + PTEs); 0 = empty
         self.pins = 0
         self.lock = threading.Lock()
+        self.parent: _Table | None = None
 
 
 class RangeLock:
@@ -219,17 +239,24 @@ class RangeLock:
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._held: list[tuple[int, int]] = []
+        self._waiting = 0  #: threads blocked in acquire (a release wakes them only if there are any)
 
     def acquire(self, start: int, end: int) -> None:
         with self._cond:
-            while any(s < end and start < e for s, e in self._held):
-                self._cond.wait()
-            self._held.append((start, end))
+            held = self._held
+            while held and any(s < end and start < e for s, e in held):
+                self._waiting += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self._waiting -= 1
+            held.append((start, end))
 
     def release(self, start: int, end: int) -> None:
         with self._cond:
             self._held.remove((start, end))
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
 
     @contextmanager
     def hold(self, start: int, end: int) -> Iterator[None]:
@@ -300,11 +327,15 @@ class Vmm:
         invalidate_pdb: the page directory base TLB invalidates name, when the hardware walks this space's tables
             from another root (BAR2 shared with GSP-RM: GSP-RM's ``bar2PdeBase``, nouveau ``vmm->rm.bar2_pdb``,
             OpenRM ``kbusPatchBar2Pdb_GSPCLIENT``). ``None``: :attr:`pdb`.
+        cache_bytes: idle page tables kept for reuse (see the module docstring); 0 frees them when empty. ``None``
+            (the default): :data:`DEFAULT_TABLE_CACHE`, or 0 with a ``root`` of someone else's - an emptied table is
+            then unlinked from that root at once, not left pointed to from GSP-RM's page directory.
     """
 
     def __init__(self, fmt: MmuFormat, vram: VramAccess, allocator: RangeAllocator,
                  invalidator: Invalidator | None = None, *, va_start: int = 0, va_end: int | None = None,
-                 name: str = "vmm", root: int | None = None, invalidate_pdb: int | None = None) -> None:
+                 name: str = "vmm", root: int | None = None, invalidate_pdb: int | None = None,
+                 cache_bytes: int | None = None) -> None:
         self.fmt = fmt
         self.geometry = fmt.geometry
         self.vram = vram
@@ -328,6 +359,13 @@ class Vmm:
         self._va_alloc: RangeAllocator | None = None
         self._table_shift = {shift: self._level_of(shift).va_hi + 1 for shift in (12, 16, 21, 29)}
         self._templates: dict[tuple[PteAperture, PteFlags], PteTemplate] = {}
+        if cache_bytes is None:
+            cache_bytes = DEFAULT_TABLE_CACHE if root is None else 0
+        self.cache_bytes = max(0, cache_bytes)
+        self._idle: dict[_Table, None] = {}  #: idle tables, oldest first
+        self._idle_bytes = 0
+        self._idle_lock = threading.Lock()
+        self.closed = False
         root_level = self._dirs[0]
         self.external_root = root is not None
         if root is None:
@@ -346,9 +384,17 @@ class Vmm:
         """VRAM address of the root table (the page directory base)."""
         return self.root.addr
 
+    @property
+    def cached_tables(self) -> int:
+        """Idle page tables kept for reuse (counted in :attr:`tables`)."""
+        return len(self._idle)
+
     def _new_table(self, level: MmuLevel, index: int, half: str | None) -> _Table:
         size = level.table_size
-        addr = self.allocator.alloc(size, align=max(level.align, 256), tag=f"{self.name} {level.name}")
+        try:
+            addr = self.allocator.alloc(size, align=max(level.align, 256), tag=f"{self.name} {level.name}")
+        except MmError as exc:
+            raise _NoRoomForTable(str(exc)) from None
         try:
             for off in range(0, size, 4096):
                 self.vram.write(addr + off, _ZERO_4K[:min(4096, size - off)])
@@ -383,9 +429,12 @@ class Vmm:
                         if not create:
                             raise MmError(f"{self.name}: VA {va:#x}: no {self._dirs[depth + 1].name} table")
                         child = self._new_table(self._dirs[depth + 1], idx, None)
+                        child.parent = node
                         node.children[idx] = child
                         node.count += 1
                         self.vram.write(node.addr + idx * 8, self.fmt.pde(child.addr).to_bytes(8, "little"))
+                    elif not child.pins and not child.count:
+                        self._unpark(child)
                     child.pins += 1
                 path.append(child)
                 node = child
@@ -403,9 +452,12 @@ class Vmm:
                             raise MmError(f"{self.name}: VA {va:#x}: no {'big' if big else 'small'} page table")
                         level = self.geometry.pt_big if big else self.geometry.pt_small
                         child = self._new_table(level, idx, "big" if big else "small")
+                        child.parent = pd0
                         tables[idx] = child
                         pd0.count += 1
                         self._write_dual(pd0, idx)
+                    elif not child.pins and not child.count:
+                        self._unpark(child)
                     child.pins += 1
                 path.append(child)
         except BaseException:
@@ -414,25 +466,71 @@ class Vmm:
         return path
 
     def _release(self, path: list[_Table]) -> None:
-        """Unpin ``path`` bottom-up, freeing (after the batch's invalidate) tables left empty."""
+        """Unpin ``path`` bottom-up; a table left empty becomes idle (or is freed, without a cache)."""
         for i in range(len(path) - 1, 0, -1):
             child, parent = path[i], path[i - 1]
             with parent.lock:
                 child.pins -= 1
                 if child.pins or child.count:
                     continue
-                if child.half == "big":
-                    del parent.big[child.index]
+                if self.cache_bytes:
+                    self._park(child)
                 else:
-                    del parent.children[child.index]
-                parent.count -= 1
-                if parent.level.dual:
-                    self._write_dual(parent, child.index)
-                else:
-                    self.vram.write(parent.addr + child.index * 8, bytes(8))
-                self._batch().frees.append(child.addr)
-                with self._stats_lock:
-                    self.tables -= 1
+                    self._detach(parent, child)
+
+    def _park(self, table: _Table) -> None:
+        """``table`` (empty, unpinned; caller holds its parent's lock) joins the idle set."""
+        with self._idle_lock:
+            if table not in self._idle:
+                self._idle[table] = None
+                self._idle_bytes += table.level.table_size
+
+    def _unpark(self, table: _Table) -> None:
+        """``table`` is used again (caller holds its parent's lock)."""
+        with self._idle_lock:
+            if self._idle.pop(table, 0) is None:
+                self._idle_bytes -= table.level.table_size
+
+    def _detach(self, parent: _Table, child: _Table) -> None:
+        """Unlink the empty ``child`` (caller holds ``parent.lock``); its VRAM is freed after the batch's invalidate."""
+        if child.half == "big":
+            del parent.big[child.index]
+        else:
+            del parent.children[child.index]
+        parent.count -= 1
+        if parent.level.dual:
+            self._write_dual(parent, child.index)
+        else:
+            self.vram.write(parent.addr + child.index * 8, bytes(8))
+        batch = self._batch()
+        batch.frees.append(child.addr)
+        batch.dirty = True
+        with self._stats_lock:
+            self.tables -= 1
+
+    def _trim_idle(self, keep_bytes: int) -> None:
+        """Free idle tables, oldest first, until at most ``keep_bytes`` of them are idle (inside a batch). A parent
+        left empty becomes idle in turn (and may go too)."""
+        while True:
+            with self._idle_lock:
+                if self._idle_bytes <= keep_bytes or not self._idle:
+                    return
+                table = next(iter(self._idle))
+            parent = table.parent
+            assert parent is not None  # invariant: only non-root tables are parked
+            with parent.lock:
+                with self._idle_lock:
+                    if table not in self._idle:
+                        continue  # used again meanwhile
+                    del self._idle[table]
+                    self._idle_bytes -= table.level.table_size
+                self._detach(parent, table)
+            grand = parent.parent
+            if grand is not None:
+                with grand.lock:  # parent's pins/count only leave 0 under this lock
+                    siblings = grand.big if parent.half == "big" else grand.children
+                    if not parent.pins and not parent.count and siblings.get(parent.index) is parent:
+                        self._park(parent)
 
     def _level_of(self, shift: int) -> MmuLevel:
         if shift == 12:
@@ -463,6 +561,8 @@ class Vmm:
             idx = level.index(run.va)
             if template is None:
                 data = bytes(run.count * level.entry_size)
+            elif run.pages is not None and len(run.pages) <= _PACK_PAGES and not level.dual:
+                data = template.pack(run.pages)  # a few scattered pages: no numpy set-up
             else:
                 values = self._values(run, template)
                 if level.dual:
@@ -473,6 +573,11 @@ class Vmm:
             huge = run.shift in (21, 29)
             with table.lock:
                 if huge and template is not None:
+                    for i in range(idx, idx + run.count):  # idle tables where the pages go: freed
+                        for child in (table.children.get(i), table.big.get(i)):
+                            if child is not None and not child.pins and not child.count:
+                                self._unpark(child)
+                                self._detach(table, child)
                     clash = next((i for i in range(idx, idx + run.count) if i in table.children or i in table.big),
                                  None)
                     if clash is not None:
@@ -528,6 +633,47 @@ class Vmm:
             self.invalidator.invalidate(self.invalidate_pdb, InvalidatePdbAperture.VID_MEM)
         for addr in b.frees:
             self.allocator.free(addr)
+        if self._idle_bytes > self.cache_bytes:
+            self.trim(self.cache_bytes)
+
+    def trim(self, keep_bytes: int = 0) -> None:
+        """Free idle page tables (all of them by default) now: their PDEs are cleared, the TLB invalidated, then
+        their VRAM goes back to the allocator (inside a caller's batch, that batch's pending frees go too)."""
+        b: _Batch | None = getattr(self._tls, "batch", None)
+        if b is None:
+            with self.batch():
+                self._trim_idle(keep_bytes)
+            return
+        self._trim_idle(keep_bytes)
+        if b.frees:  # flush: the memory must be free when this returns
+            if self.invalidator is not None:
+                self.invalidator.invalidate(self.invalidate_pdb, InvalidatePdbAperture.VID_MEM)
+            b.dirty = False
+            frees, b.frees = b.frees, []
+            for addr in frees:
+                self.allocator.free(addr)
+
+    def close(self) -> None:
+        """Unmap every mapping and free every page table - the pinned ones and the root included, unless the root
+        is someone else's (then only this space's entries in it are cleared). The space is unusable after."""
+        if self.closed:
+            return
+        with self.batch():
+            for mp in self.mappings():
+                self.unmap(mp.va, mp.size)
+            pinned, self._pinned = self._pinned, []
+            for path in pinned:
+                self._release(path)
+            self._trim_idle(0)
+            if self.root.count:
+                raise MmError(f"{self.name}: close: the root table still has {self.root.count} entries "
+                              f"(internal error)")
+            if not self.external_root:
+                self._batch().frees.append(self.root.addr)
+                self._batch().dirty = True
+                with self._stats_lock:
+                    self.tables -= 1
+        self.closed = True
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -541,6 +687,14 @@ class Vmm:
     def plan(self, va: int, segments: Sequence[Segment]) -> list[Run]:
         """The runs of pages mapping ``segments`` at ``va``: the largest page size alignment permits, grouped
         by page table (one run per table touched, even for scattered pages)."""
+        if len(segments) > 1:
+            pages = self._plan_pages(va, segments)
+            if pages is not None:
+                return pages
+        return self._plan_walk(va, segments)
+
+    def _plan_walk(self, va: int, segments: Sequence[Segment]) -> list[Run]:
+        """:meth:`plan`'s general walk, segment by segment."""
         runs: list[Run] = []
         shifts = self.fmt.page_shifts
         table_shift = self._table_shift
@@ -556,7 +710,7 @@ class Vmm:
                 else:
                     shift = next(s for s in shifts if not (va | pa) & ((1 << s) - 1) and rem >= 1 << s)
                 count = rem >> shift
-                for bigger in shifts:  # stop where a larger page becomes possible
+                for bigger in shifts if rem != 4096 else ():  # stop where a larger page becomes possible
                     if bigger <= shift or (va - pa) & ((1 << bigger) - 1):
                         continue
                     to_boundary = (-va) & ((1 << bigger) - 1)
@@ -577,6 +731,32 @@ class Vmm:
                 rem -= step
         if cur is not None:
             runs.append(cur.run())
+        return runs
+
+    def _plan_pages(self, va: int, segments: Sequence[Segment]) -> list[Run] | None:
+        """:meth:`plan` of segments that are all single 4 KiB pages of one aperture (an sg table of scattered
+        pages): the same runs - 4 KiB pages, one run per page table, a run's ``pages`` None where its pages are
+        contiguous - made without the general walk. ``None`` for any other list."""
+        ap = segments[0].aperture
+        addrs = []
+        for seg in segments:
+            if seg.length != 4096 or seg.aperture is not ap:
+                return None
+            addrs.append(seg.addr)
+        if any(a & 0xFFF or a < 0 for a in addrs):
+            return None  # (plan's general walk names the bad segment)
+        ts = self._table_shift[12]
+        runs = []
+        i, n = 0, len(addrs)
+        while i < n:
+            count = min(n - i, ((((va >> ts) + 1) << ts) - va) >> 12)  # stay inside one table
+            chunk = addrs[i:i + count]
+            first = chunk[0]
+            contiguous = chunk[-1] - first == (count - 1) << 12 and all(
+                b - a == 4096 for a, b in itertools.pairwise(chunk))
+            runs.append(Run(va, first, count, 12, ap, None if contiguous else tuple(chunk)))
+            va += count << 12
+            i += count
         return runs
 
     # -- mapping records ------------------------------------------------------------------------
@@ -615,9 +795,25 @@ class Vmm:
         """Map ``segments`` (physically contiguous pieces, in order) at ``va``.
 
         Raises:
-            MmError: unaligned, outside the VA range, overlapping a mapping, or no VRAM for page tables.
+            MmError: unaligned, outside the VA range, overlapping a mapping, or no VRAM for page tables (after
+                the idle tables were freed and the map tried again).
             RegisterError: a field does not fit (an address beyond what the aperture reaches, a bad kind).
         """
+        try:
+            return self._map(va, segments, flags)
+        except _NoRoomForTable:
+            if not self._idle:
+                raise
+        self.trim()  # VRAM pressure: the idle tables go, then once more
+        try:
+            return self._map(va, segments, flags)
+        except _NoRoomForTable:
+            self.trim()  # what the failed attempt left idle
+            raise
+
+    def _map(self, va: int, segments: Sequence[Segment], flags: PteFlags) -> Mapping:
+        if self.closed:
+            raise MmError(f"{self.name}: the address space is closed")
         segs = tuple(segments)
         size = sum(s.length for s in segs)
         self._check_range(va, size, "map")
@@ -629,7 +825,7 @@ class Vmm:
                 raise MmError(f"{self.name}: map [{va:#x}, {va + size:#x}) overlaps the mapping "
                               f"[{o.va:#x}, {o.end:#x})")
             runs = self.plan(va, segs)
-            templates = {ap: self._template(ap, flags) for ap in {s.aperture for s in segs}}
+            templates = {ap: self._template(ap, flags) for ap in {r.aperture for r in runs}}
             done: list[Run] = []
             try:
                 for run in runs:
@@ -690,7 +886,7 @@ class Vmm:
             prev = old[0]
             flags = prev.flags if flags is None else flags
             runs = self.plan(va, segs)
-            templates = {ap: self._template(ap, flags) for ap in {s.aperture for s in segs}}
+            templates = {ap: self._template(ap, flags) for ap in {r.aperture for r in runs}}
             same = [(r.va, r.count, r.shift) for r in runs] == [(r.va, r.count, r.shift) for r in prev.runs]
             self._batch().dirty = True
             if same:

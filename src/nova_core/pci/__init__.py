@@ -12,12 +12,38 @@
 
 from __future__ import annotations
 
-from .caps import decode
-from .config import BarInfo, Capability, CapabilityWalk, ConfigSpace, Header, probe_bar_sizes
-from .discovery import PciFunction, find_function, list_devices
-from .msi import MsiController, MsiVector, MsixController
-from .source import BytesConfig, ConfigSource, SysfsConfig
-from .sriov import SriovController, SysfsSriov
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .caps import decode
+    from .config import BarInfo, Capability, CapabilityWalk, ConfigSpace, Header, probe_bar_sizes
+    from .discovery import PciFunction, find_function, list_devices
+    from .msi import MsiController, MsiVector, MsixController
+    from .source import BytesConfig, ConfigSource, SysfsConfig
+    from .sriov import SriovController, SysfsSriov
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "decode": ".caps",
+    "BarInfo": ".config",
+    "Capability": ".config",
+    "CapabilityWalk": ".config",
+    "ConfigSpace": ".config",
+    "Header": ".config",
+    "probe_bar_sizes": ".config",
+    "PciFunction": ".discovery",
+    "find_function": ".discovery",
+    "list_devices": ".discovery",
+    "MsiController": ".msi",
+    "MsiVector": ".msi",
+    "MsixController": ".msi",
+    "BytesConfig": ".source",
+    "ConfigSource": ".source",
+    "SysfsConfig": ".source",
+    "SriovController": ".sriov",
+    "SysfsSriov": ".sriov",
+})
 
 __all__ = [
     "BarInfo",

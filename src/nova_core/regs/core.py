@@ -46,7 +46,9 @@ import bisect
 import enum
 import fnmatch
 import functools
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+import operator
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
@@ -134,6 +136,7 @@ class Field:
         self.nv = nv
         self.name = "?"
         self.owner = "?"
+        _note_declaration()
         if enum is not None:
             for member in enum:
                 if not 0 <= int(member) < (1 << self.width):
@@ -199,25 +202,34 @@ class Field:
         return f"<Field {self.owner}.{self.name} {self.bits()} {self.access}>"
 
 
-class _NoDuplicates(dict[str, Any]):
-    """Class-body namespace that refuses a field name assigned twice."""
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key in self and isinstance(self[key], Field) and isinstance(value, Field):
-            raise RegisterError(f"field {key!r} is declared twice in the same register")
-        super().__setitem__(key, value)
+_CO_OPTIMIZED = 0x1  #: inspect.CO_OPTIMIZED (a function's code; importing inspect costs start-up time)
+#: the class-body name under which :func:`_note_declaration` keeps the Fields it saw (removed from the class)
+_SEEN = "__nova_fields_seen__"
 
 
-class _BitfieldMeta(type):
-    @classmethod
-    def __prepare__(mcs, name: str, bases: tuple[type, ...], /, **kwargs: Any) -> MutableMapping[str, object]:
-        return _NoDuplicates()
+def _note_declaration() -> None:
+    """While a :class:`Field` is made inside a class body, remember every Field already bound there, by name.
 
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
-        return super().__new__(mcs, name, bases, dict(namespace), **kwargs)
+    A name bound to two Fields in one class body (the second silently replacing the first) is then refused: here,
+    as soon as a later Field is made, or by :meth:`Bitfield.__init_subclass__` when the body ends. (A metaclass
+    namespace would see the assignment itself, but a class with a custom metaclass loses CPython's specialised
+    attribute lookup, and every ``REG.read(bar)`` would pay for it.)
+    """
+    frame = sys._getframe(2)  # the code calling Field(...): _note_declaration <- Field.__init__ <- caller
+    if frame.f_code.co_flags & _CO_OPTIMIZED:
+        return  # a function, not a class body
+    ns = frame.f_locals  # a class body's locals are its namespace
+    if "__qualname__" not in ns:
+        return  # module level
+    seen: dict[str, Field] = ns.setdefault(_SEEN, {})
+    for key, value in ns.items():
+        if isinstance(value, Field):
+            first = seen.setdefault(key, value)
+            if first is not value:
+                raise RegisterError(f"field {key!r} is declared twice in the same register")
 
 
-class Bitfield(metaclass=_BitfieldMeta):
+class Bitfield:
     """A packed value of ``WIDTH`` bits made of named fields (no address).
 
     Subclass with ``width=`` (default 32) and :class:`Field` attributes. Used directly for page-table
@@ -239,6 +251,13 @@ class Bitfield(metaclass=_BitfieldMeta):
             if width not in (8, 16, 32, 64, 128):
                 raise RegisterError(f"{cls.__name__}: width {width} is not 8, 16, 32, 64 or 128")
             cls.WIDTH = width
+        declared: dict[str, Field] | None = cls.__dict__.get(_SEEN)
+        if declared is not None:
+            delattr(cls, _SEEN)
+            for key, first in declared.items():
+                now = cls.__dict__.get(key)
+                if isinstance(now, Field) and now is not first:
+                    raise RegisterError(f"field {key!r} is declared twice in the same register")
         cls.NAME = cls.__name__
         cls.DOC = " ".join((cls.__doc__ or "").split())
         inherited = list(cls.FIELDS)
@@ -455,6 +474,7 @@ class Register(Bitfield):
         else:
             cls.ACCESS = RW
         cls._ABS = offset if domain is None and count is None else None
+        cls.read = _make_read(cls)  # type: ignore[method-assign]
         if variant_of is None:
             cls.VARIANT_OF = None
             REGISTRY.add(cls)
@@ -519,10 +539,11 @@ class Register(Bitfield):
 
     @classmethod
     def read(cls, bar: Bar, *, base: int | None = None, i: int | None = None) -> int:
-        """Read the raw 32-bit value."""
-        a = cls._ABS
-        if a is not None and base is None and i is None:
-            return bar.read32(a)
+        """Read the raw 32-bit value.
+
+        (Each register replaces this with a function made for it when its class is created: see
+        :func:`_make_read`. This body is the reference behaviour.)
+        """
         return bar.read32(cls.addr(base, i))
 
     @classmethod
@@ -621,11 +642,70 @@ class Register(Bitfield):
         return f"{cls.NAME} @ {where}"
 
 
+def _make_read(cls: type[Register]) -> Callable[..., int]:
+    """The ``read`` verb of ``cls``, made when the class is created (as the seed's ``register!`` macro expands
+    to constants and inline accessors): the absolute offset of a fixed register, and that of an engine-relative
+    one at each base of its domain, are computed once; an access with any other ``base``/``i`` goes through
+    :meth:`Register.addr`, which validates it and names what is wrong.
+
+    The function's ``base``/``i`` are positional-or-keyword, not keyword-only as the declared verb's: CPython
+    calls a function without keyword-only parameters through its fast path (the declared signature is what
+    callers are type-checked against).
+
+    On a buffer-backed BAR (one whose ``words32`` is a memoryview of 32-bit words) the word is loaded directly,
+    one aligned 32-bit load as ``read32`` does; on any other BAR (the simulated register file, a recorder) the
+    read is ``bar.read32(offset)``, so every access still reaches the BAR's own hooks and checks.
+    """
+    addr = cls.addr
+    # Two shapes of the same body, on purpose: a fixed register needs no lookup of its offset (a shared helper, or
+    # the general form's dict, would cost a call or a lookup on every read - what this function exists to avoid).
+    if cls.DOMAIN is None and cls.COUNT is None:
+        fixed = cls.OFFSET
+        index = fixed >> 2
+
+        def read(bar: Bar, base: int | None = None, i: int | None = None) -> int:
+            if base is None and i is None:
+                try:
+                    words: memoryview | None = bar.words32  # type: ignore[attr-defined]
+                except AttributeError:
+                    return bar.read32(fixed)
+                if words is not None:
+                    try:
+                        return words[index]
+                    except IndexError:
+                        pass  # past a small BAR: read32 raises the BAR's error
+                return bar.read32(fixed)
+            return bar.read32(addr(base, i))
+    else:
+        at = {} if cls.COUNT is not None or cls.DOMAIN is None else {
+            b: b + cls.OFFSET for b in cls.DOMAIN.bases.values()}
+
+        def read(bar: Bar, base: int | None = None, i: int | None = None) -> int:
+            off = at.get(base) if i is None else None  # type: ignore[arg-type]
+            if off is None:
+                off = addr(base, i)
+            try:
+                words: memoryview | None = bar.words32  # type: ignore[attr-defined]
+            except AttributeError:
+                return bar.read32(off)
+            if words is not None:
+                try:
+                    return words[off >> 2]
+                except IndexError:
+                    pass
+            return bar.read32(off)
+
+    read.__name__ = read.__qualname__ = "read"
+    read.__doc__ = f"Read the raw 32-bit value of {cls.__name__}."
+    return read
+
+
 class BoundRegister:
     """A register at one offset of one BAR (see :meth:`Register.bind`).
 
-    ``read`` is a prebuilt callable: a direct word load on buffer-backed BARs (those exposing
-    ``words32``), ``bar.read32(offset)`` otherwise. The other verbs match the class verbs.
+    ``read`` is a prebuilt C-level callable on buffer-backed BARs (those whose ``words32`` is a memoryview):
+    ``operator.getitem(words, index)`` through ``functools.partial``, no Python frame; ``bar.read32(offset)``
+    otherwise. The other verbs match the class verbs.
     """
 
     __slots__ = ("bar", "offset", "read", "reg")
@@ -638,7 +718,7 @@ class BoundRegister:
         self.offset = offset
         words = getattr(bar, "words32", None)
         if words is not None and offset >= 0 and offset + 4 <= bar.size and not offset & 3:
-            self.read = functools.partial(words.__getitem__, offset >> 2)
+            self.read = functools.partial(operator.getitem, words, offset >> 2)  # type: ignore[assignment]
         else:
             self.read = functools.partial(bar.read32, offset)
 

@@ -198,7 +198,11 @@ class SimGpu:
         def read(rel: int) -> int:
             return int(view[rel >> 2]) if rel + 4 <= limit else ERASED_FLASH
 
-        self.bar0.map_register_window(PROM, read)
+        def read_block(rel: int, length: int) -> bytes:  # the same words as read(), in one go
+            data = padded[rel:min(rel + length, limit)]
+            return data + b"\xff" * (length - len(data))
+
+        self.bar0.map_register_window(PROM, read, read_block=read_block)
 
     # -- the driver's view ----------------------------------------------------------------------
 

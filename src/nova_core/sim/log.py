@@ -7,6 +7,7 @@ few lines and a reader sees the sequence as the hardware would have seen it.
 
 from __future__ import annotations
 
+import collections
 import enum
 import threading
 from collections.abc import Iterator
@@ -38,19 +39,16 @@ class SimLog:
 
     def __init__(self, clock: Clock, limit: int = 100_000) -> None:
         self._clock = clock
-        self._entries: list[Entry] = []
-        self._limit = limit
+        self._entries: collections.deque[Entry] = collections.deque(maxlen=max(1, limit))  # oldest dropped in O(1)
         self._lock = threading.Lock()
         self.dropped = 0
 
     def record(self, component: str, message: str, level: Level = Level.INFO) -> Entry:
         entry = Entry(self._clock.now(), component, level, message)
         with self._lock:
+            if len(self._entries) == self._entries.maxlen:
+                self.dropped += 1
             self._entries.append(entry)
-            if len(self._entries) > self._limit:
-                drop = len(self._entries) - self._limit
-                del self._entries[:drop]
-                self.dropped += drop
         return entry
 
     def debug(self, component: str, message: str) -> Entry:

@@ -28,22 +28,31 @@ a 24 GiB AD102 costs only what the test writes. Never-written VRAM reads as zero
 from __future__ import annotations
 
 import bisect
+import mmap
 import random
 import threading
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from ..errors import DmaError, SimViolation
 from ..hw.dma import PAGE_SIZE, DmaBuffer, MemoryLike, check_alloc_args, memory_view
 from ..hw.sg import SgSegment, SgTable
 from .log import SimLog
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 _PAGE_SHIFT = 12
 _RADIX3_ENTRIES_PER_PAGE = PAGE_SIZE // 8  #: u64 entries per 4 KiB radix3 page
 _SG_MAX_RUN_PAGES = 64  #: longest run of pages the scatter plan keeps together (6 random bits + 1)
 _POOL_LIMIT = 512 << 20  #: freed memory kept for reuse (warm pages, like a real page allocator's)
+#: from this size, memory is not zero-filled by the simulator: zeroed memory is an anonymous mapping (the kernel's
+#: zero pages until first touched; a recycled one is handed back with MADV_DONTNEED) and memory the caller
+#: overwrites (``zero=False``) is not cleared at all but for its tail
+_LAZY_MIN = 1 << 20
+
+_Backing = bytearray | mmap.mmap | memoryview
 
 
 def _page_round(n: int) -> int:
@@ -57,7 +66,7 @@ class _Mapping:
     buf: DmaBuffer
     foreign: bool
     writable: bool = True
-    backing: bytearray | None = None  #: the allocator's own memory (recycled on free)
+    backing: _Backing | None = None  #: the allocator's own memory (recycled on free)
     table: SgTable | None = None  #: the sg table this mapping is a segment group of
 
 
@@ -87,7 +96,7 @@ class SimSystemMemory:
         self._starts: list[int] = []
         self._maps: list[_Mapping] = []
         self._tables: dict[int, list[_Mapping]] = {}
-        self._pool: dict[int, list[bytearray]] = {}
+        self._pool: dict[int, list[_Backing]] = {}
         self._pool_bytes = 0
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
@@ -177,7 +186,7 @@ class SimSystemMemory:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _take_memory(self, size: int, name: str, *, zero: bool = True) -> bytearray:
+    def _take_memory(self, size: int, name: str, *, zero: bool = True) -> _Backing:
         rounded = _page_round(size)
         with self._lock:
             if self.allocated_bytes + rounded > self._max_bytes:
@@ -189,13 +198,26 @@ class SimSystemMemory:
             backing = free.pop() if free else None
             if backing is not None:
                 self._pool_bytes -= rounded
-        if backing is None:
-            return bytearray(rounded)
         # memory is handed out zeroed (all of it, or only past what the caller will overwrite)
+        if backing is None:
+            if rounded < _LAZY_MIN:
+                return bytearray(rounded)
+            if zero:  # private (a shared anonymous mapping would keep its pages through MADV_DONTNEED)
+                return mmap.mmap(-1, rounded, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            import numpy as np  # (here: a simulated GPU that allocates nothing large needs no numpy)
+
+            fresh = np.empty(rounded, dtype=np.uint8)
+            fresh[size:] = 0
+            return memoryview(fresh.data)
+        if zero and isinstance(backing, mmap.mmap):
+            backing.madvise(mmap.MADV_DONTNEED)  # private anonymous memory: reads as zero again, lazily
+            return backing
+        import numpy as np
+
         np.frombuffer(backing, dtype=np.uint8)[0 if zero else size:].fill(0)
         return backing
 
-    def _recycle(self, backing: bytearray | None) -> None:
+    def _recycle(self, backing: _Backing | None) -> None:
         """Keep freed memory for reuse (called with the lock held)."""
         if backing is None or self._pool_bytes + len(backing) > _POOL_LIMIT:
             return
@@ -208,7 +230,7 @@ class SimSystemMemory:
         self._maps.insert(i, m)
 
     def _map(self, view: memoryview, size: int, align: int, name: str, *, foreign: bool,
-             backing: bytearray | None, limit: int | None = None) -> DmaBuffer:
+             backing: _Backing | None, limit: int | None = None) -> DmaBuffer:
         with self._lock:
             span = _page_round(size)
             bus = (self._next + align - 1) & ~(align - 1)
@@ -247,7 +269,7 @@ class SimSystemMemory:
             groups.append(group)
         return groups
 
-    def _map_sg(self, view: memoryview, name: str, *, writable: bool, backing: bytearray | None) -> SgTable:
+    def _map_sg(self, view: memoryview, name: str, *, writable: bool, backing: _Backing | None) -> SgTable:
         size = view.nbytes
         npages = (size + PAGE_SIZE - 1) >> _PAGE_SHIFT
         with self._lock:
@@ -356,6 +378,8 @@ class SimSystemMemory:
     # -- GSP radix3, as the GSP's boot ROM/booter walks it ------------------------------------------
 
     def _u64_table(self, bus: int, count: int, what: str, who: str) -> npt.NDArray[np.uint64]:
+        import numpy as np
+
         raw = bytearray(count * 8)
         self.gather(bus, count * 8, memoryview(raw), who=f"{who} ({what} at {bus:#x})")
         table = np.frombuffer(raw, dtype="<u8").astype(np.uint64)
@@ -378,6 +402,8 @@ class SimSystemMemory:
         if not 0 < l2_pages <= _RADIX3_ENTRIES_PER_PAGE:
             raise self._fault(f"{who}: a {length:#x}-byte image needs {l2_pages} level-2 pages; one level-1 page "
                               f"holds 1..{_RADIX3_ENTRIES_PER_PAGE}")
+        import numpy as np
+
         level1 = int(self._u64_table(level0_bus, 1, "radix3 level 0", who)[0])
         level2 = self._u64_table(level1, l2_pages, "radix3 level 1", who)
         pages = np.empty(l2_pages * _RADIX3_ENTRIES_PER_PAGE, dtype=np.uint64)
@@ -395,6 +421,8 @@ class SimSystemMemory:
         if not length:
             return out
         # runs of bus-consecutive pages are read in one go
+        import numpy as np
+
         breaks = np.nonzero(np.diff(pages.astype(np.int64)) != PAGE_SIZE)[0] + 1
         starts = np.concatenate(([0], breaks)).tolist()
         ends = np.concatenate((breaks, [pages.size])).tolist()

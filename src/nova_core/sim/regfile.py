@@ -51,10 +51,16 @@ class _SimWindow:
     read: Callable[[int], int]  # offset inside the window -> 32-bit word
     write: Callable[[int, int], None] | None
     write_block: Callable[[int, bytes], None] | None = None  # the same as word writes, in one call
+    #: (offset, length) inside the window -> the bytes that many consecutive read() calls would give: a window
+    #: of plain memory (the PROM) serves a block read in one go
+    read_block: Callable[[int, int], bytes] | None = None
 
 
 class SimBar:
     """The simulated GPU's BAR0 (implements :class:`~nova_core.hw.bar.Bar`)."""
+
+    #: not buffer-backed: register reads come through :meth:`read32` (see ``regs.core._make_read``)
+    words32: memoryview | None = None
 
     def __init__(self, clock: VirtualClock, log: SimLog, *, strict: bool = True,
                  read_cost: int = 500, write_cost: int = 50, size: int = BAR0_SIZE, family: str | None = None) -> None:
@@ -105,7 +111,8 @@ class SimBar:
             raise SimViolation(f"BAR0 {msg}")
 
     def read32(self, offset: int) -> int:
-        self._check(offset, "read32")
+        if offset & 3 or offset < 0 or offset + 4 > self._size:
+            self._check(offset, "read32")
         self._clock.advance(self.read_cost)
         with self._lock:
             self.reads += 1
@@ -124,7 +131,8 @@ class SimBar:
         return PRI_ERROR
 
     def write32(self, offset: int, value: int) -> None:
-        self._check(offset, "write32")
+        if offset & 3 or offset < 0 or offset + 4 > self._size:
+            self._check(offset, "write32")
         if not 0 <= value <= ALL_ONES:
             raise SimViolation(f"BAR0 write32({offset:#x}, {value:#x}): value is not 32-bit")
         self._clock.advance(self.write_cost)
@@ -153,6 +161,17 @@ class SimBar:
 
     def read_block(self, offset: int, length: int) -> bytes:
         check_block(self._size, offset, length, "sim BAR0")
+        win = self._window(offset) if length else None
+        if win is not None and win.read_block is not None and offset + length <= win.end \
+                and not any(offset <= o < offset + length for o in self._read_hooks):
+            # a window of plain memory: the same words, time and count as length/4 read32 calls, in one go
+            count = length >> 2
+            self._clock.advance(self.read_cost * count)
+            with self._lock:
+                self.reads += count
+                if self.lost:
+                    return b"\xff" * length
+                return win.read_block(offset - win.start, length)
         out = bytearray(length)
         words = memoryview(out).cast("I")
         for i in range(length >> 2):
@@ -219,17 +238,21 @@ class SimBar:
 
     def map_window(self, name: str, start: int, size: int, read: Callable[[int], int],
                    write: Callable[[int, int], None] | None = None, *,
-                   write_block: Callable[[int, bytes], None] | None = None) -> None:
+                   write_block: Callable[[int, bytes], None] | None = None,
+                   read_block: Callable[[int, int], bytes] | None = None) -> None:
         """Serve ``[start, start+size)`` from ``read(rel_offset)`` / ``write(rel_offset, value)``;
-        ``write_block(rel_offset, data)``, when given, takes a whole 32-bit aligned block write at once."""
+        ``write_block(rel_offset, data)``, when given, takes a whole 32-bit aligned block write at once; a window
+        of plain memory may also give ``read_block(rel_offset, length)`` (the bytes of consecutive reads)."""
         i = bisect.bisect(self._window_starts, start)
         self._window_starts.insert(i, start)
-        self._windows.insert(i, _SimWindow(name, start, start + size, read, write, write_block))
+        self._windows.insert(i, _SimWindow(name, start, start + size, read, write, write_block, read_block))
 
     def map_register_window(self, window: Window, read: Callable[[int], int],
                             write: Callable[[int, int], None] | None = None, *,
-                            write_block: Callable[[int, bytes], None] | None = None) -> None:
-        self.map_window(window.name, window.start, window.size, read, write, write_block=write_block)
+                            write_block: Callable[[int, bytes], None] | None = None,
+                            read_block: Callable[[int, int], bytes] | None = None) -> None:
+        self.map_window(window.name, window.start, window.size, read, write, write_block=write_block,
+                        read_block=read_block)
 
     def _window(self, offset: int) -> _SimWindow | None:
         i = bisect.bisect(self._window_starts, offset) - 1

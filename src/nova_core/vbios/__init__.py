@@ -17,12 +17,34 @@ reads, coverage claims), :mod:`.images` (IFR, image chain), :mod:`.bit` (BIT and
 
 from __future__ import annotations
 
-from ..firmware.hs import BromParams, LoadSegment
-from .facts import AppId, CodeType, FwsecCommand, format_version
-from .fwsec import FwsecImage, FwsecUcode
-from .images import RomImage
-from .source import FileSource, PromSource, RomSource
-from .vbios import Vbios, read_vbios_version
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ..firmware.hs import BromParams, LoadSegment
+    from .facts import AppId, CodeType, FwsecCommand, format_version
+    from .fwsec import FwsecImage, FwsecUcode
+    from .images import RomImage
+    from .source import FileSource, PromSource, RomSource
+    from .vbios import Vbios, read_vbios_version
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "BromParams": "..firmware.hs",
+    "LoadSegment": "..firmware.hs",
+    "AppId": ".facts",
+    "CodeType": ".facts",
+    "FwsecCommand": ".facts",
+    "format_version": ".facts",
+    "FwsecImage": ".fwsec",
+    "FwsecUcode": ".fwsec",
+    "RomImage": ".images",
+    "FileSource": ".source",
+    "PromSource": ".source",
+    "RomSource": ".source",
+    "Vbios": ".vbios",
+    "read_vbios_version": ".vbios",
+})
 
 __all__ = [
     "AppId",

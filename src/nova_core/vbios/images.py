@@ -30,8 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from . import facts as F
 from .reader import RomReader
 
@@ -293,5 +291,7 @@ def walk_images(r: RomReader, base: int, *, until_code_type: int | None = None
 def legacy_checksum(r: RomReader, image: RomImage) -> int:
     """8-bit sum of the image's PCIR image length (0 when the legacy image is intact)."""
     length = min(image.pcir.image_len, image.size)
+    import numpy as np  # imported where it is used (`nova probe` needs no numpy)
+
     data = np.frombuffer(r.read(image.offset, length, f"image {image.index} (checksum)"), dtype=np.uint8)
     return int(data.sum(dtype=np.uint64)) & 0xFF

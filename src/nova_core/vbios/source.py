@@ -5,8 +5,11 @@ Two sources behind one small interface (:class:`RomSource`):
 - :class:`FileSource`: a ROM dump in memory (``bytes`` or a file).
 - :class:`PromSource`: BAR0's PROM window (``NV_PROM_DATA``, BAR0 0x300000, 1 MiB) of any
   :class:`~nova_core.hw.bar.Bar` - the simulated GPU, a real GPU opened read-only through sysfs, a
-  replayed trace. Reads are single aligned ``read32`` calls (as nova-core and OpenRM read the PROM;
-  a trace records each), in 256-byte chunks fetched only when a parser touches them, and never twice: the
+  replayed trace. Reads are aligned 32-bit reads (as nova-core and OpenRM read the PROM; the window
+  must not be read with wider loads), made a 256-byte chunk at a time through ``Bar.read_block``, whose
+  contract is exactly that: consecutive 32-bit reads (a buffer BAR loads them word by word in C; the
+  simulated PROM serves them in one go; a trace records one block). Chunks are fetched only when a
+  parser touches them, and never twice: the
   image walk reads each image's headers, the BIT search reads the PCI-AT image up to the BIT, and the
   FWSEC extraction reads the descriptor and the ucode - not the megabyte in between.
 
@@ -16,7 +19,6 @@ reader's job (:mod:`.reader`); a source only refuses what it physically cannot s
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Protocol
 
@@ -127,10 +129,7 @@ class PromSource:
         if data is None:
             start = index * PROM_CHUNK
             length = min(PROM_CHUNK, self._size - start)
-            at = self.base + start
-            read32 = self.bar.read32
-            words = [read32(at + i) for i in range(0, length, 4)]
-            data = struct.pack(f"<{len(words)}I", *words)
+            data = self.bar.read_block(self.base + start, length)  # length/4 consecutive 32-bit reads
             self.bytes_read += length
             self._chunks[index] = data
         return data

@@ -19,18 +19,20 @@ why; anything malformed on the way is a :class:`~nova_core.errors.RomError`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RomError
 from ..hw.bar import Bar
 from . import facts as F
 from .bit import BiosData, Bit, FalconData, parse_bit
 from .coverage import Coverage
-from .fwsec import FwsecUcode
 from .images import IfrHeader, RomImage, legacy_checksum, locate_rom, walk_images
 from .reader import RomReader
 from .source import FileSource, PromSource, RomSource
 from .ucode import ExpansionRom, NoExpansionRom, UcodeTable, parse_ucode_table
+
+if TYPE_CHECKING:
+    from .fwsec import FwsecUcode
 
 
 class Vbios:
@@ -125,6 +127,8 @@ class Vbios:
             self.fwsec_note = (f"the falcon ucode table at {self.ucode_table.offset:#x} has no FWSEC_PROD "
                                f"({F.AppId.FWSEC_PROD:#04x}) entry (applications: {apps or 'none'})")
             return
+        from .fwsec import FwsecUcode  # the firmware layer, imported only for a ROM with a FWSEC to parse
+
         self.fwsec = FwsecUcode.parse(r, self.expansion, entry)
         self.warnings.extend(self.fwsec.warnings)
 

@@ -46,11 +46,17 @@ or past the written slots, a checksum that does not XOR to 0, a sequence gap, a 
 version, a length that does not match elemCount, a stray CONTINUATION_RECORD, a write pointer outside
 the ring. A bad libos page, RMARGS or queue header at boot: GSP-RM halts (logged, no INIT_DONE).
 
-**Time and threads.** Commands are handled in GSP-RM's own thread; everything the CPU can observe
-(status-queue elements, GSP's read pointer of the command queue, the SWGEN0 interrupt) is published
-by a :class:`~nova_core.hw.clock.VirtualClock` timer at the doorbell's time plus a processing latency,
-and the model is a clock *settler*: before virtual time moves, the thread finishes what it was given.
-So tests are repeatable, and a 5 s timeout costs nothing.
+**Time and threads.** GSP-RM's work - its boot, the commands a doorbell finds, the events it emits - is done in
+order, one item at a time. A doorbell rung while GSP-RM has nothing else in hand is served in the thread that rang
+it, before the write returns (:attr:`SimGspRm.inline_doorbells`, a sim choice that spares two thread switches per
+RPC); anything else - its boot, events, a doorbell rung while an earlier item is still queued or being handled -
+goes to GSP-RM's own thread, which takes items in the order they came, so a doorbell never overtakes what came
+before it, and the thread waits while a doorbell is being served inline. Either way, everything the CPU can
+observe (status-queue elements, GSP's read pointer of the command queue, the SWGEN0 interrupt) is published by a
+:class:`~nova_core.hw.clock.VirtualClock` timer at the doorbell's time plus a processing latency, and the model is
+a clock *settler*: before virtual time moves, GSP-RM finishes what it was given. The virtual times, and so what
+the CPU sees when, are the same whichever thread served a doorbell; tests are repeatable, and a 5 s timeout
+costs nothing.
 
 **Faults** (:meth:`SimGspRm.inject`): ``corrupt_checksum``, ``drop`` (a status element is lost: the
 CPU sees a sequence gap), ``delay``, ``error_result``, ``bad_elem_count``, ``bad_length``,
@@ -140,6 +146,20 @@ class _Out:
     stalled: bool = False
 
 
+class _Wire:
+    """Constants of a version's messages, read from its bindings once."""
+
+    __slots__ = ("continuation", "header_version", "m", "rpc_size_max", "signature")
+
+    def __init__(self, m: ModuleType) -> None:
+        self.m = m
+        self.header_version = (int(m.NV_VGPU_MSG_HEADER_VERSION_MAJOR_TOT) << 24
+                               | int(m.NV_VGPU_MSG_HEADER_VERSION_MINOR_TOT) << 16)
+        self.signature = int(m.NV_VGPU_MSG_SIGNATURE_VALID)
+        self.continuation = int(m.FUNCTIONS["CONTINUATION_RECORD"])
+        self.rpc_size_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX)
+
+
 @dataclass
 class _Assembly:
     """A large command being collected from its continuation records."""
@@ -162,6 +182,8 @@ class SimGspRm:
         self.state = "off"  # off, booting, sequencing, running, unloaded, halted
         self.version: str | None = None
         self.m: ModuleType | None = None
+        self._names: dict[int, dict[int, str]] = {}  #: id(m) -> function/event number -> name
+        self._wire_cache: _Wire | None = None
         self._doorbell_at = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self.bar.on_write(self._doorbell_at, self._doorbell)
         self._gsp = F.FALCON.GSP
@@ -201,9 +223,14 @@ class SimGspRm:
         self._work: collections.deque[tuple[Any, ...]] = collections.deque()
         self._cond = threading.Condition()
         self._busy = False
+        self._settling = 0  #: threads waiting in settle()
         self._stop = False
         self._thread: threading.Thread | None = None
         self._unsettle: Callable[[], None] | None = None
+        #: serve a doorbell in the ringing thread when GSP-RM has nothing else in hand (see the module docstring);
+        #: False: every doorbell goes through GSP-RM's thread
+        self.inline_doorbells = True
+        self.inline_served = 0  #: doorbells served that way
         # GSP-side queue state
         self._cmd_rptr = 0
         self._cmd_seq = 0
@@ -215,6 +242,7 @@ class SimGspRm:
         # publication (timer context)
         self._out: collections.deque[_Out] = collections.deque()
         self._out_lock = threading.Lock()
+        self._pump_times: set[int] = set()  #: times a pump is scheduled at (not yet run)
         self._last_when = 0
         self._msg_seq = 0
         self.published = 0
@@ -283,7 +311,11 @@ class SimGspRm:
         """Block until the thread has handled everything it was given (a VirtualClock settler)."""
         with self._cond:
             while (self._work or self._busy) and not self._stop:
-                self._cond.wait(timeout=5)
+                self._settling += 1
+                try:
+                    self._cond.wait(timeout=5)
+                finally:
+                    self._settling -= 1
 
     def _submit(self, item: tuple[Any, ...]) -> None:
         with self._cond:
@@ -293,7 +325,7 @@ class SimGspRm:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._work and not self._stop:
+                while (not self._work or self._busy) and not self._stop:  # busy: a doorbell served inline
                     self._cond.wait()
                 if self._stop:
                     self._work.clear()
@@ -322,12 +354,31 @@ class SimGspRm:
             self._publish_msg(item[1], 0, item[2], item[3])
 
     def _doorbell(self, off: int, value: int) -> None:
-        """NV_PGSP_QUEUE_HEAD(0) write (under the sim lock): note it, wake the thread."""
+        """NV_PGSP_QUEUE_HEAD(0) write (under the sim lock): note it, then serve it here when GSP-RM has nothing
+        else in hand, else queue it for GSP-RM's thread (behind what it has)."""
         self.bar.poke(off, value)
         self.doorbells += 1
         # a doorbell with no GSP-RM running is only a register write (a booting GSP-RM reads what was queued)
-        if self._thread is not None and self.state in ("booting", "sequencing", "running"):
-            self._submit(("doorbell", self.clock.now()))
+        if self._thread is None or self.state not in ("booting", "sequencing", "running"):
+            return
+        item = ("doorbell", self.clock.now())
+        with self._cond:
+            inline = self.inline_doorbells and not self._work and not self._busy and not self._stop
+            if not inline:
+                self._work.append(item)
+                self._cond.notify_all()
+                return
+            self._busy = True  # the thread waits until this doorbell is served
+        try:
+            self.inline_served += 1
+            self._handle_item(item)
+        except Exception as e:  # as in GSP-RM's thread: a bug or a fault in what the driver gave us halts it
+            self._halt(f"internal error handling doorbell: {type(e).__name__}: {e}")
+        finally:
+            with self._cond:
+                self._busy = False
+                if self._work or self._settling:  # GSP-RM's thread is not woken for nothing
+                    self._cond.notify_all()
 
     # -- faults -----------------------------------------------------------------------------------
 
@@ -394,13 +445,27 @@ class SimGspRm:
         assert self.m is not None
         return int(self.m.EVENTS[name])
 
+    def _wire(self) -> _Wire:
+        """The running version's message constants (made once per version)."""
+        m = self.m
+        assert m is not None
+        w = self._wire_cache
+        if w is None or w.m is not m:
+            w = self._wire_cache = _Wire(m)
+        return w
+
     def _name(self, number: int) -> str:
-        assert self.m is not None
-        for table in (self.m.FUNCTIONS, self.m.EVENTS):
-            for k, v in table.items():
-                if v == number:
-                    return str(k)
-        return f"function {number:#x}"
+        m = self.m
+        assert m is not None
+        names = self._names.get(id(m))
+        if names is None:  # the version's numbers -> names, a function's name first
+            names = {}
+            for table in (m.FUNCTIONS, m.EVENTS):
+                for k, v in table.items():
+                    names.setdefault(int(v), str(k))
+            self._names = {id(m): names}
+        name = names.get(number)
+        return name if name is not None else f"function {number:#x}"
 
     def _logrec(self, buf: str, key: str, *args: int) -> None:
         log = self.logs.get(buf)
@@ -592,9 +657,10 @@ class SimGspRm:
         self._cmd_seq = (seq + 1) & 0xFFFFFFFF  # resynchronise on a gap (reported once)
         if seq != expected:
             return f"sequence gap: expected seqNum {expected:#x}, found {seq:#x}"
-        hv = int(m.NV_VGPU_MSG_HEADER_VERSION_MAJOR_TOT) << 24 | int(m.NV_VGPU_MSG_HEADER_VERSION_MINOR_TOT) << 16
-        if el.signature != int(m.NV_VGPU_MSG_SIGNATURE_VALID):
-            return f"rpc signature {el.signature:#010x}, expected {int(m.NV_VGPU_MSG_SIGNATURE_VALID):#010x}"
+        w = self._wire()
+        hv = w.header_version
+        if el.signature != w.signature:
+            return f"rpc signature {el.signature:#010x}, expected {w.signature:#010x}"
         if el.header_version != hv:
             return f"rpc header_version {el.header_version:#010x}, expected {hv:#010x}"
         hdr = self.q.el_hdr
@@ -607,8 +673,9 @@ class SimGspRm:
     def _command(self, el: Any, when: int) -> None:
         m = self.m
         assert m is not None and self.q is not None
-        cont = self._fn("CONTINUATION_RECORD")
-        payload_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size
+        w = self._wire()
+        cont = w.continuation
+        payload_max = w.rpc_size_max - self.q.rpc_size
         if self._assembly is not None:
             a = self._assembly
             if el.function == cont:
@@ -1000,7 +1067,15 @@ class SimGspRm:
     def _queue(self, item: _Out) -> None:
         with self._out_lock:
             self._out.append(item)
-        self.clock.call_at(item.when, self._pump)
+        self._schedule_pump(item.when)
+
+    def _schedule_pump(self, when: int) -> None:
+        """A pump at ``when`` (one timer per time: items due together are published by one pump)."""
+        with self._out_lock:
+            if when in self._pump_times:
+                return
+            self._pump_times.add(when)
+        self.clock.call_at(when, self._pump)
 
     def _publish_msg(self, function: int, result: int, payload: bytes, when: int) -> None:
         """Queue a status message (split into continuation records when large) for publication."""
@@ -1013,9 +1088,10 @@ class SimGspRm:
                 result = f.status
             elif f.kind == "delay":
                 when += f.delay_ns
-        maxp = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX) - self.q.rpc_size
+        w = self._wire()
+        maxp = w.rpc_size_max - self.q.rpc_size
         chunks = [payload[i:i + maxp] for i in range(0, max(len(payload), 1), maxp)] or [b""]
-        cont = self._fn("CONTINUATION_RECORD")
+        cont = w.continuation
         when = max(when, self._last_when)
         self._last_when = when
         for i, chunk in enumerate(chunks):
@@ -1038,11 +1114,15 @@ class SimGspRm:
         Runs under the sim lock (every caller is a clock timer), so pumps never overlap; the outbox lock
         only guards against the GSP-RM thread appending meanwhile.
         """
+        now = self.clock.now()
+        with self._out_lock:
+            if self._pump_times:  # this pump does what those were for (one may fire late: scheduled in the past)
+                self._pump_times = {t for t in self._pump_times if t > now}
         q = self.q
         if q is None or self.state in ("halted", "off"):
             return
-        now = self.clock.now()
         published = False
+        retry: int | None = None
         while True:
             with self._out_lock:
                 if not self._out or self._out[0].when > now:
@@ -1055,7 +1135,7 @@ class SimGspRm:
                             item.stalled = True
                             self.log.warning("gsp-rm", f"status queue full: {self._name(item.function)} waits "
                                                        f"for the CPU to read")
-                        self.clock.call_at(now + PUMP_RETRY_NS, self._pump)
+                        retry = now + PUMP_RETRY_NS
                         break
                 self._out.popleft()
             if item.kind == "rptr":
@@ -1066,6 +1146,8 @@ class SimGspRm:
             else:
                 self._write_msg(item)
                 published = True
+        if retry is not None:
+            self._schedule_pump(retry)
         if published:  # the message-queue doorbell: SWGEN0 (through the falcon model, which tells the tree)
             falcon = getattr(self.gpu.models.get("falcon"), "gsp", None)
             if falcon is not None:
@@ -1084,8 +1166,8 @@ class SimGspRm:
         if "drop" in kinds:
             self.log.warning("gsp-rm", f"fault: dropped {self._name(item.function)} (status seqNum {seq})")
             return
-        hv = int(m.NV_VGPU_MSG_HEADER_VERSION_MAJOR_TOT) << 24 | int(m.NV_VGPU_MSG_HEADER_VERSION_MINOR_TOT) << 16
-        sig = int(m.NV_VGPU_MSG_SIGNATURE_VALID)
+        w = self._wire()
+        hv, sig = w.header_version, w.signature
         if "bad_signature" in kinds:
             sig ^= 0xFF
         buf, n = q.build(seq=seq, function=item.function, result=item.result, rpc_seq=item.rpc_seq,

@@ -15,33 +15,47 @@ structure layouts (field offsets) and constants of the firmware version it runs.
 from __future__ import annotations
 
 import ctypes
+import itertools
+import operator
 import struct
 from dataclasses import dataclass
 from types import ModuleType
-
-import numpy as np
 
 from ...errors import SimViolation
 from ..memory import SimSystemMemory
 
 PAGE = 0x1000
 MAX_ELEMENT_PAGES = 16
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
 
 
 def xor32(data: bytes | bytearray | memoryview) -> int:
     """XOR of all u32 words (``data`` is a whole number of words)."""
+    import numpy as np  # imported on first use: a simulated GPU that never runs GSP-RM needs no numpy
+
     words = np.frombuffer(data, dtype="<u4")
     return int(np.bitwise_xor.reduce(words)) if words.size else 0
 
 
 class PagedRegion:
-    """``len(pages)`` pages of simulated system memory, addressed by offset as one region."""
+    """``len(pages)`` pages of simulated system memory, addressed by offset as one region.
+
+    Pages at consecutive bus addresses of one mapping (how the driver's DMA allocator hands out a small region)
+    are reached through one view of them all; scattered pages one page at a time.
+    """
 
     def __init__(self, sysmem: SimSystemMemory, pages: list[int], who: str) -> None:
         self.pages = pages
         self.size = len(pages) * PAGE
         self.who = who
         self._views = [sysmem.view(p, PAGE, who=who, write=True) for p in pages]
+        self._flat: memoryview | None = None
+        if pages and all(b == a + PAGE for a, b in itertools.pairwise(pages)):
+            try:
+                self._flat = sysmem.view(pages[0], self.size, who=who, write=True)
+            except SimViolation:  # consecutive addresses of two mappings: page by page
+                self._flat = None
 
     def _check(self, off: int, n: int) -> None:
         if off < 0 or n < 0 or off + n > self.size:
@@ -49,6 +63,12 @@ class PagedRegion:
 
     def read(self, off: int, n: int) -> bytes:
         self._check(off, n)
+        flat = self._flat
+        if flat is not None:
+            return bytes(flat[off:off + n])
+        p, o = divmod(off, PAGE)
+        if o + n <= PAGE:  # inside one page
+            return bytes(self._views[p][o:o + n])
         out = bytearray()
         while n:
             p, o = divmod(off, PAGE)
@@ -61,6 +81,14 @@ class PagedRegion:
     def write(self, off: int, data: bytes | bytearray | memoryview) -> None:
         data = memoryview(data).cast("B")
         self._check(off, len(data))
+        flat = self._flat
+        if flat is not None:
+            flat[off:off + len(data)] = data
+            return
+        p, o = divmod(off, PAGE)
+        if o + len(data) <= PAGE:  # inside one page
+            self._views[p][o:o + len(data)] = data
+            return
         i = 0
         while i < len(data):
             p, o = divmod(off + i, PAGE)
@@ -69,26 +97,60 @@ class PagedRegion:
             i += k
 
     def u32(self, off: int) -> int:
+        flat = self._flat
+        if flat is not None and 0 <= off <= self.size - 4:
+            return int(_U32.unpack_from(flat, off)[0])
         p, o = divmod(off, PAGE)
-        if o > PAGE - 4:
+        if o > PAGE - 4 or not 0 <= p < len(self._views):  # across pages, or outside (read() says so)
             return int.from_bytes(self.read(off, 4), "little")
-        return int(struct.unpack_from("<I", self._views[p], o)[0])
+        return int(_U32.unpack_from(self._views[p], o)[0])
 
     def set_u32(self, off: int, value: int) -> None:
+        flat = self._flat
+        if flat is not None and 0 <= off <= self.size - 4:
+            _U32.pack_into(flat, off, value)
+            return
         p, o = divmod(off, PAGE)
-        if o > PAGE - 4:
+        if o > PAGE - 4 or not 0 <= p < len(self._views):
             self.write(off, value.to_bytes(4, "little"))
             return
-        struct.pack_into("<I", self._views[p], o, value)
+        _U32.pack_into(self._views[p], o, value)
 
     def u64(self, off: int) -> int:
         return int.from_bytes(self.read(off, 8), "little")
 
     def set_u64(self, off: int, value: int) -> None:
+        flat = self._flat
+        if flat is not None and 0 <= off <= self.size - 8:
+            _U64.pack_into(flat, off, value)
+            return
         self.write(off, value.to_bytes(8, "little"))
 
 
-@dataclass
+class _FieldsStruct:
+    """Reads u32 fields at given offsets with one :class:`struct.Struct` (values in the order given)."""
+
+    def __init__(self, offsets: tuple[int, ...]) -> None:
+        order = sorted(range(len(offsets)), key=lambda i: offsets[i])
+        fmt, pos = "<", 0
+        for i in order:
+            fmt += "x" * (offsets[i] - pos) + "I"
+            pos = offsets[i] + 4
+        self._struct = struct.Struct(fmt)
+        self._pick = operator.itemgetter(*[order.index(i) for i in range(len(offsets))])
+
+    def __call__(self, data: bytes | bytearray | memoryview) -> tuple[int, ...]:
+        values: tuple[int, ...] = self._pick(self._struct.unpack_from(data, 0))
+        return values
+
+
+def _fields_struct(offsets: tuple[int, ...]) -> _FieldsStruct:
+    if len(set(offsets)) != len(offsets):
+        raise SimViolation(f"element fields overlap: offsets {offsets}")
+    return _FieldsStruct(offsets)
+
+
+@dataclass(slots=True)
 class Element:
     """A command element as GSP-RM reads it."""
 
@@ -139,6 +201,13 @@ class GspQueues:
             "header_version", "signature", "length", "function", "rpc_result", "rpc_result_private", "sequence")}
         self.swap_rx = int(m.MSGQ_FLAGS_SWAP_RX)
         self.msgq_version = int(m.MSGQ_VERSION)
+        # the element's u32 fields in Element's order, read with one Struct (offsets from the bindings)
+        f = self.rpc_fields
+        self._el_fields = _fields_struct((self.el_count, self.el_seq, f["function"], f["length"], f["rpc_result"],
+                                          f["rpc_result_private"], f["sequence"], f["header_version"],
+                                          f["signature"]))
+        self._build_at = (self.el_seq, self.el_count, f["header_version"], f["signature"], f["length"],
+                          f["function"], f["rpc_result"], f["rpc_result_private"], f["sequence"])
         # filled by check_cmdq_header()
         self.size = 0
         self.msg_size = PAGE
@@ -226,16 +295,10 @@ class GspQueues:
         return self.r.u32(base + self.el_count), self.r.u32(base + self.el_seq)
 
     def parse(self, slot: int, data: bytes) -> Element:
-        def u32(off: int) -> int:
-            return int.from_bytes(data[off:off + 4], "little")
-
-        f = self.rpc_fields
-        length = u32(f["length"])
-        count = u32(self.el_count)
+        count, seq, function, length, result, result_private, rpc_seq, hv, sig = self._el_fields(data)
         end = min(self.el_hdr + length, len(data))
-        return Element(slot, count, u32(self.el_seq), u32(f["function"]), length, u32(f["rpc_result"]),
-                       u32(f["rpc_result_private"]), u32(f["sequence"]), u32(f["header_version"]),
-                       u32(f["signature"]), data[self.el_hdr + self.rpc_size:end])
+        return Element(slot, count, seq, function, length, result, result_private, rpc_seq, hv, sig,
+                       data[self.el_hdr + self.rpc_size:end])
 
     def build(self, *, seq: int, function: int, result: int, rpc_seq: int, payload: bytes,
               header_version: int, signature: int, result_private: int = 0) -> tuple[bytearray, int]:
@@ -243,14 +306,12 @@ class GspQueues:
         length = self.rpc_size + len(payload)
         n = -(-(self.el_hdr + length) // PAGE)
         buf = bytearray(n * PAGE)
-        f = self.rpc_fields
-        for off, value in ((self.el_seq, seq), (self.el_count, n), (f["header_version"], header_version),
-                           (f["signature"], signature), (f["length"], length), (f["function"], function),
-                           (f["rpc_result"], result), (f["rpc_result_private"], result_private),
-                           (f["sequence"], rpc_seq)):
-            struct.pack_into("<I", buf, off, value)
+        for off, value in zip(self._build_at, (seq, n, header_version, signature, length, function,
+                                                  result, result_private, rpc_seq), strict=True):
+            _U32.pack_into(buf, off, value)
         buf[self.el_hdr + self.rpc_size:self.el_hdr + length] = payload
-        struct.pack_into("<I", buf, self.el_checksum, xor32(buf))  # makes the element XOR to 0
+        # makes the element XOR to 0 (the zero padding after the RPC adds nothing to the XOR)
+        struct.pack_into("<I", buf, self.el_checksum, xor32(memoryview(buf)[:-(-(self.el_hdr + length) // 4) * 4]))
         return buf, n
 
     def write_status(self, data: bytes | bytearray, n: int) -> None:

@@ -65,6 +65,9 @@ def _blocked(n: int) -> bytes:
 class SimBar2:
     """The BAR2 (or BAR1) aperture as a :class:`~nova_core.hw.bar.Bar` (32-bit accesses, page-wise block copies)."""
 
+    #: not buffer-backed: register reads come through :meth:`read32` (see ``regs.core._make_read``)
+    words32: memoryview | None = None
+
     def __init__(self, model: Bar2Model) -> None:
         self._m = model
 

@@ -174,6 +174,7 @@ class SimFalcon:
         self.engine = engine
         self.base = base
         self.base2 = base + F.FALCON2_OFFSET
+        self._irqstat_at = F.NV_PFALCON_FALCON_IRQSTAT.addr(base)
         self.ga102 = gpu.facts.falcon_hal is FalconHal.GA102
         self.family = gpu.facts.reg_family
         imemc = F.NV_PFALCON_FALCON_IMEMC.for_family(self.family)
@@ -674,13 +675,13 @@ class SimFalcon:
         self.raise_irq(value)
 
     def _w_irqsclr(self, off: int, value: int) -> None:
-        stat = self.addr(F.NV_PFALCON_FALCON_IRQSTAT)
+        stat = self._irqstat_at
         self.bar.poke(stat, self.bar.peek(stat) & ~value)
         self._irq_changed()
 
     def raise_irq(self, bits: int) -> None:
         """Set ``bits`` in IRQSTAT (what the engine's firmware or hardware does: SWGEN0 from GSP-RM)."""
-        stat = self.addr(F.NV_PFALCON_FALCON_IRQSTAT)
+        stat = self._irqstat_at
         self.bar.poke(stat, self.bar.peek(stat) | bits)
         self._irq_changed()
 

@@ -74,8 +74,13 @@ class SimIntr:
         self._gsp_host = 0
         falcon = gpu.models.get("falcon")
         self._gsp = getattr(falcon, "gsp", None)
+        self._gsp_regs: tuple[int, int, int] | None = None  #: the GSP's IRQSTAT, RISCV IRQMASK and IRQDEST
         if self._gsp is not None:
-            self._gsp.on_irq.append(self._gsp_irq)
+            g = self._gsp
+            mask, dest = (F.NV_PRISCV_RISCV_IRQMASK.for_family(g.family),
+                          F.NV_PRISCV_RISCV_IRQDEST.for_family(g.family))
+            self._gsp_regs = (g.addr(F.NV_PFALCON_FALCON_IRQSTAT), g.addr(mask), g.addr(dest))
+            g.on_irq.append(self._gsp_irq)
 
     # -- registers --------------------------------------------------------------------------------------
 
@@ -226,11 +231,11 @@ class SimIntr:
     # -- engines ----------------------------------------------------------------------------------------
 
     def _gsp_host_pending(self) -> int:
-        g = self._gsp
-        if g is None:
+        regs = self._gsp_regs
+        if regs is None:
             return 0
-        mask, dest = F.NV_PRISCV_RISCV_IRQMASK.for_family(g.family), F.NV_PRISCV_RISCV_IRQDEST.for_family(g.family)
-        return int(g.reg(F.NV_PFALCON_FALCON_IRQSTAT) & g.reg(mask) & g.reg(dest))
+        peek = self.bar.peek
+        return peek(regs[0]) & peek(regs[1]) & peek(regs[2])
 
     def _gsp_irq(self) -> None:
         now = self._gsp_host_pending()

@@ -44,6 +44,7 @@ GSP-RM reads it (nova-core passes that offset in GSP_SET_SYSTEM_INFO).
 
 from __future__ import annotations
 
+import collections
 import functools
 import struct
 from collections.abc import Callable
@@ -69,6 +70,7 @@ ROM_SIZE = 512 << 10
 MSIX_TABLE_OFFSET = 0xB90000  #: BAR0 offsets from the GA104 dump's MSI-X capability (C8: 00b90000 / 00ba0000)
 MSIX_PBA_OFFSET = 0xBA0000
 MSIX_VECTORS = 6
+MESSAGES_KEPT = 4096  #: messages kept in SimPciFunction.messages (a sim choice: for tests and inspection)
 PCFG_MIRROR = 0x088000  #: NV_PCFG: config space mirrored in BAR0 (nova-core GSP_SET_SYSTEM_INFO)
 PCFG_MIRROR_BLACKWELL = 0x092000  #: tinygrad NV PCI path
 TOTAL_VFS = 16  #: GA104 dump: Initial VFs 16, Total VFs 16
@@ -371,7 +373,8 @@ class SimPciFunction:
         rev = (gpu.revision[0] & 0xF) << 4 | gpu.revision[1] & 0xF
         self._key = (gpu.chipset, gpu.pci_device, rev, gpu.vram_mib)
         self.profile = profile(gpu.chipset, gpu.vram_mib, gpu.pci_device)
-        self.messages: list[tuple[int, int]] = []
+        #: the latest messages sent, (address, data) (bounded: a long run sends one per interrupt)
+        self.messages: collections.deque[tuple[int, int]] = collections.deque(maxlen=MESSAGES_KEPT)
         self._listeners: list[Callable[[int, int], None]] = []
         self.vfs: dict[int, SimVf] = {}
         self._quiet_until = 0  # config access refused before this time (FLR, D3hot -> D0)

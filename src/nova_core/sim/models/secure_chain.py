@@ -76,12 +76,12 @@ from ...regs.gc6 import NV_PGC6_BSI_SECURE_SCRATCH_14
 from ...regs.pbus import FRTS_ERR_SCRATCH, NV_PBUS_SW_SCRATCH, SB_ERR_SCRATCH
 from ...regs.pfb import NV_PFB_PRI_MMU_WPR2_ADDR_HI, NV_PFB_PRI_MMU_WPR2_ADDR_LO, WPR2_ADDR_SHIFT
 from ..falcon_check import ExpectedBrom, ExpectedLoad, ExpectedSegment, find_mismatch
-from ..falcon_emu.fwsec import FwsecEmulator
 from ..fw_oracle import BooterExpectation, OracleBooter, SimFirmware, load_firmware
 from ..vbios_oracle import FRTS, SB, OracleFwsec, OracleImage
 from .falcon import ExitCode, SimFalcon, StartResult, State
 
 if TYPE_CHECKING:
+    from ..falcon_emu.fwsec import FwsecEmulator
     from ..gpu import SimGpu
     from .falcon import SimFalcons
     from .vbios import VbiosModel
@@ -190,12 +190,21 @@ class SecureChainModel:
         #: the last GspFwWprMeta booter_load accepted (field -> value) and the LibOS arguments' address
         self.wpr_meta: dict[str, int] | None = None
         self.libos_args_bus: int | None = None
-        #: executes the FWSEC the GSP falcon was started with (falls back to the checks' model, saying why)
-        self.fwsec_emulation = FwsecEmulator(gpu)
+        self._fwsec_emulation: FwsecEmulator | None = None
         self._lo = NV_PFB_PRI_MMU_WPR2_ADDR_LO.addr()
         self._hi = NV_PFB_PRI_MMU_WPR2_ADDR_HI.addr()
         gpu.bar0.on_write(self._lo, self._refuse_wpr2_write)
         gpu.bar0.on_write(self._hi, self._refuse_wpr2_write)
+
+    @property
+    def fwsec_emulation(self) -> FwsecEmulator:
+        """Executes the FWSEC the GSP falcon was started with (falls back to the checks' model, saying why); made
+        on first use, so a simulated GPU that never runs FWSEC does not import the falcon emulator."""
+        if self._fwsec_emulation is None:
+            from ..falcon_emu.fwsec import FwsecEmulator
+
+            self._fwsec_emulation = FwsecEmulator(self.gpu)
+        return self._fwsec_emulation
 
     # -- configuration -------------------------------------------------------------------------------
 
