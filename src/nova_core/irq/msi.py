@@ -114,6 +114,16 @@ class MessageIrqBackend:
             self._taken += len(fired)
             return fired
 
+    def take(self) -> list[int]:
+        """What has fired, without blocking; nothing while an earlier :meth:`wait`/``take`` is not done (the
+        thread that settles the simulated GPU's clock delivers it: :mod:`nova_core.hw.irq`)."""
+        with self._cond:
+            if self._taken or not self._queue:
+                return []
+            fired, self._queue = self._queue, []
+            self._taken = len(fired)
+            return fired
+
     def pending(self) -> int:
         with self._cond:
             return len(self._queue) + self._taken
