@@ -401,6 +401,41 @@ def test_the_thread_that_moves_virtual_time_delivers_what_fired() -> None:
         assert calls[-1] == (1, 30 * US, "nova irq inline")
 
 
+class HoldingBackend(TakingBackend):
+    """... and that stops waking the handler thread for each vector once told (as the message backend does)."""
+
+    held = False
+
+    def hold_wakeups(self) -> None:
+        self.held = True
+
+    def fire(self, v: int) -> None:
+        with self._cond:
+            if not self.held:
+                super().fire(v)
+                return
+            self._queue.append(v)  # no notify: a settler takes it, or synchronize()/the wait slice wakes the thread
+
+
+def test_a_held_backend_is_delivered_by_the_settler_or_synchronize() -> None:
+    clock = VirtualClock()
+    be = HoldingBackend()
+    with IrqManager(be, clock, name="held") as m:
+        assert be.held  # a settler and a backend that can be taken from: the thread is not woken per vector
+        calls: list[str] = []
+        m.request(0, lambda v: calls.append(threading.current_thread().name) is None, "zero")
+        be.fire(0)
+        m.synchronize()  # wakes the thread, which delivers
+        assert calls == ["nova irq held"]
+        clock.call_at(10 * US, lambda: be.fire(0))
+        clock.sleep(10 * US)
+        clock.sleep(0)  # the settler delivers in this thread
+        assert calls == ["nova irq held", threading.current_thread().name] and be.pending() == 0
+    real = HoldingBackend()
+    with IrqManager(real, MonotonicClock(), name="real time"):
+        assert not real.held  # no settler on real time: every vector wakes the thread
+
+
 def test_a_settler_never_overtakes_the_handler_thread() -> None:
     """While the handler thread holds vectors it took, a later one is not delivered by a settler before them."""
     clock = VirtualClock()

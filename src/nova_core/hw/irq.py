@@ -29,12 +29,13 @@ Waiting for an interrupt is :func:`wait_woken` on a :class:`Wakeup` that handler
 device's clock. On simulated time (:meth:`~nova_core.hw.clock.VirtualClock.run_until`) the wait lets time jump
 from one simulated event to the next instead of polling in fixed steps; the manager is a clock settler, so a
 handler triggered by an event has run before time moves on. As that settler, the thread about to move simulated
-time delivers what has fired itself when the backend lets it take the vectors (:meth:`IrqBackend.take`: the
-simulated GPU's messages) and no delivery is in progress or held by the handler thread: the handler runs at a
-point the threaded path also allows (after the interrupt was raised, before time moves), still one delivery at a
-time and in firing order, without two thread switches per interrupt. Replays (:meth:`IrqManager.enable` /
-:meth:`IrqManager.unmask`) and interrupts nobody settles for stay on the handler thread;
-:meth:`IrqManager.synchronize` never delivers.
+time delivers what has fired itself when the backend lets it take the vectors (``take``: the simulated GPU's
+messages) and no delivery is in progress or held by the handler thread: the handler runs at a point the threaded
+path also allows (after the interrupt was raised, before time moves), still one delivery at a time and in firing
+order, without two thread switches per interrupt. Such a backend then stops waking the handler thread for each
+message (``hold_wakeups``); the thread delivers replays (:meth:`IrqManager.enable` / :meth:`IrqManager.unmask`),
+what :meth:`IrqManager.synchronize` finds pending (it wakes the thread; it never delivers itself), and what nobody
+settles for within its wait slice (:data:`WAIT_SLICE_S` of host time).
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class IrqBackend(Protocol):
     # Optional: ``take() -> list[int]``, what has fired, without blocking, and nothing while vectors an earlier
     # ``wait``/``take`` returned are not yet ``done`` (so that a settler never overtakes the handler thread).
     # A backend that has it lets the thread that settles simulated time deliver (see the module docstring).
+    # Optional with it: ``hold_wakeups()``, after which a vector firing no longer ends a blocked ``wait`` (only
+    # ``wake`` and the timeout do), so that the handler thread is not switched to for what a settler delivers.
 
     def wake(self) -> None:
         """Make a blocked :meth:`wait` return."""
@@ -228,6 +231,9 @@ class IrqManager:
             add = getattr(clock, "add_settler", None)
             if add is not None:
                 self._unsettle = add(self._settle)
+                hold = getattr(backend, "hold_wakeups", None)
+                if self._take is not None and hold is not None:
+                    hold()  # the settler delivers; the thread is woken by synchronize() or its wait slice
 
     # -- what it is -------------------------------------------------------------------------------------
 
@@ -365,6 +371,8 @@ class IrqManager:
         if self._thread is None or self.on_handler_thread():
             return
         deadline = time.monotonic() + timeout_s
+        if self.backend.pending():
+            self.backend.wake()  # a backend holding its wake-ups for a settler (hold_wakeups): the thread looks now
         with self._lock:
             while not self._stop and (self._busy or self._replay or self.backend.pending()):
                 left = deadline - time.monotonic()
