@@ -389,6 +389,8 @@ class IrqManager:
                 self._deliver_settling()
             finally:
                 self._delivering.release()
+        if not (self._busy or self._replay or self.backend.pending()):
+            return  # nothing fired is left for the thread (what synchronize() would find, without its lock)
         try:
             self.synchronize()
         except IrqError as e:
