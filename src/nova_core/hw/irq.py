@@ -225,6 +225,7 @@ class IrqManager:
         self._delivering = threading.Lock()
         self._inline: int | None = None  #: the thread delivering as a settler (see the module docstring)
         self._take: Callable[[], list[int]] | None = getattr(backend, "take", None)
+        self._held = False  #: the backend no longer wakes the thread per vector (``hold_wakeups``)
         if backend.mode != "poll":
             self._thread = threading.Thread(target=self._run, name=f"nova irq {self.name}", daemon=True)
             self._thread.start()
@@ -234,6 +235,7 @@ class IrqManager:
                 hold = getattr(backend, "hold_wakeups", None)
                 if self._take is not None and hold is not None:
                     hold()  # the settler delivers; the thread is woken by synchronize() or its wait slice
+                    self._held = True
 
     # -- what it is -------------------------------------------------------------------------------------
 
@@ -371,8 +373,8 @@ class IrqManager:
         if self._thread is None or self.on_handler_thread():
             return
         deadline = time.monotonic() + timeout_s
-        if self.backend.pending():
-            self.backend.wake()  # a backend holding its wake-ups for a settler (hold_wakeups): the thread looks now
+        if self._held and self.backend.pending():
+            self.backend.wake()  # the backend holds its wake-ups for a settler (hold_wakeups): the thread looks now
         with self._lock:
             while not self._stop and (self._busy or self._replay or self.backend.pending()):
                 left = deadline - time.monotonic()
