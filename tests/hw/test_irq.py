@@ -357,6 +357,111 @@ def test_manager_settles_before_virtual_time_moves() -> None:
         assert clock.now() == 50 * US
 
 
+class TakingBackend(FakeBackend):
+    """A backend whose fired vectors a settler may take (as the simulated GPU's message backend)."""
+
+    def take(self) -> list[int]:
+        with self._cond:
+            if self._taken or not self._queue:
+                return []
+            out, self._queue = self._queue, []
+            self._taken = len(out)
+            return out
+
+
+def test_the_thread_that_moves_virtual_time_delivers_what_fired() -> None:
+    """With a backend that lets it take the vectors, the settler runs the handlers itself, in firing order, before
+    time moves; synchronize() alone still leaves them to the handler thread."""
+    clock = VirtualClock()
+    be = TakingBackend()
+    with IrqManager(be, clock, name="inline") as m:
+        calls: list[tuple[int, int, str]] = []
+        w = Wakeup()
+
+        def handler(v: int) -> bool:
+            assert m.on_handler_thread()
+            calls.append((v, clock.now(), threading.current_thread().name))
+            w.signal()
+            return True
+
+        for v in (0, 1, 2):
+            m.request(v, handler, f"v{v}")
+        with be._cond:  # the handler thread cannot take them before the settler does
+            clock.call_at(30 * US, lambda: [be.fire(v) for v in (2, 0, 1)])
+            clock.sleep(30 * US)  # fires them; not settled yet
+            assert calls == []
+        seen = w.count
+        assert w.wait(seen, clock, SEC)
+        me = threading.current_thread().name
+        assert calls == [(2, 30 * US, me), (0, 30 * US, me), (1, 30 * US, me)] and clock.now() == 30 * US
+        assert [m.vectors[v].handled for v in (0, 1, 2)] == [1, 1, 1] and be.pending() == 0
+        assert not m.on_handler_thread()
+        be.fire(1)
+        m.synchronize()
+        assert calls[-1] == (1, 30 * US, "nova irq inline")
+
+
+class HoldingBackend(TakingBackend):
+    """... and that stops waking the handler thread for each vector once told (as the message backend does)."""
+
+    held = False
+
+    def hold_wakeups(self) -> None:
+        self.held = True
+
+    def fire(self, v: int) -> None:
+        with self._cond:
+            if not self.held:
+                super().fire(v)
+                return
+            self._queue.append(v)  # no notify: a settler takes it, or synchronize()/the wait slice wakes the thread
+
+
+def test_a_held_backend_is_delivered_by_the_settler_or_synchronize() -> None:
+    clock = VirtualClock()
+    be = HoldingBackend()
+    with IrqManager(be, clock, name="held") as m:
+        assert be.held  # a settler and a backend that can be taken from: the thread is not woken per vector
+        calls: list[str] = []
+        m.request(0, lambda v: calls.append(threading.current_thread().name) is None, "zero")
+        be.fire(0)
+        m.synchronize()  # wakes the thread, which delivers
+        assert calls == ["nova irq held"]
+        clock.call_at(10 * US, lambda: be.fire(0))
+        clock.sleep(10 * US)
+        clock.sleep(0)  # the settler delivers in this thread
+        assert calls == ["nova irq held", threading.current_thread().name] and be.pending() == 0
+    real = HoldingBackend()
+    with IrqManager(real, MonotonicClock(), name="real time"):
+        assert not real.held  # no settler on real time: every vector wakes the thread
+
+
+def test_a_settler_never_overtakes_the_handler_thread() -> None:
+    """While the handler thread holds vectors it took, a later one is not delivered by a settler before them."""
+    clock = VirtualClock()
+    be = TakingBackend()
+    with IrqManager(be, clock, name="order") as m:
+        order: list[int] = []
+        release = threading.Event()
+
+        def slow(v: int) -> bool:
+            release.wait(5)
+            order.append(v)
+            return True
+
+        m.request(0, slow, "slow")
+        m.request(1, lambda v: order.append(v) is None, "fast")
+        be.fire(0)
+        deadline = time.monotonic() + 5
+        while not m.vectors[0].in_flight and time.monotonic() < deadline:  # the thread is in the slow handler
+            time.sleep(0.001)
+        be.fire(1)
+        assert be.take() == []  # vector 0 is not done
+        threading.Timer(0.05, release.set).start()
+        clock.sleep(0)  # settles: waits for the thread, which then delivers vector 1 after vector 0
+        assert order == [0, 1]
+
+
 def test_interrupt_waits_are_counted_by_an_observed_clock() -> None:
     from nova_core.hw.events import ObservedClock, Timeline
 

@@ -384,22 +384,21 @@ class StatusQueue:
         base = slot * self._page
         head = lay.element_head.unpack_from(self._ring, base + lay.el_checksum)
         _, seq, n = head[0], head[1], head[2]
-        where = f"status queue slot {slot:#x} (seqNum {seq:#x})"
         if not 1 <= n <= MAX_ELEMENT_PAGES:
             self._resync()
-            raise GspError(f"{where}: elemCount {n:#x} outside 1..{MAX_ELEMENT_PAGES} (the element count runs "
-                           f"past the ring); resynchronised to the write pointer, {avail} slot(s) dropped")
+            raise GspError(f"{_where(slot, seq)}: elemCount {n:#x} outside 1..{MAX_ELEMENT_PAGES} (the element "
+                           f"count runs past the ring); resynchronised to the write pointer, {avail} slot(s) dropped")
         if n > avail:
             self._resync()
-            raise GspError(f"{where}: elemCount {n:#x} but only {avail:#x} slot(s) written; resynchronised "
-                           f"to the write pointer")
+            raise GspError(f"{_where(slot, seq)}: elemCount {n:#x} but only {avail:#x} slot(s) written; "
+                           f"resynchronised to the write pointer")
         data = self._gather(slot, n)  # a snapshot: what is checked is what is delivered
         cs = _fold(self._snap_words[:n * self._page >> 3])
         if cs:
             self._advance(n)
             self._seq_unknown = True  # the skipped element's seqNum cannot be trusted
-            raise GspError(f"{where}: checksum mismatch: stored {head[0]:#010x}, the element XORs to {cs:#010x} "
-                           f"instead of 0 ({n} slot(s) skipped)")
+            raise GspError(f"{_where(slot, seq)}: checksum mismatch: stored {head[0]:#010x}, the element XORs to "
+                           f"{cs:#010x} instead of 0 ({n} slot(s) skipped)")
         if self._seq_unknown:
             self._seq_unknown = False
             self.seq = seq
@@ -425,9 +424,14 @@ class StatusQueue:
         self._advance(n)
         self.seq = (seq + 1) & 0xFFFFFFFF
         if problem:
-            raise GspError(f"{where}, {self.abi.name_of(function)}: {problem}; element skipped")
+            raise GspError(f"{_where(slot, seq)}, {self.abi.name_of(function)}: {problem}; element skipped")
         return Message(function, result, result_private, rpc_seq,
                        bytes(data[lay.hdr:self.abi.element_header_size + length]), seq, n)
+
+
+def _where(slot: int, seq: int) -> str:
+    """An element's place, for errors (formatted only when one is raised)."""
+    return f"status queue slot {slot:#x} (seqNum {seq:#x})"
 
 
 __all__ = ["MAX_ELEMENT_PAGES", "QUEUE_SIZE", "SPACE_TIMEOUT", "CommandQueue", "Message", "QueueGeometry",

@@ -12,7 +12,8 @@ An :class:`IrqManager` owns the interrupt vectors of one device, delivered by a 
 The contract, as Linux's threaded IRQs give it:
 
 - :meth:`IrqManager.request` installs ``handler(vector) -> bool`` (True: it was this device's interrupt);
-  handlers run on the manager's dedicated thread (one per device), never on the caller's;
+  handlers run on the manager's dedicated thread (one per device), one at a time, in the order the vectors fired
+  - with one exception on simulated time, below;
 - :meth:`IrqManager.disable` / :meth:`IrqManager.enable`: while disabled the handler is not called; an
   interrupt arriving meanwhile is remembered and delivered at enable (``disable`` waits for a handler in
   progress, like ``disable_irq``); :meth:`IrqManager.mask` / :meth:`IrqManager.unmask` do the same at the
@@ -27,7 +28,14 @@ The contract, as Linux's threaded IRQs give it:
 Waiting for an interrupt is :func:`wait_woken` on a :class:`Wakeup` that handlers signal: a bounded wait on the
 device's clock. On simulated time (:meth:`~nova_core.hw.clock.VirtualClock.run_until`) the wait lets time jump
 from one simulated event to the next instead of polling in fixed steps; the manager is a clock settler, so a
-handler triggered by an event has run before time moves on.
+handler triggered by an event has run before time moves on. As that settler, the thread about to move simulated
+time delivers what has fired itself when the backend lets it take the vectors (``take``: the simulated GPU's
+messages) and no delivery is in progress or held by the handler thread: the handler runs at a point the threaded
+path also allows (after the interrupt was raised, before time moves), still one delivery at a time and in firing
+order, without two thread switches per interrupt. Such a backend then stops waking the handler thread for each
+message (``hold_wakeups``); the thread delivers replays (:meth:`IrqManager.enable` / :meth:`IrqManager.unmask`),
+what :meth:`IrqManager.synchronize` finds pending (it wakes the thread; it never delivers itself), and what nobody
+settles for within its wait slice (:data:`WAIT_SLICE_S` of host time).
 """
 
 from __future__ import annotations
@@ -84,8 +92,14 @@ class IrqBackend(Protocol):
         ...
 
     def done(self, count: int) -> None:
-        """The manager has handled ``count`` vectors that :meth:`wait` returned."""
+        """The manager has handled ``count`` vectors that :meth:`wait` (or ``take``) returned."""
         ...
+
+    # Optional: ``take() -> list[int]``, what has fired, without blocking, and nothing while vectors an earlier
+    # ``wait``/``take`` returned are not yet ``done`` (so that a settler never overtakes the handler thread).
+    # A backend that has it lets the thread that settles simulated time deliver (see the module docstring).
+    # Optional with it: ``hold_wakeups()``, after which a vector firing no longer ends a blocked ``wait`` (only
+    # ``wake`` and the timeout do), so that the handler thread is not switched to for what a settler delivers.
 
     def wake(self) -> None:
         """Make a blocked :meth:`wait` return."""
@@ -207,12 +221,21 @@ class IrqManager:
         self._thread: threading.Thread | None = None
         self._unsettle: Callable[[], None] | None = None
         self._replay: collections.deque[int] = collections.deque()
+        #: held while handlers run: the handler thread's deliveries and a settler's never overlap
+        self._delivering = threading.Lock()
+        self._inline: int | None = None  #: the thread delivering as a settler (see the module docstring)
+        self._take: Callable[[], list[int]] | None = getattr(backend, "take", None)
+        self._held = False  #: the backend no longer wakes the thread per vector (``hold_wakeups``)
         if backend.mode != "poll":
             self._thread = threading.Thread(target=self._run, name=f"nova irq {self.name}", daemon=True)
             self._thread.start()
             add = getattr(clock, "add_settler", None)
             if add is not None:
                 self._unsettle = add(self._settle)
+                hold = getattr(backend, "hold_wakeups", None)
+                if self._take is not None and hold is not None:
+                    hold()  # the settler delivers; the thread is woken by synchronize() or its wait slice
+                    self._held = True
 
     # -- what it is -------------------------------------------------------------------------------------
 
@@ -230,7 +253,8 @@ class IrqManager:
         return self._thread is not None and not self._closed
 
     def on_handler_thread(self) -> bool:
-        return threading.current_thread() is self._thread
+        """Whether the caller is running handlers (the handler thread, or a settler delivering)."""
+        return threading.current_thread() is self._thread or threading.get_ident() == self._inline
 
     def report(self, message: str) -> None:
         """Record a fault (kept in :attr:`reports`, bounded) and log it."""
@@ -349,6 +373,8 @@ class IrqManager:
         if self._thread is None or self.on_handler_thread():
             return
         deadline = time.monotonic() + timeout_s
+        if self._held and self.backend.pending():
+            self.backend.wake()  # the backend holds its wake-ups for a settler (hold_wakeups): the thread looks now
         with self._lock:
             while not self._stop and (self._busy or self._replay or self.backend.pending()):
                 left = deadline - time.monotonic()
@@ -360,10 +386,37 @@ class IrqManager:
         """A VirtualClock settler: the handlers of what already fired run before simulated time moves."""
         if self._closed or self.on_handler_thread():
             return
+        if self._take is not None and self._delivering.acquire(blocking=False):
+            try:
+                self._deliver_settling()
+            finally:
+                self._delivering.release()
+        if not (self._busy or self._replay or self.backend.pending()):
+            return  # nothing fired is left for the thread (what synchronize() would find, without its lock)
         try:
             self.synchronize()
         except IrqError as e:
             self.report(str(e))
+
+    def _deliver_settling(self) -> None:
+        """With ``_delivering`` held: deliver, in this thread, what has fired (nothing while replays wait)."""
+        take = self._take
+        assert take is not None
+        with self._lock:
+            if self._stop or self._replay:
+                return
+        fired = take()
+        if not fired:
+            return
+        self._inline = threading.get_ident()
+        try:
+            for v in fired:
+                self._deliver(v)
+        finally:
+            self._inline = None
+            self.backend.done(len(fired))
+            with self._lock:
+                self._idle.notify_all()
 
     # -- the handler thread -----------------------------------------------------------------------------
 
@@ -376,13 +429,15 @@ class IrqManager:
                 self._replay.clear()
                 self._busy = bool(replay)
             if replay:
-                for v in replay:
-                    self._deliver(v, replayed=True)
+                with self._delivering:
+                    for v in replay:
+                        self._deliver(v, replayed=True)
             else:
                 fired = self.backend.wait(WAIT_SLICE_S)  # counted in backend.pending() until done()
-                for v in fired:
-                    self._deliver(v)
                 if fired:
+                    with self._delivering:  # after a settler's delivery of what fired before these
+                        for v in fired:
+                            self._deliver(v)
                     self.backend.done(len(fired))
             with self._lock:
                 self._busy = False

@@ -46,6 +46,7 @@ class MessageIrqBackend:
         self._taken = 0
         self._woken = False
         self._detached: set[int] = set()
+        self._wake_on_message = True  #: False once a settler takes the messages (:meth:`hold_wakeups`)
         self.stray = 0  #: messages that named no vector of ours
         self._unsubscribe = dev.msi_sink.on_message(self._message)
 
@@ -104,7 +105,8 @@ class MessageIrqBackend:
                 self.stray += 1
                 return
             self._queue.append(vector)
-            self._cond.notify_all()
+            if self._wake_on_message:
+                self._cond.notify_all()
 
     def wait(self, timeout_s: float) -> list[int]:
         with self._cond:
@@ -112,6 +114,23 @@ class MessageIrqBackend:
             self._woken = False
             fired, self._queue = self._queue, []
             self._taken += len(fired)
+            return fired
+
+    def hold_wakeups(self) -> None:
+        """A message no longer wakes :meth:`wait` (only :meth:`wake` and its timeout do): the manager's clock
+        settler takes the messages (:meth:`take`) in the thread that moves simulated time, so the handler thread
+        is not switched to for each one (:mod:`nova_core.hw.irq`)."""
+        with self._cond:
+            self._wake_on_message = False
+
+    def take(self) -> list[int]:
+        """What has fired, without blocking; nothing while an earlier :meth:`wait`/``take`` is not done (the
+        thread that settles the simulated GPU's clock delivers it: :mod:`nova_core.hw.irq`)."""
+        with self._cond:
+            if self._taken or not self._queue:
+                return []
+            fired, self._queue = self._queue, []
+            self._taken = len(fired)
             return fired
 
     def pending(self) -> int:

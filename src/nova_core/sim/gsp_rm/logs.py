@@ -119,8 +119,15 @@ class LibosLog:
     def write(self, fmt: LogFormat, args: tuple[int, ...], timestamp: int) -> None:
         if len(args) != fmt.argc:
             raise SimViolation(f"libos {self.name}: format {fmt.key!r} takes {fmt.argc} argument(s), got {len(args)}")
-        for word in (*args, fmt.va, timestamp):
-            self.region.set_u64(8 * (1 + self.put % self.slots), word & 0xFFFFFFFFFFFFFFFF)
-            self.put += 1
+        words = (*args, fmt.va, timestamp)
+        first = self.put % self.slots
+        if first + len(words) <= self.slots:  # no wrap: the record's words in one write
+            self.region.write(8 * (1 + first), struct.pack(f"<{len(words)}Q",
+                                                           *(w & 0xFFFFFFFFFFFFFFFF for w in words)))
+            self.put += len(words)
+        else:
+            for word in words:
+                self.region.set_u64(8 * (1 + self.put % self.slots), word & 0xFFFFFFFFFFFFFFFF)
+                self.put += 1
         self.region.set_u64(0, self.put)
         self.records += 1

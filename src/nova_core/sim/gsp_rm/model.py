@@ -184,6 +184,7 @@ class SimGspRm:
         self.m: ModuleType | None = None
         self._names: dict[int, dict[int, str]] = {}  #: id(m) -> function/event number -> name
         self._wire_cache: _Wire | None = None
+        self._handler_names: dict[str, str] = {}  #: RPC name -> the method that answers it (``_rpc_<name>``)
         self._doorbell_at = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self.bar.on_write(self._doorbell_at, self._doorbell)
         self._gsp = F.FALCON.GSP
@@ -733,7 +734,10 @@ class SimGspRm:
             self.log.error("gsp-rm", f"{name} before GSP_INIT_DONE: NV_ERR_INVALID_STATE")
             self._publish_msg(function, self._status("NV_ERR_INVALID_STATE"), payload, when)
             return
-        handler = getattr(self, f"_rpc_{name.lower()}", None)
+        attr = self._handler_names.get(name)
+        if attr is None:
+            attr = self._handler_names[name] = f"_rpc_{name.lower()}"
+        handler = getattr(self, attr, None)
         if name not in m.FUNCTIONS:
             self.log.error("gsp-rm", f"unknown RPC function {function:#x}")
             self._publish_msg(function, int(m.NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION), payload, when)
@@ -1065,9 +1069,13 @@ class SimGspRm:
     # -- publication -------------------------------------------------------------------------------
 
     def _queue(self, item: _Out) -> None:
+        when = item.when
         with self._out_lock:
             self._out.append(item)
-        self._schedule_pump(item.when)
+            if when in self._pump_times:  # a pump at that time will publish it
+                return
+            self._pump_times.add(when)
+        self.clock.call_at(when, self._pump)
 
     def _schedule_pump(self, when: int) -> None:
         """A pump at ``when`` (one timer per time: items due together are published by one pump)."""
@@ -1081,8 +1089,7 @@ class SimGspRm:
         """Queue a status message (split into continuation records when large) for publication."""
         m = self.m
         assert m is not None and self.q is not None
-        name = self._name(function)
-        faults = self._take_faults(name)
+        faults = self._take_faults(self._name(function)) if self._faults else []
         for f in faults:
             if f.kind == "error_result":
                 result = f.status
@@ -1090,13 +1097,17 @@ class SimGspRm:
                 when += f.delay_ns
         w = self._wire()
         maxp = w.rpc_size_max - self.q.rpc_size
-        chunks = [payload[i:i + maxp] for i in range(0, max(len(payload), 1), maxp)] or [b""]
-        cont = w.continuation
         when = max(when, self._last_when)
         self._last_when = when
-        for i, chunk in enumerate(chunks):
-            self._queue(_Out(when, "msg", function if i == 0 else cont, result, REPLY_SEQUENCE, chunk,
-                             faults=[f for f in faults if f.kind not in ("error_result", "delay")]))
+        kept = [f for f in faults if f.kind not in ("error_result", "delay")]
+        if len(payload) <= maxp:  # one record (the common case)
+            self._queue(_Out(when, "msg", function, result, REPLY_SEQUENCE,
+                             payload if type(payload) is bytes else bytes(payload), faults=kept))
+            return
+        cont = w.continuation
+        for i in range(0, len(payload), maxp):
+            self._queue(_Out(when, "msg", function if i == 0 else cont, result, REPLY_SEQUENCE,
+                             payload[i:i + maxp], faults=list(kept)))
 
     def _publish_now(self, function: int, payload: bytes) -> None:
         """From a timer: publish an event at the current time (after what is already queued)."""

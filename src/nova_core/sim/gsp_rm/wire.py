@@ -30,12 +30,22 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
 
+_FOLD_MAX = 256  #: below this many bytes folding one integer beats numpy's per-call cost
+
+
 def xor32(data: bytes | bytearray | memoryview) -> int:
     """XOR of all u32 words (``data`` is a whole number of words)."""
+    n = len(data) >> 2
+    if len(data) < _FOLD_MAX:  # short (a status element's header and small RPC): fold the words as one integer
+        x = int.from_bytes(data, "little")
+        while n > 1:  # word i is XORed with word i + n//2 (XOR is associative and commutative)
+            bits = (n >> 1) * 32
+            x = (x >> bits) ^ (x & ((1 << bits) - 1))
+            n -= n >> 1
+        return x
     import numpy as np  # imported on first use: a simulated GPU that never runs GSP-RM needs no numpy
 
-    words = np.frombuffer(data, dtype="<u4")
-    return int(np.bitwise_xor.reduce(words)) if words.size else 0
+    return int(np.bitwise_xor.reduce(np.frombuffer(data, dtype="<u4")))
 
 
 class PagedRegion:
@@ -124,7 +134,11 @@ class PagedRegion:
         if flat is not None and 0 <= off <= self.size - 8:
             _U64.pack_into(flat, off, value)
             return
-        self.write(off, value.to_bytes(8, "little"))
+        p, o = divmod(off, PAGE)
+        if o > PAGE - 8 or not 0 <= p < len(self._views):  # across pages, or outside (write() says so)
+            self.write(off, value.to_bytes(8, "little"))
+            return
+        _U64.pack_into(self._views[p], o, value)
 
 
 class _FieldsStruct:
@@ -138,10 +152,15 @@ class _FieldsStruct:
             pos = offsets[i] + 4
         self._struct = struct.Struct(fmt)
         self._pick = operator.itemgetter(*[order.index(i) for i in range(len(offsets))])
+        self._place = operator.itemgetter(*order)  #: the values given -> the struct's order
 
     def __call__(self, data: bytes | bytearray | memoryview) -> tuple[int, ...]:
         values: tuple[int, ...] = self._pick(self._struct.unpack_from(data, 0))
         return values
+
+    def pack_into(self, buf: bytearray, *values: int) -> None:
+        """Write ``values`` (in the order of the offsets given) into ``buf``; the bytes between them become 0."""
+        self._struct.pack_into(buf, 0, *self._place(values))
 
 
 def _fields_struct(offsets: tuple[int, ...]) -> _FieldsStruct:
@@ -206,8 +225,9 @@ class GspQueues:
         self._el_fields = _fields_struct((self.el_count, self.el_seq, f["function"], f["length"], f["rpc_result"],
                                           f["rpc_result_private"], f["sequence"], f["header_version"],
                                           f["signature"]))
-        self._build_at = (self.el_seq, self.el_count, f["header_version"], f["signature"], f["length"],
-                          f["function"], f["rpc_result"], f["rpc_result_private"], f["sequence"])
+        self._build_at = _fields_struct((self.el_seq, self.el_count, f["header_version"], f["signature"],
+                                         f["length"], f["function"], f["rpc_result"], f["rpc_result_private"],
+                                         f["sequence"]))
         # filled by check_cmdq_header()
         self.size = 0
         self.msg_size = PAGE
@@ -305,13 +325,12 @@ class GspQueues:
         """A status element (zero-padded to whole pages) with its checksum; returns (bytes, elemCount)."""
         length = self.rpc_size + len(payload)
         n = -(-(self.el_hdr + length) // PAGE)
-        buf = bytearray(n * PAGE)
-        for off, value in zip(self._build_at, (seq, n, header_version, signature, length, function,
-                                                  result, result_private, rpc_seq), strict=True):
-            _U32.pack_into(buf, off, value)
+        buf = bytearray(n * PAGE)  # zeroes: the bytes between the fields (the checksum's too) stay 0
+        self._build_at.pack_into(buf, seq, n, header_version, signature, length, function, result, result_private,
+                                 rpc_seq)
         buf[self.el_hdr + self.rpc_size:self.el_hdr + length] = payload
         # makes the element XOR to 0 (the zero padding after the RPC adds nothing to the XOR)
-        struct.pack_into("<I", buf, self.el_checksum, xor32(memoryview(buf)[:-(-(self.el_hdr + length) // 4) * 4]))
+        _U32.pack_into(buf, self.el_checksum, xor32(memoryview(buf)[:-(-(self.el_hdr + length) // 4) * 4]))
         return buf, n
 
     def write_status(self, data: bytes | bytearray, n: int) -> None:
