@@ -408,12 +408,7 @@ class RangeAllocator:
         for _ in range(k):
             top -= n
             if top == start:  # the last carve takes the whole hole
-                self._index_remove(hole)
-                blk = hole
-                blk.free = False
-                blk.size = n
-                blk.tag = tag
-                blk.cls = -1
+                blk = self._take_whole(hole, n, tag)
             else:
                 blk = _Block(top, n, False, tag)
                 blk.prev = hole
@@ -524,12 +519,7 @@ class RangeAllocator:
                 hole.next.prev = blk
             hole.next = blk
         else:
-            self._index_remove(hole)
-            blk = hole
-            blk.free = False
-            blk.size = n
-            blk.tag = tag
-            blk.cls = -1
+            blk = self._take_whole(hole, n, tag)
         if tail > 0:
             t = _Block(p + n, tail, True)
             t.prev = blk
@@ -541,6 +531,15 @@ class RangeAllocator:
         self._used[p] = blk
         self._used_bytes += n
         return blk
+
+    def _take_whole(self, hole: _Block, n: int, tag: str) -> _Block:
+        """Make ``hole`` the used block of its first ``n`` bytes (out of the index; a tail is the caller's)."""
+        self._index_remove(hole)
+        hole.free = False
+        hole.size = n
+        hole.tag = tag
+        hole.cls = -1
+        return hole
 
     def reserve(self, start: int, size: int, *, tag: str = "reserved") -> int:
         """Take the fixed range ``[start, start + size)`` (it must be free); returns ``start``.
