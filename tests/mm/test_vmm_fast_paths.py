@@ -88,6 +88,65 @@ def test_alloc_many_and_free_many_are_the_single_calls(batches: list[tuple[int, 
     assert one.holes() == many.holes() and one.allocations() == many.allocations()
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(1, 24), min_size=0, max_size=40), st.randoms(use_true_random=False),
+       st.lists(st.tuples(st.integers(1, 24), st.sampled_from([1, 2, 4, 8]), st.sampled_from([0, 256, 1024, 4096])),
+                min_size=1, max_size=8))
+def test_alloc_many_and_free_many_on_a_fragmented_allocator(holes: list[int], rnd: object,
+                                                           batches: list[tuple[int, int, int]]) -> None:
+    # holes of many sizes (some of them in the classes between a request's and the hole it takes first), then
+    # batches of several sizes and alignments; then arbitrary subsets freed (runs of adjacent blocks and lone ones)
+    one, many = RangeAllocator(4 * MiB, granularity=256), RangeAllocator(4 * MiB, granularity=256)
+    for x in (one, many):
+        blocks = [x.alloc(k * 256) for k in holes]
+        for b in blocks[::2]:
+            x.free(b)
+    live: list[int] = []
+    for count, pages, align in batches:
+        size = pages * KiB
+        a: list[int] = []
+        try:
+            for _ in range(count):
+                a.append(one.alloc(size, align=align))
+        except MmError:  # all or nothing: the single calls' blocks given back
+            for x in a:
+                one.free(x)
+            with pytest.raises(MmError, match="no room"):
+                many.alloc_many(count, size, align=align)
+            assert one.holes() == many.holes()
+            continue
+        assert many.alloc_many(count, size, align=align) == a
+        live += a
+        assert one.holes() == many.holes()
+    rnd.shuffle(live)  # type: ignore[attr-defined]
+    gone = live[: len(live) // 2 + 1]
+    for x in sorted(gone):
+        one.free(x)
+    many.free_many(gone)
+    assert one.holes() == many.holes() and one.allocations() == many.allocations()
+
+
+def test_alloc_many_leaves_a_hole_that_shrinks_behind_holes_the_search_finds_first() -> None:
+    # nine holes of 0x1800 bytes starting 0x400 into a 4 KiB page (no aligned 4 KiB page fits in them), then a
+    # hole of 0x2800 bytes starting 0x800 into a page: after one page from its top, the rest (0x1800) is in the
+    # nine's size class, behind the eight holes best fit probes there, so the next page comes from the big hole
+    # above - one alloc_many must not carry on in the same hole
+    def make() -> RangeAllocator:
+        a = RangeAllocator(1 * MiB, granularity=256)
+        for i in range(9):
+            a.reserve(i * 0x2000, 0x400)
+            a.reserve(i * 0x2000 + 0x1c00, 0x400)
+        a.reserve(0x12000, 0x800)
+        a.reserve(0x15000, 0x1000)
+        return a
+
+    one, many = make(), make()
+    singles = [one.alloc(4 * KiB, align=4 * KiB) for _ in range(3)]
+    assert singles[:2] == [0x14000, 1 * MiB - 4 * KiB]  # the premise
+    assert many.alloc_many(3, 4 * KiB, align=4 * KiB) == singles
+    assert one.holes() == many.holes()
+
+
 def test_alloc_many_is_all_or_nothing_and_free_many_names_a_bad_block() -> None:
     a = RangeAllocator(64 * KiB, granularity=4096)
     before = a.holes()

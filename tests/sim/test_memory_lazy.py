@@ -49,3 +49,17 @@ def test_sg_zeroed_after_reuse() -> None:
     mem.free_sg(t)
     t = mem.alloc_sg(BIG, name="b")
     assert bytes(t.view) == bytes(BIG)
+
+
+@pytest.mark.parametrize("zero", [True, False])
+def test_large_memory_is_page_aligned_for_the_cpu(zero: bool) -> None:
+    # as a real DMA allocation's pages are; memory that starts 16 bytes into a page (a large malloc) makes every
+    # copy into it slower, and its "pages" would straddle the CPU's
+    import ctypes
+
+    mem = _mem()
+    for size in (BIG, BIG + 123):
+        table = mem.alloc_sg(size, name="image", zero=zero)
+        view = table.view
+        assert ctypes.addressof(ctypes.c_char.from_buffer(view)) % 4096 == 0
+        mem.free_sg(table)

@@ -372,16 +372,56 @@ class RangeAllocator:
         a = self._align(align)
         out: list[int] = []
         with self._lock:
-            for _ in range(count):
+            while len(out) < count:
                 found = self._best_fast(n, a)
                 if found is None:
-                    for p in reversed(out):
-                        self._free_locked(p)
+                    self._free_sorted(sorted(out))
                     raise MmError(f"{self.name}: no room for {count} blocks of {n:#x} bytes aligned to {a:#x} "
                                   f"({self._free_bytes():#x} bytes free, largest free block {self._largest():#x}); "
                                   f"none allocated")
-                out.append(self._carve(found[0], found[1], n, tag).start)
+                hole, p = found
+                out.append(self._carve(hole, p, n, tag).start)
+                if hole.free and len(out) < count and not n & (a - 1):
+                    self._carve_run(hole, n, count - len(out), tag, out)
         return out
+
+    def _carve_run(self, hole: _Block, n: int, most: int, tag: str, out: list[int]) -> None:
+        """The next carves of :meth:`alloc_many` from ``hole`` in one step, as far as :meth:`_best_fast` would
+        choose ``hole`` for each of them: it just chose it (a carve from its top, which left the top aligned, and
+        ``n`` is a multiple of the alignment: no tail hole); it chooses it again for as long as ``n`` fits when no
+        other hole is in its class or in any class between the request's and its own (the search meets ``hole``
+        first, and ``hole`` only shrinks). The blocks go top down, as single carves place them; the hole's index
+        entry changes once. Appends their addresses to ``out``."""
+        size = hole.size
+        k = min(most, size // n)
+        if k == 0:
+            return
+        c0 = _class_of(n >> self._gshift)
+        alone = self._classes[hole.cls]
+        if (self._bitmap >> c0) & ((1 << (hole.cls - c0)) - 1) or alone is None or len(alone) != 1:
+            return
+        self.generation += k
+        used = self._used
+        start = hole.start
+        top = start + size
+        after = hole.next
+        for _ in range(k):
+            top -= n
+            if top == start:  # the last carve takes the whole hole
+                blk = self._take_whole(hole, n, tag)
+            else:
+                blk = _Block(top, n, False, tag)
+                blk.prev = hole
+            blk.next = after
+            if after is not None:
+                after.prev = blk
+            after = blk
+            used[top] = blk
+            out.append(top)
+        if top != start:
+            hole.next = after
+            self._index_resize(hole, top - start)
+        self._used_bytes += k * n
 
     def _best_fast(self, n: int, a: int) -> tuple[_Block, int] | None:
         """Good fit: probe the boundary classes briefly, then take any hole of a class that surely fits."""
@@ -479,12 +519,7 @@ class RangeAllocator:
                 hole.next.prev = blk
             hole.next = blk
         else:
-            self._index_remove(hole)
-            blk = hole
-            blk.free = False
-            blk.size = n
-            blk.tag = tag
-            blk.cls = -1
+            blk = self._take_whole(hole, n, tag)
         if tail > 0:
             t = _Block(p + n, tail, True)
             t.prev = blk
@@ -496,6 +531,15 @@ class RangeAllocator:
         self._used[p] = blk
         self._used_bytes += n
         return blk
+
+    def _take_whole(self, hole: _Block, n: int, tag: str) -> _Block:
+        """Make ``hole`` the used block of its first ``n`` bytes (out of the index; a tail is the caller's)."""
+        self._index_remove(hole)
+        hole.free = False
+        hole.size = n
+        hole.tag = tag
+        hole.cls = -1
+        return hole
 
     def reserve(self, start: int, size: int, *, tag: str = "reserved") -> int:
         """Take the fixed range ``[start, start + size)`` (it must be free); returns ``start``.
@@ -569,24 +613,59 @@ class RangeAllocator:
             self._free_locked(addr)
 
     def free_many(self, addrs: Iterable[int]) -> None:
-        """Free every block of ``addrs``, under one lock and in address order (blocks carved one after the other
-        then merge into the hole below them, one resize each); the first that is not an allocation stops it (the
-        ones below it are freed) with the error :meth:`free` gives."""
+        """Free every block of ``addrs``, under one lock and in address order, as many :meth:`free` calls would
+        (blocks that lie one after the other are merged with each other first, then with their neighbours: one
+        index update for the run); the first that is not an allocation stops it (the ones below it are freed)
+        with the error :meth:`free` gives."""
         with self._lock:
-            for addr in sorted(addrs):
-                self._free_locked(addr)
+            self._free_sorted(sorted(addrs))
+
+    def _free_sorted(self, addrs: list[int]) -> None:
+        """:meth:`free_many` with ``addrs`` in ascending order (the caller holds the lock)."""
+        used = self._used
+        first: _Block | None = None  # the run of adjacent blocks being gathered: its first block and its end
+        end = 0
+        for addr in addrs:
+            b = used.get(addr)
+            if b is not None and first is not None and addr == end:
+                del used[addr]
+                self._forget(b)
+                first.size += b.size
+                first.next = b.next
+                if b.next is not None:
+                    b.next.prev = first
+                end += b.size
+                continue
+            if first is not None:
+                self._release(first)
+                first = None
+            if b is None:
+                raise MmError(f"{self.name}: free of {addr:#x}: {self._describe_not_allocated(addr)}")
+            del used[addr]
+            self._forget(b)
+            first, end = b, addr + b.size
+        if first is not None:
+            self._release(first)
 
     def _free_locked(self, addr: int) -> None:
         """Free the block at ``addr`` (the caller holds the lock)."""
         b = self._used.pop(addr, None)
         if b is None:
             raise MmError(f"{self.name}: free of {addr:#x}: {self._describe_not_allocated(addr)}")
+        self._forget(b)
+        self._release(b)
+
+    def _forget(self, b: _Block) -> None:
+        """The accounting of freeing ``b``, already out of ``_used``."""
         self.generation += 1
         self._used_bytes -= b.size
         if b.reserved:
             self._reserved_bytes -= b.size
             b.reserved = False
         b.tag = ""
+
+    def _release(self, b: _Block) -> None:
+        """Make the used block ``b`` (out of ``_used`` and accounted for) a hole, merged with free neighbours."""
         prev, nxt = b.prev, b.next
         if prev is not None and prev.free:
             size = prev.size + b.size

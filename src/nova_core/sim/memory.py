@@ -52,7 +52,7 @@ _POOL_LIMIT = 512 << 20  #: freed memory kept for reuse (warm pages, like a real
 #: overwrites (``zero=False``) is not cleared at all but for its tail
 _LAZY_MIN = 1 << 20
 
-_Backing = bytearray | mmap.mmap | memoryview
+_Backing = bytearray | mmap.mmap
 
 
 def _page_round(n: int) -> int:
@@ -202,13 +202,11 @@ class SimSystemMemory:
         if backing is None:
             if rounded < _LAZY_MIN:
                 return bytearray(rounded)
-            if zero:  # private (a shared anonymous mapping would keep its pages through MADV_DONTNEED)
-                return mmap.mmap(-1, rounded, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-            import numpy as np  # (here: a simulated GPU that allocates nothing large needs no numpy)
-
-            fresh = np.empty(rounded, dtype=np.uint8)
-            fresh[size:] = 0
-            return memoryview(fresh.data)
+            # the kernel's zero pages until first touched, whether or not the caller overwrites it; page aligned as
+            # the pages of a real DMA allocation are (a copy into memory that starts 16 bytes into a page, as a
+            # large malloc gives, runs slower); private: a shared anonymous mapping would keep its pages through
+            # MADV_DONTNEED
+            return mmap.mmap(-1, rounded, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         if zero and isinstance(backing, mmap.mmap):
             backing.madvise(mmap.MADV_DONTNEED)  # private anonymous memory: reads as zero again, lazily
             return backing
