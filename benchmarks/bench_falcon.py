@@ -74,15 +74,21 @@ def run(h: Harness) -> None:
     moffs, fboffs = cmd - 4, cmd + 4
     sbar = dev.bar0
     staging = dev.dma.alloc(0x10000)
-    from nova_core.regs.falcon import NV_PFALCON_FALCON_DMATRFBASE, NV_PFALCON_FBIF_CTL, NV_PFALCON_FBIF_TRANSCFG
-
+    from nova_core.regs.falcon import (
+        NV_PFALCON_FALCON_DMATRFBASE,
+        NV_PFALCON_FALCON_DMATRFBASE1,
+        NV_PFALCON_FBIF_CTL,
+        NV_PFALCON_FBIF_TRANSCFG,
+    )
 
     def raw_dma() -> None:
         # the DMA set-up dma_load also does (and every call: the rounds interleave with dma_load, which points
         # DMATRFBASE at its own, since freed, buffer)
         sbar.write32(NV_PFALCON_FBIF_CTL.addr(FALCON.SEC2), 0x80)
         sbar.write32(NV_PFALCON_FBIF_TRANSCFG.addr(FALCON.SEC2, 0), 0x5)
-        sbar.write32(NV_PFALCON_FALCON_DMATRFBASE.addr(FALCON.SEC2), staging.bus_addr >> 8)
+        # the base as the driver writes it: bits 39:8 and 48:40 (the sim's IOVAs lie above 1 TiB)
+        sbar.write32(NV_PFALCON_FALCON_DMATRFBASE.addr(FALCON.SEC2), (staging.bus_addr >> 8) & 0xFFFFFFFF)
+        sbar.write32(NV_PFALCON_FALCON_DMATRFBASE1.addr(FALCON.SEC2), staging.bus_addr >> 40)
         for i in range(blocks):
             sbar.write32(moffs, (i * 256) & 0xFFFF)
             sbar.write32(fboffs, i * 256)
