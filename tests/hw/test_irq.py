@@ -3,8 +3,10 @@ the fault cases (a handler that raises, a storm, a spurious vector), and the clo
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -402,38 +404,64 @@ def test_the_thread_that_moves_virtual_time_delivers_what_fired() -> None:
 
 
 class HoldingBackend(TakingBackend):
-    """... and that stops waking the handler thread for each vector once told (as the message backend does)."""
+    """... and that does not wake the handler thread for a vector fired by a thread inside ``holding()`` (as the
+    message backend does)."""
 
-    held = False
+    def __init__(self) -> None:
+        super().__init__()
+        self.holders: set[int] = set()
+        self.notified = 0
 
-    def hold_wakeups(self) -> None:
-        self.held = True
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        self.holders.add(threading.get_ident())
+        try:
+            yield
+        finally:
+            self.holders.discard(threading.get_ident())
 
     def fire(self, v: int) -> None:
         with self._cond:
-            if not self.held:
+            if threading.get_ident() not in self.holders:
+                self.notified += 1
                 super().fire(v)
                 return
-            self._queue.append(v)  # no notify: a settler takes it, or synchronize()/the wait slice wakes the thread
+            self._queue.append(v)  # no notify: the holding thread delivers it
 
 
-def test_a_held_backend_is_delivered_by_the_settler_or_synchronize() -> None:
+def test_a_settling_block_delivers_its_own_interrupts_in_its_thread() -> None:
+    """Inside settling(), what this thread fires wakes no handler thread: it is delivered by this thread when it
+    moves simulated time, or when the block ends; outside the block, and from other threads, it wakes the thread."""
     clock = VirtualClock()
     be = HoldingBackend()
+    me = threading.current_thread().name
     with IrqManager(be, clock, name="held") as m:
-        assert be.held  # a settler and a backend that can be taken from: the thread is not woken per vector
         calls: list[str] = []
         m.request(0, lambda v: calls.append(threading.current_thread().name) is None, "zero")
-        be.fire(0)
-        m.synchronize()  # wakes the thread, which delivers
-        assert calls == ["nova irq held"]
-        clock.call_at(10 * US, lambda: be.fire(0))
-        clock.sleep(10 * US)
-        clock.sleep(0)  # the settler delivers in this thread
-        assert calls == ["nova irq held", threading.current_thread().name] and be.pending() == 0
+        be.fire(0)  # outside a block: the handler thread
+        m.synchronize()
+        assert calls == ["nova irq held"] and be.notified == 1
+        with m.settling():
+            be.fire(0)
+            assert calls == ["nova irq held"]  # not yet: nobody was woken
+            clock.sleep(10 * US)  # this thread moves time: it delivers first
+            assert calls == ["nova irq held", me]
+            be.fire(0)  # left when the block ends: delivered then, in this thread
+        assert calls == ["nova irq held", me, me] and be.pending() == 0 and be.notified == 1
+        other = threading.Thread(target=be.fire, args=(0,))
+        with m.settling():
+            other.start()
+            other.join()  # another thread's interrupt wakes the handler thread even now
+            m.synchronize()
+        assert calls[-1] == "nova irq held" and be.notified == 2
+        with pytest.raises(RuntimeError), m.settling():
+            be.fire(0)
+            raise RuntimeError("the block fails")
+        assert calls[-1] == me and be.pending() == 0  # delivered on the way out all the same
     real = HoldingBackend()
-    with IrqManager(real, MonotonicClock(), name="real time"):
-        assert not real.held  # no settler on real time: every vector wakes the thread
+    with IrqManager(real, MonotonicClock(), name="real time") as r, r.settling():
+        real.fire(0)  # no settler on real time: the block holds nothing
+        assert real.notified == 1 and not real.holders
 
 
 def test_a_settler_never_overtakes_the_handler_thread() -> None:

@@ -169,7 +169,7 @@ def enable_gsp_interrupts(rpc: GspRpc, vfn: VfnController, table: VectorTable, c
     vfn.request(gsp.stall, handler, "GSP", "stall")
     F.NV_PFALCON_FALCON_IRQSCLR.write(bar, base=F.FALCON.GSP, swgen0=1)
     if vfn.irq.delivers:
-        rpc.use_wakeup(handler.wakeup)
+        rpc.use_wakeup(handler.wakeup, vfn.irq.settling)
     return GspInterrupts(table, handler, gsp.stall, vfn)
 
 

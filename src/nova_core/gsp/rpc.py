@@ -45,6 +45,7 @@ time, and the simulated GSP-RM settles before time moves, so runs are repeatable
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,6 +172,7 @@ class GspRpc:
         #: a reply never came: GSP-RM has stopped answering (a shutdown then skips its RPCs)
         self.unresponsive = False
         self._wakeup: Wakeup | None = None
+        self._settling: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
 
     # -- interrupts ----------------------------------------------------------------------------------
 
@@ -179,9 +181,15 @@ class GspRpc:
         """What waits sleep on when the GSP interrupt is delivered (None: they poll)."""
         return self._wakeup
 
-    def use_wakeup(self, wakeup: Wakeup | None) -> None:
-        """Wait for GSP-RM's messages on ``wakeup`` (signalled by the GSP interrupt handler); None: poll again."""
+    def use_wakeup(self, wakeup: Wakeup | None,
+                   settling: Callable[[], contextlib.AbstractContextManager[None]] | None = None) -> None:
+        """Wait for GSP-RM's messages on ``wakeup`` (signalled by the GSP interrupt handler); None: poll again.
+
+        ``settling``: the interrupt manager's :meth:`~nova_core.hw.irq.IrqManager.settling`, entered around an RPC's
+        doorbell and its wait (the thread that rings delivers the GSP interrupt it causes itself, on simulated time).
+        """
         self._wakeup = wakeup
+        self._settling = contextlib.nullcontext if wakeup is None or settling is None else settling
 
     def _await(self, done: Callable[[], bool], timeout: int, what: str) -> None:
         wakeup = self._wakeup
@@ -283,8 +291,9 @@ class GspRpc:
             name = self.abi.name_of(self.abi.function(function) if isinstance(function, str) else function)
             span = self.timeline.begin("rpc", name, bytes=len(payload))
         try:
-            pending = self.post(function, payload, awaited=True)
-            reply = self.wait(pending, timeout=timeout)
+            with self._settling():
+                pending = self.post(function, payload, awaited=True)
+                reply = self.wait(pending, timeout=timeout)
         except NovaError as e:
             if span is not None and self.timeline is not None:
                 self.timeline.end(span, ok=False, error=str(e))

@@ -32,19 +32,22 @@ handler triggered by an event has run before time moves on. As that settler, the
 time delivers what has fired itself when the backend lets it take the vectors (``take``: the simulated GPU's
 messages) and no delivery is in progress or held by the handler thread: the handler runs at a point the threaded
 path also allows (after the interrupt was raised, before time moves), still one delivery at a time and in firing
-order, without two thread switches per interrupt. Such a backend then stops waking the handler thread for each
-message (``hold_wakeups``); the thread delivers replays (:meth:`IrqManager.enable` / :meth:`IrqManager.unmask`),
-what :meth:`IrqManager.synchronize` finds pending (it wakes the thread; it never delivers itself), and what nobody
-settles for within its wait slice (:data:`WAIT_SLICE_S` of host time).
+order, without two thread switches per interrupt. A thread that will wait for what it raises (an RPC: the doorbell,
+then the wait for the reply) says so with :meth:`IrqManager.settling`: inside that block the backend does not wake
+the handler thread for the messages this thread raises (``holding``), and what the thread has not settled when the
+block ends it delivers then. Every other interrupt - another thread's, or one raised outside such a block - wakes
+the handler thread as always; the thread also delivers replays (:meth:`IrqManager.enable` /
+:meth:`IrqManager.unmask`).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -98,8 +101,8 @@ class IrqBackend(Protocol):
     # Optional: ``take() -> list[int]``, what has fired, without blocking, and nothing while vectors an earlier
     # ``wait``/``take`` returned are not yet ``done`` (so that a settler never overtakes the handler thread).
     # A backend that has it lets the thread that settles simulated time deliver (see the module docstring).
-    # Optional with it: ``hold_wakeups()``, after which a vector firing no longer ends a blocked ``wait`` (only
-    # ``wake`` and the timeout do), so that the handler thread is not switched to for what a settler delivers.
+    # Optional with it: ``holding()``, a context manager inside which a vector the calling thread fires does not end
+    # a blocked ``wait`` (that thread delivers it: :meth:`IrqManager.settling`).
 
     def wake(self) -> None:
         """Make a blocked :meth:`wait` return."""
@@ -225,17 +228,16 @@ class IrqManager:
         self._delivering = threading.Lock()
         self._inline: int | None = None  #: the thread delivering as a settler (see the module docstring)
         self._take: Callable[[], list[int]] | None = getattr(backend, "take", None)
-        self._held = False  #: the backend no longer wakes the thread per vector (``hold_wakeups``)
+        #: the backend's ``holding`` where a settler may deliver (see :meth:`settling`)
+        self._hold: Callable[[], contextlib.AbstractContextManager[None]] | None = None
         if backend.mode != "poll":
             self._thread = threading.Thread(target=self._run, name=f"nova irq {self.name}", daemon=True)
             self._thread.start()
             add = getattr(clock, "add_settler", None)
             if add is not None:
                 self._unsettle = add(self._settle)
-                hold = getattr(backend, "hold_wakeups", None)
-                if self._take is not None and hold is not None:
-                    hold()  # the settler delivers; the thread is woken by synchronize() or its wait slice
-                    self._held = True
+                if self._take is not None:
+                    self._hold = getattr(backend, "holding", None)
 
     # -- what it is -------------------------------------------------------------------------------------
 
@@ -373,14 +375,31 @@ class IrqManager:
         if self._thread is None or self.on_handler_thread():
             return
         deadline = time.monotonic() + timeout_s
-        if self._held and self.backend.pending():
-            self.backend.wake()  # the backend holds its wake-ups for a settler (hold_wakeups): the thread looks now
+        if self._hold is not None and self.backend.pending():
+            self.backend.wake()  # a settling thread's messages woke no one (``holding``): the thread looks now
         with self._lock:
             while not self._stop and (self._busy or self._replay or self.backend.pending()):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise IrqError(f"{self.name}: interrupts still being handled after {timeout_s:g} s")
                 self._idle.wait(min(left, 0.05))  # backend.pending() changes without notifying us
+
+    @contextlib.contextmanager
+    def settling(self) -> Iterator[None]:
+        """A block in which the calling thread will settle what it raises (it waits on simulated time for the
+        answer, as an RPC does after its doorbell): the backend wakes no handler thread for this thread's
+        interrupts, this thread delivers them when it next moves simulated time, and what is left when the block
+        ends (an exception included) it delivers then, before returning. Without a settler (real time) or a
+        backend that can hold, the block changes nothing."""
+        hold = self._hold
+        if hold is None or self.on_handler_thread():
+            yield
+            return
+        try:
+            with hold():
+                yield
+        finally:
+            self._settle()
 
     def _settle(self) -> None:
         """A VirtualClock settler: the handlers of what already fired run before simulated time moves."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..errors import IrqError, PciError
 from ..hw.device import Device
@@ -46,7 +46,8 @@ class MessageIrqBackend:
         self._taken = 0
         self._woken = False
         self._detached: set[int] = set()
-        self._wake_on_message = True  #: False once a settler takes the messages (:meth:`hold_wakeups`)
+        #: threads inside :meth:`holding` (id -> depth): a message they raise wakes no one; they deliver it
+        self._holders: dict[int, int] = {}
         self.stray = 0  #: messages that named no vector of ours
         self._unsubscribe = dev.msi_sink.on_message(self._message)
 
@@ -105,7 +106,7 @@ class MessageIrqBackend:
                 self.stray += 1
                 return
             self._queue.append(vector)
-            if self._wake_on_message:
+            if not self._holders or threading.get_ident() not in self._holders:
                 self._cond.notify_all()
 
     def wait(self, timeout_s: float) -> list[int]:
@@ -116,12 +117,22 @@ class MessageIrqBackend:
             self._taken += len(fired)
             return fired
 
-    def hold_wakeups(self) -> None:
-        """A message no longer wakes :meth:`wait` (only :meth:`wake` and its timeout do): the manager's clock
-        settler takes the messages (:meth:`take`) in the thread that moves simulated time, so the handler thread
-        is not switched to for each one (:mod:`nova_core.hw.irq`)."""
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Inside the block, a message the calling thread raises does not wake :meth:`wait`: that thread takes it
+        itself (:meth:`take`, as the settler of the simulated GPU's clock), so the handler thread is not switched to
+        for each one. Messages from other threads wake it as always (:meth:`nova_core.hw.irq.IrqManager.settling`
+        delivers what is left when the block ends)."""
+        me = threading.get_ident()
         with self._cond:
-            self._wake_on_message = False
+            self._holders[me] = self._holders.get(me, 0) + 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                depth = self._holders.pop(me) - 1
+                if depth:
+                    self._holders[me] = depth
 
     def take(self) -> list[int]:
         """What has fired, without blocking; nothing while an earlier :meth:`wait`/``take`` is not done (the
