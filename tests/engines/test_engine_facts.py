@@ -1,15 +1,14 @@
 """Channel and copy-engine facts, pinned three ways: literals from other sources, the generated bindings (NVIDIA's
-headers compiled per release), and - with ``NOVA_OGKM`` - NVIDIA's class headers themselves."""
+headers compiled per release), and NVIDIA's class headers themselves - through the committed table
+:mod:`nova_core.engines.reference.r570_144` (``tests/engines/test_class_reference.py`` regenerates it from the headers
+when they are at hand)."""
 
 from __future__ import annotations
-
-import os
-import re
-import subprocess
 
 import pytest
 
 from nova_core.engines import facts as F
+from nova_core.engines.reference import r570_144 as ref
 from nova_core.gpu.chips import Chipset
 from nova_core.gsp import bindings
 from nova_core.sim.gsp_rm.objects import ARCH_CLASSES
@@ -75,40 +74,28 @@ def test_method_header_and_gp_entry_match_other_drivers() -> None:
         (addr // 4) << 2 | n << 42 | 1 << 41)
 
 
-# -- against NVIDIA's class headers (NOVA_OGKM: a clone with the release tags) ---------------------------------
-
-
-def _header(path: str) -> str:
-    src = os.environ.get("NOVA_OGKM")
-    if not src:
-        pytest.skip("NOVA_OGKM is not set (a clone of NVIDIA/open-gpu-kernel-modules with the release tags)")
-    try:
-        return subprocess.run(["git", "-C", src, "show", f"570.144:{path}"], check=True, capture_output=True,
-                              text=True).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"cannot read {path} from {src}: {e}")
-
-
-def _methods(text: str, prefix: str) -> dict[str, int]:
-    """Methods of a class header: parenthesised offsets whose name has fields (``NAME_FIELD hi:lo``) under it."""
-    cands = {n: int(v, 16) for n, v in re.findall(rf"#define\s+{prefix}_([A-Z0-9_]+)\s+\((0x[0-9a-fA-F]+)\)", text)
-             if not n.startswith("DMA_")}
-    fields = set(re.findall(rf"#define\s+{prefix}_([A-Z0-9_]+)\s+\(?\d+\*?\d*\+?\d*\)?:\(?\d+", text))
-    return {n: v for n, v in cands.items() if any(f.startswith(n + "_") for f in fields)}
-
-
-def _fields(text: str, prefix: str) -> dict[str, tuple[int, int]]:
-    return {n: (int(hi), int(lo)) for n, hi, lo in re.findall(rf"#define\s+{prefix}_([A-Z0-9_]+)\s+(\d+):(\d+)", text)}
+# -- against NVIDIA's class headers (the committed table tools/gen_class_reference.py writes from 570.144) --------
 
 
 UVM = "kernel-open/nvidia-uvm"
+PUB = "src/common/inc/swref/published"
+
+
+def _methods(header: str, prefix: str) -> dict[str, int]:
+    """The methods of a uvm class header - parenthesised offsets whose name has fields (``NAME_FIELD hi:lo``) under
+    it - without the class prefix."""
+    return {n.removeprefix(f"{prefix}_"): v for n, v in ref.METHODS[header].items()}
+
+
+def _fields(header: str, prefix: str) -> dict[str, tuple[int, int]]:
+    return {n.removeprefix(f"{prefix}_"): v for n, v in ref.FIELDS[header].items() if n.startswith(f"{prefix}_")}
 
 
 @pytest.mark.parametrize("cls, header, prefix", [
     (0xC46F, "clc46f.h", "NVC46F"), (0xC56F, "clc56f.h", "NVC56F"), (0xC86F, "clc86f.h", "NVC86F"),
     (0xC96F, "clc96f.h", "NVC96F")])
 def test_host_methods_match_the_class_headers(cls: int, header: str, prefix: str) -> None:
-    found = _methods(_header(f"{UVM}/{header}"), prefix)
+    found = _methods(f"{UVM}/{header}", prefix)
     found.pop("QUADRO_VERIFY", None)  # not a method a channel of ours sends (left out of the facts)
     assert found == F.HOST_METHODS[cls]
 
@@ -117,27 +104,27 @@ def test_host_methods_match_the_class_headers(cls: int, header: str, prefix: str
     (0xC5B5, "clc5b5.h", "NVC5B5"), (0xC6B5, "clc6b5.h", "NVC6B5"), (0xC7B5, "clc7b5.h", "NVC7B5"),
     (0xC8B5, "clc8b5.h", "NVC8B5"), (0xC9B5, "clc9b5.h", "NVC9B5")])
 def test_ce_methods_match_the_class_headers(cls: int, header: str, prefix: str) -> None:
-    assert _methods(_header(f"{UVM}/{header}"), prefix) == F.CE_METHODS[cls]
+    assert _methods(f"{UVM}/{header}", prefix) == F.CE_METHODS[cls]
 
 
 def test_cab5_and_ca6f_deltas() -> None:
-    ca6f = _methods(_header(f"{UVM}/clca6f.h"), "NVCA6F")
-    assert all(F.HOST_METHODS[0xCA6F][k] == v for k, v in ca6f.items())
-    cab5 = _methods(_header(f"{UVM}/clcab5.h"), "NVCAB5")
-    assert cab5.items() <= F.CE_METHODS[0xCAB5].items()
+    ca6f = _methods(f"{UVM}/clca6f.h", "NVCA6F")
+    assert ca6f and all(F.HOST_METHODS[0xCA6F][k] == v for k, v in ca6f.items())
+    cab5 = _methods(f"{UVM}/clcab5.h", "NVCAB5")
+    assert cab5 and cab5.items() <= F.CE_METHODS[0xCAB5].items()
 
 
 @pytest.mark.parametrize("header, prefix, fmt", [
     ("clc5b5.h", "NVC5B5", F.LaunchDma), ("clc7b5.h", "NVC7B5", F.LaunchDmaC7B5),
     ("clc8b5.h", "NVC8B5", F.LaunchDmaC8B5)])
 def test_launch_dma_fields_match(header: str, prefix: str, fmt: type[F.LaunchDma]) -> None:
-    fields = _fields(_header(f"{UVM}/{header}"), prefix)
+    fields = _fields(f"{UVM}/{header}", prefix)
     for f in fmt.FIELDS:
         assert fields[f"LAUNCH_DMA_{f.name.upper()}"] == (f.hi, f.lo), f.name
 
 
 def test_host_bitfields_match() -> None:
-    fields = _fields(_header(f"{UVM}/clc56f.h"), "NVC56F")
+    fields = _fields(f"{UVM}/clc56f.h", "NVC56F")
     for f in F.SemExecute.FIELDS:
         assert fields[f"SEM_EXECUTE_{f.name.upper()}"] == (f.hi, f.lo), f.name
     assert fields["DMA_METHOD_ADDRESS"] == (F.PbHeader.address.hi, F.PbHeader.address.lo)
@@ -150,14 +137,11 @@ def test_host_bitfields_match() -> None:
 
 
 def test_flags_and_token_match() -> None:
-    text = _header("src/common/sdk/nvidia/inc/alloc/alloc_channel.h")
-    fields = _fields(text, "NVOS04_FLAGS")
+    fields = _fields("src/common/sdk/nvidia/inc/alloc/alloc_channel.h", "NVOS04_FLAGS")
     for f in F.Nvos04Flags.FIELDS:
         assert fields[f.name.upper()] == (f.hi, f.lo), f.name
-    ctrl = _fields(_header("src/common/inc/swref/published/turing/tu102/dev_ctrl.h"), "NV_CTRL_VF_DOORBELL")
+    ctrl = _fields(f"{PUB}/turing/tu102/dev_ctrl.h", "NV_CTRL_VF_DOORBELL")
     assert ctrl["VECTOR"] == (11, 0) and ctrl["RUNLIST_ID"] == (22, 16)
-    vm = _fields(_header("src/common/inc/swref/published/blackwell/gb202/dev_vm.h"), "NV_VIRTUAL_FUNCTION_DOORBELL")
+    vm = _fields(f"{PUB}/blackwell/gb202/dev_vm.h", "NV_VIRTUAL_FUNCTION_DOORBELL")
     assert vm["RUNLIST_DOORBELL"] == (30, 30)
-    dev_vm = _header("src/common/inc/swref/published/turing/tu102/dev_vm.h")
-    assert re.search(r"#define NV_VIRTUAL_FUNCTION_DOORBELL\s+0x30090", dev_vm)
-
+    assert ref.NUMBERS[f"{PUB}/turing/tu102/dev_vm.h"]["NV_VIRTUAL_FUNCTION_DOORBELL"] == 0x30090

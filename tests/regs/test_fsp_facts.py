@@ -1,10 +1,9 @@
-"""The Hopper/Blackwell register facts (FSP, THERM I2CS scratch, XAL BAR0 window, VFN interrupt tree sizes) against
-NVIDIA's 570.144 headers, parsed where a tree is at hand (``NOVA_OGKM_TREE`` or ``ogkm/570.144`` beside the checkouts),
-and the chip facts that pick them."""
+"""The Hopper/Blackwell register facts (FSP, THERM I2CS scratch, XAL BAR0 window, VFN interrupt tree sizes, flush
+page registers) against NVIDIA's 570.144 headers - through the committed register reference
+:mod:`nova_core.regs.reference.r570_144` (``tests/regs/test_reference.py`` regenerates it from the headers when they
+are at hand), each fact from the header named here - and the chip facts that pick them."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
@@ -12,69 +11,74 @@ from nova_core.gpu.chips import CHIPS, BootPath, Chipset
 from nova_core.regs import falcon as fl
 from nova_core.regs import fsp, pfb, therm, vfn, xal
 from nova_core.regs.core import Register
-from ogkm_tree import PUBLISHED, ogkm_570_tree
+from nova_core.regs.reference import RefRegister
+from nova_core.regs.reference import r570_144 as ref
 
 
-def _defines(header: str) -> dict[str, str]:
-    tree = ogkm_570_tree()
-    if tree is None:
-        pytest.skip("no open-gpu-kernel-modules 570.144 tree (NOVA_OGKM_TREE, or ogkm/570.144 beside the checkouts)")
-    text = (tree / PUBLISHED / header).read_text()
-    defines = re.finditer(r"^#define[ \t]+(\w+(?:\(i\))?)[ \t]+(\S+)", text, re.M)
-    return {m.group(1): m.group(2).strip() for m in defines}
+def _entry(name: str, family: str, header: str | None) -> RefRegister:
+    """The reference's published facts of ``name`` on ``family``, which ``header`` decided (None: any header)."""
+    (entry,) = [e for e in ref.REGISTERS[name] if family in e.families and e.published]
+    decided = entry.source
+    for part in entry.source.split("; "):  # "GH100: hopper/gh100/dev_vm.h, turing/tu102/dev_vm.h; GB100 ...: ..."
+        fams, sep, headers = part.partition(": ")
+        if sep and family in fams.split():
+            decided = headers
+    assert header is None or header in decided, (name, family, entry.source)
+    return entry
 
 
-def _array_base(expr: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\((0x[0-9a-fA-F]+)\+\(i\)\*(\d+)\)", expr)
-    assert m, expr
-    return int(m.group(1), 16), int(m.group(2))
+def _bits(entry: RefRegister, field: str) -> str:
+    (f,) = [f for f in entry.fields if f.name == field]
+    return f"{f.hi}:{f.lo}"
+
+
+def _family(header: str) -> str:
+    return header.split("/")[1].upper()
 
 
 @pytest.mark.parametrize(("name", "reg"), [
-    ("NV_PFSP_EMEMC(i)", fsp.NV_PFSP_EMEMC), ("NV_PFSP_EMEMD(i)", fsp.NV_PFSP_EMEMD),
-    ("NV_PFSP_QUEUE_HEAD(i)", fsp.NV_PFSP_QUEUE_HEAD), ("NV_PFSP_QUEUE_TAIL(i)", fsp.NV_PFSP_QUEUE_TAIL),
-    ("NV_PFSP_MSGQ_HEAD(i)", fsp.NV_PFSP_MSGQ_HEAD), ("NV_PFSP_MSGQ_TAIL(i)", fsp.NV_PFSP_MSGQ_TAIL),
-    ("NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_2(i)", fsp.NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_2),
-    ("NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_3(i)", fsp.NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_3),
+    ("NV_PFSP_EMEMC", fsp.NV_PFSP_EMEMC), ("NV_PFSP_EMEMD", fsp.NV_PFSP_EMEMD),
+    ("NV_PFSP_QUEUE_HEAD", fsp.NV_PFSP_QUEUE_HEAD), ("NV_PFSP_QUEUE_TAIL", fsp.NV_PFSP_QUEUE_TAIL),
+    ("NV_PFSP_MSGQ_HEAD", fsp.NV_PFSP_MSGQ_HEAD), ("NV_PFSP_MSGQ_TAIL", fsp.NV_PFSP_MSGQ_TAIL),
+    ("NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_2", fsp.NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_2),
+    ("NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_3", fsp.NV_PFSP_FALCON_COMMON_SCRATCH_GROUP_3),
 ])
 def test_fsp_registers_are_dev_fsp_pri_h(name: str, reg: type[Register]) -> None:
-    d = _defines("hopper/gh100/dev_fsp_pri.h")
-    base, stride = _array_base(d[name])
-    size = int(d[name.replace("(i)", "__SIZE_1")])
-    assert (reg.addr(i=0), reg.STRIDE, reg.COUNT) == (base, stride, size)
+    e = _entry(name, "GH100", "hopper/gh100/dev_fsp_pri.h")
+    assert e.where == (("", reg.addr(i=0)),)
+    assert (e.stride, e.entries) == (reg.STRIDE, reg.COUNT)
 
 
 def test_emem_fields_and_channel() -> None:
-    d = _defines("hopper/gh100/dev_fsp_pri.h")
+    e = _entry("NV_PFSP_EMEMC", "GH100", "hopper/gh100/dev_fsp_pri.h")
     for field in ("OFFS", "BLK", "AINCW", "AINCR"):
-        assert d[f"NV_PFSP_EMEMC_{field}"] == fsp.NV_PFSP_EMEMC.field(field.lower()).bits()
+        assert _bits(e, field) == fsp.NV_PFSP_EMEMC.field(field.lower()).bits()
 
 
 @pytest.mark.parametrize(("header", "reg"), [("hopper/gh100/dev_therm.h", therm.NV_THERM_I2CS_SCRATCH),
                                              ("blackwell/gb100/dev_therm.h", therm.NV_THERM_I2CS_SCRATCH),
                                              ("blackwell/gb202/dev_therm.h", therm.NV_THERM_I2CS_SCRATCH_GB202)])
 def test_fsp_boot_scratch_per_chip(header: str, reg: type[Register]) -> None:
-    assert int(_defines(header)["NV_THERM_I2CS_SCRATCH"], 16) == reg.addr()
+    assert _entry("NV_THERM_I2CS_SCRATCH", _family(header), header).where == (("", reg.addr()),)
 
 
 def test_xal_bar0_window_and_lockdown_bit() -> None:
     for chip in ("hopper/gh100", "blackwell/gb100", "blackwell/gb202"):
-        assert int(_defines(f"{chip}/pri_nv_xal_ep.h")["NV_XAL_EP_BAR0_WINDOW"], 16) == xal.NV_XAL_EP_BAR0_WINDOW.addr()
-    assert _defines("blackwell/gb100/pri_nv_xal_ep.h")["NV_XAL_EP_BAR0_WINDOW_BASE"] == "22:0"
-    assert _defines("hopper/gh100/dev_falcon_v4.h")["NV_PFALCON_FALCON_HWCFG2_RISCV_BR_PRIV_LOCKDOWN"] == \
-        fl.NV_PFALCON_FALCON_HWCFG2_GH100.riscv_br_priv_lockdown.bits()
+        e = _entry("NV_XAL_EP_BAR0_WINDOW", _family(f"{chip}/"), f"{chip}/pri_nv_xal_ep.h")
+        assert e.where == (("", xal.NV_XAL_EP_BAR0_WINDOW.addr()),)
+    assert _bits(_entry("NV_XAL_EP_BAR0_WINDOW", "GB100", "blackwell/gb100/pri_nv_xal_ep.h"), "BASE") == "22:0"
+    hwcfg2 = _entry("NV_PFALCON_FALCON_HWCFG2", "GH100", "hopper/gh100/dev_falcon_v4.h")
+    assert _bits(hwcfg2, "RISCV_BR_PRIV_LOCKDOWN") == fl.NV_PFALCON_FALCON_HWCFG2_GH100.riscv_br_priv_lockdown.bits()
 
 
 @pytest.mark.parametrize(("header", "leaves"), [("turing/tu102/dev_vm.h", 8), ("ampere/ga102/dev_vm.h", 8),
                                                 ("hopper/gh100/dev_vm.h", 16), ("blackwell/gb100/dev_vm.h", 16)])
 def test_vfn_interrupt_tree_sizes(header: str, leaves: int) -> None:
-    d = _defines(header)
-    assert int(d["NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF__SIZE_1"]) == leaves
-    family = header.split("/")[1].upper()
+    family = _family(header)
+    assert _entry("NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF", family, header).entries == leaves
     assert leaves == vfn.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_LEAF.for_family(family).COUNT
-    if "NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP__SIZE_1" in d:
-        top = vfn.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP
-        assert int(d["NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP__SIZE_1"]) == top.COUNT
+    top = _entry("NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP", family, None)  # hopper/gh100/dev_vm.h inherits ga102's
+    assert top.entries == vfn.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP.for_family(family).COUNT
 
 
 def test_chip_columns_of_the_fsp_path() -> None:
@@ -104,16 +108,20 @@ def test_chip_columns_of_the_fsp_path() -> None:
 def test_hopper_and_blackwell_flush_page_registers(header: str, regs: tuple[str, ...], base: int) -> None:
     """The hub registers the flush page goes in from Hopper on, against the headers (the HSHUB ones are relative to
     an HSHUB; HSHUB0 is at 0x870000, OpenRM's NV_PFB_HSHUB0); LO keeps bits 31:8 or 31:0, HI bits 51:32."""
-    d = _defines(header)
+    family = "GB202" if "gb10b" in header else _family(header)
     for name in regs:
         reg = getattr(pfb, name)
-        assert int(d[name], 16) + base == reg.addr(), name
-        assert d[f"{name}_ADR"] == reg.field("adr").bits() == "31:0"
-        mask = d.get(f"{name}_ADR_MASK")
+        e = _entry(name, family, header)
+        if base:  # the reference's address is the header's offset plus the HSHUB0 base OpenRM defines
+            assert f"NV_PFB_HSHUB0 {base:#x}" in e.source, e.source
+        assert e.where == (("", reg.addr()),), name
+        assert _bits(e, "ADR") == reg.field("adr").bits() == "31:0"
+        (adr,) = [f for f in e.fields if f.name == "ADR"]
+        mask = dict(adr.values).get("MASK")
         if name.endswith("_HI"):
-            assert mask is not None and int(mask, 16) == (1 << (52 - 32)) - 1
+            assert mask is not None and mask == (1 << (52 - 32)) - 1
         elif mask is not None:
-            assert int(mask, 16) == 0xFFFFFF00
+            assert mask == 0xFFFFFF00
 
 
 def test_flush_page_registers_per_chip() -> None:

@@ -7,7 +7,7 @@ message headers), ``fsp_nvdm_format.h`` (NVDM types), ``fsp_emem_channels.h``, `
 ``kern_fsp_retval.h`` (error codes), ``arch/nvalloc/common/inc/gsp/gspifpub.h`` (``GSP_FMC_BOOT_PARAMS``);
 Linux nouveau ``nvkm/subdev/fsp/gh100.c`` (the same message, built for a COT boot). The per-chip COT version and
 key/signature sizes are columns of :data:`nova_core.gpu.chips.CHIPS`. The struct formats are byte-exact
-(``tests/fsp/test_fsp_facts.py`` compiles NVIDIA's headers where they are at hand and compares).
+(``tests/fsp/test_fsp_formats.py`` compiles NVIDIA's headers where they are at hand and compares).
 """
 
 from __future__ import annotations
