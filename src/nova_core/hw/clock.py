@@ -121,13 +121,19 @@ class VirtualClock:
         if ns <= 0:
             return
         with self._lock:
-            self.charged += ns
-            target = self._now + ns
-            timers = self._timers
-            if self._firing or not timers or timers[0][0] > target:  # no timer falls due (the common case)
-                self._now = target
-                return
-            self._advance_to(target)
+            self.advance_locked(ns)
+
+    def advance_locked(self, ns: int) -> None:
+        """:meth:`advance` for a caller that holds :attr:`lock` already (the simulated BAR charging an access)."""
+        if ns <= 0:
+            return
+        self.charged += ns
+        target = self._now + ns
+        timers = self._timers
+        if self._firing or not timers or timers[0][0] > target:  # no timer falls due (the common case)
+            self._now = target
+            return
+        self._advance_to(target)
 
     def call_at(self, when: int, fn: Callable[[], None]) -> TimerHandle:
         """Run ``fn`` when virtual time reaches ``when`` (immediately if it already has)."""
@@ -169,6 +175,10 @@ class VirtualClock:
         What waiting for an interrupt is on simulated time: the actors settle, then time jumps to the next
         timer (a simulated GSP-RM publishing its reply and raising its interrupt, say) instead of moving in
         fixed poll steps. Returns the condition's last value; time never passes the deadline.
+
+        ``condition`` is a look (a counter an interrupt handler bumps): it must not give the actors work, because
+        time then moves to the next event without settling them again - one settle per step, the settle of the
+        step's ``sleep(0)``, which is what the move would have found at rest anyway.
         """
         deadline = self._now + max(timeout, 0)
         while True:
@@ -179,7 +189,10 @@ class VirtualClock:
             if now >= deadline:
                 return False
             nxt = self.next_due()
-            self.sleep((deadline if nxt is None else min(max(nxt, now + 1), deadline)) - now)
+            step = (deadline if nxt is None else min(max(nxt, now + 1), deadline)) - now
+            with self._lock:  # sleep(step) less its settle (done just above)
+                self.slept += step
+                self._advance_to(self._now + step)
 
     def _advance_to(self, target: int) -> None:
         # Fire due timers in time order; a timer may schedule more timers (bounded by target).

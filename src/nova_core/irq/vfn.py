@@ -10,8 +10,8 @@ message to the CPU. Per-chip geometry: ``ChipFacts.vfn_leaves`` (facts in :mod:`
 
 1. *unarm*: TOP_EN_CLEAR of every subtree (the line drops; anything still pending when it is set again sends a
    new message) and, with MSI on TU102..AD107, the MSI re-arm write (``NV_XVE_CYA_2``; :mod:`nova_core.regs.xve`);
-2. read TOP, then each LEAF (and its enable mask, LEAF_EN_SET reads it) whose subtree bit is set: the
-   enabled, pending vectors;
+2. read TOP, then each LEAF whose subtree bit is set, masked with the enables this driver set (nouveau's
+   ``allowed``; LEAF_EN_SET is read only when a pending bit is outside them): the enabled, pending vectors;
 3. for each pending vector with a handler: *reset* it (LEAF write-1-to-clear) **before** calling the handler, so
    an interrupt raised while the handler runs is not lost;
 4. a pending, enabled vector with no handler is *blocked* (LEAF_EN_CLEAR) and reported once - an interrupt
@@ -260,8 +260,7 @@ class VfnController:
             if self._rearm_msi is not None:
                 w(self._rearm_msi.offset, 0)
             top = self._top.read()
-            stat = [self._leaf[i].read() & self._leaf_set[i].read() if top >> (i // LEAVES_PER_SUBTREE) & 1 else 0
-                    for i in range(self.leaves)]  # enabled and pending (a vector blocked stays latched, unseen)
+            stat = [self._pending(i) if top >> (i // LEAVES_PER_SUBTREE) & 1 else 0 for i in range(self.leaves)]
             try:
                 if not any(stat):
                     self.spurious += 1
@@ -290,6 +289,17 @@ class VfnController:
                 return True
             finally:
                 self._w(self._top_en_set_at, self.top_mask)
+
+    def _pending(self, i: int) -> int:
+        """LEAF(i)'s enabled, pending vectors (a vector blocked stays latched, unseen). Like nouveau
+        (``tu102_vfn_intr_pending`` reads LEAF only; ``nvkm_intr`` then goes by its own ``allowed`` state), the
+        enables are this driver's copy (:attr:`_en`: it alone writes LEAF_EN); only a pending bit outside that copy
+        (a vector enabled behind our back) makes it read LEAF_EN, so that the vector is blocked and reported."""
+        pending = self._leaf[i].read()
+        en = self._en[i]
+        if pending & ~en:
+            return int(pending & self._leaf_set[i].read())
+        return int(pending & en)
 
     def _call(self, v: Vector) -> None:
         handler = v.handler
