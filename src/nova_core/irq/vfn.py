@@ -112,6 +112,10 @@ class VfnController:
         self._w = bar.write32
         self._top_en_set_at, self._top_en_clear_at = self._top_en_set.offset, self._top_en_clear.offset
         self._leaf_at = [r.offset for r in self._leaf]
+        self._boot_0 = NV_PMC_BOOT_0.bind(bar)
+        #: per TOP bit: the leaves of that subtree
+        self._subtree_leaves = [range(n * LEAVES_PER_SUBTREE, (n + 1) * LEAVES_PER_SUBTREE)
+                                for n in range(self.subtrees)]
         self._lock = threading.RLock()  #: register programming and servicing, one at a time (nouveau intr.lock)
         self._en = [0] * leaves  #: what this driver enabled (LEAF_EN), per leaf
         self._vectors: dict[int, Vector] = {}
@@ -260,12 +264,16 @@ class VfnController:
             if self._rearm_msi is not None:
                 w(self._rearm_msi.offset, 0)
             top = self._top.read()
-            stat = [self._pending(i) if top >> (i // LEAVES_PER_SUBTREE) & 1 else 0 for i in range(self.leaves)]
+            stat = [0] * self.leaves
+            for n, leaves in enumerate(self._subtree_leaves):
+                if top >> n & 1:
+                    for i in leaves:
+                        stat[i] = self._pending(i)
             try:
                 if not any(stat):
                     self.spurious += 1
                     return False
-                if self.bar.read32(NV_PMC_BOOT_0.addr()) == 0xFFFFFFFF:
+                if self._boot_0.read() == 0xFFFFFFFF:
                     if not self.lost:
                         self.lost = True
                         self.irq.report("VFN: BOOT_0 reads 0xffffffff while servicing: the GPU is gone; its "
