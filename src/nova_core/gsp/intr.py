@@ -116,9 +116,8 @@ class GspInterrupt:
         self._w = bar.write32
         self._irqsclr_at = self._irqsclr.offset
         self._swgen0 = F.NV_PFALCON_FALCON_IRQSCLR.encode(swgen0=1)
-        self._retrigger_at, self._trigger = ((self._retrigger.offset,
-                                              F.NV_PFALCON_FALCON_INTR_RETRIGGER.encode(trigger=1))
-                                             if self._retrigger is not None else (None, 0))
+        self._retrigger_at: int | None = None if self._retrigger is None else self._retrigger.offset
+        self._trigger = F.NV_PFALCON_FALCON_INTR_RETRIGGER.encode(trigger=1)
         self.wakeup = Wakeup("GSP message queue")
         self.stats = GspIrqStats()
         self.reports: list[str] = []

@@ -267,7 +267,7 @@ class IrqManager:
     def on_handler_thread(self) -> bool:
         """Whether the caller is running handlers (the handler thread, or a settler delivering)."""
         me = threading.get_ident()
-        return me == self._thread_id or me == self._inline
+        return me in (self._thread_id, self._inline)
 
     def report(self, message: str) -> None:
         """Record a fault (kept in :attr:`reports`, bounded) and log it."""
