@@ -108,6 +108,7 @@ class VfnController:
         self._leaf_set = [leaf_en_set.bind(bar, i=i) for i in range(leaves)]
         self._leaf_clear = [leaf_en_clear.bind(bar, i=i) for i in range(leaves)]
         self._rearm_msi = NV_XVE_CYA_2.bind(bar) if msi_rearm else None
+        self._rearm_msi_at = None if self._rearm_msi is None else self._rearm_msi.offset
         # the handler's writes go straight to the BAR (their offsets and values were checked above)
         self._w = bar.write32
         self._top_en_set_at, self._top_en_clear_at = self._top_en_set.offset, self._top_en_clear.offset
@@ -119,6 +120,8 @@ class VfnController:
         self._lock = threading.RLock()  #: register programming and servicing, one at a time (nouveau intr.lock)
         self._en = [0] * leaves  #: what this driver enabled (LEAF_EN), per leaf
         self._vectors: dict[int, Vector] = {}
+        #: the vectors in service order (by number) with their leaf and bit: rebuilt by request(), read by service()
+        self._order: list[tuple[int, int, Vector]] = []
         self._blocked_reported: set[int] = set()
         self.armed = False
         self.attached = False
@@ -195,6 +198,7 @@ class VfnController:
             if old is not None and old.handler is not None:
                 raise IrqError(f"vector {vector} already has a handler ({old.name})")
             v = self._vectors[vector] = Vector(vector, name, kind, handler)
+            self._order = [(*vector_leaf(n), self._vectors[n]) for n in sorted(self._vectors)]
             self._blocked_reported.discard(vector)
             self._allow_locked(vector)
             v.allowed = True
@@ -261,8 +265,8 @@ class VfnController:
             self.services += 1
             w = self._w
             w(self._top_en_clear_at, self.top_mask)
-            if self._rearm_msi is not None:
-                w(self._rearm_msi.offset, 0)
+            if self._rearm_msi_at is not None:
+                w(self._rearm_msi_at, 0)
             top = self._top.read()
             stat = [0] * self.leaves
             for n, leaves in enumerate(self._subtree_leaves):
@@ -279,11 +283,9 @@ class VfnController:
                         self.irq.report("VFN: BOOT_0 reads 0xffffffff while servicing: the GPU is gone; its "
                                         "interrupts are left pending")
                     return True
-                for vec in sorted(self._vectors):
-                    leaf, bit = vector_leaf(vec)
+                for leaf, bit, v in self._order:
                     if not stat[leaf] & bit:
                         continue
-                    v = self._vectors[vec]
                     if v.handler is None or not v.allowed:
                         continue
                     stat[leaf] &= ~bit
