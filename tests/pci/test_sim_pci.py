@@ -379,3 +379,60 @@ def test_mirror_write_goes_through_the_config_rules() -> None:
     gpu = SimGpu("ad102")
     with pytest.raises(SimViolation, match="read-only config bytes"):
         gpu.bar0.write32(0x088000, struct.unpack("<I", b"\x34\x12\x00\x00")[0])
+
+
+def test_cached_routing_follows_every_config_write() -> None:
+    """signal() decodes the config space once per change (a sim choice): each write that changes the MSI address,
+    data or enable, bus mastering, INTx disable, or MSI-X enable/function mask is seen by the very next message,
+    whichever path wrote it (config space or the BAR0 mirror of it), and after an FLR."""
+    gpu = SimGpu("ad102")
+    m, cs = pf(gpu), cs_of(gpu)
+    assert m.interrupt_mode() == "intx" and not m.signal(0) and m.intx_asserted  # cached: INTx
+    cs.write16(F.COMMAND, cs.u16(F.COMMAND) | F.Command.master.mask | F.Command.intx_disable.mask)
+    msi = MsiController(cs)
+    msi.enable(1, 0xFEE0_1000, 0x41)
+    assert m.interrupt_mode() == "msi" and m.signal(0) and m.messages[-1] == (0xFEE01000, 0x41)
+    msi.disable()
+    msi.enable(1, 0xFEE0_2000, 0x42)  # new address and data
+    assert m.signal(0) and m.messages[-1] == (0xFEE02000, 0x42)
+    # data changed behind the controller's back, through the BAR0 mirror of the config space
+    mirror = m.profile.mirror + OFF_MSI + F.MSI_DATA_64
+    word = gpu.bar0.read32(mirror & ~3)
+    shift = 8 * (mirror & 3)
+    gpu.bar0.write32(mirror & ~3, (word & ~(0xFFFF << shift)) | 0x43 << shift)
+    assert m.signal(0) and m.messages[-1] == (0xFEE02000, 0x43)
+    cs.write16(F.COMMAND, cs.u16(F.COMMAND) & ~F.Command.master.mask)  # bus master off: nothing sent
+    sent = len(m.messages)
+    assert not m.signal(0) and len(m.messages) == sent
+    cs.write16(F.COMMAND, cs.u16(F.COMMAND) | F.Command.master.mask)
+    msi.disable()  # MSI off, INTx disabled: nothing at all
+    assert m.interrupt_mode() == "intx" and not m.signal(0) and not m.intx_asserted and len(m.messages) == sent
+    cs.write16(F.COMMAND, cs.u16(F.COMMAND) & ~F.Command.intx_disable.mask)  # INTx allowed again
+    assert not m.signal(0) and m.intx_asserted
+
+
+def test_cached_routing_follows_msix_enable_and_function_mask() -> None:
+    gpu, ctl = msix_setup()
+    m = pf(gpu)
+    assert m.interrupt_mode() == "intx"
+    ctl.enable()
+    [v] = ctl.allocate(1)
+    ctl.program(v, 0xFEE0_4000, 0x21)
+    ctl.unmask(v)
+    assert m.interrupt_mode() == "msi-x" and m.signal(v)
+    ctl.set_function_mask(True)
+    assert not m.signal(v) and ctl.is_pending(v)
+    ctl.set_function_mask(False)  # the pending message goes out at once
+    assert not ctl.is_pending(v) and m.messages[-1] == (0xFEE04000, 0x21)
+    ctl.disable()
+    assert m.interrupt_mode() == "intx" and not m.signal(v)
+
+
+def test_cached_routing_is_dropped_by_flr() -> None:
+    gpu = SimGpu("ad102")
+    m, cs = pf(gpu), cs_of(gpu)
+    cs.write16(F.COMMAND, cs.u16(F.COMMAND) | F.Command.master.mask)
+    MsiController(cs).enable(1, 0xFEE0_1000, 0x41)
+    assert m.interrupt_mode() == "msi"
+    m._flr()
+    assert m.interrupt_mode() == "intx"

@@ -112,6 +112,12 @@ class GspInterrupt:
         self._dest = dest.bind(bar, base=base2)
         self._retrigger = (None if chipset.architecture is Architecture.TURING
                            else F.NV_PFALCON_FALCON_INTR_RETRIGGER.bind(bar, base=base, i=0))
+        # the handler's writes go straight to the BAR, their offsets and values encoded (and checked) once here
+        self._w = bar.write32
+        self._irqsclr_at = self._irqsclr.offset
+        self._swgen0 = F.NV_PFALCON_FALCON_IRQSCLR.encode(swgen0=1)
+        self._retrigger_at: int | None = None if self._retrigger is None else self._retrigger.offset
+        self._trigger = F.NV_PFALCON_FALCON_INTR_RETRIGGER.encode(trigger=1)
         self.wakeup = Wakeup("GSP message queue")
         self.stats = GspIrqStats()
         self.reports: list[str] = []
@@ -125,7 +131,7 @@ class GspInterrupt:
             self.stats.unclaimed += 1
             return False
         if stat & F.IRQ_SWGEN0:
-            self._irqsclr.write(F.IRQ_SWGEN0)  # before the queue is read: a message written now raises it again
+            self._w(self._irqsclr_at, self._swgen0)  # before the queue is read: a message written now raises it again
             self.stats.messages += 1
             self.wakeup.signal()
         if stat & F.IRQ_HALT:
@@ -139,8 +145,8 @@ class GspInterrupt:
             self._irqsclr.write(other)
             self.stats.other += 1
             self.reports.append(f"GSP interrupt causes {other:#x} not serviced: masked (IRQMCLR)")
-        if self._retrigger is not None:
-            self._retrigger.write(trigger=1)
+        if self._retrigger_at is not None:
+            self._w(self._retrigger_at, self._trigger)
         return True
 
 

@@ -101,7 +101,8 @@ class VirtualClock:
         self._lock = threading.RLock()
         #: the simulated GPU's models share this lock (see nova_core.sim.regfile)
         self.lock = self._lock
-        self._settlers: list[Callable[[], None]] = []
+        self._settlers: tuple[Callable[[], None], ...] = ()  #: replaced, never changed in place (sleep reads it)
+        self._settlers_lock = threading.Lock()  #: registrations only (not the clock's lock: a settler may hold it)
         self._firing = False
         self.slept = 0
         self.charged = 0
@@ -110,24 +111,40 @@ class VirtualClock:
         return self._now
 
     def sleep(self, ns: int) -> None:
-        for settle in list(self._settlers):
+        for settle in self._settlers:  # replaced whole by add_settler/remove: iterating it needs no copy
             settle()
+        self._pass(ns)
+
+    def _pass(self, ns: int) -> None:
+        """Sleep's move of time (no settling): ``slept`` grows by ``ns``, the timers due fire in order."""
+        ns = max(ns, 0)
         with self._lock:
-            self.slept += max(ns, 0)
-            self._advance_to(self._now + max(ns, 0))
+            self.slept += ns
+            target = self._now + ns
+            timers = self._timers
+            if self._firing or not timers or timers[0][0] > target:  # nothing falls due: what _advance_to would do
+                self._now = max(self._now, target)
+                return
+            self._advance_to(target)
 
     def advance(self, ns: int) -> None:
         """Move time forward by ``ns`` without settling actors (used for access costs)."""
         if ns <= 0:
             return
         with self._lock:
-            self.charged += ns
-            target = self._now + ns
-            timers = self._timers
-            if self._firing or not timers or timers[0][0] > target:  # no timer falls due (the common case)
-                self._now = target
-                return
-            self._advance_to(target)
+            self.advance_locked(ns)
+
+    def advance_locked(self, ns: int) -> None:
+        """:meth:`advance` for a caller that holds :attr:`lock` already (the simulated BAR charging an access)."""
+        if ns <= 0:
+            return
+        self.charged += ns
+        target = self._now + ns
+        timers = self._timers
+        if self._firing or not timers or timers[0][0] > target:  # no timer falls due (the common case)
+            self._now = target
+            return
+        self._advance_to(target)
 
     def call_at(self, when: int, fn: Callable[[], None]) -> TimerHandle:
         """Run ``fn`` when virtual time reaches ``when`` (immediately if it already has)."""
@@ -143,11 +160,14 @@ class VirtualClock:
 
     def add_settler(self, settle: Callable[[], None]) -> Callable[[], None]:
         """Register a callable that blocks until a simulated actor is at rest; returns an unregister."""
-        self._settlers.append(settle)
+        with self._settlers_lock:
+            self._settlers = (*self._settlers, settle)
 
         def remove() -> None:
-            if settle in self._settlers:
-                self._settlers.remove(settle)
+            with self._settlers_lock:
+                if settle in self._settlers:
+                    i = self._settlers.index(settle)
+                    self._settlers = self._settlers[:i] + self._settlers[i + 1:]
 
         return remove
 
@@ -169,6 +189,10 @@ class VirtualClock:
         What waiting for an interrupt is on simulated time: the actors settle, then time jumps to the next
         timer (a simulated GSP-RM publishing its reply and raising its interrupt, say) instead of moving in
         fixed poll steps. Returns the condition's last value; time never passes the deadline.
+
+        ``condition`` is a look (a counter an interrupt handler bumps): it must not give the actors work, because
+        time then moves to the next event without settling them again - one settle per step, the settle of the
+        step's ``sleep(0)``, which is what the move would have found at rest anyway.
         """
         deadline = self._now + max(timeout, 0)
         while True:
@@ -179,7 +203,7 @@ class VirtualClock:
             if now >= deadline:
                 return False
             nxt = self.next_due()
-            self.sleep((deadline if nxt is None else min(max(nxt, now + 1), deadline)) - now)
+            self._pass((deadline if nxt is None else min(max(nxt, now + 1), deadline)) - now)  # settled just above
 
     def _advance_to(self, target: int) -> None:
         # Fire due timers in time order; a timer may schedule more timers (bounded by target).

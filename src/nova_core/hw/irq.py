@@ -102,7 +102,9 @@ class IrqBackend(Protocol):
     # ``wait``/``take`` returned are not yet ``done`` (so that a settler never overtakes the handler thread).
     # A backend that has it lets the thread that settles simulated time deliver (see the module docstring).
     # Optional with it: ``holding()``, a context manager inside which a vector the calling thread fires does not end
-    # a blocked ``wait`` (that thread delivers it: :meth:`IrqManager.settling`).
+    # a blocked ``wait`` (that thread delivers it: :meth:`IrqManager.settling`); ``hold()``/``release()``, the same
+    # as two calls (what ``settling`` uses where they exist: no generator per block).
+    # Optional: ``busy() -> bool``, ``pending() > 0`` without a lock (a settler looks at it before every clock move).
 
     def wake(self) -> None:
         """Make a blocked :meth:`wait` return."""
@@ -218,10 +220,12 @@ class IrqManager:
         self.reports: collections.deque[str] = collections.deque(maxlen=MAX_REPORTS)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
+        self._idle_waiters = 0  #: threads in ``_idle.wait`` (a delivery notifies only when there are some)
         self._busy = False
         self._stop = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None  #: the handler thread's ``threading.get_ident()``
         self._unsettle: Callable[[], None] | None = None
         self._replay: collections.deque[int] = collections.deque()
         #: held while handlers run: the handler thread's deliveries and a settler's never overlap
@@ -233,11 +237,17 @@ class IrqManager:
         if backend.mode != "poll":
             self._thread = threading.Thread(target=self._run, name=f"nova irq {self.name}", daemon=True)
             self._thread.start()
+            self._thread_id = self._thread.ident
             add = getattr(clock, "add_settler", None)
             if add is not None:
                 self._unsettle = add(self._settle)
                 if self._take is not None:
                     self._hold = getattr(backend, "holding", None)
+        hold, release = getattr(backend, "hold", None), getattr(backend, "release", None)
+        self._settling = (_Settling(self, hold, release) if self._hold is not None and hold is not None
+                          and release is not None else None)
+        #: the backend's cheap "anything fired and not handled?" (``pending() > 0`` where it has no ``busy``)
+        self._backend_busy: Callable[[], bool] = getattr(backend, "busy", None) or (lambda: backend.pending() > 0)
 
     # -- what it is -------------------------------------------------------------------------------------
 
@@ -256,7 +266,8 @@ class IrqManager:
 
     def on_handler_thread(self) -> bool:
         """Whether the caller is running handlers (the handler thread, or a settler delivering)."""
-        return threading.current_thread() is self._thread or threading.get_ident() == self._inline
+        me = threading.get_ident()
+        return me in (self._thread_id, self._inline)
 
     def report(self, message: str) -> None:
         """Record a fault (kept in :attr:`reports`, bounded) and log it."""
@@ -356,7 +367,21 @@ class IrqManager:
             if left <= 0:
                 raise IrqError(f"{self.name}: {doing} of vector {st.vector} ({st.name}): its handler has not "
                                f"returned after {HANDLER_TIMEOUT_S:g} s")
-            self._idle.wait(left)
+            self._idle_wait(left)
+
+    def _idle_wait(self, timeout: float) -> None:
+        """With the lock held: wait for a delivery to notify ``_idle`` (counted, so deliveries without a waiter
+        skip the notify)."""
+        self._idle_waiters += 1
+        try:
+            self._idle.wait(timeout)
+        finally:
+            self._idle_waiters -= 1
+
+    def _notify_idle(self) -> None:
+        """With the lock held: wake the threads waiting for handlers to finish (there are rarely any)."""
+        if self._idle_waiters:
+            self._idle.notify_all()
 
     def _kick(self, vector: int) -> None:
         """Deliver ``vector`` once more (a remembered interrupt), on the handler thread."""
@@ -382,17 +407,27 @@ class IrqManager:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise IrqError(f"{self.name}: interrupts still being handled after {timeout_s:g} s")
-                self._idle.wait(min(left, 0.05))  # backend.pending() changes without notifying us
+                self._idle_wait(min(left, 0.05))  # backend.pending() changes without notifying us
 
-    @contextlib.contextmanager
-    def settling(self) -> Iterator[None]:
+    def settling(self) -> contextlib.AbstractContextManager[None]:
         """A block in which the calling thread will settle what it raises (it waits on simulated time for the
         answer, as an RPC does after its doorbell): the backend wakes no handler thread for this thread's
         interrupts, this thread delivers them when it next moves simulated time, and what is left when the block
         ends (an exception included) it delivers then, before returning. Without a settler (real time) or a
-        backend that can hold, the block changes nothing."""
-        hold = self._hold
-        if hold is None or self.on_handler_thread():
+        backend that can hold, the block changes nothing.
+
+        The block is one reusable object per manager (its state is per thread, in the backend): entering it costs
+        no generator, which matters on the RPC path that enters it once per round trip."""
+        if self._settling is not None:
+            return self._settling
+        if self._hold is None:
+            return contextlib.nullcontext()
+        return self._settling_held(self._hold)
+
+    @contextlib.contextmanager
+    def _settling_held(self, hold: Callable[[], contextlib.AbstractContextManager[None]]) -> Iterator[None]:
+        """:meth:`settling` with a backend that has ``holding()`` but not ``hold``/``release``."""
+        if self.on_handler_thread():
             yield
             return
         try:
@@ -403,14 +438,18 @@ class IrqManager:
 
     def _settle(self) -> None:
         """A VirtualClock settler: the handlers of what already fired run before simulated time moves."""
-        if self._closed or self.on_handler_thread():
+        if self._closed:
+            return
+        if not (self._busy or self._replay or self._backend_busy()):
+            return  # nothing fired and unhandled (the common case: no lock, no thread switch)
+        if self.on_handler_thread():
             return
         if self._take is not None and self._delivering.acquire(blocking=False):
             try:
                 self._deliver_settling()
             finally:
                 self._delivering.release()
-        if not (self._busy or self._replay or self.backend.pending()):
+        if not (self._busy or self._replay or self._backend_busy()):
             return  # nothing fired is left for the thread (what synchronize() would find, without its lock)
         try:
             self.synchronize()
@@ -421,9 +460,8 @@ class IrqManager:
         """With ``_delivering`` held: deliver, in this thread, what has fired (nothing while replays wait)."""
         take = self._take
         assert take is not None
-        with self._lock:
-            if self._stop or self._replay:
-                return
+        if self._stop or self._replay:  # read without the lock: a replay queued just after is as if after a locked look
+            return
         fired = take()
         if not fired:
             return
@@ -435,7 +473,7 @@ class IrqManager:
             self._inline = None
             self.backend.done(len(fired))
             with self._lock:
-                self._idle.notify_all()
+                self._notify_idle()
 
     # -- the handler thread -----------------------------------------------------------------------------
 
@@ -460,7 +498,7 @@ class IrqManager:
                     self.backend.done(len(fired))
             with self._lock:
                 self._busy = False
-                self._idle.notify_all()
+                self._notify_idle()
 
     def _deliver(self, vector: int, *, replayed: bool = False) -> None:
         with self._lock:
@@ -489,29 +527,38 @@ class IrqManager:
                     if errors <= 10 or errors % 1000 == 0:
                         self.report(f"vector {vector} ({st.name}): handler raised {type(e).__name__}: {e} "
                                     f"({errors} so far); the vector stays enabled")
-        finally:
+        except BaseException:
             with self._lock:
                 st.in_flight = False
-                self._idle.notify_all()
-        self._account(st, handled)
-        self.backend.end_of_interrupt(vector)
-
-    def _account(self, st: VectorState, handled: bool) -> None:
+                self._notify_idle()
+            raise
         with self._lock:
-            if handled:
+            st.in_flight = False
+            self._notify_idle()
+            if handled:  # accounted in the same lock round trip (the common case ends here)
                 st.handled += 1
                 st.unhandled_run = 0
-                return
-            st.unhandled += 1
-            st.unhandled_run += 1
-            storm = st.unhandled_run >= self.storm_threshold and not st.storm
-            if storm:
-                st.storm = True
+                storm = False
+            else:
+                storm = self._account_unhandled(st)
         if storm:
-            why = "no handler" if st.handler is None else f"handler {st.name!r} never claims it"
-            self.report(f"vector {st.vector}: interrupt storm ({st.unhandled_run} unhandled in a row, {why}): "
-                        f"disabled at the source")
-            self.backend.detach(st.vector)
+            self._storm(st)
+        self.backend.end_of_interrupt(vector)
+
+    def _account_unhandled(self, st: VectorState) -> bool:
+        """With the lock held: count an unclaimed delivery; True when it makes a storm (reported once)."""
+        st.unhandled += 1
+        st.unhandled_run += 1
+        storm = st.unhandled_run >= self.storm_threshold and not st.storm
+        if storm:
+            st.storm = True
+        return storm
+
+    def _storm(self, st: VectorState) -> None:
+        why = "no handler" if st.handler is None else f"handler {st.name!r} never claims it"
+        self.report(f"vector {st.vector}: interrupt storm ({st.unhandled_run} unhandled in a row, {why}): "
+                    f"disabled at the source")
+        self.backend.detach(st.vector)
 
     # -- life cycle -------------------------------------------------------------------------------------
 
@@ -544,6 +591,31 @@ class IrqManager:
 
 
 
+class _Settling:
+    """:meth:`IrqManager.settling` for a backend with ``hold()``/``release()`` (the pair inside ``holding()``): one
+    object per manager, entered by any thread (the backend keeps the per-thread depth)."""
+
+    __slots__ = ("_hold", "_manager", "_release")
+
+    def __init__(self, manager: IrqManager, hold: Callable[[], None], release: Callable[[], None]) -> None:
+        self._manager = manager
+        self._hold = hold
+        self._release = release
+
+    def __enter__(self) -> None:
+        if not self._manager.on_handler_thread():
+            self._hold()
+
+    def __exit__(self, *exc: object) -> None:
+        m = self._manager
+        if m.on_handler_thread():
+            return
+        try:
+            self._release()
+        finally:
+            m._settle()
+
+
 class Wakeup:
     """A counter interrupt handlers bump; waiters wait for it to move past the value they saw.
 
@@ -554,6 +626,7 @@ class Wakeup:
         self.name = name
         self._cond = threading.Condition()
         self._count = 0
+        self._waiters = 0  #: threads blocked in the real-time wait (on simulated time nobody blocks)
         self.missed = 0
 
     @property
@@ -563,7 +636,8 @@ class Wakeup:
     def signal(self) -> None:
         with self._cond:
             self._count += 1
-            self._cond.notify_all()
+            if self._waiters:
+                self._cond.notify_all()
 
     def wait(self, seen: int, clock: Clock, timeout: int) -> bool:
         """Wait up to ``timeout`` ns of ``clock`` for :attr:`count` to differ from ``seen``."""
@@ -571,7 +645,11 @@ class Wakeup:
         if run_until is not None:
             return bool(run_until(lambda: self._count != seen, timeout))
         with self._cond:
-            return self._cond.wait_for(lambda: self._count != seen, max(timeout, 0) / SEC)
+            self._waiters += 1
+            try:
+                return self._cond.wait_for(lambda: self._count != seen, max(timeout, 0) / SEC)
+            finally:
+                self._waiters -= 1
 
 
 def wait_woken(wakeup: Wakeup, done: Callable[[], bool], *, clock: Clock, timeout: int, what: str,

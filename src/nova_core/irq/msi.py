@@ -113,8 +113,9 @@ class MessageIrqBackend:
         with self._cond:
             self._cond.wait_for(lambda: self._queue or self._woken, timeout_s)
             self._woken = False
-            fired, self._queue = self._queue, []
-            self._taken += len(fired)
+            fired = self._queue
+            self._taken += len(fired)  # before the queue empties: busy() never sees neither (it reads the queue first)
+            self._queue = []
             return fired
 
     @contextlib.contextmanager
@@ -123,16 +124,26 @@ class MessageIrqBackend:
         itself (:meth:`take`, as the settler of the simulated GPU's clock), so the handler thread is not switched to
         for each one. Messages from other threads wake it as always (:meth:`nova_core.hw.irq.IrqManager.settling`
         delivers what is left when the block ends)."""
-        me = threading.get_ident()
-        with self._cond:
-            self._holders[me] = self._holders.get(me, 0) + 1
+        self.hold()
         try:
             yield
         finally:
-            with self._cond:
-                depth = self._holders.pop(me) - 1
-                if depth:
-                    self._holders[me] = depth
+            self.release()
+
+    def hold(self) -> None:
+        """Enter :meth:`holding` (nestable). No lock: only the calling thread changes its own entry, and a dict's
+        single operations are atomic, so :meth:`_message` on another thread sees it in or out, never torn."""
+        me = threading.get_ident()
+        holders = self._holders
+        holders[me] = holders.get(me, 0) + 1
+
+    def release(self) -> None:
+        """Leave :meth:`holding`."""
+        me = threading.get_ident()
+        holders = self._holders
+        depth = holders.pop(me) - 1
+        if depth:
+            holders[me] = depth
 
     def take(self) -> list[int]:
         """What has fired, without blocking; nothing while an earlier :meth:`wait`/``take`` is not done (the
@@ -140,13 +151,18 @@ class MessageIrqBackend:
         with self._cond:
             if self._taken or not self._queue:
                 return []
-            fired, self._queue = self._queue, []
-            self._taken = len(fired)
+            fired = self._queue
+            self._taken = len(fired)  # before the queue empties (see wait)
+            self._queue = []
             return fired
 
     def pending(self) -> int:
         with self._cond:
             return len(self._queue) + self._taken
+
+    def busy(self) -> bool:
+        """``pending() > 0`` without the lock (two reads of values only ever replaced whole: a settler's look)."""
+        return bool(self._queue) or self._taken > 0
 
     def done(self, count: int) -> None:
         with self._cond:

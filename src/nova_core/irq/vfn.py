@@ -10,8 +10,8 @@ message to the CPU. Per-chip geometry: ``ChipFacts.vfn_leaves`` (facts in :mod:`
 
 1. *unarm*: TOP_EN_CLEAR of every subtree (the line drops; anything still pending when it is set again sends a
    new message) and, with MSI on TU102..AD107, the MSI re-arm write (``NV_XVE_CYA_2``; :mod:`nova_core.regs.xve`);
-2. read TOP, then each LEAF (and its enable mask, LEAF_EN_SET reads it) whose subtree bit is set: the
-   enabled, pending vectors;
+2. read TOP, then each LEAF whose subtree bit is set, masked with the enables this driver set (nouveau's
+   ``allowed``; LEAF_EN_SET is read only when a pending bit is outside them): the enabled, pending vectors;
 3. for each pending vector with a handler: *reset* it (LEAF write-1-to-clear) **before** calling the handler, so
    an interrupt raised while the handler runs is not lost;
 4. a pending, enabled vector with no handler is *blocked* (LEAF_EN_CLEAR) and reported once - an interrupt
@@ -108,13 +108,20 @@ class VfnController:
         self._leaf_set = [leaf_en_set.bind(bar, i=i) for i in range(leaves)]
         self._leaf_clear = [leaf_en_clear.bind(bar, i=i) for i in range(leaves)]
         self._rearm_msi = NV_XVE_CYA_2.bind(bar) if msi_rearm else None
+        self._rearm_msi_at = None if self._rearm_msi is None else self._rearm_msi.offset
         # the handler's writes go straight to the BAR (their offsets and values were checked above)
         self._w = bar.write32
         self._top_en_set_at, self._top_en_clear_at = self._top_en_set.offset, self._top_en_clear.offset
         self._leaf_at = [r.offset for r in self._leaf]
+        self._boot_0 = NV_PMC_BOOT_0.bind(bar)
+        #: per TOP bit: the leaves of that subtree
+        self._subtree_leaves = [range(n * LEAVES_PER_SUBTREE, (n + 1) * LEAVES_PER_SUBTREE)
+                                for n in range(self.subtrees)]
         self._lock = threading.RLock()  #: register programming and servicing, one at a time (nouveau intr.lock)
         self._en = [0] * leaves  #: what this driver enabled (LEAF_EN), per leaf
         self._vectors: dict[int, Vector] = {}
+        #: the vectors in service order (by number) with their leaf and bit: rebuilt by request(), read by service()
+        self._order: list[tuple[int, int, Vector]] = []
         self._blocked_reported: set[int] = set()
         self.armed = False
         self.attached = False
@@ -191,6 +198,7 @@ class VfnController:
             if old is not None and old.handler is not None:
                 raise IrqError(f"vector {vector} already has a handler ({old.name})")
             v = self._vectors[vector] = Vector(vector, name, kind, handler)
+            self._order = [(*vector_leaf(n), self._vectors[n]) for n in sorted(self._vectors)]
             self._blocked_reported.discard(vector)
             self._allow_locked(vector)
             v.allowed = True
@@ -257,26 +265,27 @@ class VfnController:
             self.services += 1
             w = self._w
             w(self._top_en_clear_at, self.top_mask)
-            if self._rearm_msi is not None:
-                w(self._rearm_msi.offset, 0)
+            if self._rearm_msi_at is not None:
+                w(self._rearm_msi_at, 0)
             top = self._top.read()
-            stat = [self._leaf[i].read() & self._leaf_set[i].read() if top >> (i // LEAVES_PER_SUBTREE) & 1 else 0
-                    for i in range(self.leaves)]  # enabled and pending (a vector blocked stays latched, unseen)
+            stat = [0] * self.leaves
+            for n, leaves in enumerate(self._subtree_leaves):
+                if top >> n & 1:
+                    for i in leaves:
+                        stat[i] = self._pending(i)
             try:
                 if not any(stat):
                     self.spurious += 1
                     return False
-                if self.bar.read32(NV_PMC_BOOT_0.addr()) == 0xFFFFFFFF:
+                if self._boot_0.read() == 0xFFFFFFFF:
                     if not self.lost:
                         self.lost = True
                         self.irq.report("VFN: BOOT_0 reads 0xffffffff while servicing: the GPU is gone; its "
                                         "interrupts are left pending")
                     return True
-                for vec in sorted(self._vectors):
-                    leaf, bit = vector_leaf(vec)
+                for leaf, bit, v in self._order:
                     if not stat[leaf] & bit:
                         continue
-                    v = self._vectors[vec]
                     if v.handler is None or not v.allowed:
                         continue
                     stat[leaf] &= ~bit
@@ -290,6 +299,17 @@ class VfnController:
                 return True
             finally:
                 self._w(self._top_en_set_at, self.top_mask)
+
+    def _pending(self, i: int) -> int:
+        """LEAF(i)'s enabled, pending vectors (a vector blocked stays latched, unseen). Like nouveau
+        (``tu102_vfn_intr_pending`` reads LEAF only; ``nvkm_intr`` then goes by its own ``allowed`` state), the
+        enables are this driver's copy (:attr:`_en`: it alone writes LEAF_EN); only a pending bit outside that copy
+        (a vector enabled behind our back) makes it read LEAF_EN, so that the vector is blocked and reported."""
+        pending = self._leaf[i].read()
+        en = self._en[i]
+        if pending & ~en:
+            return int(pending & self._leaf_set[i].read())
+        return int(pending & en)
 
     def _call(self, v: Vector) -> None:
         handler = v.handler

@@ -73,6 +73,8 @@ class SimBar:
         # One lock for the whole simulated GPU (the clock's): models run from timers, hooks and the
         # simulated GSP-RM thread, and a second lock would invite lock-order deadlocks.
         self._lock = clock.lock
+        #: the clock's ``advance``, called with the lock already held (one lock round trip per access, not two)
+        self._charge = clock.advance_locked
         self._values: dict[int, int] = {}
         self._masks: dict[int, tuple[int, int, int]] = {}  # offset -> (keep RO, w1c, write-only)
         self._ro_whole: set[int] = set()
@@ -113,8 +115,8 @@ class SimBar:
     def read32(self, offset: int) -> int:
         if offset & 3 or offset < 0 or offset + 4 > self._size:
             self._check(offset, "read32")
-        self._clock.advance(self.read_cost)
         with self._lock:
+            self._charge(self.read_cost)
             self.reads += 1
             if self.lost:
                 return ALL_ONES
@@ -135,8 +137,8 @@ class SimBar:
             self._check(offset, "write32")
         if not 0 <= value <= ALL_ONES:
             raise SimViolation(f"BAR0 write32({offset:#x}, {value:#x}): value is not 32-bit")
-        self._clock.advance(self.write_cost)
         with self._lock:
+            self._charge(self.write_cost)
             self.writes += 1
             if self.lost:
                 return

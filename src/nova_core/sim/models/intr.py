@@ -68,6 +68,7 @@ class SimIntr:
         self.held = False  #: a rise while MSI was not re-armed
         self.messages = 0  #: rises that reached the PCI function
         self.raised: dict[int, int] = {}  #: raises per vector
+        self._turing = gpu.chipset.architecture is Architecture.TURING
         self._leaf_at = [_LEAF.addr(i=i) for i in range(V.MAX_LEAVES)]
         self._install()
         self._gsp_vector = stall_vector(gpu.chipset, "GSP")
@@ -169,7 +170,7 @@ class SimIntr:
 
     def _retrigger(self, i: int) -> Callable[[int, int], None]:
         def write(off: int, value: int) -> None:
-            if self.gpu.chipset.architecture is Architecture.TURING:
+            if self._turing:
                 self._refuse(f"write to GSP NV_PFALCON_FALCON_INTR_RETRIGGER({i}): TU10x falcons have no "
                              f"retrigger register (GA100+; OpenRM's TU10x HAL does nothing)")
                 return
@@ -205,7 +206,10 @@ class SimIntr:
             self._update()
 
     def _update(self) -> None:
-        line = bool(self.top() & self.top_en)
+        # the output only: with TOP_EN all clear (a handler's unarm, and everything it acks until its rearm) the
+        # line is low whatever TOP is, so TOP is not computed; a raise, a rearm or an enable computes it
+        top_en = self.top_en
+        line = bool(top_en) and bool(self.top() & top_en)
         rose = line and not self.line
         self.line = line
         if rose:
@@ -226,7 +230,7 @@ class SimIntr:
 
     def _msi_on(self) -> bool:
         mode = getattr(self.gpu.models.get("pci"), "interrupt_mode", None)
-        return mode is not None and mode() == "msi"
+        return mode is not None and mode() == "msi"  # the function's cached routing: no config read per message
 
     # -- engines ----------------------------------------------------------------------------------------
 

@@ -380,6 +380,8 @@ class SimPciFunction:
         self._quiet_until = 0  # config access refused before this time (FLR, D3hot -> D0)
         self._quiet_why = ""
         self.intx_asserted = False
+        #: how signal() delivers, from config space: computed on first use, dropped by every config write and reset
+        self._route: _Route | None = None
         self._load(assigned=True)
         self._hooks: dict[int, Callable[[int, int], None]] = {}
         self._install_hooks()
@@ -396,6 +398,7 @@ class SimPciFunction:
         self.image, self.wmask, self.w1c = bytearray(t.data), bytearray(t.wmask), bytearray(t.w1c)
         self.vectors = [_Vector() for _ in range(MSIX_VECTORS)]
         self.vfs.clear()
+        self._route = None
 
     # -- ConfigSource --------------------------------------------------------------------------------
 
@@ -464,6 +467,7 @@ class SimPciFunction:
             except _Done:
                 return
             self.image[dword:dword + 4] = new.to_bytes(4, "little")
+            self._route = None  # any config write may change COMMAND or an MSI/MSI-X capability: look again
             post = self._post.get(dword)
             if post is not None:
                 post(old, new)
@@ -650,8 +654,24 @@ class SimPciFunction:
     # -- MSI-X table in BAR0 ----------------------------------------------------------------------------
 
     def _msix_on(self) -> tuple[bool, bool]:
-        ctrl = self._u16(OFF_MSIX + F.MSIX_FLAGS)
-        return F.MsixControl.enable.is_set(ctrl), F.MsixControl.function_mask.is_set(ctrl)
+        r = self._route or self._routing()
+        return r.msix, r.function_mask
+
+    def _routing(self) -> _Route:
+        """Decode what signal() needs from config space (cached in ``_route`` until the next config write)."""
+        with self.gpu.clock.lock:
+            ctrl = self._u16(OFF_MSIX + F.MSIX_FLAGS)
+            msix, fmask = F.MsixControl.enable.is_set(ctrl), F.MsixControl.function_mask.is_set(ctrl)
+            mctl = self._u16(OFF_MSI + F.MSI_FLAGS)
+            msi = not msix and self.image[OFF_MSI] == F.CapId.MSI and F.MsiControl.enable.is_set(mctl)
+            cmd = self._u16(F.COMMAND)
+            r = _Route("msi-x" if msix else "msi" if msi else "intx", msix, fmask,
+                       F.Command.master.is_set(cmd), F.Command.intx_disable.is_set(cmd),
+                       1 << F.MsiControl.multiple_enable.get(mctl),
+                       self._u32(OFF_MSI + F.MSI_ADDRESS_LO) | self._u32(OFF_MSI + F.MSI_ADDRESS_HI) << 32,
+                       self._u16(OFF_MSI + F.MSI_DATA_64))
+            self._route = r
+            return r
 
     def _table_read(self, rel: int) -> int:
         v = self.vectors[rel // F.MSIX_ENTRY_SIZE]
@@ -698,7 +718,7 @@ class SimPciFunction:
         return lambda: self._listeners.remove(fn)
 
     def _send(self, address: int, data: int, what: str) -> bool:
-        if not F.Command.master.is_set(self._u16(F.COMMAND)):
+        if not (self._route or self._routing()).master:
             self.gpu.log.error("pci", f"{what}: bus mastering is disabled (COMMAND bit 2): the message is not sent")
             return False
         self.messages.append((address, data))
@@ -718,13 +738,7 @@ class SimPciFunction:
 
     def interrupt_mode(self) -> str:
         """How :meth:`signal` delivers now: ``"msi-x"``, ``"msi"`` or ``"intx"``."""
-        with self.gpu.clock.lock:
-            if self._msix_on()[0]:
-                return "msi-x"
-            ctrl = self._u16(OFF_MSI + F.MSI_FLAGS)
-            if self.image[OFF_MSI] == F.CapId.MSI and F.MsiControl.enable.is_set(ctrl):
-                return "msi"
-            return "intx"
+        return (self._route or self._routing()).mode
 
     def signal(self, vector: int = 0) -> bool:
         """The GPU raises interrupt ``vector``; returns True when a message was sent now.
@@ -733,27 +747,39 @@ class SimPciFunction:
         Neither enabled: INTx is asserted unless disabled.
         """
         with self.gpu.clock.lock:
-            enabled, fmask = self._msix_on()
-            if enabled:
+            r = self._route or self._routing()
+            if r.msix:
                 if not 0 <= vector < MSIX_VECTORS:
                     raise SimViolation(f"MSI-X vector {vector} outside the {MSIX_VECTORS}-entry table")
                 v = self.vectors[vector]
-                if fmask or v.masked:
+                if r.function_mask or v.masked:
                     v.pending = True
                     return False
                 return self._send(v.address, v.data, f"MSI-X vector {vector}")
-            ctrl = self._u16(OFF_MSI + F.MSI_FLAGS)
-            if self.image[OFF_MSI] == F.CapId.MSI and F.MsiControl.enable.is_set(ctrl):
-                granted = 1 << F.MsiControl.multiple_enable.get(ctrl)
-                if vector >= granted:
-                    self.gpu.log.error("pci", f"MSI vector {vector} raised but only {granted} granted")
+            if r.mode == "msi":
+                if vector >= r.msi_granted:
+                    self.gpu.log.error("pci", f"MSI vector {vector} raised but only {r.msi_granted} granted")
                     return False
-                addr = self._u32(OFF_MSI + F.MSI_ADDRESS_LO) | self._u32(OFF_MSI + F.MSI_ADDRESS_HI) << 32
-                return self._send(addr, self._u16(OFF_MSI + F.MSI_DATA_64) | vector, f"MSI vector {vector}")
-            if not F.Command.intx_disable.is_set(self._u16(F.COMMAND)):
+                return self._send(r.msi_address, r.msi_data | vector, f"MSI vector {vector}")
+            if not r.intx_disable:
                 self.intx_asserted = True
                 self.gpu.log.debug("pci", "INTx asserted")
             return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """How the function signals an interrupt, decoded from its config space (a sim choice: decoded once per config
+    change, not per message; MSI-X entries' own mask bits and PBA stay live in ``vectors``)."""
+
+    mode: str  #: "msi-x", "msi" or "intx"
+    msix: bool  #: MSI-X Enable
+    function_mask: bool  #: MSI-X Function Mask
+    master: bool  #: COMMAND Bus Master Enable
+    intx_disable: bool  #: COMMAND Interrupt Disable
+    msi_granted: int  #: MSI vectors granted (Multiple Message Enable)
+    msi_address: int
+    msi_data: int
 
 
 class _Done(Exception):
