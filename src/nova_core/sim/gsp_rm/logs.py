@@ -119,15 +119,27 @@ class LibosLog:
     def write(self, fmt: LogFormat, args: tuple[int, ...], timestamp: int) -> None:
         if len(args) != fmt.argc:
             raise SimViolation(f"libos {self.name}: format {fmt.key!r} takes {fmt.argc} argument(s), got {len(args)}")
-        words = (*args, fmt.va, timestamp)
+        words = [w & _U64_MAX for w in (*args, fmt.va, timestamp)]
+        k = len(words)
         first = self.put % self.slots
-        if first + len(words) <= self.slots:  # no wrap: the record's words in one write
-            self.region.write(8 * (1 + first), struct.pack(f"<{len(words)}Q",
-                                                           *(w & 0xFFFFFFFFFFFFFFFF for w in words)))
-            self.put += len(words)
+        if first + k <= self.slots:  # no wrap: the record's words in one write
+            self.region.pack_into(_words(k), 8 * (1 + first), words)
+            self.put += k
         else:
             for word in words:
-                self.region.set_u64(8 * (1 + self.put % self.slots), word & 0xFFFFFFFFFFFFFFFF)
+                self.region.set_u64(8 * (1 + self.put % self.slots), word)
                 self.put += 1
         self.region.set_u64(0, self.put)
         self.records += 1
+
+
+_U64_MAX = 0xFFFFFFFFFFFFFFFF
+_WORDS: dict[int, struct.Struct] = {}
+
+
+def _words(k: int) -> struct.Struct:
+    """``k`` little-endian u64 (one Struct per record length, made once)."""
+    st = _WORDS.get(k)
+    if st is None:
+        st = _WORDS[k] = struct.Struct(f"<{k}Q")
+    return st
