@@ -94,7 +94,7 @@ class EventMessage:
         return f"<EventMessage {self.name} ({self.number:#x}) {len(self.payload)} bytes>"
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingRpc:
     """An RPC sent and not yet answered; :meth:`GspRpc.wait` returns its reply."""
 
@@ -173,6 +173,8 @@ class GspRpc:
         self.unresponsive = False
         self._wakeup: Wakeup | None = None
         self._settling: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
+        #: function (name or number) -> (number, name), resolved once per function
+        self._functions: dict[str | int, tuple[int, str]] = {}
 
     # -- interrupts ----------------------------------------------------------------------------------
 
@@ -207,8 +209,21 @@ class GspRpc:
         A failure reported for a reply nobody waits for (``awaited=False`` and no :meth:`wait`) is kept
         in :attr:`posted_failures` and raised by :meth:`check_posted`.
         """
-        fn = self.abi.function(function) if isinstance(function, str) else function
-        name = self.abi.name_of(fn)
+        fn, name = self._resolve(function)
+        return self._post(fn, name, payload, timeout, awaited)
+
+    def _resolve(self, function: str | int) -> tuple[int, str]:
+        """(number, name) of an RPC function given by either."""
+        known = self._functions.get(function)
+        if known is None:
+            fn = self.abi.function(function) if isinstance(function, str) else function
+            known = (fn, self.abi.name_of(fn))
+            if len(self._functions) < 4096:  # bounded: numbers nobody defined are not kept forever
+                self._functions[function] = known
+        return known
+
+    def _post(self, fn: int, name: str, payload: bytes | bytearray | memoryview, timeout: int,
+              awaited: bool) -> PendingRpc:
         data = memoryview(payload).cast("B")
         maxp = self.abi.payload_max
         records = max(1, -(-len(data) // maxp))
@@ -287,12 +302,12 @@ class GspRpc:
         """Send and wait; a failure result is an :class:`RpcFailure` naming the function, ``detail`` (what was
         asked, e.g. the handles and class of an ALLOC) and the status."""
         span = None
+        fn, name = self._resolve(function)
         if self.timeline is not None:
-            name = self.abi.name_of(self.abi.function(function) if isinstance(function, str) else function)
             span = self.timeline.begin("rpc", name, bytes=len(payload))
         try:
             with self._settling():
-                pending = self.post(function, payload, awaited=True)
+                pending = self._post(fn, name, payload, SPACE_TIMEOUT, True)
                 reply = self.wait(pending, timeout=timeout)
         except NovaError as e:
             if span is not None and self.timeline is not None:
@@ -378,10 +393,13 @@ class GspRpc:
     # -- receiving ---------------------------------------------------------------------------------
 
     def _drain_until(self, pending: PendingRpc) -> bool:
-        with self._rx_lock:
-            if not pending.done:
-                self._drain()
-            return pending.done
+        if pending.reply is None and pending.error is None:
+            if self.msgq.available() == 0:  # nothing written: no drain (another thread's may have answered us)
+                return pending.reply is not None or pending.error is not None
+            with self._rx_lock:
+                if pending.reply is None and pending.error is None:
+                    self._drain()
+        return pending.reply is not None or pending.error is not None
 
     def _drain(self) -> int:
         count = 0

@@ -109,7 +109,8 @@ class Timeline:
 
     def begin(self, kind: str, name: str, **args: Any) -> Span:
         span = Span(kind, name, self.clock.now(), time.perf_counter_ns(), args=args)  # (a fresh dict already)
-        self._notify("begin", span)
+        if self.listeners:
+            self._notify("begin", span)
         return span
 
     def end(self, span: Span, *, ok: bool = True, error: str = "") -> Span:
@@ -118,7 +119,8 @@ class Timeline:
         span.ok = ok
         span.error = error
         self._keep(span)
-        self._notify("end", span)
+        if self.listeners:
+            self._notify("end", span)
         return span
 
     @contextmanager

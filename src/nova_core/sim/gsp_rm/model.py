@@ -231,7 +231,9 @@ class SimGspRm:
         self._life = 0  #: GSP-RM lives so far (boots)
         # thread
         self._work: collections.deque[tuple[Any, ...]] = collections.deque()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  #: the condition's lock, taken directly on the doorbell's path
+        self._cond = threading.Condition(self._lock)
+        #: an item is being handled (set before it leaves ``_work``: one of the two always shows work in hand)
         self._busy = False
         self._settling = 0  #: threads waiting in settle()
         self._stop = False
@@ -321,6 +323,8 @@ class SimGspRm:
 
     def settle(self) -> None:
         """Block until the thread has handled everything it was given (a VirtualClock settler)."""
+        if not self._work and not self._busy:  # at rest (no item leaves _work without _busy set first)
+            return
         with self._cond:
             while (self._work or self._busy) and not self._stop:
                 self._settling += 1
@@ -343,8 +347,8 @@ class SimGspRm:
                     self._work.clear()
                     self._cond.notify_all()
                     return
-                item = self._work.popleft()
                 self._busy = True
+                item = self._work.popleft()
             try:
                 self._handle_item(item)
             except Exception as e:  # a bug or a fault in what the driver gave us: GSP-RM halts
@@ -373,21 +377,21 @@ class SimGspRm:
         # a doorbell with no GSP-RM running is only a register write (a booting GSP-RM reads what was queued)
         if self._thread is None or self.state not in ("booting", "sequencing", "running"):
             return
-        item = ("doorbell", self.clock.now())
-        with self._cond:
+        now = self.clock.now()
+        with self._lock:
             inline = self.inline_doorbells and not self._work and not self._busy and not self._stop
             if not inline:
-                self._work.append(item)
+                self._work.append(("doorbell", now))
                 self._cond.notify_all()
                 return
             self._busy = True  # the thread waits until this doorbell is served
         try:
             self.inline_served += 1
-            self._handle_item(item)
+            self._process(now)  # what _handle_item does with a doorbell (the state was checked above)
         except Exception as e:  # as in GSP-RM's thread: a bug or a fault in what the driver gave us halts it
             self._halt(f"internal error handling doorbell: {type(e).__name__}: {e}")
         finally:
-            with self._cond:
+            with self._lock:
                 self._busy = False
                 if self._work or self._settling:  # GSP-RM's thread is not woken for nothing
                     self._cond.notify_all()

@@ -86,6 +86,11 @@ class PagedRegion:
             except SimViolation:  # consecutive addresses of two mappings: page by page
                 self._flat = None
 
+    def page(self, off: int) -> memoryview:
+        """The view of the page holding byte ``off`` (what the GSP's MMU maps it to)."""
+        self._check(off, 1)
+        return self._views[off // PAGE]
+
     def _check(self, off: int, n: int) -> None:
         if off < 0 or n < 0 or off + n > self.size:
             raise SimViolation(f"{self.who}: access [{off:#x}, {off + n:#x}) outside its {self.size:#x} bytes")
@@ -240,8 +245,11 @@ class GspQueues:
     statQueueOffset); the layouts come from the version's bindings module ``m``.
     """
 
-    def __init__(self, region: PagedRegion, cmdq_off: int, statq_off: int, m: ModuleType) -> None:
+    def __init__(self, region: PagedRegion, cmdq_off: int, statq_off: int, m: ModuleType, *,
+                 direct: bool = True) -> None:
         self.r = region
+        #: reach each queue through one view of its pages when they allow it (False: always page by page)
+        self.direct = direct
         self.cmdq = cmdq_off
         self.statq = statq_off
         tx, rx = m.msgqTxHeader, m.msgqRxHeader
@@ -296,6 +304,17 @@ class GspQueues:
         self._gsp_rptr_at = self.statq + self.rx_hdr_off + self.f_read_ptr  # GSP's read pointer (SWAP_RX)
         self._cmd_slots = self.cmdq + self.entry_off
         self._stat_slots = self.statq + self.entry_off
+        # the pages of the four pointers and of every slot, looked up once (a slot is one page: msgSize is PAGE,
+        # entryOff and both queues page aligned); a pointer that straddles two pages: every access by offset
+        self._ptrs: tuple[tuple[memoryview, int], ...] | None = None
+        self._cmd_pages: list[memoryview] = []
+        self._stat_pages: list[memoryview] = []
+        offs = (self._cmd_wptr_at, self._cpu_rptr_at, self._stat_wptr_at, self._gsp_rptr_at)
+        if self.direct and self.count and all(o % PAGE <= PAGE - 4 for o in offs) \
+                and not (self.cmdq | self.statq | self.entry_off) % PAGE:
+            self._ptrs = tuple((self.r.page(o), o % PAGE) for o in offs)
+            self._cmd_pages = [self.r.page(self._cmd_slots + k * PAGE) for k in range(self.count)]
+            self._stat_pages = [self.r.page(self._stat_slots + k * PAGE) for k in range(self.count)]
 
     # -- the command queue header (written by the CPU) ----------------------------------------------
 
@@ -346,20 +365,34 @@ class GspQueues:
     # -- pointers (SWAP_RX) ---------------------------------------------------------------------------
 
     def cpu_write_ptr(self) -> int:
+        if self._ptrs is not None:
+            return int(_U32.unpack_from(*self._ptrs[0])[0])
         return self.r.u32(self._cmd_wptr_at)
 
     def set_gsp_read_ptr(self, value: int) -> None:
+        if self._ptrs is not None:
+            _U32.pack_into(*self._ptrs[3], value)
+            return
         self.r.set_u32(self._gsp_rptr_at, value)
 
     def cpu_read_ptr(self) -> int:
+        if self._ptrs is not None:
+            return int(_U32.unpack_from(*self._ptrs[1])[0])
         return self.r.u32(self._cpu_rptr_at)
 
     def gsp_write_ptr(self) -> int:
+        if self._ptrs is not None:
+            return int(_U32.unpack_from(*self._ptrs[2])[0])
         return self.r.u32(self._stat_wptr_at)
 
+    def set_gsp_write_ptr(self, value: int) -> None:
+        if self._ptrs is not None:
+            _U32.pack_into(*self._ptrs[2], value)
+            return
+        self.r.set_u32(self._stat_wptr_at, value)
+
     def msgq_free(self) -> int:
-        r = self.r
-        return (r.u32(self._cpu_rptr_at) + self.count - r.u32(self._stat_wptr_at) - 1) % self.count
+        return (self.cpu_read_ptr() + self.count - self.gsp_write_ptr() - 1) % self.count
 
     # -- elements -----------------------------------------------------------------------------------
 
@@ -378,14 +411,23 @@ class GspQueues:
         until the next call), and the XOR of all its u32 words (0 when its checksum is right)."""
         s = self._in
         first = min(n, self.count - slot)
-        self.r.read_into(self._cmd_slots + slot * PAGE, first * PAGE, s.view)
-        if first < n:
-            self.r.read_into(self._cmd_slots, (n - first) * PAGE, s.view[first * PAGE:])
+        pages = self._cmd_pages
+        if pages:
+            view, count = s.view, self.count
+            for k in range(n):
+                view[k * PAGE:(k + 1) * PAGE] = pages[(slot + k) % count]
+        else:
+            self.r.read_into(self._cmd_slots + slot * PAGE, first * PAGE, s.view)
+            if first < n:
+                self.r.read_into(self._cmd_slots, (n - first) * PAGE, s.view[first * PAGE:])
         return s.view[:n * PAGE], s.xor(n * PAGE)
 
     def head(self, slot: int) -> tuple[int, int]:
         """(elemCount, seqNum) of the command element at ``slot``."""
-        count, seq = self._head.read(self.r, self._cmd_slots + slot * PAGE)
+        if self._cmd_pages:
+            count, seq = self._head(self._cmd_pages[slot])
+        else:
+            count, seq = self._head.read(self.r, self._cmd_slots + slot * PAGE)
         return count, seq
 
     def parse(self, slot: int, data: bytes | memoryview) -> Element:
@@ -420,10 +462,17 @@ class GspQueues:
 
     def write_status(self, data: bytes | bytearray | memoryview, n: int) -> None:
         """Put an element at the status queue's write pointer (wrapping) and advance it by ``n``."""
-        r = self.r
-        w = r.u32(self._stat_wptr_at)
+        w = self.gsp_write_ptr()
         first = min(n, self.count - w)
         data = memoryview(data)
+        pages = self._stat_pages
+        if pages:
+            count = self.count
+            for k in range(n):
+                pages[(w + k) % count][:] = data[k * PAGE:(k + 1) * PAGE]
+            self.set_gsp_write_ptr((w + n) % count)
+            return
+        r = self.r
         r.write(self._stat_slots + w * PAGE, data[:first * PAGE])
         if first < n:
             r.write(self._stat_slots, data[first * PAGE:n * PAGE])
