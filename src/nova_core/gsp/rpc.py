@@ -274,8 +274,8 @@ class GspRpc:
 
     def wait(self, pending: PendingRpc, *, timeout: int = REPLY_TIMEOUT) -> Message:
         """The reply to ``pending`` (events arriving meanwhile go to their handlers)."""
-        with self._rx_lock:
-            if not pending.awaited:
+        if not pending.awaited:
+            with self._rx_lock:
                 pending.awaited = True
                 self._posted_failures = [(o, f) for o, f in self._posted_failures if o != pending.ordinal]
         if not pending.done:
@@ -306,9 +306,14 @@ class GspRpc:
         if self.timeline is not None:
             span = self.timeline.begin("rpc", name, bytes=len(payload))
         try:
-            with self._settling():
+            settling = self._settling
+            if settling is contextlib.nullcontext:  # polling: no interrupt manager to tell
                 pending = self._post(fn, name, payload, SPACE_TIMEOUT, True)
                 reply = self.wait(pending, timeout=timeout)
+            else:
+                with settling():
+                    pending = self._post(fn, name, payload, SPACE_TIMEOUT, True)
+                    reply = self.wait(pending, timeout=timeout)
         except NovaError as e:
             if span is not None and self.timeline is not None:
                 self.timeline.end(span, ok=False, error=str(e))
@@ -398,13 +403,17 @@ class GspRpc:
                 return pending.reply is not None or pending.error is not None
             with self._rx_lock:
                 if pending.reply is None and pending.error is None:
-                    self._drain()
+                    self._drain_written()
         return pending.reply is not None or pending.error is not None
 
     def _drain(self) -> int:
-        count = 0
         if self.msgq.available() == 0:
             return 0
+        return self._drain_written()
+
+    def _drain_written(self) -> int:
+        """:meth:`_drain` once GSP-RM has written something (``_rx_lock`` held)."""
+        count = 0
         if self._wakeup is None and self.bar.read32(self._irqstat) & IRQ_SWGEN0:  # else the handler acks it
             self.bar.write32(self._irqsclr, IRQ_SWGEN0)
         lost: LostMessage | None = None

@@ -119,15 +119,18 @@ class LibosLog:
     def write(self, fmt: LogFormat, args: tuple[int, ...], timestamp: int) -> None:
         if len(args) != fmt.argc:
             raise SimViolation(f"libos {self.name}: format {fmt.key!r} takes {fmt.argc} argument(s), got {len(args)}")
-        words = [w & _U64_MAX for w in (*args, fmt.va, timestamp)]
+        words = (*args, fmt.va, timestamp)
         k = len(words)
         first = self.put % self.slots
         if first + k <= self.slots:  # no wrap: the record's words in one write
-            self.region.pack_into(_words(k), 8 * (1 + first), words)
+            try:
+                self.region.pack_into(_words(k), 8 * (1 + first), words)
+            except struct.error:  # an argument below 0 or above 64 bits: its low 64 bits, as a slot holds it
+                self.region.pack_into(_words(k), 8 * (1 + first), [w & _U64_MAX for w in words])
             self.put += k
         else:
             for word in words:
-                self.region.set_u64(8 * (1 + self.put % self.slots), word)
+                self.region.set_u64(8 * (1 + self.put % self.slots), word & _U64_MAX)
                 self.put += 1
         self.region.set_u64(0, self.put)
         self.records += 1

@@ -183,6 +183,8 @@ class _Assembly:
 class SimGspRm:
     """The simulated GSP-RM of one :class:`~nova_core.sim.gpu.SimGpu` (``gpu.models["gsp_rm"]``)."""
 
+    _w: _Wire  #: the running version's message constants (set by :meth:`boot`)
+
     def __init__(self, gpu: SimGpu) -> None:
         self.gpu = gpu
         self.bar = gpu.bar0
@@ -192,7 +194,6 @@ class SimGspRm:
         self.state = "off"  # off, booting, sequencing, running, unloaded, halted
         self.version: str | None = None
         self.m: ModuleType | None = None
-        self._w: _Wire | None = None  #: the running version's message constants (set at boot)
         self._handler_names: dict[str, str] = {}  #: RPC name -> the method that answers it (``_rpc_<name>``)
         self._doorbell_at = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self.bar.on_write(self._doorbell_at, self._doorbell)
@@ -272,7 +273,7 @@ class SimGspRm:
             self.stop()  # the thread of a GSP-RM that unloaded, halted or lost its core
         self.version = bindings.normalize(version)
         self.m = bindings.load(self.version)
-        if self._w is None or self._w.m is not self.m:
+        if getattr(self, "_w", None) is None or self._w.m is not self.m:
             self._w = _Wire(self.m)
         if libos_args is None:
             lo = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp))
@@ -461,14 +462,8 @@ class SimGspRm:
         assert self.m is not None
         return int(self.m.EVENTS[name])
 
-    def _wire(self) -> _Wire:
-        """The running version's message constants (made once per version, at boot)."""
-        w = self._w
-        assert w is not None and w.m is self.m
-        return w
-
     def _name(self, number: int) -> str:
-        name = self._wire().names.get(number)
+        name = self._w.names.get(number)
         return name if name is not None else f"function {number:#x}"
 
     def _logrec(self, buf: str, key: str, *args: int) -> None:
@@ -634,7 +629,7 @@ class SimGspRm:
             else:
                 self._refuse(f"command element at slot {slot:#x} ({self._name(el.function)}): {problem}")
                 self._logrec("LOGRM", "refused", slot, el.function, 2)
-                wire = self._wire()
+                wire = self._w
                 if el.signature == wire.signature:
                     self._publish_msg(el.function, wire.invalid_format, el.payload, when)
             self._queue(_Out(when, "rptr", value=self._cmd_rptr))
@@ -660,7 +655,7 @@ class SimGspRm:
         self._cmd_seq = (seq + 1) & 0xFFFFFFFF  # resynchronise on a gap (reported once)
         if seq != expected:
             return f"sequence gap: expected seqNum {expected:#x}, found {seq:#x}"
-        w = self._wire()
+        w = self._w
         hv = w.header_version
         if el.signature != w.signature:
             return f"rpc signature {el.signature:#010x}, expected {w.signature:#010x}"
@@ -674,7 +669,7 @@ class SimGspRm:
         return None
 
     def _command(self, el: Any, when: int) -> None:
-        w = self._wire()
+        w = self._w
         cont = w.continuation
         payload_max = w.payload_max
         if self._assembly is not None:
@@ -1095,7 +1090,7 @@ class SimGspRm:
                 elif f.kind == "delay":
                     when += f.delay_ns
             kept = tuple(f for f in faults if f.kind not in ("error_result", "delay"))
-        w = self._wire()
+        w = self._w
         maxp = w.payload_max
         when = max(when, self._last_when)
         self._last_when = when
@@ -1181,7 +1176,7 @@ class SimGspRm:
         if "drop" in kinds:
             self.log.warning("gsp-rm", f"fault: dropped {self._name(item.function)} (status seqNum {seq})")
             return
-        w = self._wire()
+        w = self._w
         hv, sig = w.header_version, w.signature
         if "bad_signature" in kinds:
             sig ^= 0xFF
