@@ -118,7 +118,11 @@ class Timeline:
         span.host_end = time.perf_counter_ns()
         span.ok = ok
         span.error = error
-        self._keep(span)
+        spans = self.spans
+        with self._lock:  # (what _keep does, here without the call)
+            if len(spans) == spans.maxlen:
+                self.dropped += 1
+            spans.append(span)
         if self.listeners:
             self._notify("end", span)
         return span
@@ -137,7 +141,8 @@ class Timeline:
     def add(self, span: Span) -> None:
         """Record a span measured elsewhere (a wait, reported when it is over)."""
         self._keep(span)
-        self._notify("end", span)
+        if self.listeners:
+            self._notify("end", span)
 
     def instant(self, kind: str, name: str, **args: Any) -> None:
         now, host = self.clock.now(), time.perf_counter_ns()
@@ -211,12 +216,12 @@ class ObservedClock:
     :meth:`observe_wait` for each wait that slept at least once.
     """
 
+    now: Callable[[], int]  #: the inner clock's own ``now`` (bound once: no forwarding call per read)
+
     def __init__(self, inner: Clock, timeline: Timeline) -> None:
         self.inner = inner
         self.timeline = timeline
-
-    def now(self) -> int:
-        return self.inner.now()
+        self.now = inner.now
 
     def sleep(self, ns: int) -> None:
         t0 = time.perf_counter_ns()

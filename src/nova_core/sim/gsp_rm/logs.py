@@ -123,10 +123,11 @@ class LibosLog:
         k = len(words)
         first = self.put % self.slots
         if first + k <= self.slots:  # no wrap: the record's words in one write
+            st = _WORDS.get(k) or _words(k)
             try:
-                self.region.pack_into(_words(k), 8 * (1 + first), words)
+                self.region.pack_into(st, 8 * (1 + first), words)
             except struct.error:  # an argument below 0 or above 64 bits: its low 64 bits, as a slot holds it
-                self.region.pack_into(_words(k), 8 * (1 + first), [w & _U64_MAX for w in words])
+                self.region.pack_into(st, 8 * (1 + first), [w & _U64_MAX for w in words])
             self.put += k
         else:
             for word in words:

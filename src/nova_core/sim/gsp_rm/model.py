@@ -145,6 +145,8 @@ class _Out:
     fn: Callable[[], None] | None = None
     faults: tuple[Fault, ...] = ()
     stalled: bool = False
+    #: a message's: GSP's read pointer of the command queue, published right after it (see ``_queue_rptr``)
+    rptr: int | None = None
 
 
 class _Wire:
@@ -470,7 +472,7 @@ class SimGspRm:
         log = self.logs.get(buf)
         if log is None or self.formats is None:
             return
-        log.write(self.formats.by_key[key], tuple(args), self.clock.now())
+        log.write(self.formats.by_key[key], args, self.clock.now())
 
     def _refuse(self, msg: str) -> None:
         self.refusals.append(msg)
@@ -632,7 +634,7 @@ class SimGspRm:
                 wire = self._w
                 if el.signature == wire.signature:
                     self._publish_msg(el.function, wire.invalid_format, el.payload, when)
-            self._queue(_Out(when, "rptr", value=self._cmd_rptr))
+            self._queue_rptr(when, self._cmd_rptr)
             handled += 1
             if self.state in ("halted", "unloaded"):
                 break
@@ -1071,6 +1073,21 @@ class SimGspRm:
             self._pump_times.add(when)
         self.clock.call_at(when, self._pump)
 
+    def _queue_rptr(self, when: int, value: int) -> None:
+        """GSP's read pointer of the command queue, published at ``when`` after what is queued.
+
+        When the last item queued is a message due at ``when`` or later, the pointer rides on it: published by the
+        same pump right after it, exactly where an item of its own would have been (not before that message, and
+        nothing between the two)."""
+        with self._out_lock:
+            out = self._out
+            if out:
+                last = out[-1]
+                if last.kind == "msg" and last.rptr is None and last.when >= when:
+                    last.rptr = value
+                    return
+        self._queue(_Out(when, "rptr", value=value))
+
     def _schedule_pump(self, when: int) -> None:
         """A pump at ``when`` (one timer per time: items due together are published by one pump)."""
         with self._out_lock:
@@ -1157,6 +1174,8 @@ class SimGspRm:
             else:
                 self._write_msg(item)
                 published = True
+                if item.rptr is not None:
+                    q.set_gsp_read_ptr(item.rptr)
         if retry is not None:
             self._schedule_pump(retry)
         if published:  # the message-queue doorbell: SWGEN0 (through the falcon model, which tells the tree)

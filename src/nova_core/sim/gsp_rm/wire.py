@@ -392,7 +392,12 @@ class GspQueues:
         self.r.set_u32(self._stat_wptr_at, value)
 
     def msgq_free(self) -> int:
-        return (self.cpu_read_ptr() + self.count - self.gsp_write_ptr() - 1) % self.count
+        ptrs = self._ptrs
+        if ptrs is not None:
+            rptr, wptr = _U32.unpack_from(*ptrs[1])[0], _U32.unpack_from(*ptrs[2])[0]
+        else:
+            rptr, wptr = self.cpu_read_ptr(), self.gsp_write_ptr()
+        return int((rptr + self.count - wptr - 1) % self.count)
 
     # -- elements -----------------------------------------------------------------------------------
 
@@ -462,16 +467,18 @@ class GspQueues:
 
     def write_status(self, data: bytes | bytearray | memoryview, n: int) -> None:
         """Put an element at the status queue's write pointer (wrapping) and advance it by ``n``."""
-        w = self.gsp_write_ptr()
-        first = min(n, self.count - w)
         data = memoryview(data)
-        pages = self._stat_pages
-        if pages:
+        pages, ptrs = self._stat_pages, self._ptrs
+        if pages and ptrs is not None:
             count = self.count
+            view, at = ptrs[2]
+            w = _U32.unpack_from(view, at)[0]
             for k in range(n):
                 pages[(w + k) % count][:] = data[k * PAGE:(k + 1) * PAGE]
-            self.set_gsp_write_ptr((w + n) % count)
+            _U32.pack_into(view, at, (w + n) % count)
             return
+        w = self.gsp_write_ptr()
+        first = min(n, self.count - w)
         r = self.r
         r.write(self._stat_slots + w * PAGE, data[:first * PAGE])
         if first < n:
