@@ -236,7 +236,7 @@ class GspRpc:
                 self._waiting[fn].append(pending)
             try:
                 self.cmdq.push(fn, data[:maxp], timeout=timeout, while_waiting=self._try_drain)
-                self._ring()
+                self.bar.write32(self._doorbell, 0)  # (what _ring does)
                 for off in range(maxp, len(data), maxp):
                     self.cmdq.push(self._continuation, data[off:off + maxp], timeout=timeout,
                                    while_waiting=self._try_drain)
@@ -278,9 +278,15 @@ class GspRpc:
             with self._rx_lock:
                 pending.awaited = True
                 self._posted_failures = [(o, f) for o, f in self._posted_failures if o != pending.ordinal]
-        if not pending.done:
+        if pending.reply is None and pending.error is None:
             try:
-                self._await(lambda: self._drain_until(pending), timeout, f"GSP-RM's reply to {pending}")
+                what = f"GSP-RM's reply to {pending}"
+                if self._wakeup is None:  # (what _await does)
+                    poll_timeout(lambda: self._drain_until(pending), bool, clock=self.clock, timeout=timeout,
+                                 interval=POLL_INTERVAL, what=what)
+                else:
+                    wait_woken(self._wakeup, lambda: self._drain_until(pending), clock=self.clock, timeout=timeout,
+                               what=what)
             except PollTimeout:
                 self.unresponsive = True  # the reply stays expected: if it comes late, it is absorbed
                 raise

@@ -114,6 +114,7 @@ class LibosLog:
         self.slots = size // 8 - 1
         self.put = 0
         self.region.set_u64(0, 0)
+        self._head = self.region.page(0)  #: the page holding the put pointer (word 0)
         self.records = 0
 
     def write(self, fmt: LogFormat, args: tuple[int, ...], timestamp: int) -> None:
@@ -133,11 +134,12 @@ class LibosLog:
             for word in words:
                 self.region.set_u64(8 * (1 + self.put % self.slots), word & _U64_MAX)
                 self.put += 1
-        self.region.set_u64(0, self.put)
+        _PUT.pack_into(self._head, 0, self.put)  # the put pointer (word 0, in the buffer's first page)
         self.records += 1
 
 
 _U64_MAX = 0xFFFFFFFFFFFFFFFF
+_PUT = struct.Struct("<Q")
 _WORDS: dict[int, struct.Struct] = {}
 
 

@@ -724,7 +724,7 @@ class SimGspRm:
     def _dispatch(self, function: int, payload: bytes, when: int) -> None:
         m = self.m
         assert m is not None
-        name = self._name(function)
+        name = self._w.names.get(function) or self._name(function)
         self.handled[name] += 1
         if self.state == "booting" and name not in ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY"):
             self.log.error("gsp-rm", f"{name} before GSP_INIT_DONE: NV_ERR_INVALID_STATE")

@@ -462,7 +462,7 @@ class GspQueues:
                                  rpc_seq)
         buf[self.el_hdr + self.rpc_size:end] = payload
         # makes the element XOR to 0 (the zero padding after the RPC adds nothing to the XOR)
-        _U32.pack_into(buf, self.el_checksum, s.xor((end + 3) & ~3))
+        _U32.pack_into(buf, self.el_checksum, int(s.reduce(s.words[:(end + 3) >> 2])))
         return buf, n
 
     def write_status(self, data: bytes | bytearray | memoryview, n: int) -> None:
