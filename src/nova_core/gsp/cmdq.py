@@ -352,14 +352,20 @@ class StatusQueue:
     def write_ptr(self) -> int:
         w = int(_U32.unpack_from(self._msgq, self._wptr_at)[0])
         if w >= self._count:
-            raise GspError(f"status queue: GSP's writePtr {w:#x} is outside the ring of {self._count:#x} slots")
+            raise self._bad_write_ptr(w)
         return w
+
+    def _bad_write_ptr(self, w: int) -> GspError:
+        return GspError(f"status queue: GSP's writePtr {w:#x} is outside the ring of {self._count:#x} slots")
 
     def available(self) -> int:
         """Slots written by GSP-RM and not yet read (0 before GSP-RM has set up the queue)."""
         if not self.ready and not self.check_header():
             return 0
-        return (self.write_ptr() - self.read_ptr) % self._count
+        w = _U32.unpack_from(self._msgq, self._wptr_at)[0]  # (what write_ptr() reads and checks)
+        if w >= self._count:
+            raise self._bad_write_ptr(w)
+        return int((w - self.read_ptr) % self._count)
 
     def _advance(self, n: int) -> None:
         self.read_ptr = r = (self.read_ptr + n) % self._count
@@ -386,7 +392,10 @@ class StatusQueue:
         if not self.ready and not self.check_header():
             return None
         slot = self.read_ptr
-        avail = (self.write_ptr() - slot) % self._count
+        w = _U32.unpack_from(self._msgq, self._wptr_at)[0]  # (what write_ptr() reads and checks)
+        if w >= self._count:
+            raise self._bad_write_ptr(w)
+        avail = (w - slot) % self._count
         if avail == 0:
             return None
         lay = self._lay

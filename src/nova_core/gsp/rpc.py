@@ -146,6 +146,7 @@ class GspRpc:
         self.clock = clock
         self.cmdq = CommandQueue(shm, clock)
         self.msgq = StatusQueue(shm)
+        self._drain_bound = 2 * shm.geometry.msg_count + 2  #: receives per drain at most (see _drain_written)
         self._doorbell = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self._irqstat = NV_PFALCON_FALCON_IRQSTAT.addr(gsp_base)
         self._irqsclr = NV_PFALCON_FALCON_IRQSCLR.addr(gsp_base)
@@ -424,7 +425,7 @@ class GspRpc:
             self.bar.write32(self._irqsclr, IRQ_SWGEN0)
         lost: LostMessage | None = None
         # bounded: every receive consumes at least one written slot, or returns None / raises for an empty ring
-        for _ in range(2 * self.msgq.geometry.msg_count + 2):
+        for _ in range(self._drain_bound):
             try:
                 msg = self.msgq.receive()
             except GspError as e:  # the element is skipped; what follows it is still delivered, then it is raised
