@@ -406,11 +406,9 @@ class GspRpc:
 
     def _drain_until(self, pending: PendingRpc) -> bool:
         if pending.reply is None and pending.error is None:
-            if self.msgq.available() == 0:  # nothing written: no drain (another thread's may have answered us)
-                return pending.reply is not None or pending.error is not None
-            with self._rx_lock:
+            with self._rx_lock:  # (a drain in another thread may be delivering our reply: it is waited for)
                 if pending.reply is None and pending.error is None:
-                    self._drain_written()
+                    self._drain()
         return pending.reply is not None or pending.error is not None
 
     def _drain(self) -> int:
