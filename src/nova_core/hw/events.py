@@ -96,12 +96,6 @@ class Timeline:
         if isinstance(self.clock, _NoClock):
             self.clock = clock
 
-    def _keep(self, span: Span) -> None:
-        with self._lock:
-            if len(self.spans) == self.spans.maxlen:
-                self.dropped += 1
-            self.spans.append(span)
-
     def _notify(self, phase: str, span: Span) -> None:
         if self.listeners:
             for fn in list(self.listeners):
@@ -118,13 +112,7 @@ class Timeline:
         span.host_end = time.perf_counter_ns()
         span.ok = ok
         span.error = error
-        spans = self.spans
-        with self._lock:  # (what _keep does, here without the call)
-            if len(spans) == spans.maxlen:
-                self.dropped += 1
-            spans.append(span)
-        if self.listeners:
-            self._notify("end", span)
+        self.add(span)
         return span
 
     @contextmanager
@@ -139,8 +127,12 @@ class Timeline:
         self.end(s)
 
     def add(self, span: Span) -> None:
-        """Record a span measured elsewhere (a wait, reported when it is over)."""
-        self._keep(span)
+        """Record a span measured elsewhere (a wait, reported when it is over); listeners see it end."""
+        spans = self.spans
+        with self._lock:
+            if len(spans) == spans.maxlen:
+                self.dropped += 1
+            spans.append(span)
         if self.listeners:
             self._notify("end", span)
 
