@@ -1,19 +1,23 @@
 """The simulated GSP-RM's queue access: the page-table lookups made once per header check (``GspQueues(direct=True)``,
 what GSP-RM uses) against the page-by-page access through the region (``direct=False``) and against a reference of
 the status element written the plain way (a fresh zeroed buffer, the XOR of every word) - for random payload sizes
-that need one to sixteen slots, continuation records, elements that wrap around the ring, and a libos record."""
+that need one to sixteen slots, continuation records, elements that wrap around the ring, and a libos record; and
+when GSP's read pointer of the command queue is published, which rides on the reply it follows."""
 
 from __future__ import annotations
 
 import struct
 
+from gsp_helpers import Booted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nova_core.gsp.cmdq import CommandQueue, SharedMemory, StatusQueue
 from nova_core.gsp.fw import GspAbi
+from nova_core.hw.clock import MS
 from nova_core.sim import SimGpu
 from nova_core.sim.gsp_rm.logs import FORMATS, LibosLog, LogFormats
+from nova_core.sim.gsp_rm.model import EVENT_LATENCY_NS, LATENCY_NS
 from nova_core.sim.gsp_rm.wire import GspQueues, PagedRegion, xor32
 
 PAGE = 0x1000
@@ -123,3 +127,58 @@ def test_libos_record_at_wrap_and_with_wide_arguments() -> None:
     assert ring[0] == log.put == 5 * (n + 1)
     last = [ring[1 + (log.put - 5 + i) % words] for i in range(5)]
     assert last == [n, (1 << 64) - 1, 5, fmt.va, 1000 + n]
+
+
+def test_read_pointer_published_with_the_reply_and_never_before_it(booted: Booted) -> None:
+    """GSP's read pointer of the command queue rides on the reply it follows: published by the same pump at the same
+    virtual time, right after it - at the doorbell's time plus the latency, after a delayed reply when the reply is
+    delayed, and on its own when the command has no reply yet (a full first record waiting for more)."""
+    clock, rpc = booted.gpu.clock, booted.rpc
+
+    def seen() -> tuple[int, int]:
+        return rpc.cmdq.gsp_read_ptr(), rpc.msgq.available()
+
+    def step(ns: int) -> None:
+        clock.sleep(ns)
+
+    rpc.poll()
+    r0 = rpc.cmdq.gsp_read_ptr()
+    rpc.post("NOP", b"x" * 64, awaited=True)
+    step(LATENCY_NS - 1)
+    assert seen() == (r0, 0)  # nothing before the latency
+    step(1)
+    assert seen() == ((r0 + 1) % 63, 1)  # both at once
+    rpc.poll()
+
+    booted.gsp.inject("delay", function="NOP", delay_ns=300 * MS)
+    r1 = rpc.cmdq.gsp_read_ptr()
+    rpc.post("NOP", b"y", awaited=True)
+    step(LATENCY_NS)
+    assert seen() == (r1, 0)  # the pointer waits behind the delayed reply, as an item of its own did
+    step(300 * MS)
+    assert seen() == ((r1 + 1) % 63, 1)
+    rpc.poll()
+
+    r2 = rpc.cmdq.gsp_read_ptr()
+    pending = rpc.post("NOP", bytes(ABI.payload_max), awaited=True)  # one full record: GSP-RM waits for more
+    step(LATENCY_NS)
+    n = rpc.cmdq.elements_for(ABI.payload_max)
+    assert seen() == ((r2 + n) % 63, 0)  # consumed, no reply yet: the pointer on its own
+    rpc.post("NOP", b"z", awaited=True)  # the next command ends it: both get their replies
+    step(2 * LATENCY_NS)
+    rpc.poll()
+    assert pending.reply is not None and len(pending.reply.payload) == ABI.payload_max
+
+    # an event queued before a command without a reply: the pointer is not published with the (earlier) event
+    r3 = rpc.cmdq.gsp_read_ptr()
+    booted.gsp.emit("OS_ERROR_LOG", bytes(0x10C), delay_ns=EVENT_LATENCY_NS)
+    rpc.post("NOP", bytes(ABI.payload_max), awaited=True)
+    step(EVENT_LATENCY_NS)
+    assert seen() == (r3, 1)  # the event only
+    step(LATENCY_NS)
+    assert seen() == ((r3 + n) % 63, 1)
+    rpc.post("NOP", b"w", awaited=True)
+    step(2 * LATENCY_NS)
+    rpc.poll()
+    assert [e.name for e in rpc.backlog()][-1:] == ["OS_ERROR_LOG"]
+    assert booted.gpu.log.errors() == []
