@@ -200,6 +200,7 @@ class _FieldsStruct:
         self._struct = struct.Struct(fmt)
         self._pick = operator.itemgetter(*[order.index(i) for i in range(len(offsets))])
         self._place = operator.itemgetter(*order)  #: the values given -> the struct's order
+        self._in_order = order == list(range(len(offsets)))  #: offsets given ascending: no reordering
 
     def __call__(self, data: bytes | bytearray | memoryview) -> tuple[int, ...]:
         values: tuple[int, ...] = self._pick(self._struct.unpack_from(data, 0))
@@ -212,7 +213,7 @@ class _FieldsStruct:
 
     def pack_into(self, buf: bytearray | memoryview, *values: int) -> None:
         """Write ``values`` (in the order of the offsets given) into ``buf``; the bytes between them become 0."""
-        self._struct.pack_into(buf, 0, *self._place(values))
+        self._struct.pack_into(buf, 0, *(values if self._in_order else self._place(values)))
 
 
 def _fields_struct(offsets: tuple[int, ...]) -> _FieldsStruct:
