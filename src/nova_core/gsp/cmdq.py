@@ -37,6 +37,7 @@ import ctypes
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -81,9 +82,9 @@ def _fold(words: np.ndarray) -> int:
     return ((x >> 32) ^ x) & 0xFFFFFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One element received from the status queue (or a reassembled large RPC)."""
+class Message(NamedTuple):
+    """One element received from the status queue (or a reassembled large RPC); immutable (a named tuple: made once
+    per reply, it is the cheapest immutable record Python has)."""
 
     function: int
     result: int
