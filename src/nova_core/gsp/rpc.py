@@ -225,8 +225,9 @@ class GspRpc:
 
     def _post(self, fn: int, name: str, payload: bytes | bytearray | memoryview, timeout: int,
               awaited: bool) -> PendingRpc:
-        data = memoryview(payload).cast("B")
         maxp = self.abi.payload_max
+        # bytes of one record go as they are; anything else is viewed as bytes (records are slices of the view)
+        data = payload if type(payload) is bytes and len(payload) <= maxp else memoryview(payload).cast("B")
         records = max(1, -(-len(data) // maxp))
         with self._tx_lock:
             self._ordinal += 1
@@ -236,7 +237,8 @@ class GspRpc:
             with self._pending_lock:
                 self._waiting[fn].append(pending)
             try:
-                self.cmdq.push(fn, data[:maxp], timeout=timeout, while_waiting=self._try_drain)
+                self.cmdq.push(fn, data if records == 1 else data[:maxp], timeout=timeout,
+                               while_waiting=self._try_drain)
                 self.bar.write32(self._doorbell, 0)  # (what _ring does)
                 for off in range(maxp, len(data), maxp):
                     self.cmdq.push(self._continuation, data[off:off + maxp], timeout=timeout,
