@@ -386,12 +386,6 @@ class GspQueues:
             return int(_U32.unpack_from(*self._ptrs[2])[0])
         return self.r.u32(self._stat_wptr_at)
 
-    def set_gsp_write_ptr(self, value: int) -> None:
-        if self._ptrs is not None:
-            _U32.pack_into(*self._ptrs[2], value)
-            return
-        self.r.set_u32(self._stat_wptr_at, value)
-
     def msgq_free(self) -> int:
         ptrs = self._ptrs
         if ptrs is not None:
