@@ -146,7 +146,7 @@ class GspRpc:
         self.clock = clock
         self.cmdq = CommandQueue(shm, clock)
         self.msgq = StatusQueue(shm)
-        self._drain_bound = 2 * shm.geometry.msg_count + 2  #: receives per drain at most (see _drain_written)
+        self._drain_bound = 2 * shm.geometry.msg_count + 2  #: receives per drain at most (see _drain)
         self._doorbell = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self._irqstat = NV_PFALCON_FALCON_IRQSTAT.addr(gsp_base)
         self._irqsclr = NV_PFALCON_FALCON_IRQSCLR.addr(gsp_base)
@@ -283,13 +283,7 @@ class GspRpc:
                 self._posted_failures = [(o, f) for o, f in self._posted_failures if o != pending.ordinal]
         if pending.reply is None and pending.error is None:
             try:
-                what = f"GSP-RM's reply to {pending}"
-                if self._wakeup is None:  # (what _await does)
-                    poll_timeout(lambda: self._drain_until(pending), bool, clock=self.clock, timeout=timeout,
-                                 interval=POLL_INTERVAL, what=what)
-                else:
-                    wait_woken(self._wakeup, lambda: self._drain_until(pending), clock=self.clock, timeout=timeout,
-                               what=what)
+                self._await(lambda: self._drain_until(pending), timeout, f"GSP-RM's reply to {pending}")
             except PollTimeout:
                 self.unresponsive = True  # the reply stays expected: if it comes late, it is absorbed
                 raise
@@ -414,13 +408,9 @@ class GspRpc:
         return pending.reply is not None or pending.error is not None
 
     def _drain(self) -> int:
+        count = 0
         if self.msgq.available() == 0:
             return 0
-        return self._drain_written()
-
-    def _drain_written(self) -> int:
-        """:meth:`_drain` once GSP-RM has written something (``_rx_lock`` held)."""
-        count = 0
         if self._wakeup is None and self.bar.read32(self._irqstat) & IRQ_SWGEN0:  # else the handler acks it
             self.bar.write32(self._irqsclr, IRQ_SWGEN0)
         lost: LostMessage | None = None
