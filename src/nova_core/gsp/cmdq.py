@@ -37,6 +37,7 @@ import ctypes
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,7 +55,8 @@ MAX_ELEMENT_PAGES = 16  #: GSP_MSG_QUEUE_ELEMENT_SIZE_MAX / GSP_MSG_QUEUE_ELEMEN
 # nouveau r535_gsp_cmdq_push retries 10^6 times with usleep(1..2).
 SPACE_TIMEOUT = 1 * SEC
 SPACE_POLL_INTERVAL = 10 * US
-_ZEROS = bytes(MAX_ELEMENT_PAGES * PAGE_SIZE)
+_ZEROS = memoryview(bytes(MAX_ELEMENT_PAGES * PAGE_SIZE))  #: a view: slicing it copies nothing
+_U32 = struct.Struct("<I")
 
 
 _U64 = np.dtype("<u8")
@@ -80,9 +82,9 @@ def _fold(words: np.ndarray) -> int:
     return ((x >> 32) ^ x) & 0xFFFFFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One element received from the status queue (or a reassembled large RPC)."""
+class Message(NamedTuple):
+    """One element received from the status queue (or a reassembled large RPC); immutable (a named tuple: made once
+    per reply, it is the cheapest immutable record Python has)."""
 
     function: int
     result: int
@@ -220,6 +222,8 @@ class CommandQueue:
         self._ring_words = np.frombuffer(self._ring, dtype=_U64)  # made once: checksums of elements built in place
         self._wptr_at = self._lay.tx_write_ptr
         self._gsp_rptr_at = g.rx_hdr_off + self._lay.rx_read_ptr  # in the status queue's page (SWAP_RX)
+        self._cmdq, self._msgq = shm.cmdq, shm.msgq
+        self._rpc_header_size = self.abi.rpc_header_size
         self.write_ptr = 0
         self.seq = 0  #: next element seqNum
         self._hv = self.abi.header_version
@@ -227,7 +231,7 @@ class CommandQueue:
         self._pending = self.abi.result_pending
 
     def gsp_read_ptr(self) -> int:
-        rptr = int(struct.unpack_from("<I", self.shm.msgq, self._gsp_rptr_at)[0])
+        rptr = int(_U32.unpack_from(self._msgq, self._gsp_rptr_at)[0])
         if rptr >= self._count:
             raise GspError(f"command queue: GSP's read pointer (msgq rx readPtr) is {rptr:#x}, outside the "
                            f"ring of {self._count:#x} slots")
@@ -253,34 +257,34 @@ class CommandQueue:
         if n > MAX_ELEMENT_PAGES:
             raise GspError(f"{self.abi.name_of(function)}: payload of {plen:#x} bytes needs {n} pages, more than "
                            f"one element's {MAX_ELEMENT_PAGES} (split it into continuation records)")
-        if self.free_slots() < n:
+        count = self._count
+        w = self.write_ptr
+        if (self.gsp_read_ptr() + count - w - 1) % count < n:  # free slots (one always stays empty)
             self._wait_space(n, function, timeout, while_waiting)
         page = self._page
-        w = self.write_ptr
         end = lay.hdr + plen
-        if w + n <= self._count:  # the element does not wrap: built in place in the ring
+        if w + n <= count:  # the element does not wrap: built in place in the ring
             at = w * page
             buf = self._ring[at:at + n * page]
         else:
             at = -1
             buf = memoryview(bytearray(n * page))
+        pending = self._pending
         lay.element_head.pack_into(buf, lay.el_checksum, 0, self.seq, n, 0, self._hv, self._sig,
-                                   self.abi.rpc_header_size + plen, function, self._pending, self._pending,
-                                   rpc_sequence, 0)
+                                   self._rpc_header_size + plen, function, pending, pending, rpc_sequence, 0)
         buf[lay.hdr:end] = payload
         if at >= 0:
             buf[end:] = _ZEROS[:n * page - end]  # the slots' old contents: the element is zero-padded
-        if at >= 0:
             cs = _fold(self._ring_words[at >> 3:(at + end + 7) >> 3])
         else:
             cs = checksum(buf[:(end + 7) & ~7])
-        struct.pack_into("<I", buf, lay.el_checksum, cs)
+        _U32.pack_into(buf, lay.el_checksum, cs)
         if at < 0:
-            first = self._count - w
+            first = count - w
             self._ring[w * page:] = buf[:first * page]
             self._ring[:(n - first) * page] = buf[first * page:]
-        self.write_ptr = (w + n) % self._count
-        struct.pack_into("<I", self.shm.cmdq, self._wptr_at, self.write_ptr)
+        self.write_ptr = w = (w + n) % count
+        _U32.pack_into(self._cmdq, self._wptr_at, w)
         self.seq = (self.seq + 1) & 0xFFFFFFFF
         return n
 
@@ -317,6 +321,10 @@ class StatusQueue:
         self._snap_words = np.frombuffer(self._snap, dtype=_U64)
         self._rptr_at = g.rx_hdr_off + self._lay.rx_read_ptr  # in the command queue's page (SWAP_RX)
         self._wptr_at = self._lay.tx_write_ptr
+        self._cmdq, self._msgq = shm.cmdq, shm.msgq
+        abi = self.abi
+        self._sig, self._hv = abi.signature, abi.header_version
+        self._rpc_header_size, self._el_header_size = abi.rpc_header_size, abi.element_header_size
         self.read_ptr = 0
         self.seq = 0  #: the seqNum expected next
         self._seq_unknown = False  #: after a skipped corrupt element: take the next seqNum as it comes
@@ -343,20 +351,26 @@ class StatusQueue:
         return True
 
     def write_ptr(self) -> int:
-        w = int(struct.unpack_from("<I", self.shm.msgq, self._wptr_at)[0])
+        w = int(_U32.unpack_from(self._msgq, self._wptr_at)[0])
         if w >= self._count:
-            raise GspError(f"status queue: GSP's writePtr {w:#x} is outside the ring of {self._count:#x} slots")
+            raise self._bad_write_ptr(w)
         return w
+
+    def _bad_write_ptr(self, w: int) -> GspError:
+        return GspError(f"status queue: GSP's writePtr {w:#x} is outside the ring of {self._count:#x} slots")
 
     def available(self) -> int:
         """Slots written by GSP-RM and not yet read (0 before GSP-RM has set up the queue)."""
         if not self.ready and not self.check_header():
             return 0
-        return (self.write_ptr() - self.read_ptr) % self._count
+        w = _U32.unpack_from(self._msgq, self._wptr_at)[0]  # (what write_ptr() reads and checks)
+        if w >= self._count:
+            raise self._bad_write_ptr(w)
+        return int((w - self.read_ptr) % self._count)
 
     def _advance(self, n: int) -> None:
-        self.read_ptr = (self.read_ptr + n) % self._count
-        struct.pack_into("<I", self.shm.cmdq, self._rptr_at, self.read_ptr)
+        self.read_ptr = r = (self.read_ptr + n) % self._count
+        _U32.pack_into(self._cmdq, self._rptr_at, r)
 
     def _resync(self) -> None:
         """Drop everything written: the element headers can no longer be trusted."""
@@ -376,14 +390,19 @@ class StatusQueue:
 
     def receive(self) -> Message | None:
         """The next element, or ``None`` if there is none (raises :class:`GspError` for a bad one)."""
-        avail = self.available()
+        if not self.ready and not self.check_header():
+            return None
+        slot = self.read_ptr
+        w = _U32.unpack_from(self._msgq, self._wptr_at)[0]  # (what write_ptr() reads and checks)
+        if w >= self._count:
+            raise self._bad_write_ptr(w)
+        avail = (w - slot) % self._count
         if avail == 0:
             return None
         lay = self._lay
-        slot = self.read_ptr
-        base = slot * self._page
-        head = lay.element_head.unpack_from(self._ring, base + lay.el_checksum)
-        _, seq, n = head[0], head[1], head[2]
+        page = self._page
+        head = lay.element_head.unpack_from(self._ring, slot * page + lay.el_checksum)
+        seq, n = head[1], head[2]
         if not 1 <= n <= MAX_ELEMENT_PAGES:
             self._resync()
             raise GspError(f"{_where(slot, seq)}: elemCount {n:#x} outside 1..{MAX_ELEMENT_PAGES} (the element "
@@ -392,8 +411,12 @@ class StatusQueue:
             self._resync()
             raise GspError(f"{_where(slot, seq)}: elemCount {n:#x} but only {avail:#x} slot(s) written; "
                            f"resynchronised to the write pointer")
-        data = self._gather(slot, n)  # a snapshot: what is checked is what is delivered
-        cs = _fold(self._snap_words[:n * self._page >> 3])
+        if slot + n <= self._count:  # a snapshot: what is checked is what is delivered
+            self._snap[:n * page] = self._ring[slot * page:(slot + n) * page]
+            data = memoryview(self._snap)
+        else:
+            data = self._gather(slot, n)
+        cs = _fold(self._snap_words[:n * page >> 3])
         if cs:
             self._advance(n)
             self._seq_unknown = True  # the skipped element's seqNum cannot be trusted
@@ -408,25 +431,29 @@ class StatusQueue:
             raise GspError(f"status queue slot {slot:#x}: sequence gap: expected seqNum {expected:#x}, found "
                            f"{seq:#x} ({(seq - expected) & 0xFFFFFFFF} element(s) lost)")
         hv, sig, length, function, result, result_private, rpc_seq = head[4:11]
-        problem = None
-        if sig != self.abi.signature:
-            problem = f"rpc signature {sig:#010x}, expected {self.abi.signature:#010x} ('VRPC')"
-        elif hv != self.abi.header_version:
-            problem = f"rpc header_version {hv:#010x}, expected {self.abi.header_version:#010x}"
-        elif length < self.abi.rpc_header_size:
-            problem = f"rpc length {length:#x} shorter than the rpc header ({self.abi.rpc_header_size:#x})"
-        elif self.abi.element_header_size + length > n * self._page:
-            problem = (f"rpc length {length:#x} larger than the element ({n} slot(s) hold "
-                       f"{n * self._page - self.abi.element_header_size:#x})")
-        elif -(-(self.abi.element_header_size + length) // self._page) != n:
-            problem = (f"elemCount {n} does not match rpc length {length:#x} (needs "
-                       f"{-(-(self.abi.element_header_size + length) // self._page)})")
+        ehs = self._el_header_size
         self._advance(n)
         self.seq = (seq + 1) & 0xFFFFFFFF
-        if problem:
-            raise GspError(f"{_where(slot, seq)}, {self.abi.name_of(function)}: {problem}; element skipped")
-        return Message(function, result, result_private, rpc_seq,
-                       bytes(data[lay.hdr:self.abi.element_header_size + length]), seq, n)
+        if sig != self._sig or hv != self._hv or length < self._rpc_header_size \
+                or -(-(ehs + length) // page) != n:  # (the element is then skipped, and the problem named)
+            raise GspError(f"{_where(slot, seq)}, {self.abi.name_of(function)}: {self._rpc_problem(hv, sig, length, n)}"
+                           f"; element skipped")
+        return Message(function, result, result_private, rpc_seq, bytes(data[lay.hdr:ehs + length]), seq, n)
+
+    def _rpc_problem(self, hv: int, sig: int, length: int, n: int) -> str:
+        """What is wrong with an element's RPC header (its signature, version or length against elemCount)."""
+        abi, page = self.abi, self._page
+        if sig != abi.signature:
+            return f"rpc signature {sig:#010x}, expected {abi.signature:#010x} ('VRPC')"
+        if hv != abi.header_version:
+            return f"rpc header_version {hv:#010x}, expected {abi.header_version:#010x}"
+        if length < abi.rpc_header_size:
+            return f"rpc length {length:#x} shorter than the rpc header ({abi.rpc_header_size:#x})"
+        if abi.element_header_size + length > n * page:
+            return (f"rpc length {length:#x} larger than the element ({n} slot(s) hold "
+                    f"{n * page - abi.element_header_size:#x})")
+        return (f"elemCount {n} does not match rpc length {length:#x} (needs "
+                f"{-(-(abi.element_header_size + length) // page)})")
 
 
 def _where(slot: int, seq: int) -> str:

@@ -94,7 +94,7 @@ class EventMessage:
         return f"<EventMessage {self.name} ({self.number:#x}) {len(self.payload)} bytes>"
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingRpc:
     """An RPC sent and not yet answered; :meth:`GspRpc.wait` returns its reply."""
 
@@ -146,6 +146,7 @@ class GspRpc:
         self.clock = clock
         self.cmdq = CommandQueue(shm, clock)
         self.msgq = StatusQueue(shm)
+        self._drain_bound = 2 * shm.geometry.msg_count + 2  #: receives per drain at most (see _drain)
         self._doorbell = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self._irqstat = NV_PFALCON_FALCON_IRQSTAT.addr(gsp_base)
         self._irqsclr = NV_PFALCON_FALCON_IRQSCLR.addr(gsp_base)
@@ -173,6 +174,8 @@ class GspRpc:
         self.unresponsive = False
         self._wakeup: Wakeup | None = None
         self._settling: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
+        #: function (name or number) -> (number, name), resolved once per function
+        self._functions: dict[str | int, tuple[int, str]] = {}
 
     # -- interrupts ----------------------------------------------------------------------------------
 
@@ -207,10 +210,24 @@ class GspRpc:
         A failure reported for a reply nobody waits for (``awaited=False`` and no :meth:`wait`) is kept
         in :attr:`posted_failures` and raised by :meth:`check_posted`.
         """
-        fn = self.abi.function(function) if isinstance(function, str) else function
-        name = self.abi.name_of(fn)
-        data = memoryview(payload).cast("B")
+        fn, name = self._resolve(function)
+        return self._post(fn, name, payload, timeout, awaited)
+
+    def _resolve(self, function: str | int) -> tuple[int, str]:
+        """(number, name) of an RPC function given by either."""
+        known = self._functions.get(function)
+        if known is None:
+            fn = self.abi.function(function) if isinstance(function, str) else function
+            known = (fn, self.abi.name_of(fn))
+            if len(self._functions) < 4096:  # bounded: numbers nobody defined are not kept forever
+                self._functions[function] = known
+        return known
+
+    def _post(self, fn: int, name: str, payload: bytes | bytearray | memoryview, timeout: int,
+              awaited: bool) -> PendingRpc:
         maxp = self.abi.payload_max
+        # bytes of one record go as they are; anything else is viewed as bytes (records are slices of the view)
+        data = payload if type(payload) is bytes and len(payload) <= maxp else memoryview(payload).cast("B")
         records = max(1, -(-len(data) // maxp))
         with self._tx_lock:
             self._ordinal += 1
@@ -220,8 +237,9 @@ class GspRpc:
             with self._pending_lock:
                 self._waiting[fn].append(pending)
             try:
-                self.cmdq.push(fn, data[:maxp], timeout=timeout, while_waiting=self._try_drain)
-                self._ring()
+                self.cmdq.push(fn, data if records == 1 else data[:maxp], timeout=timeout,
+                               while_waiting=self._try_drain)
+                self.bar.write32(self._doorbell, 0)  # (what _ring does)
                 for off in range(maxp, len(data), maxp):
                     self.cmdq.push(self._continuation, data[off:off + maxp], timeout=timeout,
                                    while_waiting=self._try_drain)
@@ -259,11 +277,11 @@ class GspRpc:
 
     def wait(self, pending: PendingRpc, *, timeout: int = REPLY_TIMEOUT) -> Message:
         """The reply to ``pending`` (events arriving meanwhile go to their handlers)."""
-        with self._rx_lock:
-            if not pending.awaited:
+        if not pending.awaited:
+            with self._rx_lock:
                 pending.awaited = True
                 self._posted_failures = [(o, f) for o, f in self._posted_failures if o != pending.ordinal]
-        if not pending.done:
+        if pending.reply is None and pending.error is None:
             try:
                 self._await(lambda: self._drain_until(pending), timeout, f"GSP-RM's reply to {pending}")
             except PollTimeout:
@@ -287,13 +305,18 @@ class GspRpc:
         """Send and wait; a failure result is an :class:`RpcFailure` naming the function, ``detail`` (what was
         asked, e.g. the handles and class of an ALLOC) and the status."""
         span = None
+        fn, name = self._resolve(function)
         if self.timeline is not None:
-            name = self.abi.name_of(self.abi.function(function) if isinstance(function, str) else function)
             span = self.timeline.begin("rpc", name, bytes=len(payload))
         try:
-            with self._settling():
-                pending = self.post(function, payload, awaited=True)
+            settling = self._settling
+            if settling is contextlib.nullcontext:  # polling: no interrupt manager to tell
+                pending = self._post(fn, name, payload, SPACE_TIMEOUT, True)
                 reply = self.wait(pending, timeout=timeout)
+            else:
+                with settling():
+                    pending = self._post(fn, name, payload, SPACE_TIMEOUT, True)
+                    reply = self.wait(pending, timeout=timeout)
         except NovaError as e:
             if span is not None and self.timeline is not None:
                 self.timeline.end(span, ok=False, error=str(e))
@@ -378,10 +401,11 @@ class GspRpc:
     # -- receiving ---------------------------------------------------------------------------------
 
     def _drain_until(self, pending: PendingRpc) -> bool:
-        with self._rx_lock:
-            if not pending.done:
-                self._drain()
-            return pending.done
+        if pending.reply is None and pending.error is None:
+            with self._rx_lock:  # (a drain in another thread may be delivering our reply: it is waited for)
+                if pending.reply is None and pending.error is None:
+                    self._drain()
+        return pending.reply is not None or pending.error is not None
 
     def _drain(self) -> int:
         count = 0
@@ -391,7 +415,7 @@ class GspRpc:
             self.bar.write32(self._irqsclr, IRQ_SWGEN0)
         lost: LostMessage | None = None
         # bounded: every receive consumes at least one written slot, or returns None / raises for an empty ring
-        for _ in range(2 * self.msgq.geometry.msg_count + 2):
+        for _ in range(self._drain_bound):
             try:
                 msg = self.msgq.receive()
             except GspError as e:  # the element is skipped; what follows it is still delivered, then it is raised

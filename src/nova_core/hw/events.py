@@ -96,12 +96,6 @@ class Timeline:
         if isinstance(self.clock, _NoClock):
             self.clock = clock
 
-    def _keep(self, span: Span) -> None:
-        with self._lock:
-            if len(self.spans) == self.spans.maxlen:
-                self.dropped += 1
-            self.spans.append(span)
-
     def _notify(self, phase: str, span: Span) -> None:
         if self.listeners:
             for fn in list(self.listeners):
@@ -109,7 +103,8 @@ class Timeline:
 
     def begin(self, kind: str, name: str, **args: Any) -> Span:
         span = Span(kind, name, self.clock.now(), time.perf_counter_ns(), args=args)  # (a fresh dict already)
-        self._notify("begin", span)
+        if self.listeners:
+            self._notify("begin", span)
         return span
 
     def end(self, span: Span, *, ok: bool = True, error: str = "") -> Span:
@@ -117,8 +112,7 @@ class Timeline:
         span.host_end = time.perf_counter_ns()
         span.ok = ok
         span.error = error
-        self._keep(span)
-        self._notify("end", span)
+        self.add(span)
         return span
 
     @contextmanager
@@ -133,9 +127,14 @@ class Timeline:
         self.end(s)
 
     def add(self, span: Span) -> None:
-        """Record a span measured elsewhere (a wait, reported when it is over)."""
-        self._keep(span)
-        self._notify("end", span)
+        """Record a span measured elsewhere (a wait, reported when it is over); listeners see it end."""
+        spans = self.spans
+        with self._lock:
+            if len(spans) == spans.maxlen:
+                self.dropped += 1
+            spans.append(span)
+        if self.listeners:
+            self._notify("end", span)
 
     def instant(self, kind: str, name: str, **args: Any) -> None:
         now, host = self.clock.now(), time.perf_counter_ns()
@@ -209,12 +208,12 @@ class ObservedClock:
     :meth:`observe_wait` for each wait that slept at least once.
     """
 
+    now: Callable[[], int]  #: the inner clock's own ``now`` (bound once: no forwarding call per read)
+
     def __init__(self, inner: Clock, timeline: Timeline) -> None:
         self.inner = inner
         self.timeline = timeline
-
-    def now(self) -> int:
-        return self.inner.now()
+        self.now = inner.now
 
     def sleep(self, ns: int) -> None:
         t0 = time.perf_counter_ns()

@@ -114,20 +114,38 @@ class LibosLog:
         self.slots = size // 8 - 1
         self.put = 0
         self.region.set_u64(0, 0)
+        self._head = self.region.page(0)  #: the page holding the put pointer (word 0)
         self.records = 0
 
     def write(self, fmt: LogFormat, args: tuple[int, ...], timestamp: int) -> None:
         if len(args) != fmt.argc:
             raise SimViolation(f"libos {self.name}: format {fmt.key!r} takes {fmt.argc} argument(s), got {len(args)}")
         words = (*args, fmt.va, timestamp)
+        k = len(words)
         first = self.put % self.slots
-        if first + len(words) <= self.slots:  # no wrap: the record's words in one write
-            self.region.write(8 * (1 + first), struct.pack(f"<{len(words)}Q",
-                                                           *(w & 0xFFFFFFFFFFFFFFFF for w in words)))
-            self.put += len(words)
+        if first + k <= self.slots:  # no wrap: the record's words in one write
+            st = _WORDS.get(k) or _words(k)
+            try:
+                self.region.pack_into(st, 8 * (1 + first), words)
+            except struct.error:  # an argument below 0 or above 64 bits: its low 64 bits, as a slot holds it
+                self.region.pack_into(st, 8 * (1 + first), [w & _U64_MAX for w in words])
+            self.put += k
         else:
             for word in words:
-                self.region.set_u64(8 * (1 + self.put % self.slots), word & 0xFFFFFFFFFFFFFFFF)
+                self.region.set_u64(8 * (1 + self.put % self.slots), word & _U64_MAX)
                 self.put += 1
-        self.region.set_u64(0, self.put)
+        _PUT.pack_into(self._head, 0, self.put)  # the put pointer (word 0, in the buffer's first page)
         self.records += 1
+
+
+_U64_MAX = 0xFFFFFFFFFFFFFFFF
+_PUT = struct.Struct("<Q")
+_WORDS: dict[int, struct.Struct] = {}
+
+
+def _words(k: int) -> struct.Struct:
+    """``k`` little-endian u64 (one Struct per record length, made once)."""
+    st = _WORDS.get(k)
+    if st is None:
+        st = _WORDS[k] = struct.Struct(f"<{k}Q")
+    return st

@@ -77,7 +77,7 @@ import ctypes
 import struct
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +116,7 @@ SEQ_FLAG = 1  #: the bit of NV_PGSP_MAILBOX(3) GSP-RM raises for the sequence's 
 SEQ_TOKEN = 0x4E56A500  #: what the sequence writes to NV_PGSP_MAILBOX(2) (then REG_MODIFY of bits 7:0)
 SEQ_MODIFY = 0x5A
 
+_NO_FAULTS: frozenset[str] = frozenset()
 FAULTS = ("corrupt_checksum", "drop", "delay", "error_result", "bad_elem_count", "bad_length", "bad_signature",
           "stop_consuming", "hang", "crash")
 
@@ -130,7 +131,7 @@ class Fault:
     life: int = 0  #: the GSP-RM life it was armed for (see the module docstring)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Out:
     """Something GSP-RM publishes at ``when``: a status record, its read pointer, or an action."""
 
@@ -142,14 +143,17 @@ class _Out:
     payload: bytes = b""
     value: int = 0
     fn: Callable[[], None] | None = None
-    faults: list[Fault] = field(default_factory=list)
+    faults: tuple[Fault, ...] = ()
     stalled: bool = False
+    #: a message's: GSP's read pointer of the command queue, published right after it (see ``_queue_rptr``)
+    rptr: int | None = None
 
 
 class _Wire:
     """Constants of a version's messages, read from its bindings once."""
 
-    __slots__ = ("continuation", "header_version", "m", "rpc_size_max", "signature")
+    __slots__ = ("continuation", "header_version", "invalid_format", "m", "names", "payload_max", "rpc_size_max",
+                 "signature")
 
     def __init__(self, m: ModuleType) -> None:
         self.m = m
@@ -158,6 +162,14 @@ class _Wire:
         self.signature = int(m.NV_VGPU_MSG_SIGNATURE_VALID)
         self.continuation = int(m.FUNCTIONS["CONTINUATION_RECORD"])
         self.rpc_size_max = int(m.GSP_MSG_QUEUE_RPC_SIZE_MAX)
+        #: the most payload one record carries (the rest goes into CONTINUATION_RECORDs)
+        self.payload_max = self.rpc_size_max - ctypes.sizeof(m.rpc_message_header_v)
+        self.invalid_format = int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT)
+        #: the version's numbers -> names, a function's name first
+        self.names: dict[int, str] = {}
+        for table in (m.FUNCTIONS, m.EVENTS):
+            for k, v in table.items():
+                self.names.setdefault(int(v), str(k))
 
 
 @dataclass
@@ -173,6 +185,8 @@ class _Assembly:
 class SimGspRm:
     """The simulated GSP-RM of one :class:`~nova_core.sim.gpu.SimGpu` (``gpu.models["gsp_rm"]``)."""
 
+    _w: _Wire  #: the running version's message constants (set by :meth:`boot`)
+
     def __init__(self, gpu: SimGpu) -> None:
         self.gpu = gpu
         self.bar = gpu.bar0
@@ -182,8 +196,6 @@ class SimGspRm:
         self.state = "off"  # off, booting, sequencing, running, unloaded, halted
         self.version: str | None = None
         self.m: ModuleType | None = None
-        self._names: dict[int, dict[int, str]] = {}  #: id(m) -> function/event number -> name
-        self._wire_cache: _Wire | None = None
         self._handler_names: dict[str, str] = {}  #: RPC name -> the method that answers it (``_rpc_<name>``)
         self._doorbell_at = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self.bar.on_write(self._doorbell_at, self._doorbell)
@@ -222,7 +234,9 @@ class SimGspRm:
         self._life = 0  #: GSP-RM lives so far (boots)
         # thread
         self._work: collections.deque[tuple[Any, ...]] = collections.deque()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  #: the condition's lock, taken directly on the doorbell's path
+        self._cond = threading.Condition(self._lock)
+        #: an item is being handled (set before it leaves ``_work``: one of the two always shows work in hand)
         self._busy = False
         self._settling = 0  #: threads waiting in settle()
         self._stop = False
@@ -261,6 +275,8 @@ class SimGspRm:
             self.stop()  # the thread of a GSP-RM that unloaded, halted or lost its core
         self.version = bindings.normalize(version)
         self.m = bindings.load(self.version)
+        if getattr(self, "_w", None) is None or self._w.m is not self.m:
+            self._w = _Wire(self.m)
         if libos_args is None:
             lo = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp))
             hi = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX1.addr(self._gsp))
@@ -310,6 +326,8 @@ class SimGspRm:
 
     def settle(self) -> None:
         """Block until the thread has handled everything it was given (a VirtualClock settler)."""
+        if not self._work and not self._busy:  # at rest (no item leaves _work without _busy set first)
+            return
         with self._cond:
             while (self._work or self._busy) and not self._stop:
                 self._settling += 1
@@ -332,8 +350,8 @@ class SimGspRm:
                     self._work.clear()
                     self._cond.notify_all()
                     return
-                item = self._work.popleft()
                 self._busy = True
+                item = self._work.popleft()
             try:
                 self._handle_item(item)
             except Exception as e:  # a bug or a fault in what the driver gave us: GSP-RM halts
@@ -362,21 +380,21 @@ class SimGspRm:
         # a doorbell with no GSP-RM running is only a register write (a booting GSP-RM reads what was queued)
         if self._thread is None or self.state not in ("booting", "sequencing", "running"):
             return
-        item = ("doorbell", self.clock.now())
-        with self._cond:
+        now = self.clock.now()
+        with self._lock:
             inline = self.inline_doorbells and not self._work and not self._busy and not self._stop
             if not inline:
-                self._work.append(item)
+                self._work.append(("doorbell", now))
                 self._cond.notify_all()
                 return
             self._busy = True  # the thread waits until this doorbell is served
         try:
             self.inline_served += 1
-            self._handle_item(item)
+            self._process(now)  # what _handle_item does with a doorbell (the state was checked above)
         except Exception as e:  # as in GSP-RM's thread: a bug or a fault in what the driver gave us halts it
             self._halt(f"internal error handling doorbell: {type(e).__name__}: {e}")
         finally:
-            with self._cond:
+            with self._lock:
                 self._busy = False
                 if self._work or self._settling:  # GSP-RM's thread is not woken for nothing
                     self._cond.notify_all()
@@ -446,33 +464,15 @@ class SimGspRm:
         assert self.m is not None
         return int(self.m.EVENTS[name])
 
-    def _wire(self) -> _Wire:
-        """The running version's message constants (made once per version)."""
-        m = self.m
-        assert m is not None
-        w = self._wire_cache
-        if w is None or w.m is not m:
-            w = self._wire_cache = _Wire(m)
-        return w
-
     def _name(self, number: int) -> str:
-        m = self.m
-        assert m is not None
-        names = self._names.get(id(m))
-        if names is None:  # the version's numbers -> names, a function's name first
-            names = {}
-            for table in (m.FUNCTIONS, m.EVENTS):
-                for k, v in table.items():
-                    names.setdefault(int(v), str(k))
-            self._names = {id(m): names}
-        name = names.get(number)
+        name = self._w.names.get(number)
         return name if name is not None else f"function {number:#x}"
 
     def _logrec(self, buf: str, key: str, *args: int) -> None:
         log = self.logs.get(buf)
         if log is None or self.formats is None:
             return
-        log.write(self.formats.by_key[key], tuple(args), self.clock.now())
+        log.write(self.formats.by_key[key], args, self.clock.now())
 
     def _refuse(self, msg: str) -> None:
         self.refusals.append(msg)
@@ -597,19 +597,20 @@ class SimGspRm:
 
     def _process(self, t: int) -> None:
         q = self.q
-        if q is None or self.state in ("halted", "unloaded") or not self._consuming():
+        if q is None or self.state in ("halted", "unloaded") or (self._faults and not self._consuming()):
             return
         handled = 0
         when = max(t, self._last_when)
-        for _ in range(q.count + 1):  # bounded: at most one ring's worth per doorbell
+        count = q.count
+        for _ in range(count + 1):  # bounded: at most one ring's worth per doorbell
             w = q.cpu_write_ptr()
-            if w >= q.count:
-                self._refuse(f"command queue writePtr {w:#x} outside the ring of {q.count:#x}")
+            if w >= count:
+                self._refuse(f"command queue writePtr {w:#x} outside the ring of {count:#x}")
                 return
-            if self._cmd_rptr == w:
-                break
-            avail = (w - self._cmd_rptr) % q.count
             slot = self._cmd_rptr
+            if slot == w:
+                break
+            avail = (w - slot) % count
             n, seq = q.head(slot)
             if not 1 <= n <= MAX_ELEMENT_PAGES or n > avail:
                 self._refuse(f"command element at slot {slot:#x}: elemCount {n:#x} outside 1..{min(avail, 16)} "
@@ -620,21 +621,20 @@ class SimGspRm:
                 when += LATENCY_NS
                 self._queue(_Out(when, "rptr", value=w))
                 continue
-            data = q.read_pages(q.cmdq, slot, n)
+            data, x = q.read_element(slot, n)  # a copy: what is checked is what is handled
             el = q.parse(slot, data)
-            self._cmd_rptr = (slot + n) % q.count
+            self._cmd_rptr = (slot + n) % count
             when += LATENCY_NS
-            problem = self._check_element(el, data, seq)
+            problem = self._check_element(el, x, seq)
             if problem is None:
                 self._command(el, when)
             else:
                 self._refuse(f"command element at slot {slot:#x} ({self._name(el.function)}): {problem}")
                 self._logrec("LOGRM", "refused", slot, el.function, 2)
-                assert self.m is not None
-                if el.signature == int(self.m.NV_VGPU_MSG_SIGNATURE_VALID):
-                    self._publish_msg(el.function, int(self.m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT),
-                                      el.payload, when)
-            self._queue(_Out(when, "rptr", value=self._cmd_rptr))
+                wire = self._w
+                if el.signature == wire.signature:
+                    self._publish_msg(el.function, wire.invalid_format, el.payload, when)
+            self._queue_rptr(when, self._cmd_rptr)
             handled += 1
             if self.state in ("halted", "unloaded"):
                 break
@@ -644,10 +644,9 @@ class SimGspRm:
         if self.state == "booting" and self._sysinfo_seen and not self._sequence_sent:
             self._send_sequence(self._last_when)  # after the batch: the registry is read before init
 
-    def _check_element(self, el: Any, data: bytes, seq: int) -> str | None:
-        m = self.m
-        assert m is not None and self.q is not None
-        x = xor32(data)
+    def _check_element(self, el: Any, x: int, seq: int) -> str | None:
+        """What is wrong with command element ``el`` (None: nothing); ``x``: the XOR of all its u32 words."""
+        assert self.q is not None
         if x:  # nothing in it can be trusted, the sequence number included
             self._cmd_seq_unknown = True
             return f"checksum mismatch: the element XORs to {x:#010x}, not 0"
@@ -658,7 +657,7 @@ class SimGspRm:
         self._cmd_seq = (seq + 1) & 0xFFFFFFFF  # resynchronise on a gap (reported once)
         if seq != expected:
             return f"sequence gap: expected seqNum {expected:#x}, found {seq:#x}"
-        w = self._wire()
+        w = self._w
         hv = w.header_version
         if el.signature != w.signature:
             return f"rpc signature {el.signature:#010x}, expected {w.signature:#010x}"
@@ -672,11 +671,9 @@ class SimGspRm:
         return None
 
     def _command(self, el: Any, when: int) -> None:
-        m = self.m
-        assert m is not None and self.q is not None
-        w = self._wire()
+        w = self._w
         cont = w.continuation
-        payload_max = w.rpc_size_max - self.q.rpc_size
+        payload_max = w.payload_max
         if self._assembly is not None:
             a = self._assembly
             if el.function == cont:
@@ -693,10 +690,10 @@ class SimGspRm:
             else:
                 self._refuse(f"{self._name(a.function)} needs {a.expected - sum(map(len, a.chunks)):#x} more "
                              f"bytes, but the next command is {self._name(el.function)}")
-                self._publish_msg(a.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), b"", when)
+                self._publish_msg(a.function, w.invalid_format, b"", when)
         if el.function == cont:
             self._refuse(f"CONTINUATION_RECORD at slot {el.slot:#x} with no large command in progress")
-            self._publish_msg(el.function, int(m.NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT), b"", when)
+            self._publish_msg(el.function, w.invalid_format, b"", when)
             return
         if len(el.payload) == payload_max:
             expected = self._expected_size(el.function, el.payload)
@@ -727,10 +724,9 @@ class SimGspRm:
     def _dispatch(self, function: int, payload: bytes, when: int) -> None:
         m = self.m
         assert m is not None
-        name = self._name(function)
+        name = self._w.names.get(function) or self._name(function)
         self.handled[name] += 1
-        early_ok = ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY")
-        if self.state == "booting" and name not in early_ok:
+        if self.state == "booting" and name not in ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY"):
             self.log.error("gsp-rm", f"{name} before GSP_INIT_DONE: NV_ERR_INVALID_STATE")
             self._publish_msg(function, self._status("NV_ERR_INVALID_STATE"), payload, when)
             return
@@ -1077,6 +1073,21 @@ class SimGspRm:
             self._pump_times.add(when)
         self.clock.call_at(when, self._pump)
 
+    def _queue_rptr(self, when: int, value: int) -> None:
+        """GSP's read pointer of the command queue, published at ``when`` after what is queued.
+
+        When the last item queued is a message due at ``when`` or later, the pointer rides on it: published by the
+        same pump right after it, exactly where an item of its own would have been (not before that message, and
+        nothing between the two)."""
+        with self._out_lock:
+            out = self._out
+            if out:
+                last = out[-1]
+                if last.kind == "msg" and last.rptr is None and last.when >= when:
+                    last.rptr = value
+                    return
+        self._queue(_Out(when, "rptr", value=value))
+
     def _schedule_pump(self, when: int) -> None:
         """A pump at ``when`` (one timer per time: items due together are published by one pump)."""
         with self._out_lock:
@@ -1087,19 +1098,19 @@ class SimGspRm:
 
     def _publish_msg(self, function: int, result: int, payload: bytes, when: int) -> None:
         """Queue a status message (split into continuation records when large) for publication."""
-        m = self.m
-        assert m is not None and self.q is not None
-        faults = self._take_faults(self._name(function)) if self._faults else []
-        for f in faults:
-            if f.kind == "error_result":
-                result = f.status
-            elif f.kind == "delay":
-                when += f.delay_ns
-        w = self._wire()
-        maxp = w.rpc_size_max - self.q.rpc_size
+        kept: tuple[Fault, ...] = ()
+        if self._faults:
+            faults = self._take_faults(self._name(function))
+            for f in faults:
+                if f.kind == "error_result":
+                    result = f.status
+                elif f.kind == "delay":
+                    when += f.delay_ns
+            kept = tuple(f for f in faults if f.kind not in ("error_result", "delay"))
+        w = self._w
+        maxp = w.payload_max
         when = max(when, self._last_when)
         self._last_when = when
-        kept = [f for f in faults if f.kind not in ("error_result", "delay")]
         if len(payload) <= maxp:  # one record (the common case)
             self._queue(_Out(when, "msg", function, result, REPLY_SEQUENCE,
                              payload if type(payload) is bytes else bytes(payload), faults=kept))
@@ -1107,7 +1118,7 @@ class SimGspRm:
         cont = w.continuation
         for i in range(0, len(payload), maxp):
             self._queue(_Out(when, "msg", function if i == 0 else cont, result, REPLY_SEQUENCE,
-                             payload[i:i + maxp], faults=list(kept)))
+                             payload[i:i + maxp], faults=kept))
 
     def _publish_now(self, function: int, payload: bytes) -> None:
         """From a timer: publish an event at the current time (after what is already queued)."""
@@ -1116,7 +1127,7 @@ class SimGspRm:
         result = next((f.status for f in faults if f.kind == "error_result"), 0)
         with self._out_lock:
             self._out.append(_Out(now, "msg", function, result, REPLY_SEQUENCE, payload,
-                                  faults=[f for f in faults if f.kind not in ("error_result", "delay")]))
+                                  faults=tuple(f for f in faults if f.kind not in ("error_result", "delay"))))
         self._pump()
 
     def _pump(self) -> None:
@@ -1127,20 +1138,26 @@ class SimGspRm:
         """
         now = self.clock.now()
         with self._out_lock:
-            if self._pump_times:  # this pump does what those were for (one may fire late: scheduled in the past)
-                self._pump_times = {t for t in self._pump_times if t > now}
+            times = self._pump_times
+            if times:  # this pump does what those were for (one may fire late: scheduled in the past)
+                if len(times) == 1 and now in times:  # the common case: only this pump
+                    times.clear()
+                else:
+                    self._pump_times = {t for t in times if t > now}
         q = self.q
         if q is None or self.state in ("halted", "off"):
             return
         published = False
         retry: int | None = None
+        out = self._out
+        head = q.el_hdr + q.rpc_size
         while True:
             with self._out_lock:
-                if not self._out or self._out[0].when > now:
+                if not out or out[0].when > now:
                     break
-                item = self._out[0]
+                item = out[0]
                 if item.kind == "msg":
-                    n = -(-(q.el_hdr + q.rpc_size + len(item.payload)) // PAGE)
+                    n = -(-(head + len(item.payload)) // PAGE)
                     if q.msgq_free() < n:
                         if not item.stalled:
                             item.stalled = True
@@ -1148,7 +1165,7 @@ class SimGspRm:
                                                        f"for the CPU to read")
                         retry = now + PUMP_RETRY_NS
                         break
-                self._out.popleft()
+                out.popleft()
             if item.kind == "rptr":
                 q.set_gsp_read_ptr(item.value)
             elif item.kind == "call":
@@ -1157,6 +1174,8 @@ class SimGspRm:
             else:
                 self._write_msg(item)
                 published = True
+                if item.rptr is not None:
+                    q.set_gsp_read_ptr(item.rptr)
         if retry is not None:
             self._schedule_pump(retry)
         if published:  # the message-queue doorbell: SWGEN0 (through the falcon model, which tells the tree)
@@ -1168,20 +1187,19 @@ class SimGspRm:
                 self.bar.poke(stat, self.bar.peek(stat) | F.IRQ_SWGEN0)
 
     def _write_msg(self, item: _Out) -> None:
-        m = self.m
         q = self.q
-        assert m is not None and q is not None
+        assert q is not None
         seq = self._msg_seq
-        self._msg_seq = (self._msg_seq + 1) & 0xFFFFFFFF
-        kinds = {f.kind for f in item.faults}
+        self._msg_seq = (seq + 1) & 0xFFFFFFFF
+        kinds = {f.kind for f in item.faults} if item.faults else _NO_FAULTS
         if "drop" in kinds:
             self.log.warning("gsp-rm", f"fault: dropped {self._name(item.function)} (status seqNum {seq})")
             return
-        w = self._wire()
+        w = self._w
         hv, sig = w.header_version, w.signature
         if "bad_signature" in kinds:
             sig ^= 0xFF
-        buf, n = q.build(seq=seq, function=item.function, result=item.result, rpc_seq=item.rpc_seq,
+        buf, n = q.stage(seq=seq, function=item.function, result=item.result, rpc_seq=item.rpc_seq,
                          payload=item.payload, header_version=hv, signature=sig)
         if "bad_length" in kinds:
             length_at = q.rpc_fields["length"]

@@ -28,15 +28,16 @@ PAGE = 0x1000
 MAX_ELEMENT_PAGES = 16
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
+_ZEROS = bytes(MAX_ELEMENT_PAGES * PAGE)
 
 
-_FOLD_MAX = 256  #: below this many bytes folding one integer beats numpy's per-call cost
+_FOLD_MAX = 64  #: below this many bytes folding one integer beats numpy's per-call cost
 
 
 def xor32(data: bytes | bytearray | memoryview) -> int:
     """XOR of all u32 words (``data`` is a whole number of words)."""
     n = len(data) >> 2
-    if len(data) < _FOLD_MAX:  # short (a status element's header and small RPC): fold the words as one integer
+    if len(data) < _FOLD_MAX:  # a few words: fold them as one integer
         x = int.from_bytes(data, "little")
         while n > 1:  # word i is XORed with word i + n//2 (XOR is associative and commutative)
             bits = (n >> 1) * 32
@@ -46,6 +47,24 @@ def xor32(data: bytes | bytearray | memoryview) -> int:
     import numpy as np  # imported on first use: a simulated GPU that never runs GSP-RM needs no numpy
 
     return int(np.bitwise_xor.reduce(np.frombuffer(data, dtype="<u4")))
+
+
+class _Scratch:
+    """A buffer of one largest element with a u32 view of it made once (the XOR of a prefix is one numpy call)."""
+
+    __slots__ = ("buf", "reduce", "view", "words")
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.buf = bytearray(MAX_ELEMENT_PAGES * PAGE)
+        self.view = memoryview(self.buf)
+        self.words = np.frombuffer(self.buf, dtype="<u4")
+        self.reduce = np.bitwise_xor.reduce
+
+    def xor(self, nbytes: int) -> int:
+        """:func:`xor32` of the first ``nbytes`` (a multiple of 4)."""
+        return int(self.reduce(self.words[:nbytes >> 2]))
 
 
 class PagedRegion:
@@ -67,6 +86,11 @@ class PagedRegion:
             except SimViolation:  # consecutive addresses of two mappings: page by page
                 self._flat = None
 
+    def page(self, off: int) -> memoryview:
+        """The view of the page holding byte ``off`` (what the GSP's MMU maps it to)."""
+        self._check(off, 1)
+        return self._views[off // PAGE]
+
     def _check(self, off: int, n: int) -> None:
         if off < 0 or n < 0 or off + n > self.size:
             raise SimViolation(f"{self.who}: access [{off:#x}, {off + n:#x}) outside its {self.size:#x} bytes")
@@ -87,6 +111,29 @@ class PagedRegion:
             off += k
             n -= k
         return bytes(out)
+
+    def read_into(self, off: int, n: int, dest: memoryview) -> None:
+        """Copy ``n`` bytes at ``off`` to the start of ``dest`` (a byte view of at least ``n`` bytes)."""
+        flat = self._flat
+        if flat is not None and off >= 0 and n >= 0 and off + n <= self.size:
+            dest[:n] = flat[off:off + n]
+            return
+        dest[:n] = self.read(off, n)
+
+    def unpack(self, st: struct.Struct, off: int) -> tuple[int, ...]:
+        """``st`` unpacked from the bytes at ``off``."""
+        flat = self._flat
+        if flat is not None and 0 <= off <= self.size - st.size:
+            return st.unpack_from(flat, off)
+        return st.unpack(self.read(off, st.size))
+
+    def pack_into(self, st: struct.Struct, off: int, values: list[int] | tuple[int, ...]) -> None:
+        """Write ``values`` packed with ``st`` at ``off``."""
+        flat = self._flat
+        if flat is not None and 0 <= off <= self.size - st.size:
+            st.pack_into(flat, off, *values)
+            return
+        self.write(off, st.pack(*values))
 
     def write(self, off: int, data: bytes | bytearray | memoryview) -> None:
         data = memoryview(data).cast("B")
@@ -153,14 +200,20 @@ class _FieldsStruct:
         self._struct = struct.Struct(fmt)
         self._pick = operator.itemgetter(*[order.index(i) for i in range(len(offsets))])
         self._place = operator.itemgetter(*order)  #: the values given -> the struct's order
+        self._in_order = order == list(range(len(offsets)))  #: offsets given ascending: no reordering
 
     def __call__(self, data: bytes | bytearray | memoryview) -> tuple[int, ...]:
         values: tuple[int, ...] = self._pick(self._struct.unpack_from(data, 0))
         return values
 
-    def pack_into(self, buf: bytearray, *values: int) -> None:
+    def read(self, region: PagedRegion, off: int) -> tuple[int, ...]:
+        """The fields of the structure at ``off`` in ``region`` (in the order of the offsets given)."""
+        values: tuple[int, ...] = self._pick(region.unpack(self._struct, off))
+        return values
+
+    def pack_into(self, buf: bytearray | memoryview, *values: int) -> None:
         """Write ``values`` (in the order of the offsets given) into ``buf``; the bytes between them become 0."""
-        self._struct.pack_into(buf, 0, *self._place(values))
+        self._struct.pack_into(buf, 0, *(values if self._in_order else self._place(values)))
 
 
 def _fields_struct(offsets: tuple[int, ...]) -> _FieldsStruct:
@@ -193,8 +246,11 @@ class GspQueues:
     statQueueOffset); the layouts come from the version's bindings module ``m``.
     """
 
-    def __init__(self, region: PagedRegion, cmdq_off: int, statq_off: int, m: ModuleType) -> None:
+    def __init__(self, region: PagedRegion, cmdq_off: int, statq_off: int, m: ModuleType, *,
+                 direct: bool = True) -> None:
         self.r = region
+        #: reach each queue through one view of its pages when they allow it (False: always page by page)
+        self.direct = direct
         self.cmdq = cmdq_off
         self.statq = statq_off
         tx, rx = m.msgqTxHeader, m.msgqRxHeader
@@ -228,12 +284,38 @@ class GspQueues:
         self._build_at = _fields_struct((self.el_seq, self.el_count, f["header_version"], f["signature"],
                                          f["length"], f["function"], f["rpc_result"], f["rpc_result_private"],
                                          f["sequence"]))
+        self._head = _fields_struct((self.el_count, self.el_seq))
+        # GSP-RM's working buffers: the command element being read, the status element being built (one reader,
+        # GSP-RM's command processing, and one writer, its publication under the sim lock)
+        self._in = _Scratch()
+        self._out = _Scratch()
         # filled by check_cmdq_header()
         self.size = 0
         self.msg_size = PAGE
         self.count = 0
         self.entry_off = PAGE
         self.rx_hdr_off = self.tx_size
+        self._place()
+
+    def _place(self) -> None:
+        """Where the pointers and slots lie in the region, from the geometry (worked out once per header check)."""
+        self._cmd_wptr_at = self.cmdq + self.f_write_ptr  # the CPU's write pointer
+        self._cpu_rptr_at = self.cmdq + self.rx_hdr_off + self.f_read_ptr  # the CPU's read pointer (SWAP_RX)
+        self._stat_wptr_at = self.statq + self.f_write_ptr  # GSP's write pointer
+        self._gsp_rptr_at = self.statq + self.rx_hdr_off + self.f_read_ptr  # GSP's read pointer (SWAP_RX)
+        self._cmd_slots = self.cmdq + self.entry_off
+        self._stat_slots = self.statq + self.entry_off
+        # the pages of the four pointers and of every slot, looked up once (a slot is one page: msgSize is PAGE,
+        # entryOff and both queues page aligned); a pointer that straddles two pages: every access by offset
+        self._ptrs: tuple[tuple[memoryview, int], ...] | None = None
+        self._cmd_pages: list[memoryview] = []
+        self._stat_pages: list[memoryview] = []
+        offs = (self._cmd_wptr_at, self._cpu_rptr_at, self._stat_wptr_at, self._gsp_rptr_at)
+        if self.direct and self.count and all(o % PAGE <= PAGE - 4 for o in offs) \
+                and not (self.cmdq | self.statq | self.entry_off) % PAGE:
+            self._ptrs = tuple((self.r.page(o), o % PAGE) for o in offs)
+            self._cmd_pages = [self.r.page(self._cmd_slots + k * PAGE) for k in range(self.count)]
+            self._stat_pages = [self.r.page(self._stat_slots + k * PAGE) for k in range(self.count)]
 
     # -- the command queue header (written by the CPU) ----------------------------------------------
 
@@ -267,6 +349,7 @@ class GspQueues:
         if not problems:
             self.size, self.count = h["size"], h["msgCount"]
             self.entry_off, self.rx_hdr_off = h["entryOff"], h["rxHdrOff"]
+            self._place()
         return problems
 
     def init_msgq_header(self) -> None:
@@ -278,24 +361,38 @@ class GspQueues:
                            (self.f_flags, self.swap_rx), (self.f_rx_hdr_off, self.rx_hdr_off),
                            (self.f_entry_off, self.entry_off)):
             r.set_u32(s + off, value)
-        r.set_u32(s + self.rx_hdr_off + self.f_read_ptr, 0)  # GSP's read pointer of the command queue
+        r.set_u32(self._gsp_rptr_at, 0)  # GSP's read pointer of the command queue
 
     # -- pointers (SWAP_RX) ---------------------------------------------------------------------------
 
     def cpu_write_ptr(self) -> int:
-        return self.r.u32(self.cmdq + self.f_write_ptr)
+        if self._ptrs is not None:
+            return int(_U32.unpack_from(*self._ptrs[0])[0])
+        return self.r.u32(self._cmd_wptr_at)
 
     def set_gsp_read_ptr(self, value: int) -> None:
-        self.r.set_u32(self.statq + self.rx_hdr_off + self.f_read_ptr, value)
+        if self._ptrs is not None:
+            _U32.pack_into(*self._ptrs[3], value)
+            return
+        self.r.set_u32(self._gsp_rptr_at, value)
 
     def cpu_read_ptr(self) -> int:
-        return self.r.u32(self.cmdq + self.rx_hdr_off + self.f_read_ptr)
+        if self._ptrs is not None:
+            return int(_U32.unpack_from(*self._ptrs[1])[0])
+        return self.r.u32(self._cpu_rptr_at)
 
     def gsp_write_ptr(self) -> int:
-        return self.r.u32(self.statq + self.f_write_ptr)
+        if self._ptrs is not None:
+            return int(_U32.unpack_from(*self._ptrs[2])[0])
+        return self.r.u32(self._stat_wptr_at)
 
     def msgq_free(self) -> int:
-        return (self.cpu_read_ptr() + self.count - self.gsp_write_ptr() - 1) % self.count
+        ptrs = self._ptrs
+        if ptrs is not None:
+            rptr, wptr = _U32.unpack_from(*ptrs[1])[0], _U32.unpack_from(*ptrs[2])[0]
+        else:
+            rptr, wptr = self.cpu_read_ptr(), self.gsp_write_ptr()
+        return int((rptr + self.count - wptr - 1) % self.count)
 
     # -- elements -----------------------------------------------------------------------------------
 
@@ -309,35 +406,76 @@ class GspQueues:
             data += self.r.read(self._slot(queue, 0), (n - first) * PAGE)
         return data
 
+    def read_element(self, slot: int, n: int) -> tuple[memoryview, int]:
+        """The ``n`` slots of the command element at ``slot`` (wrapping), copied into GSP-RM's read buffer (valid
+        until the next call), and the XOR of all its u32 words (0 when its checksum is right)."""
+        s = self._in
+        first = min(n, self.count - slot)
+        pages = self._cmd_pages
+        if pages:
+            view, count = s.view, self.count
+            for k in range(n):
+                view[k * PAGE:(k + 1) * PAGE] = pages[(slot + k) % count]
+        else:
+            self.r.read_into(self._cmd_slots + slot * PAGE, first * PAGE, s.view)
+            if first < n:
+                self.r.read_into(self._cmd_slots, (n - first) * PAGE, s.view[first * PAGE:])
+        return s.view[:n * PAGE], s.xor(n * PAGE)
+
     def head(self, slot: int) -> tuple[int, int]:
         """(elemCount, seqNum) of the command element at ``slot``."""
-        base = self._slot(self.cmdq, slot)
-        return self.r.u32(base + self.el_count), self.r.u32(base + self.el_seq)
+        if self._cmd_pages:
+            count, seq = self._head(self._cmd_pages[slot])
+        else:
+            count, seq = self._head.read(self.r, self._cmd_slots + slot * PAGE)
+        return count, seq
 
-    def parse(self, slot: int, data: bytes) -> Element:
+    def parse(self, slot: int, data: bytes | memoryview) -> Element:
         count, seq, function, length, result, result_private, rpc_seq, hv, sig = self._el_fields(data)
         end = min(self.el_hdr + length, len(data))
         return Element(slot, count, seq, function, length, result, result_private, rpc_seq, hv, sig,
-                       data[self.el_hdr + self.rpc_size:end])
+                       bytes(data[self.el_hdr + self.rpc_size:end]))
 
     def build(self, *, seq: int, function: int, result: int, rpc_seq: int, payload: bytes,
               header_version: int, signature: int, result_private: int = 0) -> tuple[bytearray, int]:
         """A status element (zero-padded to whole pages) with its checksum; returns (bytes, elemCount)."""
+        view, n = self.stage(seq=seq, function=function, result=result, rpc_seq=rpc_seq, payload=payload,
+                             header_version=header_version, signature=signature, result_private=result_private)
+        return bytearray(view), n
+
+    def stage(self, *, seq: int, function: int, result: int, rpc_seq: int, payload: bytes,
+              header_version: int, signature: int, result_private: int = 0) -> tuple[memoryview, int]:
+        """:meth:`build` in GSP-RM's write buffer: a view of the element (valid until the next call) and its
+        elemCount."""
         length = self.rpc_size + len(payload)
-        n = -(-(self.el_hdr + length) // PAGE)
-        buf = bytearray(n * PAGE)  # zeroes: the bytes between the fields (the checksum's too) stay 0
+        end = self.el_hdr + length
+        n = -(-end // PAGE)
+        s = self._out
+        buf = s.view[:n * PAGE]
+        buf[:] = _ZEROS[:n * PAGE]  # the bytes between the fields (the checksum's too) and the padding are 0
         self._build_at.pack_into(buf, seq, n, header_version, signature, length, function, result, result_private,
                                  rpc_seq)
-        buf[self.el_hdr + self.rpc_size:self.el_hdr + length] = payload
+        buf[self.el_hdr + self.rpc_size:end] = payload
         # makes the element XOR to 0 (the zero padding after the RPC adds nothing to the XOR)
-        _U32.pack_into(buf, self.el_checksum, xor32(memoryview(buf)[:-(-(self.el_hdr + length) // 4) * 4]))
+        _U32.pack_into(buf, self.el_checksum, int(s.reduce(s.words[:(end + 3) >> 2])))
         return buf, n
 
-    def write_status(self, data: bytes | bytearray, n: int) -> None:
+    def write_status(self, data: bytes | bytearray | memoryview, n: int) -> None:
         """Put an element at the status queue's write pointer (wrapping) and advance it by ``n``."""
+        data = memoryview(data)
+        pages, ptrs = self._stat_pages, self._ptrs
+        if pages and ptrs is not None:
+            count = self.count
+            view, at = ptrs[2]
+            w = _U32.unpack_from(view, at)[0]
+            for k in range(n):
+                pages[(w + k) % count][:] = data[k * PAGE:(k + 1) * PAGE]
+            _U32.pack_into(view, at, (w + n) % count)
+            return
         w = self.gsp_write_ptr()
         first = min(n, self.count - w)
-        self.r.write(self._slot(self.statq, w), memoryview(data)[:first * PAGE])
+        r = self.r
+        r.write(self._stat_slots + w * PAGE, data[:first * PAGE])
         if first < n:
-            self.r.write(self._slot(self.statq, 0), memoryview(data)[first * PAGE:n * PAGE])
-        self.r.set_u32(self.statq + self.f_write_ptr, (w + n) % self.count)
+            r.write(self._stat_slots, data[first * PAGE:n * PAGE])
+        r.set_u32(self._stat_wptr_at, (w + n) % self.count)
