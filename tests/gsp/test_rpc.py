@@ -71,7 +71,9 @@ def test_swgen0_raised_and_acknowledged(booted: Booted) -> None:
 
 def test_failures_name_function_and_status(booted: Booted) -> None:
     _objects(booted)
-    with pytest.raises(RpcFailure, match=r"GSP_RM_ALLOC .*NV_ERR_INSERT_DUPLICATE_NAME") as e:
+    # the command's own words (its describe(), made only for a failure) name what was asked
+    with pytest.raises(RpcFailure, match=rf"GSP_RM_ALLOC \(hClient {CLIENT:#x}, hParent {CLIENT:#x}, hObject "
+                                         rf"{DEVICE:#x}, class 0x80\) .*NV_ERR_INSERT_DUPLICATE_NAME") as e:
         booted.rpc.call(RmAlloc(CLIENT, CLIENT, DEVICE, 0x80, device_alloc_params(booted.abi)))
     assert e.value.function == "GSP_RM_ALLOC" and e.value.result == 0x19
     with pytest.raises(RpcFailure, match=r"function 1023.*NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION \(0xff100001\)"):

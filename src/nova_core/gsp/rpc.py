@@ -304,6 +304,11 @@ class GspRpc:
             timeout: int = REPLY_TIMEOUT, detail: str = "") -> Message:
         """Send and wait; a failure result is an :class:`RpcFailure` naming the function, ``detail`` (what was
         asked, e.g. the handles and class of an ALLOC) and the status."""
+        return self._round_trip(function, payload, timeout, detail)
+
+    def _round_trip(self, function: str | int, payload: bytes | bytearray | memoryview, timeout: int,
+                    detail: str | Callable[[], str]) -> Message:
+        """:meth:`rpc`; ``detail`` may be a function, called only for a failure's message."""
         span = None
         fn, name = self._resolve(function)
         if self.timeline is not None:
@@ -326,7 +331,8 @@ class GspRpc:
             self.timeline.end(span, ok=reply.result == 0,
                               error="" if reply.result == 0 else self.abi.status_text(reply.result))
         if reply.result != 0:
-            what = f" {detail}" if detail else ""
+            text = detail() if callable(detail) else detail
+            what = f" {text}" if text else ""
             raise RpcFailure(f"{pending.name}{what} (function {pending.function}, RPC #{pending.ordinal}) "
                              f"failed: {self.abi.status_text(reply.result)}",
                              function=pending.name, result=reply.result, ordinal=pending.ordinal)
@@ -334,7 +340,7 @@ class GspRpc:
 
     def call(self, command: Command[R], *, timeout: int = REPLY_TIMEOUT) -> R:
         """Run a typed command (:mod:`nova_core.gsp.fw`) and return its typed reply."""
-        reply = self.rpc(command.FUNCTION, command.encode(self.abi), timeout=timeout, detail=command.describe())
+        reply = self._round_trip(command.FUNCTION, command.encode(self.abi), timeout, command.describe)
         return command.decode(self.abi, reply.payload)
 
     def send(self, command: Command[R]) -> PendingRpc:
