@@ -63,6 +63,10 @@ class SimIntr:
         self.en = [0] * self.leaves
         self.top_en = 0
         self.line = False  #: TOP & TOP_EN != 0
+        #: bit i: LEAF(i) has an enabled vector pending; kept per leaf as LEAF(i) or its enables change (this model
+        #: alone writes the LEAF storage), so TOP and the output are never re-derived from all leaves
+        self._hot = 0
+        self._top = 0  #: TOP, from ``_hot``
         self.msi_gate = gpu.facts.msi_rearm_xve
         self.msi_armed = True
         self.held = False  #: a rise while MSI was not re-armed
@@ -133,13 +137,13 @@ class SimIntr:
             if stray:
                 self.log.debug("intr", f"LEAF({i}): write-1-to-clear of {stray:#x}, not pending: no effect")
             self.bar.poke(off, pending & ~value)
-            self._update()
+            self._leaf_changed(i)
         return write
 
     def _en_writer(self, i: int, on: bool) -> Callable[[int, int], None]:
         def write(off: int, value: int) -> None:
             self.en[i] = (self.en[i] | value) if on else (self.en[i] & ~value)
-            self._update()
+            self._leaf_changed(i)
         return write
 
     def _en_reader(self, i: int) -> Callable[[int], int]:
@@ -182,6 +186,10 @@ class SimIntr:
 
     def top(self) -> int:
         """TOP: subtrees with an enabled vector pending."""
+        return self._top
+
+    def top_from_leaves(self) -> int:
+        """TOP derived from every leaf's pending and enabled vectors (what :meth:`top` keeps incrementally: a check)."""
         t = 0
         peek = self.bar.peek
         for i, en in enumerate(self.en):
@@ -203,13 +211,25 @@ class SimIntr:
             off = self._leaf_at[leaf]
             self.bar.poke(off, self.bar.peek(off) | 1 << bit)
             self.raised[vector] = self.raised.get(vector, 0) + 1
-            self._update()
+            self._leaf_changed(leaf)
+
+    def _leaf_changed(self, i: int) -> None:
+        """LEAF(i) or its enables changed: its bit of ``_hot``, then (when that moved) its subtree's bit of TOP, then
+        the output."""
+        hot = self._hot
+        bit = 1 << i
+        now = (hot | bit) if self.en[i] & self.bar.peek(self._leaf_at[i]) else (hot & ~bit)
+        if now == hot:
+            return  # TOP, and so the output, unchanged
+        self._hot = now
+        n = i // V.LEAVES_PER_SUBTREE
+        subtree = ((1 << V.LEAVES_PER_SUBTREE) - 1) << (n * V.LEAVES_PER_SUBTREE)
+        self._top = (self._top | 1 << n) if now & subtree else (self._top & ~(1 << n))
+        self._update()
 
     def _update(self) -> None:
-        # the output only: with TOP_EN all clear (a handler's unarm, and everything it acks until its rearm) the
-        # line is low whatever TOP is, so TOP is not computed; a raise, a rearm or an enable computes it
-        top_en = self.top_en
-        line = bool(top_en) and bool(self.top() & top_en)
+        # the output from TOP (kept per leaf) and TOP_EN; a message on a rise only
+        line = bool(self._top & self.top_en)
         rose = line and not self.line
         self.line = line
         if rose:
