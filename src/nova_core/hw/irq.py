@@ -669,6 +669,8 @@ def wait_woken(wakeup: Wakeup, done: Callable[[], bool], *, clock: Clock, timeou
         return
     observe = getattr(clock, "observe_wait", None)
     host_start = time.perf_counter_ns()
+    # simulated time: the clock's run_until, resolved once per wait and called directly (what Wakeup.wait does)
+    run_until: Callable[[Callable[[], bool], int], bool] | None = getattr(clock, "run_until", None)
     wakes = 0
     while True:
         now = clock.now()
@@ -678,8 +680,12 @@ def wait_woken(wakeup: Wakeup, done: Callable[[], bool], *, clock: Clock, timeou
             if observe is not None:
                 observe(what, start, host_start, wakes, False)
             raise PollTimeout(f"{what} (interrupt-driven wait, {wakes} interrupt(s) seen)", timeout)
-        woken = wakeup.wait(seen, clock, min(recheck, deadline - now))
-        seen = wakeup.count
+        step = min(recheck, deadline - now)
+        if run_until is not None:
+            woken = bool(run_until(lambda: wakeup._count != seen, step))  # noqa: B023 - called before seen changes
+        else:
+            woken = wakeup.wait(seen, clock, step)
+        seen = wakeup._count
         wakes += int(woken)
         if done():
             if not woken:
