@@ -501,7 +501,9 @@ class IrqManager:
                 self._notify_idle()
 
     def _deliver(self, vector: int, *, replayed: bool = False) -> None:
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with`` on the two round trips of every delivery: half the cost on CPython 3.11
+        try:
             st = self.vectors.get(vector)
             if st is None:
                 st = self.vectors[vector] = VectorState(vector)
@@ -514,6 +516,8 @@ class IrqManager:
                 st.pending = True
                 return
             st.in_flight = handler is not None
+        finally:
+            lock.release()
         handled = False
         try:
             if handler is not None:
@@ -532,15 +536,19 @@ class IrqManager:
                 st.in_flight = False
                 self._notify_idle()
             raise
-        with self._lock:
+        lock.acquire()
+        try:
             st.in_flight = False
-            self._notify_idle()
+            if self._idle_waiters:  # _notify_idle
+                self._idle.notify_all()
             if handled:  # accounted in the same lock round trip (the common case ends here)
                 st.handled += 1
                 st.unhandled_run = 0
                 storm = False
             else:
                 storm = self._account_unhandled(st)
+        finally:
+            lock.release()
         if storm:
             self._storm(st)
         self.backend.end_of_interrupt(vector)
@@ -634,10 +642,14 @@ class Wakeup:
         return self._count
 
     def signal(self) -> None:
-        with self._cond:
+        cond = self._cond
+        cond.acquire()  # the condition's lock's own acquire/release: not ``with`` (a Python-level __enter__)
+        try:
             self._count += 1
             if self._waiters:
-                self._cond.notify_all()
+                cond.notify_all()
+        finally:
+            cond.release()
 
     def wait(self, seen: int, clock: Clock, timeout: int) -> bool:
         """Wait up to ``timeout`` ns of ``clock`` for :attr:`count` to differ from ``seen``."""

@@ -77,6 +77,10 @@ class SimBar:
         #: the clock's ``advance``, called with the lock already held (one lock round trip per access, not two)
         self._charge = clock.advance_locked
         self._values: dict[int, int] = {}
+        #: the stored values by offset, for models to read without a call on their hot paths (what :meth:`peek`
+        #: returns); a model changes them only through :meth:`poke`, or in place for an offset already stored while
+        #: it holds the lock (a write hook)
+        self.stored = self._values
         self._masks: dict[int, tuple[int, int, int]] = {}  # offset -> (keep RO, w1c, write-only)
         self._ro_whole: set[int] = set()
         self._read_hooks: dict[int, ReadHook] = {}
