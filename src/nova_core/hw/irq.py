@@ -472,8 +472,13 @@ class IrqManager:
         finally:
             self._inline = None
             self.backend.done(len(fired))
-            with self._lock:
-                self._notify_idle()
+            lock = self._lock
+            lock.acquire()
+            try:
+                if self._idle_waiters:  # _notify_idle
+                    self._idle.notify_all()
+            finally:
+                lock.release()
 
     # -- the handler thread -----------------------------------------------------------------------------
 

@@ -268,13 +268,15 @@ class VfnController:
             if self._rearm_msi_at is not None:
                 w(self._rearm_msi_at, 0)
             top = self._top.read()
-            stat = [0] * self.leaves
+            stat: dict[int, int] = {}  #: leaf -> its pending vectors, only the leaves with some (in leaf order)
             for n, leaves in enumerate(self._subtree_leaves):
                 if top >> n & 1:
                     for i in leaves:
-                        stat[i] = self._pending(i)
+                        bits = self._pending(i)
+                        if bits:
+                            stat[i] = bits
             try:
-                if not any(stat):
+                if not stat:
                     self.spurious += 1
                     return False
                 if self._boot_0.read() == 0xFFFFFFFF:
@@ -284,14 +286,14 @@ class VfnController:
                                         "interrupts are left pending")
                     return True
                 for leaf, bit, v in self._order:
-                    if not stat[leaf] & bit:
+                    if not stat.get(leaf, 0) & bit:
                         continue
                     if v.handler is None or not v.allowed:
                         continue
                     stat[leaf] &= ~bit
                     w(self._leaf_at[leaf], bit)  # reset before the handler runs (nouveau)
                     self._call(v)
-                for leaf, bits in enumerate(stat):
+                for leaf, bits in stat.items():
                     if bits:
                         self._leaf_clear[leaf].write(bits)
                         self._en[leaf] &= ~bits
