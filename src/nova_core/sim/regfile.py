@@ -73,6 +73,7 @@ class SimBar:
         # One lock for the whole simulated GPU (the clock's): models run from timers, hooks and the
         # simulated GSP-RM thread, and a second lock would invite lock-order deadlocks.
         self._lock = clock.lock
+        self.lock = clock.lock  #: for models that change several values, or a value and its consequences, as one step
         self._acquire, self._release = self._lock.acquire, self._lock.release
         #: the clock's ``advance``, called with the lock already held (one lock round trip per access, not two)
         self._charge = clock.advance_locked
