@@ -74,10 +74,9 @@ class SimIntr:
         self.messages = 0  #: rises that reached the PCI function
         self.raised: dict[int, int] = {}  #: raises per vector
         self._turing = gpu.chipset.architecture is Architecture.TURING
-        # the PCI function (attached before the tree: ORDER 5) - its signal and routing, resolved once
-        pci = gpu.models.get("pci")
-        self._signal: Callable[[int], object] | None = getattr(pci, "signal", None)
-        self._interrupt_mode: Callable[[], str] | None = getattr(pci, "interrupt_mode", None)
+        #: the PCI function (attached before the tree: ORDER 5); its ``signal`` and routing are looked up per message
+        #: (a test may replace them on the instance: a message lost on the way)
+        self._pci: object = gpu.models.get("pci")
         self._leaf_at = [_LEAF.addr(i=i) for i in range(V.MAX_LEAVES)]
         self._install()
         self._gsp_vector = stall_vector(gpu.chipset, "GSP")
@@ -260,13 +259,13 @@ class SimIntr:
                 self.log.debug("intr", f"{why}: MSI not re-armed (NV_XVE_CYA_2): held")
                 return
             self.msi_armed = False
-        signal = self._signal
+        signal = getattr(self._pci, "signal", None)
         if signal is not None:
             self.messages += 1
             signal(0)
 
     def _msi_on(self) -> bool:
-        mode = self._interrupt_mode
+        mode = getattr(self._pci, "interrupt_mode", None)
         return mode is not None and mode() == "msi"  # the function's cached routing: no config read per message
 
     # -- engines ----------------------------------------------------------------------------------------
