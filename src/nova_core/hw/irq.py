@@ -442,7 +442,8 @@ class IrqManager:
             return
         if not (self._busy or self._replay or self._backend_busy()):
             return  # nothing fired and unhandled (the common case: no lock, no thread switch)
-        if self.on_handler_thread():
+        me = threading.get_ident()
+        if me in (self._thread_id, self._inline):  # on_handler_thread(), inline
             return
         if self._take is not None and self._delivering.acquire(blocking=False):
             try:
@@ -616,12 +617,15 @@ class _Settling:
         self._release = release
 
     def __enter__(self) -> None:
-        if not self._manager.on_handler_thread():
+        m = self._manager
+        me = threading.get_ident()
+        if me not in (m._thread_id, m._inline):  # not on_handler_thread() (inline: once per RPC)
             self._hold()
 
     def __exit__(self, *exc: object) -> None:
         m = self._manager
-        if m.on_handler_thread():
+        me = threading.get_ident()
+        if me in (m._thread_id, m._inline):  # on_handler_thread(), inline
             return
         try:
             self._release()
