@@ -4,7 +4,7 @@ stay pending, the message edge, MSI re-arm, the GSP falcon's edge and retrigger 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nova_core.errors import SimViolation
@@ -168,35 +168,42 @@ def test_engine_vectors_fit_every_chip() -> None:
         assert ("DISP" in [e for e, _, _ in vecs]) == gpu.facts.has_display
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(["raise", "ack", "top_clear", "top_set", "leaf_en_off",
-                                 "leaf_en_on"]), max_size=30))
-def test_the_tree_output_and_messages_match_a_full_recompute(ops: list[str]) -> None:
-    """The tree computes TOP only when its output can change (TOP_EN all clear: low, not computed); whatever the
-    sequence, its output equals TOP & TOP_EN recomputed from scratch, and a message goes out on every rise - no
-    raise is lost."""
+@settings(max_examples=80, deadline=None)
+@example([("raise", 37, 0), ("raise", 200, 0), ("ack", 200, 0), ("top_set", 0, 8)])  # one subtree drops, another stays
+@example([("raise", 5, 0), ("leaf_en_on", 5, 0), ("raise", 37, 0), ("leaf_en_off", 5, 0), ("top_set", 0, 1)])
+@given(st.lists(st.tuples(st.sampled_from(["raise", "ack", "top_clear", "top_set", "leaf_en_off", "leaf_en_on"]),
+                          st.sampled_from([37, 36, 5, 200, 250]), st.integers(0, 15)), max_size=40))
+def test_the_tree_output_and_messages_match_a_full_recompute(ops: list[tuple[str, int, int]]) -> None:
+    """The tree keeps TOP per leaf (a LEAF or LEAF_EN change recomputes that leaf's subtree only); whatever the
+    sequence - vectors sharing a leaf (36, 37), sharing a subtree (5 in leaf 0, 37 in leaf 1), in other subtrees
+    (200, 250), TOP_EN masks of any subtrees - TOP equals the full recompute from every leaf, the output equals
+    TOP & TOP_EN, and a message goes out on every rise - no raise is lost."""
     gpu = SimGpu("ga102")
     tree = gpu.models["intr"]
     assert isinstance(tree, SimIntr)
     b = gpu.bar0
-    vec = 37  # leaf 1, bit 5
-    b.write32(V.leaf_registers(8)[1].addr(i=1), 1 << 5)
+    leaf_reg, en_set, en_clear = V.leaf_registers(8)
+    for v in (37, 200):
+        b.write32(en_set.addr(i=v // 32), 1 << v % 32)
     sent = 0
     line = tree.line
-    for op in ops:
+    for op, vec, mask in ops:
+        leaf, bit = divmod(vec, 32)
         if op == "raise":
             tree.raise_vector(vec, "test")
         elif op == "ack":
-            b.write32(V.leaf_registers(8)[0].addr(i=1), 1 << 5)
+            b.write32(leaf_reg.addr(i=leaf), 1 << bit)
         elif op == "leaf_en_off":
-            b.write32(V.leaf_registers(8)[2].addr(i=1), 1 << 5)
+            b.write32(en_clear.addr(i=leaf), 1 << bit)
         elif op == "leaf_en_on":
-            b.write32(V.leaf_registers(8)[1].addr(i=1), 1 << 5)
+            b.write32(en_set.addr(i=leaf), 1 << bit)
         elif op == "top_clear":
-            b.write32(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR.addr(i=0), 0xF)
+            b.write32(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR.addr(i=0), mask)
         else:
-            b.write32(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET.addr(i=0), 0xF)
-        want = bool(tree.top() & tree.top_en)
+            b.write32(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET.addr(i=0), mask)
+        assert tree.top() == tree.top_from_leaves()
+        assert b.read32(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP.addr(i=0)) == tree.top_from_leaves()
+        want = bool(tree.top_from_leaves() & tree.top_en)
         assert tree.line == want
         if want and not line:
             sent += 1

@@ -195,15 +195,31 @@ class VirtualClock:
         step's ``sleep(0)``, which is what the move would have found at rest anyway.
         """
         deadline = self._now + max(timeout, 0)
+        lock = self._lock
+        timers = self._timers  # the heap is changed in place, never replaced
         while True:
-            self.sleep(0)  # settle the actors (their work may be what the condition waits for), fire due timers
+            # one step: settle the actors (their work may be what the condition waits for) and fire what is due now
+            # - sleep(0), without its layers - then look, then move to the next timer (or the deadline) and fire it
+            for settle in self._settlers:
+                settle()
+            if timers and timers[0][0] <= self._now:
+                with lock:
+                    if not self._firing:
+                        self._advance_to(self._now)
             if condition():
                 return True
-            now = self._now
-            if now >= deadline:
-                return False
-            nxt = self.next_due()
-            self._pass((deadline if nxt is None else min(max(nxt, now + 1), deadline)) - now)  # settled just above
+            with lock:
+                now = self._now
+                if now >= deadline:
+                    return False
+                while timers and timers[0][2].cancelled:
+                    heapq.heappop(timers)
+                target = deadline if not timers else min(max(timers[0][0], now + 1), deadline)
+                self.slept += target - now  # what sleep's move counts (the actors were settled just above)
+                if self._firing or not timers or timers[0][0] > target:
+                    self._now = target
+                else:
+                    self._advance_to(target)
 
     def _advance_to(self, target: int) -> None:
         # Fire due timers in time order; a timer may schedule more timers (bounded by target).

@@ -101,13 +101,17 @@ class MessageIrqBackend:
     def _message(self, address: int, data: int) -> None:
         """A message the function wrote (any thread; the simulated GPU's lock may be held: only queue it)."""
         vector = self._data.get(data) if address == MESSAGE_ADDRESS else None
-        with self._cond:
+        cond = self._cond
+        cond.acquire()  # the condition's lock's own acquire/release: not ``with`` (a Python-level __enter__)
+        try:
             if vector is None or vector in self._detached:
                 self.stray += 1
                 return
             self._queue.append(vector)
             if not self._holders or threading.get_ident() not in self._holders:
-                self._cond.notify_all()
+                cond.notify_all()
+        finally:
+            cond.release()
 
     def wait(self, timeout_s: float) -> list[int]:
         with self._cond:
@@ -148,13 +152,19 @@ class MessageIrqBackend:
     def take(self) -> list[int]:
         """What has fired, without blocking; nothing while an earlier :meth:`wait`/``take`` is not done (the
         thread that settles the simulated GPU's clock delivers it: :mod:`nova_core.hw.irq`)."""
-        with self._cond:
+        if not self._queue:
+            return []  # nothing queued (a list only ever replaced whole: a look without the lock, as busy())
+        cond = self._cond
+        cond.acquire()
+        try:
             if self._taken or not self._queue:
                 return []
             fired = self._queue
             self._taken = len(fired)  # before the queue empties (see wait)
             self._queue = []
             return fired
+        finally:
+            cond.release()
 
     def pending(self) -> int:
         with self._cond:
@@ -165,8 +175,12 @@ class MessageIrqBackend:
         return bool(self._queue) or self._taken > 0
 
     def done(self, count: int) -> None:
-        with self._cond:
+        cond = self._cond
+        cond.acquire()
+        try:
             self._taken = max(self._taken - count, 0)
+        finally:
+            cond.release()
 
     def wake(self) -> None:
         with self._cond:

@@ -144,7 +144,7 @@ class VfnController:
                     self._allow_locked(v.vector)
             if self.irq.delivers:
                 for hw in range(self.irq.count):
-                    self.irq.request(hw, self._isr, f"VFN tree ({self.leaves} leaves)")
+                    self.irq.request(hw, self.service, f"VFN tree ({self.leaves} leaves)")
             self.attached = True
             self.arm()
 
@@ -254,11 +254,10 @@ class VfnController:
 
     # -- servicing ----------------------------------------------------------------------------------------
 
-    def _isr(self, hw_vector: int) -> bool:
-        return self.service()
+    def service(self, hw_vector: int | None = None) -> bool:
+        """Handle what the tree has pending (nouveau ``nvkm_intr``); True when something of ours was pending.
 
-    def service(self) -> bool:
-        """Handle what the tree has pending (nouveau ``nvkm_intr``); True when something of ours was pending."""
+        It is also the hardware vectors' handler (``hw_vector``: which one fired; every one leads to the same tree)."""
         with self._lock:
             if not self.armed:
                 return False
@@ -268,13 +267,22 @@ class VfnController:
             if self._rearm_msi_at is not None:
                 w(self._rearm_msi_at, 0)
             top = self._top.read()
-            stat = [0] * self.leaves
+            stat: dict[int, int] = {}  # leaf -> its pending vectors, only the leaves with some (in leaf order)
             for n, leaves in enumerate(self._subtree_leaves):
                 if top >> n & 1:
                     for i in leaves:
-                        stat[i] = self._pending(i)
+                        # LEAF(i)'s enabled, pending vectors (a vector blocked stays latched, unseen). Like nouveau
+                        # (tu102_vfn_intr_pending reads LEAF only; nvkm_intr then goes by its own allowed state), the
+                        # enables are this driver's copy (_en: it alone writes LEAF_EN); only a pending bit outside
+                        # that copy (a vector enabled behind our back) makes it read LEAF_EN, so that the vector is
+                        # blocked and reported
+                        bits = self._leaf[i].read()
+                        en = self._en[i]
+                        bits = int(bits & self._leaf_set[i].read()) if bits & ~en else bits & en
+                        if bits:
+                            stat[i] = bits
             try:
-                if not any(stat):
+                if not stat:
                     self.spurious += 1
                     return False
                 if self._boot_0.read() == 0xFFFFFFFF:
@@ -284,14 +292,14 @@ class VfnController:
                                         "interrupts are left pending")
                     return True
                 for leaf, bit, v in self._order:
-                    if not stat[leaf] & bit:
+                    if not stat.get(leaf, 0) & bit:
                         continue
                     if v.handler is None or not v.allowed:
                         continue
                     stat[leaf] &= ~bit
                     w(self._leaf_at[leaf], bit)  # reset before the handler runs (nouveau)
                     self._call(v)
-                for leaf, bits in enumerate(stat):
+                for leaf, bits in stat.items():
                     if bits:
                         self._leaf_clear[leaf].write(bits)
                         self._en[leaf] &= ~bits
@@ -299,17 +307,6 @@ class VfnController:
                 return True
             finally:
                 self._w(self._top_en_set_at, self.top_mask)
-
-    def _pending(self, i: int) -> int:
-        """LEAF(i)'s enabled, pending vectors (a vector blocked stays latched, unseen). Like nouveau
-        (``tu102_vfn_intr_pending`` reads LEAF only; ``nvkm_intr`` then goes by its own ``allowed`` state), the
-        enables are this driver's copy (:attr:`_en`: it alone writes LEAF_EN); only a pending bit outside that copy
-        (a vector enabled behind our back) makes it read LEAF_EN, so that the vector is blocked and reported."""
-        pending = self._leaf[i].read()
-        en = self._en[i]
-        if pending & ~en:
-            return int(pending & self._leaf_set[i].read())
-        return int(pending & en)
 
     def _call(self, v: Vector) -> None:
         handler = v.handler

@@ -73,13 +73,24 @@ class SimBar:
         # One lock for the whole simulated GPU (the clock's): models run from timers, hooks and the
         # simulated GSP-RM thread, and a second lock would invite lock-order deadlocks.
         self._lock = clock.lock
+        self.lock = clock.lock  #: for models that change several values, or a value and its consequences, as one step
+        self._acquire, self._release = self._lock.acquire, self._lock.release
         #: the clock's ``advance``, called with the lock already held (one lock round trip per access, not two)
         self._charge = clock.advance_locked
         self._values: dict[int, int] = {}
+        #: the stored values by offset, for models to read without a call on their hot paths (what :meth:`peek`
+        #: returns); a model changes them only through :meth:`poke`, or in place for an offset already stored while
+        #: it holds the lock (a write hook)
+        self.stored = self._values
         self._masks: dict[int, tuple[int, int, int]] = {}  # offset -> (keep RO, w1c, write-only)
         self._ro_whole: set[int] = set()
         self._read_hooks: dict[int, ReadHook] = {}
         self._write_hooks: dict[int, WriteHook] = {}
+        #: per-offset dispatch, resolved once per offset (``_resolve``) from the dicts above: offset -> what a read
+        #: returns (its hook, or the stored value's lookup) / what a write does (the read-only refusal, its hook, or
+        #: the store with the access rules). Only aligned offsets inside the BAR; anything else takes the slow path.
+        self._rd: dict[int, ReadHook] = {}
+        self._wr: dict[int, WriteHook] = {}
         self._windows: list[_SimWindow] = []
         self._window_starts: list[int] = []
         self.lost = False
@@ -98,6 +109,8 @@ class SimBar:
             self._masks[off] = (reg._RO_MASK, reg._W1C_MASK, wo)
             if reg.ACCESS is RO:
                 self._ro_whole.add(off)
+        for off in self._values:
+            self._resolve(off)
 
     # -- Bar protocol -------------------------------------------------------------------------------
 
@@ -113,6 +126,31 @@ class SimBar:
             raise SimViolation(f"BAR0 {msg}")
 
     def read32(self, offset: int) -> int:
+        read = self._rd.get(offset)
+        if read is None:
+            return self._read_other(offset)
+        clock = self._clock
+        self._acquire()  # not ``with``: an explicit acquire/release costs half as much on CPython 3.11
+        try:
+            # the clock's advance_locked, inlined (one access, one lock round trip, no call to charge the time)
+            ns = self.read_cost
+            if ns > 0:
+                clock.charged += ns
+                target = clock._now + ns
+                timers = clock._timers
+                if clock._firing or not timers or timers[0][0] > target:
+                    clock._now = target
+                else:
+                    clock._advance_to(target)
+            self.reads += 1
+            if self.lost:
+                return ALL_ONES
+            return read(offset) & ALL_ONES
+        finally:
+            self._release()
+
+    def _read_other(self, offset: int) -> int:
+        """A read of an offset without a register or a hook: a window, the PRI error pattern, or a refusal."""
         if offset & 3 or offset < 0 or offset + 4 > self._size:
             self._check(offset, "read32")
         with self._lock:
@@ -120,12 +158,9 @@ class SimBar:
             self.reads += 1
             if self.lost:
                 return ALL_ONES
-            hook = self._read_hooks.get(offset)
-            if hook is not None:
-                return hook(offset) & ALL_ONES
-            value = self._values.get(offset)
-            if value is not None:
-                return value
+            read = self._rd.get(offset)  # a hook installed or a value poked since the caller looked
+            if read is not None:
+                return read(offset) & ALL_ONES
             win = self._window(offset)
             if win is not None:
                 return win.read(offset - win.start) & ALL_ONES
@@ -133,6 +168,33 @@ class SimBar:
         return PRI_ERROR
 
     def write32(self, offset: int, value: int) -> None:
+        write = self._wr.get(offset)
+        if write is None:
+            self._write_other(offset, value)
+            return
+        if not 0 <= value <= ALL_ONES:
+            raise SimViolation(f"BAR0 write32({offset:#x}, {value:#x}): value is not 32-bit")
+        clock = self._clock
+        self._acquire()
+        try:
+            ns = self.write_cost  # the clock's advance_locked, inlined (as in read32)
+            if ns > 0:
+                clock.charged += ns
+                target = clock._now + ns
+                timers = clock._timers
+                if clock._firing or not timers or timers[0][0] > target:
+                    clock._now = target
+                else:
+                    clock._advance_to(target)
+            self.writes += 1
+            if self.lost:
+                return
+            write(offset, value)
+        finally:
+            self._release()
+
+    def _write_other(self, offset: int, value: int) -> None:
+        """A write to an offset without a register or a hook: a window, or a refusal."""
         if offset & 3 or offset < 0 or offset + 4 > self._size:
             self._check(offset, "write32")
         if not 0 <= value <= ALL_ONES:
@@ -142,15 +204,9 @@ class SimBar:
             self.writes += 1
             if self.lost:
                 return
-            if offset in self._ro_whole:
-                self._refuse(f"write of {value:#x} to read-only {self.label(offset)}")
-                return
-            hook = self._write_hooks.get(offset)
-            if hook is not None:
-                hook(offset, value)
-                return
-            if offset in self._values:
-                self._values[offset] = self.apply_access(offset, self._values[offset], value)
+            write = self._wr.get(offset)  # a hook installed or a value poked since the caller looked
+            if write is not None:
+                write(offset, value)
                 return
             win = self._window(offset)
             if win is not None:
@@ -160,6 +216,36 @@ class SimBar:
                 win.write(offset - win.start, value)
                 return
         self._refuse(f"write of {value:#x} to unmodelled offset {offset:#08x}")
+
+    def _resolve(self, offset: int) -> None:
+        """(Re)build the dispatch of ``offset`` from the hooks, the read-only set and the storage, in the order the
+        access rules take them: a read is its hook, else its stored value; a write to a register read-only as a whole
+        is refused (even with a hook), else it is its hook, else it is stored with the access rules."""
+        if offset & 3 or offset < 0 or offset + 4 > self._size:
+            return  # never dispatched: the slow path refuses it
+        hook = self._read_hooks.get(offset)
+        if hook is not None:
+            self._rd[offset] = hook
+        elif offset in self._values:
+            self._rd[offset] = self._values.__getitem__
+        else:
+            self._rd.pop(offset, None)
+        write = self._write_hooks.get(offset)
+        if offset in self._ro_whole:
+            self._wr[offset] = self._write_read_only
+        elif write is not None:
+            self._wr[offset] = write
+        elif offset in self._values:
+            self._wr[offset] = self._store
+        else:
+            self._wr.pop(offset, None)
+
+    def _write_read_only(self, offset: int, value: int) -> None:
+        self._refuse(f"write of {value:#x} to read-only {self.label(offset)}")
+
+    def _store(self, offset: int, value: int) -> None:
+        values = self._values
+        values[offset] = self.apply_access(offset, values[offset], value)
 
     def read_block(self, offset: int, length: int) -> bytes:
         check_block(self._size, offset, length, "sim BAR0")
@@ -219,8 +305,16 @@ class SimBar:
 
     def poke(self, offset: int, value: int) -> None:
         """Set a value as the hardware would (no access rules, no hooks, no cost)."""
-        with self._lock:
-            self._values[offset] = value & ALL_ONES
+        self._acquire()
+        try:
+            values = self._values
+            if offset not in values:
+                values[offset] = value & ALL_ONES
+                self._resolve(offset)  # a new register: reads and writes of it dispatch to its storage
+                return
+            values[offset] = value & ALL_ONES
+        finally:
+            self._release()
 
     def is_modelled(self, offset: int) -> bool:
         """Whether ``offset`` has storage, a hook or a window (elsewhere a read is a PRI error, a write refused)."""
@@ -229,14 +323,18 @@ class SimBar:
 
     def on_read(self, offset: int, hook: ReadHook) -> None:
         """Compute reads of ``offset`` with ``hook(offset) -> value``."""
-        self._read_hooks[offset] = hook
+        with self._lock:
+            self._read_hooks[offset] = hook
+            self._resolve(offset)
 
     def on_write(self, offset: int, hook: WriteHook, *, writable: bool = False) -> None:
         """Handle writes of ``offset`` with ``hook(offset, value)`` (replaces the default storage). ``writable``: the
         model knows the register takes writes even where the register facts call it read-only as a whole."""
-        self._write_hooks[offset] = hook
-        if writable:
-            self._ro_whole.discard(offset)
+        with self._lock:
+            self._write_hooks[offset] = hook
+            if writable:
+                self._ro_whole.discard(offset)
+            self._resolve(offset)
 
     def map_window(self, name: str, start: int, size: int, read: Callable[[int], int],
                    write: Callable[[int, int], None] | None = None, *,

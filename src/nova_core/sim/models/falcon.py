@@ -675,18 +675,24 @@ class SimFalcon:
         self.raise_irq(value)
 
     def _w_irqsclr(self, off: int, value: int) -> None:
-        stat = self._irqstat_at
-        self.bar.poke(stat, self.bar.peek(stat) & ~value)
-        self._irq_changed()
+        stored = self.bar.stored  # a write hook: the BAR's lock is held; IRQSTAT is a declared (stored) register
+        stored[self._irqstat_at] &= ~value
+        for fn in tuple(self.on_irq):  # _irq_changed
+            fn()
 
     def raise_irq(self, bits: int) -> None:
         """Set ``bits`` in IRQSTAT (what the engine's firmware or hardware does: SWGEN0 from GSP-RM)."""
-        stat = self._irqstat_at
-        self.bar.poke(stat, self.bar.peek(stat) | bits)
-        self._irq_changed()
+        lock = self.bar.lock
+        lock.acquire()
+        try:
+            self.bar.stored[self._irqstat_at] |= bits  # IRQSTAT is a declared (stored) register
+            for fn in tuple(self.on_irq):  # _irq_changed
+                fn()
+        finally:
+            lock.release()
 
     def _irq_changed(self) -> None:
-        for fn in list(self.on_irq):
+        for fn in tuple(self.on_irq):
             fn()
 
     # -- start and halt -----------------------------------------------------------------------------

@@ -57,18 +57,26 @@ class SimIntr:
     def __init__(self, gpu: SimGpu) -> None:
         self.gpu = gpu
         self.bar = gpu.bar0
+        self._stored = gpu.bar0.stored  #: LEAF(i) lives there (declared registers: always stored)
         self.log = gpu.log
         self.leaves = gpu.facts.vfn_leaves
         self.subtrees = self.leaves // V.LEAVES_PER_SUBTREE
         self.en = [0] * self.leaves
         self.top_en = 0
         self.line = False  #: TOP & TOP_EN != 0
+        #: bit i: LEAF(i) has an enabled vector pending; kept per leaf as LEAF(i) or its enables change (this model
+        #: alone writes the LEAF storage), so TOP and the output are never re-derived from all leaves
+        self._hot = 0
+        self._top = 0  #: TOP, from ``_hot``
         self.msi_gate = gpu.facts.msi_rearm_xve
         self.msi_armed = True
         self.held = False  #: a rise while MSI was not re-armed
         self.messages = 0  #: rises that reached the PCI function
         self.raised: dict[int, int] = {}  #: raises per vector
         self._turing = gpu.chipset.architecture is Architecture.TURING
+        #: the PCI function (attached before the tree: ORDER 5); its ``signal`` and routing are looked up per message
+        #: (a test may replace them on the instance: a message lost on the way)
+        self._pci: object = gpu.models.get("pci")
         self._leaf_at = [_LEAF.addr(i=i) for i in range(V.MAX_LEAVES)]
         self._install()
         self._gsp_vector = stall_vector(gpu.chipset, "GSP")
@@ -98,7 +106,7 @@ class SimIntr:
                 for absent in _LEAF_ALL:
                     b.on_write(absent.addr(i=i), self._absent_leaf(absent.NAME, i))
                     b.on_read(absent.addr(i=i), self._absent_leaf_read(absent.NAME, i))
-        b.on_read(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP.addr(i=0), lambda _off: self.top())
+        b.on_read(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP.addr(i=0), lambda _off: self._top)  # what top() returns
         b.on_write(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET.addr(i=0), self._top_en_write(True))
         b.on_write(V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_CLEAR.addr(i=0), self._top_en_write(False))
         for top_reg in (V.NV_VIRTUAL_FUNCTION_PRIV_CPU_INTR_TOP_EN_SET,
@@ -128,18 +136,19 @@ class SimIntr:
 
     def _leaf_writer(self, i: int) -> Callable[[int, int], None]:
         def write(off: int, value: int) -> None:
-            pending = self.bar.peek(off)
+            stored = self._stored
+            pending = stored[off]
             stray = value & ~pending
             if stray:
                 self.log.debug("intr", f"LEAF({i}): write-1-to-clear of {stray:#x}, not pending: no effect")
-            self.bar.poke(off, pending & ~value)
-            self._update()
+            stored[off] = pending & ~value  # a write hook: the BAR's lock is held, the offset is stored
+            self._leaf_changed(i)
         return write
 
     def _en_writer(self, i: int, on: bool) -> Callable[[int, int], None]:
         def write(off: int, value: int) -> None:
             self.en[i] = (self.en[i] | value) if on else (self.en[i] & ~value)
-            self._update()
+            self._leaf_changed(i)
         return write
 
     def _en_reader(self, i: int) -> Callable[[int], int]:
@@ -152,8 +161,12 @@ class SimIntr:
                 self._refuse(f"TOP_EN_{'SET' if on else 'CLEAR'} {value:#x}: {self.gpu.chipset.name} has "
                              f"{self.subtrees} subtrees (bits {(1 << self.subtrees) - 1:#x})")
                 return
-            self.top_en = (self.top_en | value) if on else (self.top_en & ~value)
-            self._update()
+            top_en = self.top_en = (self.top_en | value) if on else (self.top_en & ~value)
+            line = bool(self._top & top_en)  # _update, inline (twice per interrupt: the handler's unarm, rearm)
+            rose = line and not self.line
+            self.line = line
+            if rose:
+                self._send("tree asserted")
         return write
 
     def _msi_rearm(self, off: int, value: int) -> None:
@@ -182,6 +195,10 @@ class SimIntr:
 
     def top(self) -> int:
         """TOP: subtrees with an enabled vector pending."""
+        return self._top
+
+    def top_from_leaves(self) -> int:
+        """TOP derived from every leaf's pending and enabled vectors (what :meth:`top` keeps incrementally: a check)."""
         t = 0
         peek = self.bar.peek
         for i, en in enumerate(self.en):
@@ -199,17 +216,37 @@ class SimIntr:
         if not 0 <= leaf < self.leaves:
             raise SimViolation(f"{source or 'a model'} raised vector {vector}: outside the {self.leaves} leaves of "
                                f"{self.gpu.chipset.name}")
-        with self.gpu.clock.lock:
+        lock = self.gpu.clock.lock
+        lock.acquire()  # not ``with``: half the cost on CPython 3.11 (once per raise)
+        try:
             off = self._leaf_at[leaf]
-            self.bar.poke(off, self.bar.peek(off) | 1 << bit)
+            self._stored[off] |= 1 << bit  # under the BAR's lock; LEAF(leaf) is stored
             self.raised[vector] = self.raised.get(vector, 0) + 1
-            self._update()
+            self._leaf_changed(leaf)
+        finally:
+            lock.release()
+
+    def _leaf_changed(self, i: int) -> None:
+        """LEAF(i) or its enables changed: its bit of ``_hot``, then (when that moved) its subtree's bit of TOP, then
+        the output."""
+        hot = self._hot
+        bit = 1 << i
+        now = (hot | bit) if self.en[i] & self._stored[self._leaf_at[i]] else (hot & ~bit)
+        if now == hot:
+            return  # TOP, and so the output, unchanged
+        self._hot = now
+        n = i // V.LEAVES_PER_SUBTREE
+        subtree = ((1 << V.LEAVES_PER_SUBTREE) - 1) << (n * V.LEAVES_PER_SUBTREE)
+        top = self._top = (self._top | 1 << n) if now & subtree else (self._top & ~(1 << n))
+        line = bool(top & self.top_en)  # _update, inline
+        rose = line and not self.line
+        self.line = line
+        if rose:
+            self._send("tree asserted")
 
     def _update(self) -> None:
-        # the output only: with TOP_EN all clear (a handler's unarm, and everything it acks until its rearm) the
-        # line is low whatever TOP is, so TOP is not computed; a raise, a rearm or an enable computes it
-        top_en = self.top_en
-        line = bool(top_en) and bool(self.top() & top_en)
+        # the output from TOP (kept per leaf) and TOP_EN; a message on a rise only
+        line = bool(self._top & self.top_en)
         rose = line and not self.line
         self.line = line
         if rose:
@@ -222,14 +259,13 @@ class SimIntr:
                 self.log.debug("intr", f"{why}: MSI not re-armed (NV_XVE_CYA_2): held")
                 return
             self.msi_armed = False
-        pci = self.gpu.models.get("pci")
-        signal = getattr(pci, "signal", None)
+        signal = getattr(self._pci, "signal", None)
         if signal is not None:
             self.messages += 1
             signal(0)
 
     def _msi_on(self) -> bool:
-        mode = getattr(self.gpu.models.get("pci"), "interrupt_mode", None)
+        mode = getattr(self._pci, "interrupt_mode", None)
         return mode is not None and mode() == "msi"  # the function's cached routing: no config read per message
 
     # -- engines ----------------------------------------------------------------------------------------
@@ -238,11 +274,15 @@ class SimIntr:
         regs = self._gsp_regs
         if regs is None:
             return 0
-        peek = self.bar.peek
-        return peek(regs[0]) & peek(regs[1]) & peek(regs[2])
+        get = self._stored.get
+        return get(regs[0], 0) & get(regs[1], 0) & get(regs[2], 0)
 
     def _gsp_irq(self) -> None:
-        now = self._gsp_host_pending()
+        regs = self._gsp_regs
+        if regs is None:
+            return
+        get = self._stored.get  # _gsp_host_pending, inline (twice per interrupt: the raise, the acknowledge)
+        now = get(regs[0], 0) & get(regs[1], 0) & get(regs[2], 0)
         if now and not self._gsp_host:
             self.raise_vector(self._gsp_vector, "GSP falcon")
         self._gsp_host = now
