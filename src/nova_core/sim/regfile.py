@@ -129,19 +129,9 @@ class SimBar:
         read = self._rd.get(offset)
         if read is None:
             return self._read_other(offset)
-        clock = self._clock
         self._acquire()  # not ``with``: an explicit acquire/release costs half as much on CPython 3.11
         try:
-            # the clock's advance_locked, inlined (one access, one lock round trip, no call to charge the time)
-            ns = self.read_cost
-            if ns > 0:
-                clock.charged += ns
-                target = clock._now + ns
-                timers = clock._timers
-                if clock._firing or not timers or timers[0][0] > target:
-                    clock._now = target
-                else:
-                    clock._advance_to(target)
+            self._charge(self.read_cost)  # the access's time, under the same lock (one lock round trip per access)
             self.reads += 1
             if self.lost:
                 return ALL_ONES
@@ -174,18 +164,9 @@ class SimBar:
             return
         if not 0 <= value <= ALL_ONES:
             raise SimViolation(f"BAR0 write32({offset:#x}, {value:#x}): value is not 32-bit")
-        clock = self._clock
         self._acquire()
         try:
-            ns = self.write_cost  # the clock's advance_locked, inlined (as in read32)
-            if ns > 0:
-                clock.charged += ns
-                target = clock._now + ns
-                timers = clock._timers
-                if clock._firing or not timers or timers[0][0] > target:
-                    clock._now = target
-                else:
-                    clock._advance_to(target)
+            self._charge(self.write_cost)
             self.writes += 1
             if self.lost:
                 return
