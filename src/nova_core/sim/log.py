@@ -11,7 +11,7 @@ import collections
 import enum
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..hw.clock import Clock
 
@@ -23,8 +23,10 @@ class Level(enum.IntEnum):
     ERROR = 40  #: a refusal: the simulated hardware did not do what the driver asked
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One log line (immutable; a named tuple: made on every simulated MSI message, at less than half a frozen
+    dataclass's cost)."""
+
     time_ns: int
     component: str
     level: Level
