@@ -126,7 +126,7 @@ class GspInterrupt:
         return int(self._irqstat.read() & self._mask.read() & self._dest.read())
 
     def __call__(self, vector: int) -> bool:
-        stat = int(self._irqstat.read() & self._mask.read() & self._dest.read())  # host_pending(), inline
+        stat = self.host_pending()
         if not stat:
             self.stats.unclaimed += 1
             return False

@@ -239,7 +239,7 @@ class GspRpc:
             try:
                 self.cmdq.push(fn, data if records == 1 else data[:maxp], timeout=timeout,
                                while_waiting=self._try_drain)
-                self.bar.write32(self._doorbell, 0)  # (what _ring does)
+                self._ring()
                 for off in range(maxp, len(data), maxp):
                     self.cmdq.push(self._continuation, data[off:off + maxp], timeout=timeout,
                                    while_waiting=self._try_drain)
@@ -281,7 +281,7 @@ class GspRpc:
             with self._rx_lock:
                 pending.awaited = True
                 self._posted_failures = [(o, f) for o, f in self._posted_failures if o != pending.ordinal]
-        if pending.reply is None and pending.error is None:
+        if not pending.done:
             try:
                 self._await(lambda: self._drain_until(pending), timeout, f"GSP-RM's reply to {pending}")
             except PollTimeout:
@@ -407,11 +407,11 @@ class GspRpc:
     # -- receiving ---------------------------------------------------------------------------------
 
     def _drain_until(self, pending: PendingRpc) -> bool:
-        if pending.reply is None and pending.error is None:
+        if not pending.done:
             with self._rx_lock:  # (a drain in another thread may be delivering our reply: it is waited for)
-                if pending.reply is None and pending.error is None:
+                if not pending.done:
                     self._drain()
-        return pending.reply is not None or pending.error is not None
+        return pending.done
 
     def _drain(self) -> int:
         count = 0

@@ -442,8 +442,7 @@ class IrqManager:
             return
         if not (self._busy or self._replay or self._backend_busy()):
             return  # nothing fired and unhandled (the common case: no lock, no thread switch)
-        me = threading.get_ident()
-        if me in (self._thread_id, self._inline):  # on_handler_thread(), inline
+        if self.on_handler_thread():
             return
         if self._take is not None and self._delivering.acquire(blocking=False):
             try:
@@ -473,13 +472,8 @@ class IrqManager:
         finally:
             self._inline = None
             self.backend.done(len(fired))
-            lock = self._lock
-            lock.acquire()
-            try:
-                if self._idle_waiters:  # _notify_idle
-                    self._idle.notify_all()
-            finally:
-                lock.release()
+            with self._lock:
+                self._notify_idle()
 
     # -- the handler thread -----------------------------------------------------------------------------
 
@@ -545,8 +539,7 @@ class IrqManager:
         lock.acquire()
         try:
             st.in_flight = False
-            if self._idle_waiters:  # _notify_idle
-                self._idle.notify_all()
+            self._notify_idle()
             if handled:  # accounted in the same lock round trip (the common case ends here)
                 st.handled += 1
                 st.unhandled_run = 0
@@ -617,15 +610,12 @@ class _Settling:
         self._release = release
 
     def __enter__(self) -> None:
-        m = self._manager
-        me = threading.get_ident()
-        if me not in (m._thread_id, m._inline):  # not on_handler_thread() (inline: once per RPC)
+        if not self._manager.on_handler_thread():
             self._hold()
 
     def __exit__(self, *exc: object) -> None:
         m = self._manager
-        me = threading.get_ident()
-        if me in (m._thread_id, m._inline):  # on_handler_thread(), inline
+        if m.on_handler_thread():
             return
         try:
             self._release()

@@ -390,7 +390,7 @@ class SimGspRm:
             self._busy = True  # the thread waits until this doorbell is served
         try:
             self.inline_served += 1
-            self._process(now)  # what _handle_item does with a doorbell (the state was checked above)
+            self._handle_item(("doorbell", now))
         except Exception as e:  # as in GSP-RM's thread: a bug or a fault in what the driver gave us halts it
             self._halt(f"internal error handling doorbell: {type(e).__name__}: {e}")
         finally:
@@ -724,7 +724,7 @@ class SimGspRm:
     def _dispatch(self, function: int, payload: bytes, when: int) -> None:
         m = self.m
         assert m is not None
-        name = self._w.names.get(function) or self._name(function)
+        name = self._name(function)
         self.handled[name] += 1
         if self.state == "booting" and name not in ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY"):
             self.log.error("gsp-rm", f"{name} before GSP_INIT_DONE: NV_ERR_INVALID_STATE")

@@ -387,12 +387,7 @@ class GspQueues:
         return self.r.u32(self._stat_wptr_at)
 
     def msgq_free(self) -> int:
-        ptrs = self._ptrs
-        if ptrs is not None:
-            rptr, wptr = _U32.unpack_from(*ptrs[1])[0], _U32.unpack_from(*ptrs[2])[0]
-        else:
-            rptr, wptr = self.cpu_read_ptr(), self.gsp_write_ptr()
-        return int((rptr + self.count - wptr - 1) % self.count)
+        return (self.cpu_read_ptr() + self.count - self.gsp_write_ptr() - 1) % self.count
 
     # -- elements -----------------------------------------------------------------------------------
 
