@@ -79,3 +79,34 @@ def test_timeline_without_a_clock_takes_the_first_it_is_given() -> None:
     tl.use_clock(vc)
     tl.use_clock(VirtualClock(start=99))  # the first one stays
     assert tl.begin("stage", "after").dev_start == 5
+
+
+def test_a_compact_record_reads_back_as_the_span_it_stands_for() -> None:
+    vc = VirtualClock(start=7)
+    tl = Timeline(vc, max_spans=3)
+    dev0 = vc.now()
+    vc.advance(4 * US)
+    tl.record("rpc", "NOP", dev0, 100, True, "", (("bytes", 64), ("ordinal", 9), ("result", 0)))
+    tl.record("wait", "w", dev0, 100, False, "timed out", (("polls", 3),), dev_end=dev0 + US)
+    (r, w) = tl.spans
+    assert (r.kind, r.name, r.dev_start, r.dev_end, r.host_start, r.ok, r.error) == \
+        ("rpc", "NOP", 7, 7 + 4 * US, 100, True, "")
+    assert r.host_end >= 100 and r.args == {"bytes": 64, "ordinal": 9, "result": 0}
+    assert not w.ok and w.error == "timed out" and w.dev_ns == US and w.args == {"polls": 3}
+    assert [s.name for s in tl.of_kind("rpc")] == ["NOP"]
+    trace = json.loads(tl.chrome_trace_bytes())
+    (ev,) = [e for e in trace["traceEvents"] if e["ph"] == "X" and e["pid"] == 1 and e["name"] == "NOP"]
+    assert ev["dur"] == 4.0 and ev["args"] == {"bytes": 64, "ordinal": 9, "result": 0}
+    # records and spans share one bound, oldest dropped first
+    tl.add(Span("stage", "s", 0, 0, 0, 0))
+    tl.record("rpc", "last", 0, 0)
+    assert [s.name for s in tl.spans] == ["w", "s", "last"] and tl.dropped == 1
+
+
+def test_a_record_is_an_ended_span_for_listeners() -> None:
+    vc = VirtualClock()
+    tl = Timeline(vc)
+    seen: list[tuple[str, str, dict[str, int]]] = []
+    tl.listeners.append(lambda phase, s: seen.append((phase, s.name, dict(s.args))))
+    tl.record("wait", "w", 0, 0, True, "", (("polls", 2),))
+    assert seen == [("end", "w", {"polls": 2})] and tl.spans[0].args == {"polls": 2}

@@ -47,6 +47,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -308,11 +309,20 @@ class GspRpc:
 
     def _round_trip(self, function: str | int, payload: bytes | bytearray | memoryview, timeout: int,
                     detail: str | Callable[[], str]) -> Message:
-        """:meth:`rpc`; ``detail`` may be a function, called only for a failure's message."""
-        span = None
+        """:meth:`rpc`; ``detail`` may be a function, called only for a failure's message.
+
+        The round trip is a "rpc" span of :attr:`timeline`: begun and ended as a :class:`~nova_core.hw.events.Span`
+        when someone listens (the CLI's progress display), else kept as one compact record made at the end."""
         fn, name = self._resolve(function)
-        if self.timeline is not None:
-            span = self.timeline.begin("rpc", name, bytes=len(payload))
+        tl = self.timeline
+        span = None
+        dev0 = host0 = 0
+        if tl is not None:
+            if tl.listeners:
+                span = tl.begin("rpc", name, bytes=len(payload))
+            else:
+                dev0 = tl.clock.now()
+                host0 = time.perf_counter_ns()
         try:
             settling = self._settling
             if settling is contextlib.nullcontext:  # polling: no interrupt manager to tell
@@ -323,13 +333,20 @@ class GspRpc:
                     pending = self._post(fn, name, payload, SPACE_TIMEOUT, True)
                     reply = self.wait(pending, timeout=timeout)
         except NovaError as e:
-            if span is not None and self.timeline is not None:
-                self.timeline.end(span, ok=False, error=str(e))
+            if span is not None and tl is not None:
+                tl.end(span, ok=False, error=str(e))
+            elif tl is not None:
+                tl.record("rpc", name, dev0, host0, False, str(e), (("bytes", len(payload)),))
             raise
-        if span is not None and self.timeline is not None:
-            span.args.update(ordinal=pending.ordinal, result=reply.result)
-            self.timeline.end(span, ok=reply.result == 0,
-                              error="" if reply.result == 0 else self.abi.status_text(reply.result))
+        if tl is not None:
+            ok = reply.result == 0
+            error = "" if ok else self.abi.status_text(reply.result)
+            if span is not None:
+                span.args.update(ordinal=pending.ordinal, result=reply.result)
+                tl.end(span, ok=ok, error=error)
+            else:
+                tl.record("rpc", name, dev0, host0, ok, error,
+                          (("bytes", len(payload)), ("ordinal", pending.ordinal), ("result", reply.result)))
         if reply.result != 0:
             text = detail() if callable(detail) else detail
             what = f" {text}" if text else ""

@@ -69,6 +69,14 @@ class Span:
 
 Listener = Callable[[str, Span], None]  #: ``(phase, span)`` with phase "begin" or "end"
 
+#: a finished span kept compactly (:meth:`Timeline.record`): ``(kind, name, dev_start, host_start, dev_end, host_end,
+#: ok, error, args)``, ``args`` a tuple of (key, value) pairs
+Record = tuple[str, str, int, int, int, int, bool, str, tuple[tuple[str, Any], ...]]
+
+
+def _span(r: Record) -> Span:
+    return Span(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], dict(r[8]))
+
 
 class Timeline:
     """Spans of one run (thread-safe), on the device clock ``clock`` and the host clock.
@@ -81,15 +89,29 @@ class Timeline:
 
     def __init__(self, clock: Clock | None = None, *, max_spans: int = 200_000) -> None:
         self.clock: Clock = clock if clock is not None else _NoClock()
-        #: the latest ``max_spans`` spans, oldest first (a deque: dropping the oldest costs nothing per span)
-        self.spans: collections.deque[Span] = collections.deque(maxlen=max(1, max_spans))
-        self.dropped = 0
+        #: the latest ``max_spans`` records, oldest first (a deque: dropping the oldest costs nothing per span): a
+        #: :class:`Span`, or a :data:`Record` tuple (what :meth:`record` keeps), made a Span when read
+        self._records: collections.deque[Span | Record] = collections.deque(maxlen=max(1, max_spans))
+        self._added = 0  #: records ever added (dropped = added - kept)
         self.listeners: list[Listener] = []
         self._lock = threading.Lock()
         #: host ns spent inside the device clock's ``sleep`` (set by :class:`ObservedClock`)
         self.host_sleep_ns = 0
         #: device ns slept in bounded waits
         self.dev_sleep_ns = 0
+
+    @property
+    def spans(self) -> list[Span]:
+        """The spans kept, oldest first (records made :class:`Span` objects here, when someone reads them)."""
+        with self._lock:
+            records = list(self._records)
+        return [r if type(r) is Span else _span(r) for r in records]  # type: ignore[arg-type]
+
+    @property
+    def dropped(self) -> int:
+        """Spans dropped (the oldest, beyond ``max_spans``)."""
+        with self._lock:
+            return self._added - len(self._records)
 
     def use_clock(self, clock: Clock) -> None:
         """Take ``clock`` as the device clock unless one was given already."""
@@ -128,28 +150,45 @@ class Timeline:
 
     def add(self, span: Span) -> None:
         """Record a span measured elsewhere (a wait, reported when it is over); listeners see it end."""
-        spans = self.spans
         with self._lock:
-            if len(spans) == spans.maxlen:
-                self.dropped += 1
-            spans.append(span)
+            self._added += 1
+            self._records.append(span)
         if self.listeners:
             self._notify("end", span)
+
+    def record(self, kind: str, name: str, dev_start: int, host_start: int, ok: bool = True, error: str = "",
+               args: tuple[tuple[str, Any], ...] = (), dev_end: int | None = None) -> None:
+        """A span that ended now, begun at ``dev_start``/``host_start``, kept as a compact :data:`Record` tuple.
+
+        What the hot paths (every RPC and its wait) use when nobody listens: a tuple, no :class:`Span` and no dict
+        per span (a tuple of numbers and strings is one allocation, and the cyclic GC stops tracking it). Readers
+        see the Span it stands for. With listeners it is :meth:`add` of that Span (they see it end). ``dev_end``: the
+        device time it ended, when not :attr:`clock`'s now."""
+        rec = (kind, name, dev_start, host_start, self.clock.now() if dev_end is None else dev_end,
+               time.perf_counter_ns(), ok, error, args)
+        if self.listeners:
+            self.add(_span(rec))
+            return
+        lock = self._lock
+        lock.acquire()  # not ``with``: once or twice per RPC
+        try:
+            self._added += 1
+            self._records.append(rec)
+        finally:
+            lock.release()
 
     def instant(self, kind: str, name: str, **args: Any) -> None:
         now, host = self.clock.now(), time.perf_counter_ns()
         self.add(Span(kind, name, now, host, now, host, args=dict(args)))
 
     def of_kind(self, kind: str) -> list[Span]:
-        with self._lock:
-            return [s for s in self.spans if s.kind == kind]
+        return [s for s in self.spans if s.kind == kind]
 
     # -- Chrome / Perfetto trace -------------------------------------------------------------------
 
     def chrome_trace(self) -> dict[str, Any]:
         """The trace-event JSON object (``traceEvents``; complete "X" and instant "i" events, times in us)."""
-        with self._lock:
-            spans = list(self.spans)
+        spans = self.spans
         if not spans:
             return {"traceEvents": [], "displayTimeUnit": "ms"}
         dev0 = min(s.dev_start for s in spans)
@@ -240,8 +279,8 @@ class ObservedClock:
         return run
 
     def observe_wait(self, what: str, dev_start: int, host_start: int, polls: int, ok: bool) -> None:
-        self.timeline.add(Span("wait", what, dev_start, host_start, self.inner.now(), time.perf_counter_ns(), ok=ok,
-                               error="" if ok else "timed out", args={"polls": polls}))
+        self.timeline.record("wait", what, dev_start, host_start, ok, "" if ok else "timed out", (("polls", polls),),
+                             self.inner.now())
 
     def __getattr__(self, name: str) -> Any:  # the virtual clock's extras (call_at, lock, ...) stay reachable
         return getattr(self.inner, name)
