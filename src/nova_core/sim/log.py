@@ -24,8 +24,7 @@ class Level(enum.IntEnum):
 
 
 class Entry(NamedTuple):
-    """One log line (immutable; a named tuple: made on every simulated MSI message, at less than half a frozen
-    dataclass's cost)."""
+    """One log line (immutable; made when the log is read: the log keeps plain tuples, see :class:`SimLog`)."""
 
     time_ns: int
     component: str
@@ -36,39 +35,60 @@ class Entry(NamedTuple):
         return f"[{self.time_ns / 1e6:12.6f} ms] {self.level.name:<7} {self.component}: {self.message}"
 
 
+_LEVELS = {int(lv): lv for lv in Level}
+_DEBUG, _INFO, _WARNING, _ERROR = (int(Level.DEBUG), int(Level.INFO), int(Level.WARNING), int(Level.ERROR))
+
+
 class SimLog:
-    """Append-only, thread-safe diagnostic log (bounded: the oldest entries are dropped)."""
+    """Append-only, thread-safe diagnostic log (bounded: the oldest entries are dropped).
+
+    A line is kept as a plain ``(time_ns, component, level number, message)`` tuple and made an :class:`Entry` when
+    read: a tuple of numbers and strings is one allocation that the cyclic GC stops tracking, where an Entry holding
+    the ``Level`` member stays tracked - and a lock-step simulation logs on every interrupt (100k lines kept)."""
 
     def __init__(self, clock: Clock, limit: int = 100_000) -> None:
         self._clock = clock
-        self._entries: collections.deque[Entry] = collections.deque(maxlen=max(1, limit))  # oldest dropped in O(1)
+        self._entries: collections.deque[tuple[int, str, int, str]] = collections.deque(maxlen=max(1, limit))
         self._lock = threading.Lock()
         self.dropped = 0
+
+    def _add(self, component: str, message: str, level: int) -> None:
+        line = (self._clock.now(), component, level, message)
+        lock = self._lock
+        lock.acquire()  # not ``with``: on every simulated MSI message
+        try:
+            if len(self._entries) == self._entries.maxlen:
+                self.dropped += 1
+            self._entries.append(line)
+        finally:
+            lock.release()
 
     def record(self, component: str, message: str, level: Level = Level.INFO) -> Entry:
         entry = Entry(self._clock.now(), component, level, message)
         with self._lock:
             if len(self._entries) == self._entries.maxlen:
                 self.dropped += 1
-            self._entries.append(entry)
+            self._entries.append((entry.time_ns, component, int(level), message))
         return entry
 
-    def debug(self, component: str, message: str) -> Entry:
-        return self.record(component, message, Level.DEBUG)
+    def debug(self, component: str, message: str) -> None:
+        self._add(component, message, _DEBUG)
 
-    def info(self, component: str, message: str) -> Entry:
-        return self.record(component, message, Level.INFO)
+    def info(self, component: str, message: str) -> None:
+        self._add(component, message, _INFO)
 
-    def warning(self, component: str, message: str) -> Entry:
-        return self.record(component, message, Level.WARNING)
+    def warning(self, component: str, message: str) -> None:
+        self._add(component, message, _WARNING)
 
-    def error(self, component: str, message: str) -> Entry:
-        return self.record(component, message, Level.ERROR)
+    def error(self, component: str, message: str) -> None:
+        self._add(component, message, _ERROR)
 
     def entries(self, min_level: Level = Level.DEBUG, component: str | None = None) -> list[Entry]:
         with self._lock:
-            return [e for e in self._entries
-                    if e.level >= min_level and (component is None or e.component == component)]
+            lines = list(self._entries)
+        levels = _LEVELS
+        return [Entry(t, c, levels[lv], m) for t, c, lv, m in lines
+                if lv >= min_level and (component is None or c == component)]
 
     def errors(self) -> list[Entry]:
         """The refusals recorded so far."""
