@@ -253,6 +253,11 @@ class ObservedClock:
         self.inner = inner
         self.timeline = timeline
         self.now = inner.now
+        self._inner_run_until: Callable[[Callable[[], bool], int], bool] | None = getattr(inner, "run_until", None)
+        #: the virtual clock's ``run_until`` (an interrupt-driven wait), its time counted like ``sleep``'s; None on a
+        #: clock without it (bound once here, not made per access)
+        self.run_until: Callable[[Callable[[], bool], int], bool] | None = (
+            None if self._inner_run_until is None else self._run_until)
 
     def sleep(self, ns: int) -> None:
         t0 = time.perf_counter_ns()
@@ -260,23 +265,17 @@ class ObservedClock:
         self.timeline.host_sleep_ns += time.perf_counter_ns() - t0
         self.timeline.dev_sleep_ns += ns
 
-    @property
-    def run_until(self) -> Callable[[Callable[[], bool], int], bool] | None:
-        """The virtual clock's ``run_until`` (an interrupt-driven wait), its time counted like ``sleep``'s; None on
-        a clock without it."""
-        inner = getattr(self.inner, "run_until", None)
-        if inner is None:
-            return None
-
-        def run(condition: Callable[[], bool], timeout: int) -> bool:
-            t0, d0 = time.perf_counter_ns(), self.inner.now()
-            try:
-                return bool(inner(condition, timeout))
-            finally:
-                self.timeline.host_sleep_ns += time.perf_counter_ns() - t0
-                self.timeline.dev_sleep_ns += self.inner.now() - d0
-
-        return run
+    def _run_until(self, condition: Callable[[], bool], timeout: int) -> bool:
+        """The virtual clock's ``run_until`` (an interrupt-driven wait), its time counted like ``sleep``'s."""
+        inner, run = self.inner, self._inner_run_until
+        assert run is not None  # bound only where the inner clock has one
+        t0, d0 = time.perf_counter_ns(), inner.now()
+        try:
+            return bool(run(condition, timeout))
+        finally:
+            tl = self.timeline
+            tl.host_sleep_ns += time.perf_counter_ns() - t0
+            tl.dev_sleep_ns += inner.now() - d0
 
     def observe_wait(self, what: str, dev_start: int, host_start: int, polls: int, ok: bool) -> None:
         self.timeline.record("wait", what, dev_start, host_start, ok, "" if ok else "timed out", (("polls", polls),),

@@ -375,7 +375,8 @@ class SimPciFunction:
         self.profile = profile(gpu.chipset, gpu.vram_mib, gpu.pci_device)
         #: the latest messages sent, (address, data) (bounded: a long run sends one per interrupt)
         self.messages: collections.deque[tuple[int, int]] = collections.deque(maxlen=MESSAGES_KEPT)
-        self._listeners: list[Callable[[int, int], None]] = []
+        #: where messages land; a tuple replaced on (un)subscribe, so that a message iterates it without a copy
+        self._listeners: tuple[Callable[[int, int], None], ...] = ()
         self.vfs: dict[int, SimVf] = {}
         self._quiet_until = 0  # config access refused before this time (FLR, D3hot -> D0)
         self._quiet_why = ""
@@ -714,16 +715,25 @@ class SimPciFunction:
 
     def on_message(self, fn: Callable[[int, int], None]) -> Callable[[], None]:
         """Call ``fn(address, data)`` for every message sent; returns an unsubscribe."""
-        self._listeners.append(fn)
-        return lambda: self._listeners.remove(fn)
+        with self.gpu.clock.lock:
+            self._listeners = (*self._listeners, fn)
 
-    def _send(self, address: int, data: int, what: str) -> bool:
+        def unsubscribe() -> None:
+            with self.gpu.clock.lock:
+                listeners = list(self._listeners)
+                listeners.remove(fn)
+                self._listeners = tuple(listeners)
+        return unsubscribe
+
+    def _send(self, address: int, data: int, kind: str, vector: int, note: str = "") -> bool:
+        """Write the message of ``kind`` ("MSI" or "MSI-X") ``vector`` (the log names it; ``note`` after it)."""
         if not (self._route or self._routing()).master:
-            self.gpu.log.error("pci", f"{what}: bus mastering is disabled (COMMAND bit 2): the message is not sent")
+            self.gpu.log.error("pci", f"{kind} vector {vector}{note}: bus mastering is disabled (COMMAND bit 2): the "
+                                      f"message is not sent")
             return False
         self.messages.append((address, data))
-        self.gpu.log.debug("pci", f"{what}: wrote {data:#x} to {address:#x}")
-        for fn in list(self._listeners):
+        self.gpu.log.debug("pci", f"{kind} vector {vector}{note}: wrote {data:#x} to {address:#x}")
+        for fn in self._listeners:
             fn(address, data)
         return True
 
@@ -734,7 +744,7 @@ class SimPciFunction:
         for i, v in enumerate(self.vectors):
             if v.pending and not v.masked:
                 v.pending = False
-                self._send(v.address, v.data, f"MSI-X vector {i} (pending)")
+                self._send(v.address, v.data, "MSI-X", i, " (pending)")
 
     def interrupt_mode(self) -> str:
         """How :meth:`signal` delivers now: ``"msi-x"``, ``"msi"`` or ``"intx"``."""
@@ -755,12 +765,12 @@ class SimPciFunction:
                 if r.function_mask or v.masked:
                     v.pending = True
                     return False
-                return self._send(v.address, v.data, f"MSI-X vector {vector}")
+                return self._send(v.address, v.data, "MSI-X", vector)
             if r.mode == "msi":
                 if vector >= r.msi_granted:
                     self.gpu.log.error("pci", f"MSI vector {vector} raised but only {r.msi_granted} granted")
                     return False
-                return self._send(r.msi_address, r.msi_data | vector, f"MSI vector {vector}")
+                return self._send(r.msi_address, r.msi_data | vector, "MSI", vector)
             if not r.intx_disable:
                 self.intx_asserted = True
                 self.gpu.log.debug("pci", "INTx asserted")
