@@ -86,8 +86,8 @@ def test_a_compact_record_reads_back_as_the_span_it_stands_for() -> None:
     tl = Timeline(vc, max_spans=3)
     dev0 = vc.now()
     vc.advance(4 * US)
-    tl.record("rpc", "NOP", dev0, 100, True, "", (("bytes", 64), ("ordinal", 9), ("result", 0)))
-    tl.record("wait", "w", dev0, 100, False, "timed out", (("polls", 3),), dev_end=dev0 + US)
+    tl.record("rpc", "NOP", dev0, 100, True, "", ("bytes", "ordinal", "result"), (64, 9, 0))
+    tl.record("wait", "w", dev0, 100, False, "timed out", ("polls",), (3,), dev_end=dev0 + US)
     (r, w) = tl.spans
     assert (r.kind, r.name, r.dev_start, r.dev_end, r.host_start, r.ok, r.error) == \
         ("rpc", "NOP", 7, 7 + 4 * US, 100, True, "")
@@ -108,5 +108,12 @@ def test_a_record_is_an_ended_span_for_listeners() -> None:
     tl = Timeline(vc)
     seen: list[tuple[str, str, dict[str, int]]] = []
     tl.listeners.append(lambda phase, s: seen.append((phase, s.name, dict(s.args))))
-    tl.record("wait", "w", 0, 0, True, "", (("polls", 2),))
+    tl.record("wait", "w", 0, 0, True, "", ("polls",), (2,))
     assert seen == [("end", "w", {"polls": 2})] and tl.spans[0].args == {"polls": 2}
+
+
+def test_a_record_with_keys_and_values_unpaired_is_refused_where_it_is_made() -> None:
+    tl = Timeline(VirtualClock())
+    with pytest.raises(ValueError, match="2 keys for 1 values"):
+        tl.record("rpc", "x", 0, 0, True, "", ("a", "b"), (1,))
+    assert tl.spans == [] and tl.dropped == 0

@@ -66,6 +66,7 @@ from .fw import Command, Event, EventBody, GspAbi, R, RpcFailure, parse_event
 # 4,000,000 times with usleep(1..2) (4-8 s). The reply to one RPC comes well within that on hardware.
 REPLY_TIMEOUT = 5 * SEC
 POLL_INTERVAL = 10 * US
+_RPC_ARGS = ("bytes", "ordinal", "result")  #: the args of an RPC's timeline record
 EVENT_BACKLOG = 1024  #: unhandled events kept for wait_event (oldest dropped beyond)
 
 
@@ -336,7 +337,7 @@ class GspRpc:
             if span is not None and tl is not None:
                 tl.end(span, ok=False, error=str(e))
             elif tl is not None:
-                tl.record("rpc", name, dev0, host0, False, str(e), (("bytes", len(payload)),))
+                tl.record("rpc", name, dev0, host0, False, str(e), _RPC_ARGS[:1], (len(payload),))
             raise
         if tl is not None:
             ok = reply.result == 0
@@ -345,8 +346,7 @@ class GspRpc:
                 span.args.update(ordinal=pending.ordinal, result=reply.result)
                 tl.end(span, ok=ok, error=error)
             else:
-                tl.record("rpc", name, dev0, host0, ok, error,
-                          (("bytes", len(payload)), ("ordinal", pending.ordinal), ("result", reply.result)))
+                tl.record("rpc", name, dev0, host0, ok, error, _RPC_ARGS, (len(payload), pending.ordinal, reply.result))
         if reply.result != 0:
             text = detail() if callable(detail) else detail
             what = f" {text}" if text else ""

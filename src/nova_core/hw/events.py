@@ -70,12 +70,12 @@ class Span:
 Listener = Callable[[str, Span], None]  #: ``(phase, span)`` with phase "begin" or "end"
 
 #: a finished span kept compactly (:meth:`Timeline.record`): ``(kind, name, dev_start, host_start, dev_end, host_end,
-#: ok, error, args)``, ``args`` a tuple of (key, value) pairs
-Record = tuple[str, str, int, int, int, int, bool, str, tuple[tuple[str, Any], ...]]
+#: ok, error, keys, values)``: its args are ``dict(zip(keys, values))`` (the keys a tuple its caller keeps)
+Record = tuple[str, str, int, int, int, int, bool, str, tuple[str, ...], tuple[Any, ...]]
 
 
 def _span(r: Record) -> Span:
-    return Span(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], dict(r[8]))
+    return Span(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], dict(zip(r[8], r[9], strict=True)))
 
 
 class Timeline:
@@ -157,15 +157,20 @@ class Timeline:
             self._notify("end", span)
 
     def record(self, kind: str, name: str, dev_start: int, host_start: int, ok: bool = True, error: str = "",
-               args: tuple[tuple[str, Any], ...] = (), dev_end: int | None = None) -> None:
+               keys: tuple[str, ...] = (), values: tuple[Any, ...] = (), dev_end: int | None = None) -> None:
         """A span that ended now, begun at ``dev_start``/``host_start``, kept as a compact :data:`Record` tuple.
 
         What the hot paths (every RPC and its wait) use when nobody listens: a tuple, no :class:`Span` and no dict
         per span (a tuple of numbers and strings is one allocation, and the cyclic GC stops tracking it). Readers
         see the Span it stands for. With listeners it is :meth:`add` of that Span (they see it end). ``dev_end``: the
-        device time it ended, when not :attr:`clock`'s now."""
+        device time it ended, when not :attr:`clock`'s now; ``keys``/``values``: its args, pairwise.
+
+        Raises:
+            ValueError: ``keys`` and ``values`` differ in length (a caller's bug: found here, not by a reader)."""
+        if len(keys) != len(values):
+            raise ValueError(f"timeline record {kind} {name!r}: {len(keys)} keys for {len(values)} values")
         rec = (kind, name, dev_start, host_start, self.clock.now() if dev_end is None else dev_end,
-               time.perf_counter_ns(), ok, error, args)
+               time.perf_counter_ns(), ok, error, keys, values)
         if self.listeners:
             self.add(_span(rec))
             return
@@ -240,6 +245,9 @@ class _NoClock:
         raise RuntimeError("Timeline has no device clock yet; set Timeline.clock")
 
 
+_POLLS = ("polls",)  #: a wait's args' keys
+
+
 class ObservedClock:
     """A :class:`~nova_core.hw.clock.Clock` that reports waits and sleeping time to a :class:`Timeline`.
 
@@ -278,7 +286,7 @@ class ObservedClock:
             tl.dev_sleep_ns += inner.now() - d0
 
     def observe_wait(self, what: str, dev_start: int, host_start: int, polls: int, ok: bool) -> None:
-        self.timeline.record("wait", what, dev_start, host_start, ok, "" if ok else "timed out", (("polls", polls),),
+        self.timeline.record("wait", what, dev_start, host_start, ok, "" if ok else "timed out", _POLLS, (polls,),
                              self.inner.now())
 
     def __getattr__(self, name: str) -> Any:  # the virtual clock's extras (call_at, lock, ...) stay reachable
