@@ -248,3 +248,23 @@ def test_fuzz_sim_booter_and_elf_readers(tmp_path: Path, data: st.DataObject) ->
     for name in (".fwimage", ".fwversion"):
         sec = elf.get(name)
         assert sec is not None and og.sections[name] in {(s.offset, s.size) for s in elf.sections if s.name == name}
+
+
+def test_oracle_sections_read_at_open_equal_the_file_bytes(synth_fw: Path) -> None:
+    """The small sections are read when the image is opened; each read of them (whole or a slice) is the file's."""
+    from nova_core.sim.fw_oracle import SMALL_SECTION
+
+    path = synth_fw / "nvidia" / "ad102" / "gsp" / f"gsp-{V}.bin"
+    og = OracleGspImage(path)
+    raw = path.read_bytes()
+    small = [n for n, (_o, size) in og.sections.items() if size <= SMALL_SECTION and n != ".fwimage"]
+    assert ".fwversion" in small and Chipset.parse("ad102").facts.gsp_sig_section in small
+    for name in og.sections:
+        off, size = og.sections[name]
+        if size > SMALL_SECTION:
+            continue
+        assert og.read_section(name) == raw[off:off + size], name
+        assert og.read_section(name, 3, 5) == raw[off + 3:off + min(8, size)], name
+        assert og.read_section(name, size + 1) == b"", name
+    off, size = og.sections[".fwimage"]
+    assert og.read_section(".fwimage", 16, 32) == raw[off + 16:off + 48]  # streamed from the file

@@ -155,3 +155,24 @@ def test_nova_fw_text_and_errors(synth_root: Path, tmp_path: Path, capsys: Captu
     assert "neither an ELF" in capsys.readouterr().err
     assert main(["fw", str(tmp_path / "none.bin")]) == 1
     assert "cannot open firmware file" in capsys.readouterr().err
+
+
+def test_real_path_of_a_set_equals_resolve_through_symlinked_files_and_directories(tmp_path: Path) -> None:
+    """The set's directory is resolved once for its files; each file's real path is still exactly Path.resolve()."""
+    from nova_core.firmware.discovery import _real_path
+
+    (tmp_path / "store" / "gsp").mkdir(parents=True)
+    (tmp_path / "store" / "gsp" / "a.bin").write_bytes(b"a")
+    (tmp_path / "store" / "gsp" / "b.bin").write_bytes(b"b")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "c.bin").write_bytes(b"c")
+    (tmp_path / "store" / "gsp" / "c.bin").symlink_to("../../elsewhere/c.bin")  # a symlinked file
+    (tmp_path / "root" / "nvidia").mkdir(parents=True)
+    (tmp_path / "root" / "nvidia" / "chip").symlink_to(tmp_path / "store")  # a symlinked directory
+    dirs: dict[Path, Path] = {}
+    for name in ("a.bin", "b.bin", "c.bin", "missing.bin"):
+        p = tmp_path / "root" / "nvidia" / "chip" / "gsp" / name
+        assert _real_path(p, dirs) == p.resolve(), name
+    assert list(dirs.values()) == [(tmp_path / "store" / "gsp").resolve()]  # resolved once for the set
+    rel = Path(os.path.relpath(tmp_path / "root" / "nvidia" / "chip" / "gsp" / "a.bin"))
+    assert _real_path(rel, {}) == rel.resolve()

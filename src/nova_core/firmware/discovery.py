@@ -19,6 +19,7 @@ parsed, with the version read back from the image.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,8 +104,10 @@ class FirmwareFile:
 
 
 def find_file(chip: Chipset | str, kind: F.FirmwareKind, version: str, *,
-              roots: Iterable[Path] | None = None) -> FirmwareFile:
-    """Find one file on the search path; :class:`FirmwareNotFound` listing every path tried otherwise."""
+              roots: Iterable[Path] | None = None, _dirs: dict[Path, Path] | None = None) -> FirmwareFile:
+    """Find one file on the search path; :class:`FirmwareNotFound` listing every path tried otherwise.
+
+    ``_dirs``: directories already resolved by the caller's earlier lookups (:func:`_real_path`)."""
     chipset = chip if isinstance(chip, Chipset) else Chipset.parse(chip)
     roots = search_path() if roots is None else [Path(r) for r in roots]
     tried: list[Path] = []
@@ -114,9 +117,13 @@ def find_file(chip: Chipset | str, kind: F.FirmwareKind, version: str, *,
         for name, package in candidates:
             p = root / name
             tried.append(p)
-            if p.is_file():
-                real = p.resolve()
-                return FirmwareFile(kind, name, root, p, real, package, real.stat().st_size)
+            try:
+                st = p.stat()
+            except (OSError, ValueError):  # what Path.is_file() takes as "not a file"
+                st = None
+            if st is not None and stat.S_ISREG(st.st_mode):
+                return FirmwareFile(kind, name, root, p, _real_path(p, {} if _dirs is None else _dirs), package,
+                                    st.st_size)
             if os.path.lexists(p):
                 notes.append(f"{p} exists but is not a readable file"
                              + (f" (broken symlink to {os.readlink(p)})" if p.is_symlink() else ""))
@@ -132,6 +139,19 @@ def find_file(chip: Chipset | str, kind: F.FirmwareKind, version: str, *,
                " (the Hopper/Blackwell GSP-FMC is in linux-firmware from GSP-RM 570.144: Debian sid's package)")
             + f"; point {F.FIRMWARE_PATH_ENV} at a directory holding nvidia/...")
     raise FirmwareNotFound(msg, tried)
+
+
+def _real_path(p: Path, dirs: dict[Path, Path]) -> Path:
+    """``p.resolve()``, with its directory's resolution taken from (or added to) ``dirs``: a firmware set is four
+    files in one directory, and resolving each path anew is an lstat per component - syscalls, each of which hands
+    the GIL to another thread when simulated GPUs boot in threads at once. Exact: a path whose last component is not
+    a symlink resolves to its resolved directory joined with that name."""
+    if p.name in ("", ".", "..") or p.is_symlink():
+        return p.resolve()
+    parent = dirs.get(p.parent)
+    if parent is None:
+        parent = dirs[p.parent] = p.parent.resolve()
+    return parent / p.name
 
 
 @dataclass
@@ -201,7 +221,8 @@ def open_firmware_set(chip: Chipset | str, version: str | None = None, *,
     missing: list[FirmwareNotFound] = []
     for v in versions:
         try:
-            files = {k: find_file(chipset, k, v, roots=root_list) for k in required_kinds(chipset)}
+            dirs: dict[Path, Path] = {}
+            files = {k: find_file(chipset, k, v, roots=root_list, _dirs=dirs) for k in required_kinds(chipset)}
         except FirmwareNotFound as e:
             missing.append(e)
             continue

@@ -203,6 +203,9 @@ def read_generic_bootloader(path: Path) -> OracleGenericBootloader:
                                    _range(payload, code_off, code_size, "bootloader code", name))
 
 
+SMALL_SECTION = 64 << 10  #: sections up to this size are read when the image is opened (a sim choice)
+
+
 class OracleGspImage:
     """The GSP-RM ELF: where ``.fwimage`` and the signature sections are (read on demand)."""
 
@@ -237,6 +240,14 @@ class OracleGspImage:
                     raise FirmwareError(f"sim firmware oracle: {self.name}: section {sname} [{off:#x}, "
                                         f"+{length:#x}) outside the file")
                 self.sections[sname] = (off, length)
+            # the small sections (version, signatures, ...) are read now, from this open file: a check later in the
+            # boot reads them from memory, not by opening the file again (each open is syscalls that hand the GIL
+            # over when simulated GPUs boot in threads); .fwimage is hashed by streaming, when first asked
+            self._small: dict[str, bytes] = {}
+            for sname, (off, length) in self.sections.items():
+                if length <= SMALL_SECTION and sname != ".fwimage":
+                    f.seek(off)
+                    self._small[sname] = f.read(length)
         if ".fwimage" not in self.sections or ".fwversion" not in self.sections:
             raise FirmwareError(f"sim firmware oracle: {self.name}: no .fwimage/.fwversion section")
         self.version = self.read_section(".fwversion").split(b"\0", 1)[0].decode("ascii", "replace")
@@ -249,6 +260,9 @@ class OracleGspImage:
     def read_section(self, name: str, start: int = 0, length: int | None = None) -> bytes:
         off, size = self.sections[name]
         n = size - start if length is None else min(length, size - start)
+        small = self._small.get(name)
+        if small is not None and start >= 0:
+            return small[start:start + max(n, 0)]
         with open(self.path, "rb") as f:
             f.seek(off + start)
             return f.read(max(n, 0))

@@ -12,13 +12,16 @@ is adding a module.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from types import ModuleType
 
 
-def discover() -> list[ModuleType]:
-    """Every model module, in attach order."""
+@functools.cache
+def discover() -> tuple[ModuleType, ...]:
+    """Every model module, in attach order (the package is listed once per process: a listing is syscalls, and each
+    syscall hands the GIL to another thread - sixteen simulated GPUs built in threads at once would pay for it)."""
     mods = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
     mods = [m for m in mods if hasattr(m, "attach")]
-    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+    return tuple(sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)))
