@@ -57,3 +57,16 @@ def test_threads_logging_at_once_lose_nothing() -> None:
         t.join()
     assert len(log) == 4000 and log.dropped == 0
     assert sorted(int(e.message) for e in log.entries(component="t2")) == list(range(1000))
+
+
+def test_a_deferred_line_is_formatted_when_read_and_a_bad_format_is_shown_not_raised() -> None:
+    log = SimLog(VirtualClock())
+    log.debug("pci", "%s vector %d%s: wrote %#x to %#x", "MSI", 0, "", 0x40, 0xFEE00000)
+    log.debug("pci", "100% plain")  # no args: the text as given, never %-formatted
+    log.debug("pci", "%d and %d", 1)  # a logging bug
+    a, b, c = (e.message for e in log.entries())
+    assert a == "MSI vector 0: wrote 0x40 to 0xfee00000" and b == "100% plain"
+    assert c.startswith("%d and %d % (1,)") and "unformattable" in c
+    gc.collect()
+    gc.collect()  # a line whose args tuple the first pass untracked is untracked by the next
+    assert not any(gc.is_tracked(line) for line in log._entries)

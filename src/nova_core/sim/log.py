@@ -39,21 +39,32 @@ _LEVELS = {int(lv): lv for lv in Level}
 _DEBUG, _INFO, _WARNING, _ERROR = (int(Level.DEBUG), int(Level.INFO), int(Level.WARNING), int(Level.ERROR))
 
 
+def _text(fmt: str, args: tuple[object, ...]) -> str:
+    """A deferred line's text; a format that does not fit its arguments (a logging bug) is shown, not raised."""
+    try:
+        return fmt % args
+    except (TypeError, ValueError) as e:
+        return f"{fmt} % {args!r} (unformattable: {e})"
+
+
 class SimLog:
     """Append-only, thread-safe diagnostic log (bounded: the oldest entries are dropped).
 
-    A line is kept as a plain ``(time_ns, component, level number, message)`` tuple and made an :class:`Entry` when
-    read: a tuple of numbers and strings is one allocation that the cyclic GC stops tracking, where an Entry holding
-    the ``Level`` member stays tracked - and a lock-step simulation logs on every interrupt (100k lines kept)."""
+    A line is kept as a plain ``(time_ns, component, level number, message, args)`` tuple and made an :class:`Entry`
+    when read: a tuple of numbers and strings is one allocation that the cyclic GC stops tracking, where an Entry
+    holding the ``Level`` member stays tracked - and a lock-step simulation logs on every interrupt (100k lines kept).
+    A line logged with ``args`` (:meth:`debug`) keeps its ``%``-format and arguments and is formatted when read: the
+    line a simulated MSI message logs costs a tuple, not the formatting of three hex numbers."""
 
     def __init__(self, clock: Clock, limit: int = 100_000) -> None:
         self._clock = clock
-        self._entries: collections.deque[tuple[int, str, int, str]] = collections.deque(maxlen=max(1, limit))
+        self._entries: collections.deque[tuple[int, str, int, str, tuple[object, ...]]] = collections.deque(
+            maxlen=max(1, limit))
         self._lock = threading.Lock()
         self.dropped = 0
 
-    def _add(self, component: str, message: str, level: int) -> None:
-        line = (self._clock.now(), component, level, message)
+    def _add(self, component: str, message: str, level: int, args: tuple[object, ...] = ()) -> None:
+        line = (self._clock.now(), component, level, message, args)
         lock = self._lock
         lock.acquire()  # not ``with``: on every simulated MSI message
         try:
@@ -68,11 +79,12 @@ class SimLog:
         with self._lock:
             if len(self._entries) == self._entries.maxlen:
                 self.dropped += 1
-            self._entries.append((entry.time_ns, component, int(level), message))
+            self._entries.append((entry.time_ns, component, int(level), message, ()))
         return entry
 
-    def debug(self, component: str, message: str) -> None:
-        self._add(component, message, _DEBUG)
+    def debug(self, component: str, message: str, *args: object) -> None:
+        """A debug line; with ``args``, ``message`` is a ``%``-format applied to them when the line is read."""
+        self._add(component, message, _DEBUG, args)
 
     def info(self, component: str, message: str) -> None:
         self._add(component, message, _INFO)
@@ -87,7 +99,7 @@ class SimLog:
         with self._lock:
             lines = list(self._entries)
         levels = _LEVELS
-        return [Entry(t, c, levels[lv], m) for t, c, lv, m in lines
+        return [Entry(t, c, levels[lv], _text(m, a) if a else m) for t, c, lv, m, a in lines
                 if lv >= min_level and (component is None or c == component)]
 
     def errors(self) -> list[Entry]:

@@ -732,7 +732,7 @@ class SimPciFunction:
                                       f"message is not sent")
             return False
         self.messages.append((address, data))
-        self.gpu.log.debug("pci", f"{kind} vector {vector}{note}: wrote {data:#x} to {address:#x}")
+        self.gpu.log.debug("pci", "%s vector %d%s: wrote %#x to %#x", kind, vector, note, data, address)
         for fn in self._listeners:
             fn(address, data)
         return True
