@@ -236,29 +236,6 @@ def test_timeline_records_stages_rpcs_and_waits() -> None:
     assert tl.dev_sleep_ns > 0
 
 
-def test_an_rpc_span_is_the_same_with_and_without_a_listener() -> None:
-    """Without listeners an RPC is kept as a compact record; read back it is the span a listener would have seen."""
-    from nova_core.gsp.fw import Nop
-
-    g = boot_sim("ga102", synthetic=True)
-    try:
-        tl = g.timeline
-        g.rpc.call(Nop(bytes(8)))
-        quiet = tl.of_kind("rpc")[-1]
-        seen: list[tuple[str, str]] = []
-        tl.listeners.append(lambda phase, s: seen.append((phase, s.kind)))
-        g.rpc.call(Nop(bytes(8)))
-        heard = tl.of_kind("rpc")[-1]
-    finally:
-        g.close()
-    assert ("begin", "rpc") in seen and ("end", "rpc") in seen
-    for s in (quiet, heard):
-        assert s.name == "NOP" and s.ok and s.error == "" and s.dev_end > s.dev_start and s.host_end >= s.host_start
-    assert quiet.args == {"bytes": len(Nop(bytes(8)).encode(g.abi)), "ordinal": heard.args["ordinal"] - 1,
-                          "result": 0}
-    assert heard.args.keys() == quiet.args.keys() and heard.args["bytes"] == quiet.args["bytes"]
-
-
 def test_resetting_the_gsp_falcon_stops_gsp_rm() -> None:
     from nova_core.errors import PollTimeout
     from nova_core.falcon import gsp_falcon
