@@ -436,3 +436,22 @@ def test_cached_routing_is_dropped_by_flr() -> None:
     assert m.interrupt_mode() == "msi"
     m._flr()
     assert m.interrupt_mode() == "intx"
+
+
+def test_listeners_subscribe_and_unsubscribe_in_any_order() -> None:
+    gpu, ctl = msix_setup()
+    seen: list[str] = []
+    subs = [pf(gpu).on_message(lambda a, d, n=n: seen.append(n)) for n in "abc"]
+    ctl.enable()
+    [v] = ctl.allocate(1)
+    ctl.program(v, 0xFEE0_3000, 9)
+    ctl.unmask(v)
+    pf(gpu).signal(v)
+    subs[1]()
+    pf(gpu).signal(v)
+    subs[0]()
+    subs[2]()
+    pf(gpu).signal(v)
+    assert seen == ["a", "b", "c", "a", "c"]
+    with pytest.raises(ValueError):
+        subs[1]()
