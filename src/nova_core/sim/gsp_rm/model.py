@@ -640,6 +640,8 @@ class SimGspRm:
                 break
         self._last_when = max(self._last_when, when)
         if handled:
+            # a sim choice: one LOGINTR record per served doorbell (what real GSP-RM logs there depends on its build's
+            # log level, which nothing public states), so that a long run fills and wraps the ring the driver decodes
             self._logrec("LOGINTR", "intr", handled)
         if self.state == "booting" and self._sysinfo_seen and not self._sequence_sent:
             self._send_sequence(self._last_when)  # after the batch: the registry is read before init
