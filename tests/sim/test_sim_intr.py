@@ -3,13 +3,16 @@ stay pending, the message edge, MSI re-arm, the GSP falcon's edge and retrigger 
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nova_core.errors import SimViolation
 from nova_core.pci import ConfigSpace
-from nova_core.pci.msi import MsiController
+from nova_core.pci.msi import MsiController, MsixController
 from nova_core.regs import falcon as F
 from nova_core.regs import vfn as V
 from nova_core.regs.xve import NV_XVE_CYA_2
@@ -121,6 +124,7 @@ def test_msi_needs_the_xve_rearm_on_pre_hopper_chips() -> None:
     b.write32(LEAF.addr(i=0), 1)  # acknowledged...
     t.raise_vector(0)  # ...and raised again: the line rises, but MSI was not re-armed
     assert len(msgs) == 1 and t.held
+    assert gpu.log.entries(component="intr")[-1].message == "tree asserted: MSI not re-armed (NV_XVE_CYA_2): held"
     b.write32(NV_XVE_CYA_2.addr(), 0)  # re-arm while asserted: sent now
     assert len(msgs) == 2 and not t.held
 
@@ -209,3 +213,33 @@ def test_the_tree_output_and_messages_match_a_full_recompute(ops: list[tuple[str
             sent += 1
         line = want
         assert tree.messages == sent
+
+
+def _lock_free(gpu: SimGpu) -> bool:
+    """Another thread can take the sim lock now (signal() left it as it found it)."""
+    got: list[bool] = []
+
+    def take() -> None:
+        ok = gpu.clock.lock.acquire(timeout=5)
+        got.append(ok)
+        if ok:
+            gpu.clock.lock.release()
+    th = threading.Thread(target=take)
+    th.start()
+    th.join(10)
+    return got == [True]
+
+
+def test_a_refused_or_violating_signal_leaves_the_sim_lock_free() -> None:
+    gpu, msgs = with_msi("ga102")
+    pci: Any = gpu.models["pci"]
+    assert pci.signal(0) and len(msgs) == 1 and _lock_free(gpu)
+    assert not pci.signal(1) and len(msgs) == 1 and _lock_free(gpu)  # one vector granted
+    assert gpu.log.errors()[-1].message == "MSI vector 1 raised but only 1 granted"
+    gpu = SimGpu("gh100")
+    cs = ConfigSpace(gpu.device().config)  # type: ignore[arg-type]
+    cs.write16(4, cs.u16(4) | 0x4)  # bus master
+    MsixController(cs, {0: gpu.bar0}).enable()
+    with pytest.raises(SimViolation, match="outside the"):
+        gpu.models["pci"].signal(1 << 12)  # type: ignore[attr-defined]
+    assert _lock_free(gpu)

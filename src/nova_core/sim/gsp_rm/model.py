@@ -196,7 +196,10 @@ class SimGspRm:
         self.state = "off"  # off, booting, sequencing, running, unloaded, halted
         self.version: str | None = None
         self.m: ModuleType | None = None
-        self._handler_names: dict[str, str] = {}  #: RPC name -> the method that answers it (``_rpc_<name>``)
+        #: function number -> (its name, the method that answers it: ``_rpc_<name>``, or None when the version's
+        #: FUNCTIONS lacks it) - for the bindings in ``_w``, reset when they change; the method is still looked up on
+        #: the instance per command (a test may replace it)
+        self._handler_names: dict[int, tuple[str, str | None]] = {}
         self._doorbell_at = NV_PGSP_QUEUE_HEAD.addr(i=0)
         self.bar.on_write(self._doorbell_at, self._doorbell)
         self._gsp = F.FALCON.GSP
@@ -277,6 +280,7 @@ class SimGspRm:
         self.m = bindings.load(self.version)
         if getattr(self, "_w", None) is None or self._w.m is not self.m:
             self._w = _Wire(self.m)
+            self._handler_names = {}
         if libos_args is None:
             lo = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX0.addr(self._gsp))
             hi = self.bar.peek(F.NV_PFALCON_FALCON_MAILBOX1.addr(self._gsp))
@@ -390,7 +394,7 @@ class SimGspRm:
             self._busy = True  # the thread waits until this doorbell is served
         try:
             self.inline_served += 1
-            self._handle_item(("doorbell", now))
+            self._process(now)  # _handle_item's: GSP-RM is running (checked above; its idle thread cannot change that)
         except Exception as e:  # as in GSP-RM's thread: a bug or a fault in what the driver gave us halts it
             self._halt(f"internal error handling doorbell: {type(e).__name__}: {e}")
         finally:
@@ -726,20 +730,21 @@ class SimGspRm:
     def _dispatch(self, function: int, payload: bytes, when: int) -> None:
         m = self.m
         assert m is not None
-        name = self._name(function)
+        known = self._handler_names.get(function)
+        if known is None:
+            n = self._name(function)
+            known = self._handler_names[function] = (n, f"_rpc_{n.lower()}" if n in m.FUNCTIONS else None)
+        name, attr = known
         self.handled[name] += 1
         if self.state == "booting" and name not in ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY"):
             self.log.error("gsp-rm", f"{name} before GSP_INIT_DONE: NV_ERR_INVALID_STATE")
             self._publish_msg(function, self._status("NV_ERR_INVALID_STATE"), payload, when)
             return
-        attr = self._handler_names.get(name)
-        if attr is None:
-            attr = self._handler_names[name] = f"_rpc_{name.lower()}"
-        handler = getattr(self, attr, None)
-        if name not in m.FUNCTIONS:
+        if attr is None:  # not in the version's FUNCTIONS
             self.log.error("gsp-rm", f"unknown RPC function {function:#x}")
             self._publish_msg(function, int(m.NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION), payload, when)
             return
+        handler = getattr(self, attr, None)
         if handler is None:
             self.log.warning("gsp-rm", f"{name} is not modelled: NV_ERR_NOT_SUPPORTED")
             self._publish_msg(function, self._status("NV_ERR_NOT_SUPPORTED"), payload, when)

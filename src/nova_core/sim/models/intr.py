@@ -253,20 +253,19 @@ class SimIntr:
             self._send("tree asserted")
 
     def _send(self, why: str) -> None:
-        if self.msi_gate and self._msi_on():
-            if not self.msi_armed:
-                self.held = True
-                self.log.debug("intr", f"{why}: MSI not re-armed (NV_XVE_CYA_2): held")
-                return
-            self.msi_armed = False
-        signal = getattr(self._pci, "signal", None)
+        pci = self._pci
+        if self.msi_gate:
+            mode = getattr(pci, "interrupt_mode", None)  # the function's cached routing: no config read per message
+            if mode is not None and mode() == "msi":  # plain MSI: held until re-armed through NV_XVE_CYA_2
+                if not self.msi_armed:
+                    self.held = True
+                    self.log.debug("intr", "%s: MSI not re-armed (NV_XVE_CYA_2): held", why)
+                    return
+                self.msi_armed = False
+        signal = getattr(pci, "signal", None)
         if signal is not None:
             self.messages += 1
             signal(0)
-
-    def _msi_on(self) -> bool:
-        mode = getattr(self._pci, "interrupt_mode", None)
-        return mode is not None and mode() == "msi"  # the function's cached routing: no config read per message
 
     # -- engines ----------------------------------------------------------------------------------------
 

@@ -756,7 +756,9 @@ class SimPciFunction:
         MSI-X: masked (entry or function) latches the pending bit. MSI: vector must be granted.
         Neither enabled: INTx is asserted unless disabled.
         """
-        with self.gpu.clock.lock:
+        lock = self.gpu.clock.lock
+        lock.acquire()  # not ``with``: once per interrupt the GPU raises
+        try:
             r = self._route or self._routing()
             if r.msix:
                 if not 0 <= vector < MSIX_VECTORS:
@@ -775,6 +777,8 @@ class SimPciFunction:
                 self.intx_asserted = True
                 self.gpu.log.debug("pci", "INTx asserted")
             return False
+        finally:
+            lock.release()
 
 
 @dataclass(frozen=True, slots=True)
