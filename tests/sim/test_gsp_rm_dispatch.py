@@ -74,3 +74,20 @@ def test_the_kept_table_is_dropped_with_the_bindings() -> None:
         assert rm._handler_names == {}
     finally:
         rm.stop()
+
+
+
+def test_the_function_table_is_bounded_against_a_driver_sending_every_number(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile function numbers are each answered (unknown) but not all remembered: the table stays bounded."""
+    d = boot_sim("ga102", synthetic=True, interrupts=("poll",))
+    try:
+        rm = _rm(d)
+        answered: list[int] = []
+        monkeypatch.setattr(rm, "_publish_msg", lambda fn, result, payload, when: answered.append(fn))
+        for fn in range(0x10000, 0x10000 + 4200):
+            rm._dispatch(fn, b"", rm.clock.now())
+        monkeypatch.undo()
+        assert len(answered) == 4200 and len(rm._handler_names) <= 4096
+    finally:
+        d.close()

@@ -733,7 +733,9 @@ class SimGspRm:
         known = self._handler_names.get(function)
         if known is None:
             n = self._name(function)
-            known = self._handler_names[function] = (n, f"_rpc_{n.lower()}" if n in m.FUNCTIONS else None)
+            known = (n, f"_rpc_{n.lower()}" if n in m.FUNCTIONS else None)
+            if len(self._handler_names) < 4096:  # bounded: a driver sending every u32 must not grow it forever
+                self._handler_names[function] = known
         name, attr = known
         self.handled[name] += 1
         if self.state == "booting" and name not in ("GSP_SET_SYSTEM_INFO", "SET_REGISTRY"):
