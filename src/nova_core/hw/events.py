@@ -150,11 +150,18 @@ class Timeline:
 
     def add(self, span: Span) -> None:
         """Record a span measured elsewhere (a wait, reported when it is over); listeners see it end."""
-        with self._lock:
-            self._added += 1
-            self._records.append(span)
+        self._keep(span)
         if self.listeners:
             self._notify("end", span)
+
+    def _keep(self, item: Span | Record) -> None:
+        lock = self._lock
+        lock.acquire()  # not ``with``: once or twice per RPC
+        try:
+            self._added += 1
+            self._records.append(item)
+        finally:
+            lock.release()
 
     def record(self, kind: str, name: str, dev_start: int, host_start: int, ok: bool = True, error: str = "",
                keys: tuple[str, ...] = (), values: tuple[Any, ...] = (), dev_end: int | None = None) -> None:
@@ -173,14 +180,8 @@ class Timeline:
                time.perf_counter_ns(), ok, error, keys, values)
         if self.listeners:
             self.add(_span(rec))
-            return
-        lock = self._lock
-        lock.acquire()  # not ``with``: once or twice per RPC
-        try:
-            self._added += 1
-            self._records.append(rec)
-        finally:
-            lock.release()
+        else:
+            self._keep(rec)
 
     def instant(self, kind: str, name: str, **args: Any) -> None:
         now, host = self.clock.now(), time.perf_counter_ns()

@@ -63,24 +63,21 @@ class SimLog:
         self._lock = threading.Lock()
         self.dropped = 0
 
-    def _add(self, component: str, message: str, level: int, args: tuple[object, ...] = ()) -> None:
-        line = (self._clock.now(), component, level, message, args)
+    def _add(self, component: str, message: str, level: int, args: tuple[object, ...] = ()) -> int:
+        """Keep one line; returns its time."""
+        now = self._clock.now()
         lock = self._lock
         lock.acquire()  # not ``with``: on every simulated MSI message
         try:
             if len(self._entries) == self._entries.maxlen:
                 self.dropped += 1
-            self._entries.append(line)
+            self._entries.append((now, component, level, message, args))
         finally:
             lock.release()
+        return now
 
     def record(self, component: str, message: str, level: Level = Level.INFO) -> Entry:
-        entry = Entry(self._clock.now(), component, level, message)
-        with self._lock:
-            if len(self._entries) == self._entries.maxlen:
-                self.dropped += 1
-            self._entries.append((entry.time_ns, component, int(level), message, ()))
-        return entry
+        return Entry(self._add(component, message, int(level)), component, level, message)
 
     def debug(self, component: str, message: str, *args: object) -> None:
         """A debug line; with ``args``, ``message`` is a ``%``-format applied to them when the line is read."""

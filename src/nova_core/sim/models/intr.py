@@ -161,12 +161,8 @@ class SimIntr:
                 self._refuse(f"TOP_EN_{'SET' if on else 'CLEAR'} {value:#x}: {self.gpu.chipset.name} has "
                              f"{self.subtrees} subtrees (bits {(1 << self.subtrees) - 1:#x})")
                 return
-            top_en = self.top_en = (self.top_en | value) if on else (self.top_en & ~value)
-            line = bool(self._top & top_en)  # _update, inline (twice per interrupt: the handler's unarm, rearm)
-            rose = line and not self.line
-            self.line = line
-            if rose:
-                self._send("tree asserted")
+            self.top_en = (self.top_en | value) if on else (self.top_en & ~value)
+            self._update()
         return write
 
     def _msi_rearm(self, off: int, value: int) -> None:
@@ -237,12 +233,8 @@ class SimIntr:
         self._hot = now
         n = i // V.LEAVES_PER_SUBTREE
         subtree = ((1 << V.LEAVES_PER_SUBTREE) - 1) << (n * V.LEAVES_PER_SUBTREE)
-        top = self._top = (self._top | 1 << n) if now & subtree else (self._top & ~(1 << n))
-        line = bool(top & self.top_en)  # _update, inline
-        rose = line and not self.line
-        self.line = line
-        if rose:
-            self._send("tree asserted")
+        self._top = (self._top | 1 << n) if now & subtree else (self._top & ~(1 << n))
+        self._update()
 
     def _update(self) -> None:
         # the output from TOP (kept per leaf) and TOP_EN; a message on a rise only
@@ -277,11 +269,7 @@ class SimIntr:
         return get(regs[0], 0) & get(regs[1], 0) & get(regs[2], 0)
 
     def _gsp_irq(self) -> None:
-        regs = self._gsp_regs
-        if regs is None:
-            return
-        get = self._stored.get  # _gsp_host_pending, inline (twice per interrupt: the raise, the acknowledge)
-        now = get(regs[0], 0) & get(regs[1], 0) & get(regs[2], 0)
+        now = self._gsp_host_pending()
         if now and not self._gsp_host:
             self.raise_vector(self._gsp_vector, "GSP falcon")
         self._gsp_host = now
