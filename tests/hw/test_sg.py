@@ -86,6 +86,38 @@ def test_coalesce_properties(runs: list[tuple[int, bool]]) -> None:
     assert len(merged) == 1 + sum(1 for _, jump in runs[1:] if jump)
 
 
+def _coalesce_reference(segments: list[SgSegment], max_segment: int | None) -> list[SgSegment]:
+    """The definition, one merge at a time (what coalesce computes without the intermediate segments)."""
+    out: list[SgSegment] = []
+    for s in segments:
+        if out:
+            last = out[-1]
+            if (last.end == s.offset and last.bus_end == s.bus_addr
+                    and (max_segment is None or last.length + s.length <= max_segment)):
+                out[-1] = SgSegment(last.offset, last.bus_addr, last.length + s.length)
+                continue
+        out.append(s)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.booleans()), min_size=1, max_size=30),
+       st.one_of(st.none(), st.integers(1, 12).map(lambda p: p * PAGE_SIZE)))
+def test_coalesce_is_the_one_merge_at_a_time_definition(runs: list[tuple[int, bool]], cap: int | None) -> None:
+    """Equal to merging neighbour by neighbour, with or without a cap; a segment merged with nothing is kept as the
+    same object."""
+    segs, off, bus = [], 0, 0x100000
+    for pages, jump in runs:
+        bus += 0x10000 if jump else 0
+        segs.append(SgSegment(off, bus, pages * PAGE_SIZE))
+        off += pages * PAGE_SIZE
+        bus += pages * PAGE_SIZE
+    merged = coalesce(segs, cap)
+    expect = _coalesce_reference(segs, cap)
+    assert merged == expect
+    assert all((m is e) == any(m is s for s in segs) for m, e in zip(merged, expect, strict=True))
+
+
 # -- scattered sim memory --------------------------------------------------------------------------
 
 
@@ -226,3 +258,38 @@ def test_read_only_devices_refuse_sg() -> None:
         d.alloc_sg(4096)
     with pytest.raises(DmaError, match="read-only sysfs"):
         d.map_sg(bytearray(10))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["buf", "low", "sg", "free"]), st.integers(1, 200)), max_size=40))
+def test_sim_iommu_finds_every_live_mapping_whatever_the_order(ops: list[tuple[str, int]]) -> None:
+    """Contiguous, low-range and scattered mappings made and freed in any order: the IOMMU's index stays sorted and
+    every page of every live mapping translates to its own buffer; a freed one's pages do not."""
+    mem = SimSystemMemory(SimLog(VirtualClock()))
+    live: list[object] = []
+    freed: list[int] = []
+    for kind, n in ops:
+        if kind == "buf":
+            live.append(mem.alloc(n * 64, name="b"))
+        elif kind == "low":
+            live.append(mem.alloc(n * 64, name="l", limit=1 << 40))
+        elif kind == "sg":
+            live.append(mem.alloc_sg(n * PAGE_SIZE, name="s"))
+        elif live:
+            gone = live.pop(n % len(live))
+            if isinstance(gone, SgTable):
+                freed += [s.bus_addr for s in gone.segments]
+                mem.free_sg(gone)
+            else:
+                freed.append(gone.bus_addr)  # type: ignore[attr-defined]
+                mem.free(gone)  # type: ignore[arg-type]
+    assert mem._starts == sorted(mem._starts) and len(mem._starts) == len(mem._maps)
+    for obj in live:
+        if isinstance(obj, SgTable):
+            for off, bus in obj.iter_pages():
+                found = mem.find(bus)
+                assert found is not None and found.view.obj is obj.view.obj and found.bus_addr <= bus
+        else:
+            assert mem.find(obj.bus_addr) is obj  # type: ignore[attr-defined]
+    for bus in freed:
+        assert mem.find(bus) is None

@@ -51,16 +51,24 @@ class SgSegment:
 
 
 def coalesce(segments: Sequence[SgSegment], max_segment: int | None = None) -> list[SgSegment]:
-    """Merge neighbours contiguous in memory and on the bus (``max_segment`` bytes at most each)."""
+    """Merge neighbours contiguous in memory and on the bus (``max_segment`` bytes at most each).
+
+    A segment that merges with none is kept as the same object; a merged run becomes one new segment."""
     out: list[SgSegment] = []
+    first: SgSegment | None = None  # the run being gathered: its first segment, and its offset, bus and length
+    off = bus = length = 0
+    merged = False
     for s in segments:
-        if out:
-            last = out[-1]
-            if (last.end == s.offset and last.bus_end == s.bus_addr
-                    and (max_segment is None or last.length + s.length <= max_segment)):
-                out[-1] = SgSegment(last.offset, last.bus_addr, last.length + s.length)
-                continue
-        out.append(s)
+        if (first is not None and off + length == s.offset and bus + length == s.bus_addr
+                and (max_segment is None or length + s.length <= max_segment)):
+            length += s.length
+            merged = True
+            continue
+        if first is not None:
+            out.append(SgSegment(off, bus, length) if merged else first)
+        first, off, bus, length, merged = s, s.offset, s.bus_addr, s.length, False
+    if first is not None:
+        out.append(SgSegment(off, bus, length) if merged else first)
     return out
 
 
@@ -95,7 +103,7 @@ class SgTable:
                     f"sg table {name!r}: segment {i} (offset {s.offset:#x}, bus {s.bus_addr:#x}, length "
                     f"{s.length:#x}) does not continue at offset {pos:#x} with a positive length"
                 )
-            pos = s.end
+            pos = s.offset + s.length
         if pos != self.size:
             raise DmaError(f"sg table {name!r}: segments cover {pos:#x} bytes, the memory has {self.size:#x}")
         self.orig_segments = tuple(segments)

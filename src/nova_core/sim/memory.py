@@ -298,9 +298,12 @@ class SimSystemMemory:
             maps: list[_Mapping] = []
             for k, (off, gbus, length) in enumerate(groups):
                 part = DmaBuffer(view[off:off + length], gbus, f"{name}[{k}]", readonly=view.readonly)
-                m = _Mapping(gbus, length, part, backing is None, writable, backing, table)
-                self._insert(m)
-                maps.append(m)
+                maps.append(_Mapping(gbus, length, part, backing is None, writable, backing, table))
+            # the groups lie above every live mapping (both ranges grow upwards, the low one below the high one's
+            # base): in bus order (the order they were placed in) they extend the sorted index at its end
+            placed = [maps[gi] for gi in order]
+            self._starts.extend([m.bus for m in placed])
+            self._maps.extend(placed)
             self._tables[id(table)] = maps
             if backing is not None:
                 self.allocated_bytes += _page_round(size)
