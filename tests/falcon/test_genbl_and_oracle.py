@@ -268,3 +268,75 @@ def test_oracle_sections_read_at_open_equal_the_file_bytes(synth_fw: Path) -> No
         assert og.read_section(name, size + 1) == b"", name
     off, size = og.sections[".fwimage"]
     assert og.read_section(".fwimage", 16, 32) == raw[off + 16:off + 48]  # streamed from the file
+
+
+# -- the oracle's readings, kept per process ------------------------------------------------------------------------
+
+
+def test_oracle_keeps_its_readings_of_unchanged_files_and_rereads_changed_ones(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second load of the same, unchanged files reuses the readings (no file is read); a rewritten booter, an
+    added generic bootloader and a replaced GSP image are each read afresh; a load that failed keeps nothing."""
+    from nova_core.sim import fw_oracle
+    from nova_core.sim.synth.firmware import build_booter, write_firmware_tree
+    from nova_core.sim.synth.generic_bootloader import write_generic_bootloader
+
+    write_firmware_tree(tmp_path, "tu102", V)
+    gsp_dir = tmp_path / "nvidia" / "tu102" / "gsp"
+    first = load_firmware(tmp_path, "tu102", V)
+    sha = first.gsp.image_sha256()
+    opened: list[str] = []
+    real_read_bytes = Path.read_bytes
+
+    def counting_read_bytes(self: Path) -> bytes:
+        opened.append(self.name)
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read_bytes)
+    real_open = open
+
+    def counting_open(file: str | Path, *args: object, **kw: object) -> object:
+        opened.append(Path(file).name)
+        return real_open(file, *args, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(fw_oracle, "open", counting_open, raising=False)
+    again = load_firmware(tmp_path, "tu102", V)
+    assert opened == []  # nothing read: the readings were kept
+    assert again is not first and again.gsp is first.gsp and again.booter_load is first.booter_load
+    assert again.gsp.image_sha256() == sha and opened == []
+
+    # a booter rewritten (other content, same name): read again, the others kept
+    other = build_booter(Chipset.TU102, "booter_load", V).data + b"\0" * 16
+    (gsp_dir / f"booter_load-{V}.bin").write_bytes(other)
+    changed = load_firmware(tmp_path, "tu102", V)
+    assert opened == [f"booter_load-{V}.bin"]  # that file alone was read again
+    assert changed.booter_load is not first.booter_load and changed.booter_unload is first.booter_unload
+
+    # a generic bootloader that appears later is part of the files
+    assert changed.generic_bootloader is None
+    write_generic_bootloader(tmp_path, ["tu102"])
+    assert load_firmware(tmp_path, "tu102", V).generic_bootloader is not None
+
+    # a GSP image replaced by a broken file fails, and the failure is not kept: the repaired file loads
+    image = gsp_dir / f"gsp-{V}.bin"
+    good = image.read_bytes()
+    image.unlink()  # (the synthetic image may be a link into the family leader's directory)
+    image.write_bytes(b"\x7fELF\x01\x01" + bytes(58))
+    with pytest.raises(FirmwareError, match="not a little-endian ELF64 file"):
+        load_firmware(tmp_path, "tu102", V)
+    image.write_bytes(good)
+    repaired = load_firmware(tmp_path, "tu102", V)
+    assert repaired.gsp is not first.gsp and repaired.gsp.image_sha256() == sha
+
+
+def test_oracle_readings_are_bounded(tmp_path: Path) -> None:
+    from nova_core.sim import fw_oracle
+    from nova_core.sim.synth.firmware import write_firmware_tree
+
+    write_firmware_tree(tmp_path / "0", "tu102", V)
+    first = load_firmware(tmp_path / "0", "tu102", V)
+    for i in range(1, fw_oracle._KEEP // 4 + 2):  # four files each
+        write_firmware_tree(tmp_path / str(i), "tu102", V)
+        load_firmware(tmp_path / str(i), "tu102", V)
+    assert len(fw_oracle._readings) == fw_oracle._KEEP
+    assert load_firmware(tmp_path / "0", "tu102", V).gsp is not first.gsp  # the oldest went first

@@ -286,7 +286,7 @@ def test_sim_iommu_finds_every_live_mapping_whatever_the_order(ops: list[tuple[s
     assert mem._starts == sorted(mem._starts) and len(mem._starts) == len(mem._maps)
     for obj in live:
         if isinstance(obj, SgTable):
-            for off, bus in obj.iter_pages():
+            for _off, bus in obj.iter_pages():
                 found = mem.find(bus)
                 assert found is not None and found.view.obj is obj.view.obj and found.bus_addr <= bus
         else:

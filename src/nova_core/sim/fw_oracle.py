@@ -19,6 +19,11 @@ nouveau and OpenRM use them (nvidia-facts §3):
 
 :func:`load_firmware` finds a chip's files under a linux-firmware-like root. Malformed files raise
 :class:`~nova_core.errors.FirmwareError`.
+
+A sim choice, not hardware's: each file's reading is kept per process, keyed by the file's identity (device, inode,
+size, modification and change times), and a later load of the same file reuses it - a real GPU learns its signed
+firmware once, and hashing the real 38 MB image again on every simulated boot took about 30 ms of a 143 ms boot. A
+file replaced or rewritten gets a new identity and is read afresh; a file that could not be read is never kept.
 """
 
 from __future__ import annotations
@@ -26,11 +31,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import struct
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 
 from ..errors import FirmwareError
+
+T = TypeVar("T")
 
 _BIN_MAGIC = 0x10DE
 _ELF_MAGIC = b"\x7fELF"
@@ -338,13 +349,47 @@ def _version_key(v: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in v.split("."))
 
 
+#: readings of firmware files kept per process (see the module's docstring): (reader, path, the file's identity) ->
+#: what the reader made of it; the oldest goes beyond _KEEP
+_readings: dict[tuple[object, ...], object] = {}
+_readings_lock = threading.Lock()
+_KEEP = 64
+
+
+def _identity(path: Path) -> tuple[int, int, int, int, int] | None:
+    """A regular file's identity (device, inode, size, mtime, ctime in ns), or None when it is not one."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _reading(read: Callable[[Path], T], path: Path, ident: tuple[int, ...]) -> T:
+    """``read(path)``, or what it gave for this file with this identity before (a failure is not kept)."""
+    key = (read, str(path), ident)
+    with _readings_lock:
+        found = _readings.get(key)
+    if found is not None:
+        return cast(T, found)
+    made = read(path)
+    with _readings_lock:
+        _readings[key] = made
+        while len(_readings) > _KEEP:
+            del _readings[next(iter(_readings))]
+    return made
+
+
 def load_firmware(root: str | os.PathLike[str], fw_dir: str, version: str | None = None, *,
                   fsp: bool = False) -> SimFirmware:
     """Read ``root/nvidia/<fw_dir>/gsp/{booter_load,booter_unload,bootloader,gsp}-<version>.bin`` and, if
     present, the generic bootloader (``gsp/gen_bootloader-<version>.bin`` or ``acr/bl.bin``); with ``fsp``
     (Hopper/Blackwell) ``{fmc,bootloader,gsp}-<version>.bin`` instead.
 
-    ``version`` defaults to the oldest release present (the driver's preference order starts there).
+    ``version`` defaults to the oldest release present (the driver's preference order starts there). A file read
+    before in this process, unchanged since, is not read again (the module's docstring).
     """
     base = Path(root) / "nvidia" / fw_dir
     gsp_dir = base / "gsp"
@@ -357,20 +402,32 @@ def load_firmware(root: str | os.PathLike[str], fw_dir: str, version: str | None
         version = found[0]
     kinds = ("fmc", "bootloader", "gsp") if fsp else ("booter_load", "booter_unload", "bootloader", "gsp")
     paths = {k: gsp_dir / f"{k}-{version}.bin" for k in kinds}
+    ids = {}
     for k, p in paths.items():
-        if not p.is_file():
+        ident = _identity(p)
+        if ident is None:
             raise FirmwareError(f"sim firmware oracle: {k} for {fw_dir} version {version}: {p} is missing")
+        ids[k] = ident
     gbl = None
     for cand in (gsp_dir / f"gen_bootloader-{version}.bin", base / "acr" / "bl.bin"):
-        if cand.is_file():
-            gbl = read_generic_bootloader(cand)
+        ident = _identity(cand)
+        if ident is not None:
+            gbl = _reading(read_generic_bootloader, cand, ident)
             break
-    gsp = OracleGspImage(paths["gsp"])
+    gsp = _reading(OracleGspImage, paths["gsp"], ids["gsp"])
     if gsp.version != version:
         raise FirmwareError(f"sim firmware oracle: {gsp.name}: .fwversion {gsp.version!r}, named {version!r}")
+    bootloader = _reading(read_bootloader, paths["bootloader"], ids["bootloader"])
     if fsp:
-        return SimFirmware(Path(root), version, None, None, read_bootloader(paths["bootloader"]), gsp, None,
-                           read_fmc(paths["fmc"]))
-    return SimFirmware(Path(root), version, read_booter(paths["booter_load"], "booter_load"),
-                       read_booter(paths["booter_unload"], "booter_unload"), read_bootloader(paths["bootloader"]),
-                       gsp, gbl)
+        return SimFirmware(Path(root), version, None, None, bootloader, gsp, None,
+                           _reading(read_fmc, paths["fmc"], ids["fmc"]))
+    return SimFirmware(Path(root), version, _reading(_booter_load, paths["booter_load"], ids["booter_load"]),
+                       _reading(_booter_unload, paths["booter_unload"], ids["booter_unload"]), bootloader, gsp, gbl)
+
+
+def _booter_load(path: Path) -> OracleBooter:
+    return read_booter(path, "booter_load")
+
+
+def _booter_unload(path: Path) -> OracleBooter:
+    return read_booter(path, "booter_unload")
