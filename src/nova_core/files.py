@@ -3,7 +3,8 @@
 **Inputs**: regular files only, size capped per format.
 
 Every reader of an untrusted file (a ROM dump, a firmware file, a logging ELF, a replay trace, a config-space
-dump) goes through :func:`read_input` (or :func:`check_input` where the file is mapped rather than read). Each
+dump) goes through :func:`read_input` (:func:`map_input` where the file is mapped rather than read;
+:func:`check_input` where only its kind and size matter). Each
 format declares an :class:`InputFormat` beside its other facts: what the file is, the most bytes it can
 honestly have and where that bound comes from, and the error class of its layer. A directory, a device
 (``/dev/zero``), a FIFO, a socket, an empty file, a file over the cap, a file that cannot be opened: each is
@@ -11,8 +12,8 @@ one error of that class, raised before any parsing and before any byte is read -
 read that does not end, or an ``OSError`` traceback.
 
 The file is opened once (``O_NONBLOCK``, so a FIFO cannot block the open), checked with ``fstat`` on that
-descriptor (no race between the check and the read), and read to at most ``cap + 1`` bytes (a file that grows
-past the cap while being read is refused as well).
+descriptor (no race between the check and the read or the mapping), and read to at most ``cap + 1`` bytes (a file
+that grows past the cap while being read is refused as well) or mapped at the size checked.
 
 **Outputs** (a trace, saved log rings, an extracted image) are checked before the work that produces them
 starts (:func:`check_output_file`, :func:`check_output_dir`: a real attempt to create a file there, so a
@@ -24,6 +25,7 @@ write through a symbolic link or hard link planted at the target's name.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import stat
 import tempfile
@@ -92,6 +94,21 @@ def check_input(path: str | os.PathLike[str], fmt: InputFormat) -> os.stat_resul
         os.close(fd)
     _check(fmt, p, st)
     return st
+
+
+def map_input(path: str | os.PathLike[str], fmt: InputFormat) -> mmap.mmap:
+    """``path`` mapped read-only, refused as :func:`check_input` says: the descriptor checked is the one mapped."""
+    p = Path(path)
+    fd = _open(fmt, p)
+    try:
+        st = os.fstat(fd)
+        _check(fmt, p, st)
+        try:
+            return mmap.mmap(fd, st.st_size, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise fmt.error(f"cannot map {fmt.what} {str(p)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    finally:
+        os.close(fd)
 
 
 def read_input(path: str | os.PathLike[str], fmt: InputFormat) -> bytes:

@@ -60,7 +60,10 @@ def sim_firmware(chip: Chipset | str, version: str | None = None, *,
     root = synthetic_firmware_root()
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with open(root / ".lock", "w") as lock:  # processes sharing the cache write it one at a time
+        # processes sharing the cache write it one at a time (a bare descriptor: a file object's open is five
+        # syscalls, and each hands the GIL over when simulated GPUs boot in threads)
+        lock = os.open(root / ".lock", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 return open_firmware_set(chipset, ver, roots=[root])
@@ -69,6 +72,8 @@ def sim_firmware(chip: Chipset | str, version: str | None = None, *,
                 if chipset.facts.needs_fwsec_bootloader:
                     write_generic_bootloader(root, [chipset])
                 return open_firmware_set(chipset, ver, roots=[root])
+        finally:
+            os.close(lock)  # (closing the last descriptor of the open file releases the lock)
     except OSError as e:
         raise BootError(f"cannot write the synthetic firmware set into {str(root)!r}: "
                         f"{e.strerror or e}{f' ({e.filename})' if e.filename else ''}; set NOVA_CACHE to a writable "

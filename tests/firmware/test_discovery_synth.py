@@ -157,22 +157,31 @@ def test_nova_fw_text_and_errors(synth_root: Path, tmp_path: Path, capsys: Captu
     assert "cannot open firmware file" in capsys.readouterr().err
 
 
-def test_real_path_of_a_set_equals_resolve_through_symlinked_files_and_directories(tmp_path: Path) -> None:
-    """The set's directory is resolved once for its files; each file's real path is still exactly Path.resolve()."""
-    from nova_core.firmware.discovery import _real_path
+@pytest.mark.parametrize("kernel_name", [True, False], ids=["proc-fd", "resolve"])
+def test_real_path_equals_resolve_through_symlinked_files_and_directories(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_name: bool) -> None:
+    """A found file's real path is exactly Path.resolve(), whether it comes from the kernel's name for the descriptor
+    (Linux) or from resolving the path (elsewhere); what is not a regular file is not found."""
+    from nova_core.firmware import discovery
 
+    if not kernel_name:
+        monkeypatch.setattr(discovery, "_O_PATH", None)
     (tmp_path / "store" / "gsp").mkdir(parents=True)
     (tmp_path / "store" / "gsp" / "a.bin").write_bytes(b"a")
-    (tmp_path / "store" / "gsp" / "b.bin").write_bytes(b"b")
+    (tmp_path / "store" / "gsp" / "b.bin").write_bytes(b"bb")
     (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "elsewhere" / "c.bin").write_bytes(b"c")
+    (tmp_path / "elsewhere" / "c.bin").write_bytes(b"ccc")
     (tmp_path / "store" / "gsp" / "c.bin").symlink_to("../../elsewhere/c.bin")  # a symlinked file
+    (tmp_path / "store" / "gsp" / "dangling.bin").symlink_to("../../elsewhere/none.bin")
+    (tmp_path / "store" / "gsp" / "dir.bin").mkdir()
     (tmp_path / "root" / "nvidia").mkdir(parents=True)
     (tmp_path / "root" / "nvidia" / "chip").symlink_to(tmp_path / "store")  # a symlinked directory
-    dirs: dict[Path, Path] = {}
-    for name in ("a.bin", "b.bin", "c.bin", "missing.bin"):
+    for name, size in (("a.bin", 1), ("b.bin", 2), ("c.bin", 3)):
         p = tmp_path / "root" / "nvidia" / "chip" / "gsp" / name
-        assert _real_path(p, dirs) == p.resolve(), name
-    assert list(dirs.values()) == [(tmp_path / "store" / "gsp").resolve()]  # resolved once for the set
+        assert discovery._regular_file(p) == (size, p.resolve()), name
+    assert discovery._regular_file(tmp_path / "root" / "nvidia" / "chip" / "gsp" / "c.bin")[1] == \
+        (tmp_path / "elsewhere" / "c.bin").resolve()  # type: ignore[index]
+    for name in ("missing.bin", "dangling.bin", "dir.bin"):
+        assert discovery._regular_file(tmp_path / "root" / "nvidia" / "chip" / "gsp" / name) is None, name
     rel = Path(os.path.relpath(tmp_path / "root" / "nvidia" / "chip" / "gsp" / "a.bin"))
-    assert _real_path(rel, {}) == rel.resolve()
+    assert discovery._regular_file(rel) == (1, rel.resolve())

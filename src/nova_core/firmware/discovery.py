@@ -104,10 +104,8 @@ class FirmwareFile:
 
 
 def find_file(chip: Chipset | str, kind: F.FirmwareKind, version: str, *,
-              roots: Iterable[Path] | None = None, _dirs: dict[Path, Path] | None = None) -> FirmwareFile:
-    """Find one file on the search path; :class:`FirmwareNotFound` listing every path tried otherwise.
-
-    ``_dirs``: directories already resolved by the caller's earlier lookups (:func:`_real_path`)."""
+              roots: Iterable[Path] | None = None) -> FirmwareFile:
+    """Find one file on the search path; :class:`FirmwareNotFound` listing every path tried otherwise."""
     chipset = chip if isinstance(chip, Chipset) else Chipset.parse(chip)
     roots = search_path() if roots is None else [Path(r) for r in roots]
     tried: list[Path] = []
@@ -117,13 +115,9 @@ def find_file(chip: Chipset | str, kind: F.FirmwareKind, version: str, *,
         for name, package in candidates:
             p = root / name
             tried.append(p)
-            try:
-                st = p.stat()
-            except (OSError, ValueError):  # what Path.is_file() takes as "not a file"
-                st = None
-            if st is not None and stat.S_ISREG(st.st_mode):
-                return FirmwareFile(kind, name, root, p, _real_path(p, {} if _dirs is None else _dirs), package,
-                                    st.st_size)
+            found = _regular_file(p)
+            if found is not None:
+                return FirmwareFile(kind, name, root, p, found[1], package, found[0])
             if os.path.lexists(p):
                 notes.append(f"{p} exists but is not a readable file"
                              + (f" (broken symlink to {os.readlink(p)})" if p.is_symlink() else ""))
@@ -141,17 +135,39 @@ def find_file(chip: Chipset | str, kind: F.FirmwareKind, version: str, *,
     raise FirmwareNotFound(msg, tried)
 
 
-def _real_path(p: Path, dirs: dict[Path, Path]) -> Path:
-    """``p.resolve()``, with its directory's resolution taken from (or added to) ``dirs``: a firmware set is four
-    files in one directory, and resolving each path anew is an lstat per component - syscalls, each of which hands
-    the GIL to another thread when simulated GPUs boot in threads at once. Exact: a path whose last component is not
-    a symlink resolves to its resolved directory joined with that name."""
-    if p.name in ("", ".", "..") or p.is_symlink():
-        return p.resolve()
-    parent = dirs.get(p.parent)
-    if parent is None:
-        parent = dirs[p.parent] = p.parent.resolve()
-    return parent / p.name
+_O_PATH: int | None = getattr(os, "O_PATH", None)  # Linux
+
+
+def _regular_file(p: Path) -> tuple[int, Path] | None:
+    """``(size, the file p resolves to)`` when ``p`` is a regular file (symlinks followed), else None.
+
+    On Linux both come from one ``O_PATH`` descriptor: its ``fstat`` and the kernel's own name for it
+    (``/proc/self/fd``), the path ``Path.resolve()`` gives - of the very file found, in four syscalls where resolving
+    takes an lstat per path component (each syscall hands the GIL to another thread when simulated GPUs boot in
+    threads). Elsewhere, or without /proc: ``stat`` and ``Path.resolve()``."""
+    if _O_PATH is not None:
+        try:
+            fd = os.open(p, _O_PATH | os.O_CLOEXEC)
+        except (OSError, ValueError):  # what Path.is_file() takes as "not a file"
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            try:
+                real = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                real = ""
+        finally:
+            os.close(fd)
+        if real.startswith("/") and not real.endswith(" (deleted)"):
+            return st.st_size, Path(real)
+        return st.st_size, p.resolve()
+    try:
+        st = p.stat()
+    except (OSError, ValueError):
+        return None
+    return (st.st_size, p.resolve()) if stat.S_ISREG(st.st_mode) else None
 
 
 @dataclass
@@ -221,8 +237,7 @@ def open_firmware_set(chip: Chipset | str, version: str | None = None, *,
     missing: list[FirmwareNotFound] = []
     for v in versions:
         try:
-            dirs: dict[Path, Path] = {}
-            files = {k: find_file(chipset, k, v, roots=root_list, _dirs=dirs) for k in required_kinds(chipset)}
+            files = {k: find_file(chipset, k, v, roots=root_list) for k in required_kinds(chipset)}
         except FirmwareNotFound as e:
             missing.append(e)
             continue

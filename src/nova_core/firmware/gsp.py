@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DmaError, FirmwareError
-from ..files import check_input
+from ..errors import FirmwareError
+from ..files import map_input
 from ..gpu.chips import Chipset
 from ..hw.dma import DmaAllocator, DmaBuffer, ForeignMemory
 from ..hw.sg import SgTable
@@ -109,11 +109,8 @@ class GspImage:
     def open(cls, path: str | os.PathLike[str]) -> GspImage:
         """Map the file read-only and parse it (no read of the image)."""
         p = Path(path)
-        check_input(p, F.GSP_FILE)
-        try:
-            mem = ForeignMemory.from_file(p)
-        except DmaError as e:
-            raise FirmwareError(str(e)) from None
+        m = map_input(p, F.GSP_FILE)  # one open: the file checked is the file mapped
+        mem = ForeignMemory(memoryview(m).toreadonly(), str(p), m)
         try:
             return cls(mem.view, str(p), path=p, memory=mem)
         except BaseException:
