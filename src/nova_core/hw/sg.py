@@ -103,7 +103,7 @@ class SgTable:
                     f"sg table {name!r}: segment {i} (offset {s.offset:#x}, bus {s.bus_addr:#x}, length "
                     f"{s.length:#x}) does not continue at offset {pos:#x} with a positive length"
                 )
-            pos = s.offset + s.length
+            pos = s.end
         if pos != self.size:
             raise DmaError(f"sg table {name!r}: segments cover {pos:#x} bytes, the memory has {self.size:#x}")
         self.orig_segments = tuple(segments)
