@@ -84,3 +84,35 @@ def test_doorbells_from_many_threads(booted: Booted) -> None:
         t.join(60)
     assert not errors, errors
     assert booted.gpu.log.errors() == []
+
+
+def test_a_simulated_boot_and_its_rpcs_start_no_thread() -> None:
+    """GSP-RM's boot and its doorbells are served in the thread that started the core or rang, and every interrupt of
+    a boot is delivered by the thread that waits for it: neither GSP-RM's thread nor the handler thread starts. An
+    event (GSP-RM's own work) starts GSP-RM's thread; its interrupt, raised by a thread that does not settle it,
+    starts the handler thread."""
+    from nova_core.sim import SimGpu
+    from nova_core.sim_boot import boot_sim
+
+    gpu = SimGpu("ga102")
+    before = set(threading.enumerate())
+    d = boot_sim("ga102", synthetic=True, gpu=gpu)
+    try:
+        rm: Any = gpu.models["gsp_rm"]
+        assert d.irq is not None and d.gsp_irq is not None and d.rpc is not None
+        assert d.irq.delivers and d.irq._thread is None and rm._thread is None
+        assert d.rpc.call(Nop(bytes(64))) == bytes(64)
+        assert d.irq._thread is None and rm._thread is None and set(threading.enumerate()) <= before
+        messages = d.gsp_irq.handler.stats.messages
+        rm.emit("OS_ERROR_LOG", rm.event_payload("rpc_os_error_log_v", exceptType=1), delay_ns=0)
+        assert rm._thread is not None and rm._thread.name == "sim GSP-RM GA102"
+        rm.settle()
+        gpu.clock.sleep(1_000_000)  # this thread publishes the event; it is in no settling block
+        d.irq.synchronize()
+        assert d.irq._thread is not None and d.gsp_irq.handler.stats.messages == messages + 1
+        assert gpu.log.errors() == []
+    finally:
+        d.close()
+    thread = rm._thread
+    thread.join(5)  # the falcon's reset at shutdown ends GSP-RM, and its thread with it
+    assert rm.state == "off" and not thread.is_alive()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -462,6 +462,86 @@ def test_a_settling_block_delivers_its_own_interrupts_in_its_thread() -> None:
     with IrqManager(real, MonotonicClock(), name="real time") as r, r.settling():
         real.fire(0)  # no settler on real time: the block holds nothing
         assert real.notified == 1 and not real.holders
+
+
+class LazyBackend(HoldingBackend):
+    """... that says when a vector fires that no holding thread will deliver (``on_unheld``, as the message backend
+    does): the manager starts its handler thread then, not before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start: Callable[[], None] | None = None
+
+    def on_unheld(self, start: Callable[[], None]) -> None:
+        self.start = start
+
+    def fire(self, v: int) -> None:
+        held = threading.get_ident() in self.holders
+        super().fire(v)
+        if not held and self.start is not None:
+            self.start()
+
+
+def test_the_handler_thread_starts_when_first_needed() -> None:
+    """With a backend that says when it needs it, the thread starts at the first interrupt no settling thread
+    delivers, or at the first replay; interrupts a thread settles itself never start it."""
+    clock = VirtualClock()
+    be = LazyBackend()
+    me = threading.current_thread().name
+    with IrqManager(be, clock, name="lazy") as m:
+        calls: list[str] = []
+        m.request(0, lambda v: calls.append(threading.current_thread().name) is None, "zero")
+        assert m.delivers and m._thread is None
+        with m.settling():
+            be.fire(0)
+            clock.sleep(10 * US)
+            be.fire(0)  # delivered when the block ends
+        assert calls == [me, me] and m._thread is None and be.pending() == 0
+        m.disable(0)
+        with m.settling():
+            be.fire(0)  # remembered: the vector is disabled
+        assert calls == [me, me] and m._thread is None
+        m.enable(0)  # the replay is the handler thread's
+        m.synchronize()
+        assert calls == [me, me, "nova irq lazy"] and m._thread is not None
+    be2 = LazyBackend()
+    with IrqManager(be2, clock, name="lazy2") as m2:
+        m2.request(1, lambda v: calls.append(threading.current_thread().name) is None, "one")
+        assert m2._thread is None
+        be2.fire(1)  # outside a settling block: only the handler thread would deliver it
+        m2.synchronize()
+        assert calls[-1] == "nova irq lazy2"
+    be3 = LazyBackend()
+    m3 = IrqManager(be3, clock, name="lazy3")
+    m3.request(2, lambda v: calls.append(threading.current_thread().name) is None, "two")
+    m3.close()  # never started: nothing to stop
+    be3.fire(2)
+    assert m3._thread is None and be3.closed
+
+
+def test_synchronize_starts_the_thread_for_what_another_thread_holds() -> None:
+    """A vector another thread fired inside its settling block, not yet delivered: synchronize() hands it to the
+    handler thread (started for it) instead of waiting for that block to end."""
+    clock = VirtualClock()
+    be = LazyBackend()
+    with IrqManager(be, clock, name="held lazy") as m:
+        calls: list[str] = []
+        m.request(0, lambda v: calls.append(threading.current_thread().name) is None, "zero")
+        fired, leave = threading.Event(), threading.Event()
+
+        def settler() -> None:
+            with m.settling():
+                be.fire(0)
+                fired.set()
+                leave.wait(5)
+
+        t = threading.Thread(target=settler)
+        t.start()
+        assert fired.wait(5) and m._thread is None
+        m.synchronize()
+        leave.set()
+        t.join(5)
+        assert calls == ["nova irq held lazy"]
 
 
 def test_a_settler_never_overtakes_the_handler_thread() -> None:

@@ -13,7 +13,7 @@ The contract, as Linux's threaded IRQs give it:
 
 - :meth:`IrqManager.request` installs ``handler(vector) -> bool`` (True: it was this device's interrupt);
   handlers run on the manager's dedicated thread (one per device), one at a time, in the order the vectors fired
-  - with one exception on simulated time, below;
+  - with one exception on simulated time, below (where the thread is started when first needed);
 - :meth:`IrqManager.disable` / :meth:`IrqManager.enable`: while disabled the handler is not called; an
   interrupt arriving meanwhile is remembered and delivered at enable (``disable`` waits for a handler in
   progress, like ``disable_irq``); :meth:`IrqManager.mask` / :meth:`IrqManager.unmask` do the same at the
@@ -105,6 +105,9 @@ class IrqBackend(Protocol):
     # a blocked ``wait`` (that thread delivers it: :meth:`IrqManager.settling`); ``hold()``/``release()``, the same
     # as two calls (what ``settling`` uses where they exist: no generator per block).
     # Optional: ``busy() -> bool``, ``pending() > 0`` without a lock (a settler looks at it before every clock move).
+    # Optional with ``holding``: ``on_unheld(start)``, ``start()`` called whenever a vector fires that no holding
+    # thread will deliver; the manager then starts its handler thread at the first such call, not when it is made
+    # (a simulated boot raises every interrupt inside ``settling`` and never needs the thread).
 
     def wake(self) -> None:
         """Make a blocked :meth:`wait` return."""
@@ -234,15 +237,21 @@ class IrqManager:
         self._take: Callable[[], list[int]] | None = getattr(backend, "take", None)
         #: the backend's ``holding`` where a settler may deliver (see :meth:`settling`)
         self._hold: Callable[[], contextlib.AbstractContextManager[None]] | None = None
-        if backend.mode != "poll":
-            self._thread = threading.Thread(target=self._run, name=f"nova irq {self.name}", daemon=True)
-            self._thread.start()
-            self._thread_id = self._thread.ident
+        self._threaded = backend.mode != "poll"  #: interrupts are delivered: a handler thread runs, or will
+        self._start_lock = threading.Lock()  #: the handler thread is started once, never after close()
+        if self._threaded:
             add = getattr(clock, "add_settler", None)
             if add is not None:
                 self._unsettle = add(self._settle)
                 if self._take is not None:
                     self._hold = getattr(backend, "holding", None)
+            # the thread starts when the backend first needs it, where the backend says when (a settler delivers
+            # every interrupt a thread raises inside ``settling``: a simulated boot needs no handler thread)
+            on_unheld = getattr(backend, "on_unheld", None) if self._hold is not None else None
+            if on_unheld is not None:
+                on_unheld(self._start_thread)
+            else:
+                self._start_thread()
         hold, release = getattr(backend, "hold", None), getattr(backend, "release", None)
         self._settling = (_Settling(self, hold, release) if self._hold is not None and hold is not None
                           and release is not None else None)
@@ -262,7 +271,21 @@ class IrqManager:
     @property
     def delivers(self) -> bool:
         """Interrupts are delivered (False in poll mode, and once closed)."""
-        return self._thread is not None and not self._closed
+        return self._threaded and not self._closed
+
+    def _start_thread(self) -> None:
+        """Start the handler thread unless it runs or the manager is closed (idempotent, any thread: the backend
+        calls it when an interrupt arrives that only the handler thread would deliver; it returns once the thread
+        runs, which takes no lock the caller may hold)."""
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is not None or self._closed:
+                return
+            t = threading.Thread(target=self._run, name=f"nova irq {self.name}", daemon=True)
+            t.start()
+            self._thread_id = t.ident
+            self._thread = t
 
     def on_handler_thread(self) -> bool:
         """Whether the caller is running handlers (the handler thread, or a settler delivering)."""
@@ -387,6 +410,7 @@ class IrqManager:
         """Deliver ``vector`` once more (a remembered interrupt), on the handler thread."""
         with self._lock:
             self._replay.append(vector)
+        self._start_thread()
         self.backend.wake()
 
     # -- waiting for handlers ---------------------------------------------------------------------------
@@ -397,11 +421,12 @@ class IrqManager:
         Raises:
             IrqError: still busy after ``timeout_s`` (a stuck handler).
         """
-        if self._thread is None or self.on_handler_thread():
+        if not self._threaded or self.on_handler_thread():
             return
         deadline = time.monotonic() + timeout_s
         if self._hold is not None and self.backend.pending():
-            self.backend.wake()  # a settling thread's messages woke no one (``holding``): the thread looks now
+            self._start_thread()  # a settling thread's messages woke no one (``holding``): the thread looks now
+            self.backend.wake()
         with self._lock:
             while not self._stop and (self._busy or self._replay or self.backend.pending()):
                 left = deadline - time.monotonic()
@@ -478,6 +503,7 @@ class IrqManager:
     # -- the handler thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
+        self._thread_id = threading.get_ident()  # before any handler runs (start() may not have returned yet)
         while True:
             with self._lock:
                 if self._stop:
@@ -581,10 +607,12 @@ class IrqManager:
             self._stop = True
             for st in self.vectors.values():
                 st.handler = None
-        if self._thread is not None:
+        with self._start_lock:  # after this, no thread starts (_closed is set)
+            thread = self._thread
+        if thread is not None:
             self.backend.wake()
             if not self.on_handler_thread():
-                self._thread.join(HANDLER_TIMEOUT_S)
+                thread.join(HANDLER_TIMEOUT_S)
         self.backend.close()
 
     def __enter__(self) -> IrqManager:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import IrqError, PciError
 from ..hw.device import Device
@@ -49,6 +49,7 @@ class MessageIrqBackend:
         #: threads inside :meth:`holding` (id -> depth): a message they raise wakes no one; they deliver it
         self._holders: dict[int, int] = {}
         self.stray = 0  #: messages that named no vector of ours
+        self._on_unheld: Callable[[], None] | None = None
         self._unsubscribe = dev.msi_sink.on_message(self._message)
 
     @classmethod
@@ -108,10 +109,19 @@ class MessageIrqBackend:
                 self.stray += 1
                 return
             self._queue.append(vector)
-            if not self._holders or threading.get_ident() not in self._holders:
-                cond.notify_all()
+            if self._holders and threading.get_ident() in self._holders:
+                return  # the holding thread delivers it
+            cond.notify_all()
         finally:
             cond.release()
+        start = self._on_unheld
+        if start is not None:
+            start()  # outside the lock: the handler thread's first wait takes it
+
+    def on_unheld(self, start: Callable[[], None]) -> None:
+        """Call ``start`` (outside this backend's lock) whenever a message arrives that no holding thread will
+        deliver: the manager starts its handler thread then, not before (it must be idempotent)."""
+        self._on_unheld = start
 
     def wait(self, timeout_s: float) -> list[int]:
         with self._cond:

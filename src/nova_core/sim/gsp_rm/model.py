@@ -47,11 +47,12 @@ version, a length that does not match elemCount, a stray CONTINUATION_RECORD, a 
 the ring. A bad libos page, RMARGS or queue header at boot: GSP-RM halts (logged, no INIT_DONE).
 
 **Time and threads.** GSP-RM's work - its boot, the commands a doorbell finds, the events it emits - is done in
-order, one item at a time. A doorbell rung while GSP-RM has nothing else in hand is served in the thread that rang
-it, before the write returns (:attr:`SimGspRm.inline_doorbells`, a sim choice that spares two thread switches per
-RPC); anything else - its boot, events, a doorbell rung while an earlier item is still queued or being handled -
-goes to GSP-RM's own thread, which takes items in the order they came, so a doorbell never overtakes what came
-before it, and the thread waits while a doorbell is being served inline. Either way, everything the CPU can
+order, one item at a time. Its boot, and a doorbell rung while GSP-RM has nothing else in hand, are served in the
+thread that started the core or rang, before that returns (:attr:`SimGspRm.inline_doorbells`; a sim choice that
+spares two thread switches per RPC and a thread per boot); anything else - events, a doorbell rung while an earlier
+item is still queued or being handled - goes to GSP-RM's own thread, started when first needed, which takes items
+in the order they came, so a doorbell never overtakes what came before it, and the thread waits while an item is
+being served inline. Either way, everything the CPU can
 observe (status-queue elements, GSP's read pointer of the command queue, the SWGEN0 interrupt) is published by a
 :class:`~nova_core.hw.clock.VirtualClock` timer at the doorbell's time plus a processing latency, and the model is
 a clock *settler*: before virtual time moves, GSP-RM finishes what it was given. The virtual times, and so what
@@ -272,10 +273,10 @@ class SimGspRm:
 
     def boot(self, version: str, libos_args: int | None = None) -> None:
         """GSP-RM starts: from ``libos_args`` or, as on hardware, the address in GSP MAILBOX0/1."""
-        if self._thread is not None:
-            if self.state in ("booting", "sequencing", "running"):
-                raise SimViolation(f"GSP-RM is already running ({self.state}); stop() it first")
-            self.stop()  # the thread of a GSP-RM that unloaded, halted or lost its core
+        if self.state in ("booting", "sequencing", "running"):
+            raise SimViolation(f"GSP-RM is already running ({self.state}); stop() it first")
+        if self._unsettle is not None:
+            self.stop()  # what is left of a GSP-RM that unloaded, halted or lost its core (its thread, if it had one)
         self.version = bindings.normalize(version)
         self.m = bindings.load(self.version)
         if getattr(self, "_w", None) is None or self._w.m is not self.m:
@@ -289,10 +290,8 @@ class SimGspRm:
         self._life += 1
         self._faults = [f for f in self._faults if f.life == self._life]  # an earlier life's faults end with it
         self._stop = False
-        self._thread = threading.Thread(target=self._run, name=f"sim GSP-RM {self.gpu.chipset.name}", daemon=True)
         self._unsettle = self.clock.add_settler(self.settle)
-        self._thread.start()
-        self._submit(("boot", self.clock.now(), libos_args))
+        self._serve(("boot", self.clock.now(), libos_args))
 
     def stop(self) -> None:
         """Stop the thread (pending publications are dropped); the model can boot again."""
@@ -340,10 +339,32 @@ class SimGspRm:
                 finally:
                     self._settling -= 1
 
-    def _submit(self, item: tuple[Any, ...]) -> None:
-        with self._cond:
-            self._work.append(item)
-            self._cond.notify_all()
+    def _start_thread(self) -> None:
+        """With ``_lock`` held: start GSP-RM's thread unless it runs or this life is stopping (a life starts it
+        only when an item must wait for it: a boot and doorbells served where they arrive need none)."""
+        if self._thread is None and not self._stop:
+            self._thread = threading.Thread(target=self._run, name=f"sim GSP-RM {self.gpu.chipset.name}",
+                                            daemon=True)
+            self._thread.start()  # returns once the thread runs; its first step waits for the lock we hold
+
+    def _serve(self, item: tuple[Any, ...], inline: bool = True) -> bool:
+        """Handle ``item`` in the calling thread when ``inline`` and GSP-RM has nothing else in hand (True), else give
+        it to GSP-RM's thread (False); the same order and virtual times either way (see the module docstring)."""
+        with self._lock:
+            if not inline or self._work or self._busy or self._stop:
+                self._work.append(item)
+                self._start_thread()
+                self._cond.notify_all()
+                return False
+            self._busy = True  # GSP-RM's thread, if it runs, waits until this item is handled
+        try:
+            self._handle_item(item)
+        finally:
+            with self._lock:
+                self._busy = False
+                if self._work or self._settling:  # GSP-RM's thread is not woken for nothing
+                    self._cond.notify_all()
+        return True
 
     def _run(self) -> None:
         while True:
@@ -358,23 +379,26 @@ class SimGspRm:
                 item = self._work.popleft()
             try:
                 self._handle_item(item)
-            except Exception as e:  # a bug or a fault in what the driver gave us: GSP-RM halts
-                self._halt(f"internal error handling {item[0]}: {type(e).__name__}: {e}")
             finally:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
 
     def _handle_item(self, item: tuple[Any, ...]) -> None:
+        """Do one item of GSP-RM's work (in whichever thread serves it); an exception - a bug, or a fault in what
+        the driver gave us - halts GSP-RM."""
         kind = item[0]
         if self.state in ("halted", "unloaded", "off"):
             return
-        if kind == "boot":
-            self._boot(item[1], item[2])
-        elif kind == "doorbell":
-            self._process(item[1])
-        elif kind == "emit":
-            self._publish_msg(item[1], 0, item[2], item[3])
+        try:
+            if kind == "doorbell":
+                self._process(item[1])
+            elif kind == "boot":
+                self._boot(item[1], item[2])
+            elif kind == "emit":
+                self._publish_msg(item[1], 0, item[2], item[3])
+        except Exception as e:
+            self._halt(f"internal error handling {kind}: {type(e).__name__}: {e}")
 
     def _doorbell(self, off: int, value: int) -> None:
         """NV_PGSP_QUEUE_HEAD(0) write (under the sim lock): note it, then serve it here when GSP-RM has nothing
@@ -382,26 +406,10 @@ class SimGspRm:
         self.bar.poke(off, value)
         self.doorbells += 1
         # a doorbell with no GSP-RM running is only a register write (a booting GSP-RM reads what was queued)
-        if self._thread is None or self.state not in ("booting", "sequencing", "running"):
+        if self.state not in ("booting", "sequencing", "running"):
             return
-        now = self.clock.now()
-        with self._lock:
-            inline = self.inline_doorbells and not self._work and not self._busy and not self._stop
-            if not inline:
-                self._work.append(("doorbell", now))
-                self._cond.notify_all()
-                return
-            self._busy = True  # the thread waits until this doorbell is served
-        try:
+        if self._serve(("doorbell", self.clock.now()), inline=self.inline_doorbells):
             self.inline_served += 1
-            self._process(now)  # _handle_item's: GSP-RM is running (checked above; its idle thread cannot change that)
-        except Exception as e:  # as in GSP-RM's thread: a bug or a fault in what the driver gave us halts it
-            self._halt(f"internal error handling doorbell: {type(e).__name__}: {e}")
-        finally:
-            with self._lock:
-                self._busy = False
-                if self._work or self._settling:  # GSP-RM's thread is not woken for nothing
-                    self._cond.notify_all()
 
     # -- faults -----------------------------------------------------------------------------------
 
@@ -428,8 +436,8 @@ class SimGspRm:
         """Disarm every fault; GSP-RM resumes consuming commands."""
         was_stopped = any(f.kind == "stop_consuming" for f in self._faults)
         self._faults.clear()
-        if was_stopped and self._thread is not None:
-            self._submit(("doorbell", self.clock.now()))
+        if was_stopped and self.state in ("booting", "sequencing", "running"):
+            self._serve(("doorbell", self.clock.now()), inline=False)
 
     def _take_faults(self, name: str) -> list[Fault]:
         hit = []
@@ -1056,7 +1064,7 @@ class SimGspRm:
         if self.m is None or event not in self.m.EVENTS:
             valid = ", ".join(self.m.EVENTS) if self.m else "none (GSP-RM not booted)"
             raise NovaError(f"GSP-RM {self.version} has no event {event!r}; valid: {valid}")
-        self._submit(("emit", self._ev(event), payload, self.clock.now() + delay_ns))
+        self._serve(("emit", self._ev(event), payload, self.clock.now() + delay_ns), inline=False)
 
     def event_payload(self, struct_name: str, **fields: Any) -> bytes:
         """An event payload from the bindings' structure (e.g. ``rpc_os_error_log_v``), fields by name."""
