@@ -12,8 +12,9 @@ only the driver's two calls are timed, the peer's work is not.
 
 Round trips with the simulated GSP-RM: NOP RPCs (``GspRpc.call``) on booted GA102s (synthetic firmware), wall
 clock, the configurations interleaved round by round - polling (the RPC wait sleeps 10 us of virtual time and
-looks again), woken by the GSP interrupt (the default after a boot: the IRQ thread runs the handler, which wakes
-the waiter), and, as a reference, the simulated GSP-RM serving every doorbell in its own thread (its old way: two
+looks again), woken by the GSP interrupt (the default after a boot: the waiting thread, moving simulated time,
+takes the MSI message and runs the interrupt handler, which wakes it - nouveau's handler order, every register access
+of it simulated), and, as a reference, the simulated GSP-RM serving every doorbell in its own thread (its old way: two
 thread switches per RPC) - plus four threads sharing one GPU. tinygrad cannot do this without a GPU: the round
 trips carry rate targets of their own.
 
