@@ -403,6 +403,13 @@ def test_the_thread_that_moves_virtual_time_delivers_what_fired() -> None:
         assert calls[-1] == (1, 30 * US, "nova irq inline")
 
 
+def thread_names(m: IrqManager, vector: int) -> list[str]:
+    """Request ``vector`` with a handler that notes the name of the thread it runs on; returns the notes."""
+    names: list[str] = []
+    m.request(vector, lambda v: names.append(threading.current_thread().name) is None, f"v{vector}")
+    return names
+
+
 class HoldingBackend(TakingBackend):
     """... and that does not wake the handler thread for a vector fired by a thread inside ``holding()`` (as the
     message backend does)."""
@@ -436,8 +443,7 @@ def test_a_settling_block_delivers_its_own_interrupts_in_its_thread() -> None:
     be = HoldingBackend()
     me = threading.current_thread().name
     with IrqManager(be, clock, name="held") as m:
-        calls: list[str] = []
-        m.request(0, lambda v: calls.append(threading.current_thread().name) is None, "zero")
+        calls = thread_names(m, 0)
         be.fire(0)  # outside a block: the handler thread
         m.synchronize()
         assert calls == ["nova irq held"] and be.notified == 1
@@ -489,8 +495,7 @@ def test_the_handler_thread_starts_when_first_needed() -> None:
     be = LazyBackend()
     me = threading.current_thread().name
     with IrqManager(be, clock, name="lazy") as m:
-        calls: list[str] = []
-        m.request(0, lambda v: calls.append(threading.current_thread().name) is None, "zero")
+        calls = thread_names(m, 0)
         assert m.delivers and m._thread is None
         with m.settling():
             be.fire(0)
@@ -506,17 +511,17 @@ def test_the_handler_thread_starts_when_first_needed() -> None:
         assert calls == [me, me, "nova irq lazy"] and m._thread is not None
     be2 = LazyBackend()
     with IrqManager(be2, clock, name="lazy2") as m2:
-        m2.request(1, lambda v: calls.append(threading.current_thread().name) is None, "one")
+        calls2 = thread_names(m2, 1)
         assert m2._thread is None
         be2.fire(1)  # outside a settling block: only the handler thread would deliver it
         m2.synchronize()
-        assert calls[-1] == "nova irq lazy2"
+        assert calls2 == ["nova irq lazy2"]
     be3 = LazyBackend()
     m3 = IrqManager(be3, clock, name="lazy3")
-    m3.request(2, lambda v: calls.append(threading.current_thread().name) is None, "two")
+    calls3 = thread_names(m3, 2)
     m3.close()  # never started: nothing to stop
     be3.fire(2)
-    assert m3._thread is None and be3.closed
+    assert m3._thread is None and be3.closed and calls3 == []
 
 
 def test_synchronize_starts_the_thread_for_what_another_thread_holds() -> None:
@@ -525,8 +530,7 @@ def test_synchronize_starts_the_thread_for_what_another_thread_holds() -> None:
     clock = VirtualClock()
     be = LazyBackend()
     with IrqManager(be, clock, name="held lazy") as m:
-        calls: list[str] = []
-        m.request(0, lambda v: calls.append(threading.current_thread().name) is None, "zero")
+        calls = thread_names(m, 0)
         fired, leave = threading.Event(), threading.Event()
 
         def settler() -> None:
