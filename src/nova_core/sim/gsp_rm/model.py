@@ -369,7 +369,7 @@ class SimGspRm:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while (not self._work or self._busy) and not self._stop:  # busy: a doorbell served inline
+                while (not self._work or self._busy) and not self._stop:  # busy: an item served inline
                     self._cond.wait()
                 if self._stop:
                     self._work.clear()
