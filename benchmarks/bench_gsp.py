@@ -208,11 +208,16 @@ def _sim_round_trips(h: Harness) -> None:
                     calls[k]()
                 samples[k].append((time.perf_counter() - t0) / n)
         target = Target(min_rate=20_000)
+        devices = {"poll": polled, "irq": woken}
         for k, what in (("poll", "polling"), ("irq", "woken by the GSP interrupt (the default)")):
             xs = samples[k]
+            bar: Any = devices[k].dev.bar0  # the simulated BAR0 counts its accesses
+            before = bar.reads + bar.writes
+            calls[k]()
             h.report(f"round trip (NOP, 64 B) with the simulated GSP-RM, {what}", xs, target=target,
                      per_second=f"{1 / min(xs):,.0f} best, {1 / statistics.median(xs):,.0f} median",
-                     doorbells="served in the ringing thread")
+                     doorbells="served in the ringing thread",
+                     bar0_accesses_per_round_trip=bar.reads + bar.writes - before)
         h.compare_samples("round trip, doorbells served in the ringing thread (polling)", samples["poll"],
                           "the same, every doorbell through GSP-RM's own thread", samples["threaded"])
         # four threads at once (one GPU, polling): the aggregate rate
