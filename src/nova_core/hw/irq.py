@@ -283,8 +283,7 @@ class IrqManager:
             if self._thread is not None or self._closed:
                 return
             t = threading.Thread(target=self._run, name=f"nova irq {self.name}", daemon=True)
-            t.start()
-            self._thread_id = t.ident
+            t.start()  # the thread notes its own ident (_thread_id) before it runs any handler
             self._thread = t
 
     def on_handler_thread(self) -> bool:
